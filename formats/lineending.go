@@ -1,0 +1,147 @@
+package formats
+
+import (
+	"bytes"
+	"io"
+)
+
+// ToLF converts every CRLF pair in b to LF; bare CR and bare LF stay as
+// they are. It is the conversion from network form (IMAP, POP3) to the
+// local form that Maildir and mbox hold.
+func ToLF(b []byte) []byte {
+	if !bytes.Contains(b, []byte("\r\n")) {
+		return b
+	}
+	return bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n"))
+}
+
+// ToCRLF converts every LF not preceded by CR into CRLF: the conversion from
+// local form to the network form IMAP APPEND requires.
+func ToCRLF(b []byte) []byte {
+	n := bareLFs(b, false)
+	if n == 0 {
+		return b
+	}
+	out := make([]byte, 0, len(b)+n)
+	prevCR := false
+	for _, c := range b {
+		if c == '\n' && !prevCR {
+			out = append(out, '\r')
+		}
+		out = append(out, c)
+		prevCR = c == '\r'
+	}
+	return out
+}
+
+// bareLFs counts the LFs in b not preceded by CR; prevCR says whether the
+// byte before b was a CR.
+func bareLFs(b []byte, prevCR bool) int {
+	n := 0
+	for _, c := range b {
+		if c == '\n' && !prevCR {
+			n++
+		}
+		prevCR = c == '\r'
+	}
+	return n
+}
+
+// WireSize returns the size b has in network form (after ToCRLF), the
+// size IMAP reports as RFC822.SIZE.
+func WireSize(b []byte) int64 { return int64(len(b) + bareLFs(b, false)) }
+
+// WireCounter is an io.Writer that computes the network-form size of
+// everything written to it, in pieces of any size.
+type WireCounter struct {
+	n      int64
+	prevCR bool
+}
+
+// Write counts p; it never fails.
+func (c *WireCounter) Write(p []byte) (int, error) {
+	c.n += int64(len(p) + bareLFs(p, c.prevCR))
+	if len(p) > 0 {
+		c.prevCR = p[len(p)-1] == '\r'
+	}
+	return len(p), nil
+}
+
+// Size is the network-form size of what was written so far.
+func (c *WireCounter) Size() int64 { return c.n }
+
+// LFWriter converts CRLF to LF while streaming into an underlying writer. A
+// CR at the end of one Write is held back until the next byte shows whether
+// it starts a CRLF pair; Close writes a held CR.
+type LFWriter struct {
+	w      io.Writer
+	heldCR bool
+	buf    []byte
+}
+
+// NewLFWriter returns an LFWriter writing to w.
+func NewLFWriter(w io.Writer) *LFWriter { return &LFWriter{w: w} }
+
+// Write converts and writes p. It reports len(p) on success.
+func (lw *LFWriter) Write(p []byte) (int, error) {
+	lw.buf = lw.buf[:0]
+	for i, c := range p {
+		if lw.heldCR {
+			lw.heldCR = false
+			if c != '\n' {
+				lw.buf = append(lw.buf, '\r')
+			}
+		}
+		if c == '\r' {
+			if i == len(p)-1 {
+				lw.heldCR = true
+				continue
+			}
+			if p[i+1] == '\n' {
+				continue
+			}
+		}
+		lw.buf = append(lw.buf, c)
+	}
+	if _, err := lw.w.Write(lw.buf); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// Close writes a CR still held back. It does not close the underlying writer.
+func (lw *LFWriter) Close() error {
+	if !lw.heldCR {
+		return nil
+	}
+	lw.heldCR = false
+	_, err := lw.w.Write([]byte{'\r'})
+	return err
+}
+
+// CRLFWriter converts bare LF to CRLF while streaming into an underlying
+// writer.
+type CRLFWriter struct {
+	w      io.Writer
+	prevCR bool
+	buf    []byte
+}
+
+// NewCRLFWriter returns a CRLFWriter writing to w.
+func NewCRLFWriter(w io.Writer) *CRLFWriter { return &CRLFWriter{w: w} }
+
+// Write converts and writes p. It reports len(p) on success.
+func (cw *CRLFWriter) Write(p []byte) (int, error) {
+	cw.buf = cw.buf[:0]
+	for _, c := range p {
+		if c == '\n' && !cw.prevCR {
+			cw.buf = append(cw.buf, '\r')
+		}
+		cw.buf = append(cw.buf, c)
+		cw.prevCR = c == '\r'
+	}
+	if _, err := cw.w.Write(cw.buf); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}

@@ -1,0 +1,125 @@
+package transfer
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// Message is one message's metadata. Its body travels beside it as an
+// io.Reader, so listing, filtering, planning and the journal work on
+// metadata alone.
+type Message struct {
+	// Folder is the UTF-8 folder name with "/" as the hierarchy separator,
+	// e.g. "Archive/2019". The inbox is always "INBOX".
+	Folder string
+	// ID is the message's stable identity inside its source folder:
+	// "UIDVALIDITY.UID" for IMAP, the UIDL for POP3, the unique part of the
+	// file name for Maildir, a content hash (plus ordinal) for mbox.
+	ID string
+	// Flags use IMAP spelling: \Seen \Answered \Flagged \Draft \Deleted,
+	// $Forwarded and other keywords. Never \Recent.
+	Flags []string
+	// Date is the arrival time (IMAP INTERNALDATE). Sources fill it from the
+	// best evidence they have (mtime, From_ line, Received: header); it is
+	// zero only when nothing at all is known.
+	Date time.Time
+	// Size is an estimate when listed and the exact length of the body
+	// reader when handed to a Sink.
+	Size int64
+	// CRLF reports the line-ending form of the body as the source delivers
+	// it: true for network stores (IMAP, POP3), whose bodies use CRLF; false
+	// for local archives, whose bodies are passed on exactly as stored. A
+	// sink converts only when its own form differs (see formats.ToLF and
+	// formats.ToCRLF), so local-to-local copies stay byte-identical.
+	CRLF bool
+}
+
+// Folder describes one folder of a store.
+type Folder struct {
+	// Name is UTF-8 with "/" as separator; "INBOX" is the inbox.
+	Name string
+	// Role is the RFC 6154 special-use attribute when known: \Sent, \Trash,
+	// \Drafts, \Junk, \Archive, \All, \Flagged; empty otherwise.
+	Role string
+	// Messages is the number of messages when cheaply known, else -1.
+	Messages int
+	// Bytes is the total size when cheaply known, else -1.
+	Bytes int64
+}
+
+// Source is a store messages are copied from.
+//
+// A Source may be used by several goroutines at once, but Fetch may be called
+// concurrently only up to MaxFetchers (see Fetchers) times.
+type Source interface {
+	// Folders lists the folders of the store that can hold messages.
+	Folders(ctx context.Context) ([]Folder, error)
+	// List returns the metadata of every message in folder, without bodies.
+	List(ctx context.Context, folder string) ([]Message, error)
+	// Fetch streams the bodies of msgs (a subset of what List returned for
+	// folder) and calls fn once per message, in an order the source
+	// chooses. The reader is valid only until fn returns. The Message passed
+	// to fn carries the exact Size of the reader. If fn returns an error,
+	// Fetch stops and returns it. A message that vanished from the store is
+	// reported as a PerMessage error wrapped in a *MessageError, and Fetch
+	// goes on with the others.
+	Fetch(ctx context.Context, folder string, msgs []Message, fn func(Message, io.Reader) error) error
+	// Close releases connections and files.
+	Close() error
+}
+
+// Sink is a store messages are copied into.
+type Sink interface {
+	// Put stores one message in m.Folder, creating the folder when needed.
+	// It is safe for concurrent use. When Put returns nil the message is
+	// durable (on disk with fsync, or acknowledged by the server), unless
+	// the sink is a Flusher, in which case it is durable after the next
+	// successful Flush. r yields exactly m.Size bytes in the form m.CRLF
+	// describes.
+	Put(ctx context.Context, m Message, r io.Reader) error
+	// Close flushes and releases the sink.
+	Close() error
+}
+
+// Fetchers is an add-on interface for Source: how many Fetch calls may run
+// at once (connections to a server, open files). A Source without it gets 1.
+type Fetchers interface {
+	MaxFetchers() int
+}
+
+// Deleter is an add-on interface for Source: removing messages that were
+// copied (--delete-source). Run calls it only for messages that are durable
+// in the sink and recorded in the journal.
+type Deleter interface {
+	Delete(ctx context.Context, folder string, msgs []Message) error
+}
+
+// Flusher is an add-on interface for Sink: a sink that buffers writes and
+// makes them durable in batches. Run flushes before it journals.
+type Flusher interface {
+	Flush(ctx context.Context) error
+}
+
+// Fingerprinter is an add-on interface for Sink: a sink that can tell what
+// it already holds. Fingerprints returns, for one folder, how many messages
+// the sink holds with each fingerprint (see formats.Fingerprint). A folder
+// that does not exist yields an empty map and no error. Run uses it to avoid
+// duplicates when the journal does not know a message (a lost state file, a
+// crash between the sink write and the journal append).
+type Fingerprinter interface {
+	Fingerprints(ctx context.Context, folder string) (map[string]int, error)
+}
+
+// RoleResolver is an add-on interface for Sink: a sink that has its own
+// folders for special-use roles (\Sent, \Trash, …). FolderForRole returns the
+// sink's folder for role, or ok=false when it has none.
+type RoleResolver interface {
+	FolderForRole(ctx context.Context, role string) (name string, ok bool, err error)
+}
+
+// StateLocator is an add-on interface for Sink: where the journal lives by
+// default when the user gives no --state (inside a Maildir, next to an mbox).
+type StateLocator interface {
+	DefaultStatePath() string
+}

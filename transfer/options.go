@@ -1,0 +1,85 @@
+package transfer
+
+import (
+	"regexp"
+	"time"
+)
+
+// Options control one Run. The zero value copies every folder with defaults
+// suitable for local archives.
+type Options struct {
+	// SourceKey names the source in the journal (e.g. "imap://alice@host"
+	// or "maildir:/abs/path"), so one state file can serve several sources.
+	SourceKey string
+	// Journal records what reached the sink. Nil runs without state; the
+	// sink's fingerprints alone then keep the run duplicate-free.
+	Journal *Journal
+
+	// Include, when not empty, keeps only folders matching one of them;
+	// Exclude drops folders matching any. Both match source folder names.
+	Include, Exclude []*regexp.Regexp
+	// Since and Before keep messages whose Date is on or after Since and
+	// before Before. Zero values do not filter. A message with an unknown
+	// date passes.
+	Since, Before time.Time
+	// MaxSize skips messages larger than this many bytes; 0 means no limit.
+	MaxSize int64
+	// Map renames folders: a source folder equal to Old, or below it, lands
+	// under New. The longest matching Old wins. A mapping overrides the
+	// special-use role mapping.
+	Map []FolderMapping
+	// FlattenTo, when not empty, puts every message into this one
+	// destination folder (a single mbox file holds one folder).
+	FlattenTo string
+
+	// DryRun plans and reports (EventPlanned, EventPlanMessage) but fetches
+	// and writes nothing.
+	DryRun bool
+	// DeleteSource deletes copied messages from a Deleter source once they
+	// are durable and journaled. With KeepDays > 0, only messages first seen
+	// at least KeepDays ago are deleted.
+	DeleteSource bool
+	KeepDays     int
+
+	// Connections bounds concurrent Fetch calls (further bounded by the
+	// source's MaxFetchers); 0 means 4.
+	Connections int
+	// Workers is the number of concurrent Put calls; 0 means 4.
+	Workers int
+	// SpoolMemory is the size up to which a body is kept in memory; larger
+	// bodies spill to a temporary file. 0 means 1 MiB.
+	SpoolMemory int64
+	// SpoolDir is where spill files go; "" means os.TempDir().
+	SpoolDir string
+	// ChunkSize is how many messages one Fetch call asks for, so a large
+	// folder is fetched over several connections; 0 means 256.
+	ChunkSize int
+
+	// Retries is how often a temporary error is retried; 0 means 5, a
+	// negative value disables retries. RetryDelay is the first backoff
+	// (doubled each time, capped at 30s); 0 means 1s.
+	Retries    int
+	RetryDelay time.Duration
+
+	// Progress receives events; nil discards them.
+	Progress Progress
+	// Now is the clock (for KeepDays and journal times); nil means time.Now.
+	Now func() time.Time
+}
+
+// FolderMapping renames Old (and its subfolders) to New.
+type FolderMapping struct {
+	Old, New string
+}
+
+// Summary is what a Run did.
+type Summary struct {
+	Copied  int
+	Skipped int
+	Failed  int
+	Deleted int
+	Bytes   int64
+	Seconds float64
+	// Failures holds the per-message errors, each a *MessageError.
+	Failures []error
+}
