@@ -21,3 +21,27 @@ type Credentials struct {
 func StaticPassword(p string) func(context.Context) (string, error) {
 	return func(context.Context) (string, error) { return p, nil }
 }
+
+// Security is how a connection to a server is protected.
+type Security int
+
+const (
+	// SecurityTLS is implicit TLS from the first byte (imaps://, pop3s://).
+	SecurityTLS Security = iota
+	// SecurityStartTLS upgrades a plain connection with STARTTLS or STLS and
+	// refuses to go on if the server does not offer it (imap://, pop3://).
+	SecurityStartTLS
+	// SecurityNone is plaintext, only when the user asked for it (?tls=none).
+	SecurityNone
+)
+
+func (s Security) String() string {
+	switch s {
+	case SecurityTLS:
+		return "tls"
+	case SecurityStartTLS:
+		return "starttls"
+	default:
+		return "none"
+	}
+}
