@@ -69,7 +69,7 @@ func headerFields(header []byte) [][2]string {
 // MessageID returns the Message-ID of a header block, trimmed of white
 // space and angle brackets, or "" if there is none.
 func MessageID(header []byte) string {
-	for _, f := range headerFields(header) {
+	for _, f := range headerFields(header[:HeaderEnd(header)]) {
 		if f[0] == "message-id" {
 			id := strings.TrimSpace(f[1])
 			id = strings.TrimPrefix(id, "<")

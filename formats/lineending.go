@@ -7,7 +7,10 @@ import (
 
 // ToLF converts every CRLF pair in b to LF; bare CR and bare LF stay as
 // they are. It is the conversion from network form (IMAP, POP3) to the
-// local form that Maildir and mbox hold.
+// local form that Maildir and mbox hold, and ToCRLF undoes it exactly for
+// every message except one with a bare CR right before a line end ("\r\r\n",
+// which RFC 5322 forbids): its local form "\r\n" reads back as a line end,
+// as Dovecot reads it too.
 func ToLF(b []byte) []byte {
 	if !bytes.Contains(b, []byte("\r\n")) {
 		return b

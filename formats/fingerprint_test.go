@@ -1,0 +1,81 @@
+package formats
+
+import (
+	"testing"
+	"time"
+)
+
+func TestFingerprintIgnoresLineEndingsAndStoreHeaders(t *testing.T) {
+	date := time.Date(2019, 3, 4, 5, 6, 7, 0, time.FixedZone("", 3600))
+	lf := []byte("From: a@example.org\nMessage-ID: <x@example.org>\nSubject: hi\n\nbody\n")
+	crlf := ToCRLF(lf)
+	size := WireSize(lf)
+	if size != int64(len(crlf)) {
+		t.Fatalf("WireSize = %d, want %d", size, len(crlf))
+	}
+	a := Fingerprint(lf, size, date)
+	if b := Fingerprint(crlf, WireSize(crlf), date.UTC()); a != b {
+		t.Errorf("LF and CRLF forms differ: %s vs %s", a, b)
+	}
+	if b := Fingerprint(lf, size, date.Add(time.Second)); a == b {
+		t.Error("a different date gives the same fingerprint")
+	}
+	if b := Fingerprint(lf, size+1, date); a == b {
+		t.Error("a different size gives the same fingerprint")
+	}
+
+	noID := []byte("From: a@example.org\nSubject: hi\nStatus: RO\nX-Keywords: Work\n\nbody\n")
+	plain := []byte("From: a@example.org\nSubject: hi\n\nbody\n")
+	if Fingerprint(noID, 10, date) != Fingerprint(plain, 10, date) {
+		t.Error("store headers (Status, X-Keywords) change the header hash")
+	}
+	other := []byte("From: b@example.org\nSubject: hi\n\nbody\n")
+	if Fingerprint(other, 10, date) == Fingerprint(plain, 10, date) {
+		t.Error("different headers give the same fingerprint")
+	}
+}
+
+func TestMessageID(t *testing.T) {
+	for in, want := range map[string]string{
+		"Message-ID: <a@b>\n\n":                "a@b",
+		"message-id:   <a@b>  \r\n\r\n":        "a@b",
+		"Message-Id:\n <folded@b>\n\n":         "folded@b",
+		"Message-Id: bare@b\n\n":               "bare@b",
+		"Subject: x\n\nMessage-ID: <body@b>\n": "",
+		"Subject: no header end":               "",
+		"":                                     "",
+	} {
+		if got := MessageID([]byte(in)); got != want {
+			t.Errorf("MessageID(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestHeaderEnd(t *testing.T) {
+	for in, want := range map[string]int{
+		"A: b\n\nbody":     6,
+		"A: b\r\n\r\nbody": 8,
+		"A: b\n":           5,
+		"\nbody":           1,
+		"":                 0,
+	} {
+		if got := HeaderEnd([]byte(in)); got != want {
+			t.Errorf("HeaderEnd(%q) = %d, want %d", in, got, want)
+		}
+	}
+}
+
+func FuzzFingerprint(f *testing.F) {
+	f.Add([]byte("Message-ID: <a@b>\r\n\r\nx"), int64(3), int64(0))
+	f.Add([]byte("\n\n\n"), int64(0), int64(-1))
+	f.Fuzz(func(t *testing.T, msg []byte, size, secs int64) {
+		date := time.Unix(secs, 0)
+		a := Fingerprint(msg, size, date)
+		if len(a) != 32 {
+			t.Fatalf("fingerprint %q is not 32 hex digits", a)
+		}
+		if b := Fingerprint(ToCRLF(msg), size, date); MessageID(msg) != "" && a != b {
+			t.Fatalf("line-ending form changed the fingerprint of %q", msg)
+		}
+	})
+}
