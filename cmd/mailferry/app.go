@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func newApp(stdout, stderr io.Writer) *cli.App {
+	// -v is --verbose in every command; the version has only its long name.
+	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version", DisableDefaultText: true}
+	app := &cli.App{
+		Name:    "mailferry",
+		Usage:   "copy mail between IMAP, POP3, Maildir and mbox, and lose nothing",
+		Version: version,
+		UsageText: `mailferry copy SOURCE DEST [options]     copy what is new (re-runnable)
+mailferry folders ENDPOINT [options]      list folders, message counts and sizes
+mailferry demo [DIR]                      try it on sample mail, nothing to set up`,
+		Description: `mailferry moves mail between stores, once or on a schedule:
+  provider migrations   imaps://… → imaps://… with flags, dates and a final delta run
+  scheduled backups     imaps:// or pop3s:// → maildir:/backup or mbox:/backup, from cron
+  POP3-era archives     mbox:… or maildir:… → imaps://… so old mail is on every device
+
+Endpoints: imaps://USER@HOST[:PORT], imap://USER@HOST (STARTTLS; ?tls=none for plaintext),
+pop3s://USER@HOST, pop3://USER@HOST, maildir:PATH[?layout=fs], mbox:PATH.
+
+Examples:
+  mailferry demo
+  mailferry folders imaps://alice%40example.com@imap.example.com
+  mailferry copy imaps://alice@imap.example.com maildir:~/Backup/alice -q
+  mailferry copy mbox:~/old-mail imaps://alice@imap.example.com --dry-run
+
+Exit codes: 0 done, 1 failed, 2 usage error, 3 some messages failed, 130 interrupted.`,
+		Commands:        []*cli.Command{copyCommand(), foldersCommand(), demoCommand()},
+		Writer:          stdout,
+		ErrWriter:       stderr,
+		HideHelpCommand: false,
+		// Errors are printed and mapped to exit codes by run, after
+		// deferred cleanup; cli.Exit would otherwise call os.Exit inside
+		// app.Run.
+		ExitErrHandler: func(*cli.Context, error) {},
+		OnUsageError: func(c *cli.Context, err error, _ bool) error {
+			return usageErrorf("%v; see 'mailferry --help'", err)
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usageErrorf("unknown command %q; the commands are copy, folders and demo (see 'mailferry --help')", c.Args().First())
+			}
+			return cli.ShowAppHelp(c)
+		},
+	}
+	for _, cmd := range app.Commands {
+		name := cmd.Name
+		cmd.OnUsageError = func(c *cli.Context, err error, _ bool) error {
+			return usageErrorf("%v; see 'mailferry %s --help'", err, name)
+		}
+	}
+	return app
+}
+
+// reportedError wraps an error the command has already shown to the user.
+type reportedError struct{ err error }
+
+func (e *reportedError) Error() string { return e.err.Error() }
+func (e *reportedError) Unwrap() error { return e.err }
+
+func reported(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &reportedError{err}
+}
+
+// run is main without os.Exit: it parses argv, runs the command under a
+// context that SIGINT and SIGTERM cancel, prints any error not yet shown and
+// returns the exit code.
+func run(argv []string) int {
+	app := newApp(os.Stdout, os.Stderr)
+	isCommand, takesValue := flagTable(app)
+	argv = reorderArgs(argv, isCommand, takesValue)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		// A second signal kills at once: the journal is written only
+		// after the sink made a message durable, so that is safe.
+		stop()
+	}()
+
+	err := app.RunContext(ctx, argv)
+	var re *reportedError
+	if err != nil && !errors.As(err, &re) {
+		fmt.Fprintf(os.Stderr, "mailferry: %v\n", err)
+	}
+	return exitCode(err)
+}

@@ -1,0 +1,340 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/mailferry/mailferry/transfer"
+)
+
+func copyCommand() *cli.Command {
+	flags := []cli.Flag{
+		&cli.StringSliceFlag{Name: "include", Category: catFilter, Usage: "copy only folders matching `REGEX` (repeatable)"},
+		&cli.StringSliceFlag{Name: "exclude", Category: catFilter, Usage: "skip folders matching `REGEX` (repeatable)"},
+		&cli.StringSliceFlag{Name: "map", Category: catFilter, Usage: "rename folder `OLD=NEW` at the destination; subfolders follow (repeatable)"},
+		&cli.StringFlag{Name: "since", Category: catFilter, Usage: "only messages that arrived on or after `DATE` (YYYY-MM-DD)"},
+		&cli.StringFlag{Name: "before", Category: catFilter, Usage: "only messages that arrived before `DATE` (YYYY-MM-DD)"},
+		&cli.StringFlag{Name: "max-size", Category: catFilter, Usage: "skip messages larger than `SIZE` (10M, 1.5G, or bytes)"},
+		&cli.BoolFlag{DisableDefaultText: true, Name: "dry-run", Aliases: []string{"n"}, Category: catRun, Usage: "print what would be copied; write nothing, not even the state file"},
+		&cli.BoolFlag{DisableDefaultText: true, Name: "delete-source", Category: catRun, Usage: "delete messages from the source once their copy is durable and recorded"},
+		&cli.IntFlag{Name: "keep-days", Category: catRun, Usage: "with --delete-source: delete only messages first copied at least `N` days ago"},
+		&cli.IntFlag{Name: "connections", Category: catRun, Value: 4, Usage: "open at most `N` connections to each server"},
+		&cli.StringFlag{Name: "state", Category: catRun, Usage: "keep the record of copied messages in `FILE` (default: inside the destination archive, else $XDG_STATE_HOME/mailferry/)"},
+		&cli.StringFlag{Name: "metrics-file", Category: catOutput, Usage: "write Prometheus metrics of the run to `FILE` (atomically, at the end)"},
+	}
+	flags = append(flags, outputFlags()...)
+	flags = append(flags, secretFlags("source", "MAILFERRY_SOURCE_PASSWORD")...)
+	flags = append(flags, secretFlags("dest", "MAILFERRY_DEST_PASSWORD")...)
+	flags = append(flags, tlsFlags()...)
+	return &cli.Command{
+		Name:      "copy",
+		Usage:     "copy what is new from SOURCE to DEST (safe to re-run: nothing is copied twice)",
+		ArgsUsage: "SOURCE DEST",
+		Description: `Copies every folder of SOURCE to DEST with flags, keywords and arrival dates.
+A state file records what was copied, so a re-run copies only what is new;
+without it, messages already at DEST are recognised by their fingerprint.
+Options may come before or after the endpoints.
+
+Endpoints:
+  imaps://USER@HOST[:PORT]   imap://USER@HOST[?tls=none]   pop3s://USER@HOST   pop3://USER@HOST
+  maildir:PATH[?layout=fs]   mbox:PATH (a directory of .mbox files, or one .mbox file)
+
+Passwords come from --source-password-file/-command, --dest-password-file/-command,
+$MAILFERRY_SOURCE_PASSWORD / $MAILFERRY_DEST_PASSWORD, or a prompt on a terminal.
+
+Examples:
+  # nightly backup from cron: quiet unless something is wrong, metrics for monitoring
+  mailferry copy imaps://alice%40example.com@imap.example.com maildir:/backup/alice \
+      --source-password-file /etc/mailferry/alice.pw -q --metrics-file /var/lib/node_exporter/mailferry.prom
+
+  # provider migration: look first, copy, then copy the final delta after the MX switch
+  mailferry copy imaps://alice@old.example imaps://alice@new.example --dry-run
+  mailferry copy imaps://alice@old.example imaps://alice@new.example --map 'Sent Items=Sent'
+
+  # an old POP3-era mbox archive back onto IMAP
+  mailferry copy mbox:~/Mail imaps://alice@imap.example.com --exclude '^Trash$'
+
+Exit codes: 0 done, 1 failed, 2 usage error, 3 some messages failed, 130 interrupted.`,
+		Flags:  flags,
+		Action: copyAction,
+	}
+}
+
+// copyConfig is a parsed copy command line.
+type copyConfig struct {
+	Source, Dest  Endpoint
+	SourceSecrets secretSource
+	DestSecrets   secretSource
+	TLS           tlsOptions
+	Options       transfer.Options
+	StateFile     string
+	MetricsFile   string
+}
+
+func copyAction(c *cli.Context) error {
+	mode, err := outputFrom(c)
+	if err != nil {
+		return err
+	}
+	mode.DryRun = c.Bool("dry-run")
+	rep := newReporter(mode, c.App.Writer, c.App.ErrWriter)
+	start := time.Now()
+	cfg, err := parseCopy(c)
+	var sum transfer.Summary
+	if err == nil {
+		sum, err = runCopy(c.Context, cfg, rep, osTerminal())
+	}
+	if sum.Seconds == 0 {
+		sum.Seconds = time.Since(start).Seconds()
+	}
+	rep.Finish(sum, err)
+	if path := c.String("metrics-file"); path != "" && !mode.DryRun {
+		if merr := writeMetrics(path, runMetrics{Summary: sum, ExitCode: exitCode(err), End: time.Now()}); merr != nil {
+			fmt.Fprintf(c.App.ErrWriter, "mailferry: --metrics-file: %v\n", merr)
+			if err == nil {
+				err = fmt.Errorf("--metrics-file: %w", merr)
+			}
+		}
+	}
+	return reported(err)
+}
+
+// parseCopy turns the command line into a copyConfig; every error is a
+// usage error.
+func parseCopy(c *cli.Context) (copyConfig, error) {
+	var cfg copyConfig
+	if c.NArg() != 2 {
+		return cfg, usageErrorf("copy needs exactly two endpoints, SOURCE and DEST (got %d); see 'mailferry copy --help'", c.NArg())
+	}
+	var err error
+	if cfg.Source, err = parseEndpoint("source", c.Args().Get(0)); err != nil {
+		return cfg, err
+	}
+	if cfg.Dest, err = parseEndpoint("destination", c.Args().Get(1)); err != nil {
+		return cfg, err
+	}
+	if cfg.Source.String() == cfg.Dest.String() {
+		return cfg, usageErrorf("source and destination are the same (%s)", cfg.Source)
+	}
+	cfg.SourceSecrets = secretsFrom(c, "source", "source", "MAILFERRY_SOURCE_PASSWORD")
+	cfg.DestSecrets = secretsFrom(c, "destination", "dest", "MAILFERRY_DEST_PASSWORD")
+	cfg.TLS = tlsFrom(c)
+	cfg.StateFile = c.String("state")
+	cfg.MetricsFile = c.String("metrics-file")
+
+	o := &cfg.Options
+	if o.Include, err = compileAll("include", c.StringSlice("include")); err != nil {
+		return cfg, err
+	}
+	if o.Exclude, err = compileAll("exclude", c.StringSlice("exclude")); err != nil {
+		return cfg, err
+	}
+	if o.Map, err = parseMappings(c.StringSlice("map")); err != nil {
+		return cfg, err
+	}
+	if o.Since, err = parseDate("since", c.String("since")); err != nil {
+		return cfg, err
+	}
+	if o.Before, err = parseDate("before", c.String("before")); err != nil {
+		return cfg, err
+	}
+	if !o.Since.IsZero() && !o.Before.IsZero() && !o.Since.Before(o.Before) {
+		return cfg, usageErrorf("--since %s is not before --before %s: no message could match", c.String("since"), c.String("before"))
+	}
+	if s := c.String("max-size"); s != "" {
+		if o.MaxSize, err = parseSize(s); err != nil {
+			return cfg, usageErrorf("--max-size: %v", err)
+		}
+		if o.MaxSize == 0 {
+			return cfg, usageErrorf("--max-size 0 would skip every message")
+		}
+	}
+	o.DryRun = c.Bool("dry-run")
+	o.DeleteSource = c.Bool("delete-source")
+	o.KeepDays = c.Int("keep-days")
+	if o.KeepDays < 0 {
+		return cfg, usageErrorf("--keep-days %d: must be 0 or more", o.KeepDays)
+	}
+	if o.KeepDays > 0 && !o.DeleteSource {
+		return cfg, usageErrorf("--keep-days only makes sense with --delete-source")
+	}
+	if o.DeleteSource && !(cfg.Source.IsServer() || cfg.Source.Scheme == "maildir" || cfg.Source.Scheme == "mbox") {
+		return cfg, usageErrorf("--delete-source: %s cannot delete messages", cfg.Source)
+	}
+	o.Connections = c.Int("connections")
+	if o.Connections < 1 || o.Connections > 64 {
+		return cfg, usageErrorf("--connections %d: give a number from 1 to 64", o.Connections)
+	}
+	o.Workers = o.Connections
+	o.SourceKey = cfg.Source.String()
+	return cfg, nil
+}
+
+func compileAll(flag string, exprs []string) ([]*regexp.Regexp, error) {
+	var out []*regexp.Regexp
+	for _, e := range exprs {
+		re, err := regexp.Compile(e)
+		if err != nil {
+			return nil, usageErrorf("--%s %q: not a regular expression: %v", flag, e, err)
+		}
+		out = append(out, re)
+	}
+	return out, nil
+}
+
+// runCopy opens both ends and the state file, runs the transfer and closes
+// everything again, in that order, whatever happens.
+func runCopy(ctx context.Context, cfg copyConfig, rep *reporter, t terminal) (sum transfer.Summary, err error) {
+	defer func() {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("%w: what was copied is recorded; run the same command again to continue", errInterrupted)
+		} else if err == nil && sum.Failed > 0 {
+			err = &partialError{failed: sum.Failed}
+		}
+	}()
+	if cfg.TLS.InsecureSkipVerify && (cfg.Source.IsServer() || cfg.Dest.IsServer()) {
+		fmt.Fprintln(t.stderr, insecureWarning)
+	}
+	srcCfg := endpointConfig{Endpoint: cfg.Source, Role: "source", TLS: cfg.TLS, Connections: cfg.Options.Connections, Warn: rep.Warn}
+	dstCfg := endpointConfig{Endpoint: cfg.Dest, Role: "destination", TLS: cfg.TLS, Connections: cfg.Options.Connections, Warn: rep.Warn}
+	for _, ep := range []Endpoint{cfg.Source, cfg.Dest} {
+		if ep.IsServer() {
+			// A bad --ca-file is a configuration error: report it
+			// before any connection is attempted.
+			if _, err := cfg.TLS.config(ep.Host); err != nil {
+				return sum, err
+			}
+		}
+	}
+	if cfg.Source.IsServer() {
+		if srcCfg.Credentials, err = credentials(ctx, cfg.Source, cfg.SourceSecrets, t); err != nil {
+			return sum, err
+		}
+	}
+	if cfg.Dest.IsServer() {
+		if dstCfg.Credentials, err = credentials(ctx, cfg.Dest, cfg.DestSecrets, t); err != nil {
+			return sum, err
+		}
+	}
+
+	src, err := openSource(ctx, srcCfg)
+	if err != nil {
+		return sum, err
+	}
+	defer func() {
+		if cerr := src.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("closing source %s: %w", cfg.Source, cerr)
+		}
+	}()
+	return copyFrom(ctx, src, cfg, dstCfg, rep)
+}
+
+// copyFrom copies from an open source into cfg.Dest: it opens the sink and
+// the state file, runs the transfer and closes both again.
+func copyFrom(ctx context.Context, src transfer.Source, cfg copyConfig, dstCfg endpointConfig, rep *reporter) (sum transfer.Summary, err error) {
+
+	var dst transfer.Sink
+	if cfg.Options.DryRun && localMissing(cfg.Dest) {
+		dst = emptySink{}
+	} else if dst, err = openSink(ctx, dstCfg); err != nil {
+		return sum, err
+	}
+	defer func() {
+		// Closing a sink flushes it: an error here means messages may
+		// not be durable, so it fails the run.
+		if cerr := dst.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("closing destination %s: %w", cfg.Dest, cerr)
+		}
+	}()
+
+	opts := cfg.Options
+	opts.Progress = rep
+	if cfg.Dest.Scheme == "mbox" && mboxIsSingleFile(cfg.Dest.Path) {
+		if err := flattenInto(ctx, src, &opts, cfg, rep); err != nil {
+			return sum, err
+		}
+	}
+
+	statePathName, err := statePath(cfg.StateFile, dst, cfg.Source, cfg.Dest)
+	if err != nil {
+		return sum, err
+	}
+	journal, err := openState(statePathName, opts.DryRun)
+	if err != nil {
+		return sum, err
+	}
+	if journal != nil {
+		defer func() {
+			if cerr := journal.Close(); cerr != nil && err == nil {
+				err = fmt.Errorf("closing state file %s: %w", statePathName, cerr)
+			}
+		}()
+	}
+	opts.Journal = journal
+
+	sum, err = transfer.Run(ctx, src, dst, opts)
+	if err != nil && ctx.Err() == nil {
+		err = describeRunError(err, cfg)
+	}
+	return sum, err
+}
+
+// flattenInto sends every folder into the one folder a single mbox file
+// holds, and warns when that merges several source folders.
+func flattenInto(ctx context.Context, src transfer.Source, opts *transfer.Options, cfg copyConfig, rep *reporter) error {
+	opts.FlattenTo = "INBOX"
+	folders, err := src.Folders(ctx)
+	if err != nil {
+		return fmt.Errorf("listing folders of source %s: %w", cfg.Source, err)
+	}
+	var names []string
+	for _, f := range folders {
+		if selected(f.Name, opts.Include, opts.Exclude) {
+			names = append(names, f.Name)
+		}
+	}
+	if len(names) > 1 {
+		rep.Warn(fmt.Sprintf("destination %s is a single mbox file, which holds one folder: the %d source folders %q are merged into it. "+
+			"To keep folders apart, give a directory (mbox:DIR), or pick one folder with --include", cfg.Dest, len(names), names))
+	}
+	return nil
+}
+
+// selected applies --include and --exclude to a folder name the way
+// transfer.Run does.
+func selected(name string, include, exclude []*regexp.Regexp) bool {
+	if len(include) > 0 {
+		ok := false
+		for _, re := range include {
+			ok = ok || re.MatchString(name)
+		}
+		if !ok {
+			return false
+		}
+	}
+	for _, re := range exclude {
+		if re.MatchString(name) {
+			return false
+		}
+	}
+	return true
+}
+
+// describeRunError adds advice to the error that stopped a run.
+func describeRunError(err error, cfg copyConfig) error {
+	switch transfer.ClassOf(err) {
+	case transfer.Temporary:
+		return fmt.Errorf("copy %s → %s stopped: %w (the connection kept failing; what was copied is recorded, run again later)", cfg.Source, cfg.Dest, err)
+	default:
+		if errors.Is(err, os.ErrPermission) {
+			return fmt.Errorf("copy %s → %s stopped: %w (check file permissions)", cfg.Source, cfg.Dest, err)
+		}
+		return fmt.Errorf("copy %s → %s stopped: %w", cfg.Source, cfg.Dest, err)
+	}
+}

@@ -1,0 +1,29 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"github.com/mailferry/mailferry/transfer"
+)
+
+// emptySink stands in for a local destination that does not exist yet
+// during a dry run, so planning creates nothing on disk. It holds nothing
+// and refuses writes.
+type emptySink struct{}
+
+var (
+	_ transfer.Sink          = emptySink{}
+	_ transfer.Fingerprinter = emptySink{}
+)
+
+func (emptySink) Put(context.Context, transfer.Message, io.Reader) error {
+	return transfer.FatalError(errors.New("dry run: nothing may be written"))
+}
+
+func (emptySink) Fingerprints(context.Context, string) (map[string]int, error) {
+	return map[string]int{}, nil
+}
+
+func (emptySink) Close() error { return nil }

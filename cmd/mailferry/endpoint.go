@@ -1,0 +1,260 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/mailferry/mailferry/internal/account"
+)
+
+// Endpoint is a parsed SOURCE or DEST argument: a server account or a local
+// archive.
+type Endpoint struct {
+	// Raw is the argument as the user typed it (never holds a password:
+	// parseEndpoint rejects those).
+	Raw string
+	// Scheme is one of imap, imaps, pop3, pop3s, maildir, mbox.
+	Scheme string
+
+	// Server endpoints.
+	User     string // percent-decoded
+	Host     string
+	Port     string
+	Security account.Security
+
+	// Local endpoints.
+	Path   string // absolute
+	Layout string // maildir: "" (Maildir++) or "fs"
+}
+
+// endpointForms is shown whenever an endpoint cannot be parsed.
+const endpointForms = `valid forms:
+  imaps://USER@HOST[:PORT]          IMAP over TLS (port 993)
+  imap://USER@HOST[:PORT]           IMAP with STARTTLS, required (port 143); add ?tls=none for plaintext
+  pop3s://USER@HOST[:PORT]          POP3 over TLS (port 995)
+  pop3://USER@HOST[:PORT]           POP3 with STLS, required (port 110); add ?tls=none for plaintext
+  maildir:PATH                      Maildir++ (Dovecot layout); maildir:PATH?layout=fs for nested directories
+  mbox:PATH                         a directory of <folder>.mbox files, or one file (*.mbox or existing file)
+a user name containing @ is written %40: imaps://alice%40example.com@imap.example.com`
+
+var defaultPorts = map[string]string{"imaps": "993", "imap": "143", "pop3s": "995", "pop3": "110"}
+
+// IsServer reports whether the endpoint is an IMAP or POP3 account.
+func (e Endpoint) IsServer() bool { return defaultPorts[e.Scheme] != "" }
+
+// IsIMAP reports whether the endpoint is an IMAP account.
+func (e Endpoint) IsIMAP() bool { return e.Scheme == "imap" || e.Scheme == "imaps" }
+
+// Addr is host:port of a server endpoint.
+func (e Endpoint) Addr() string { return net.JoinHostPort(e.Host, e.Port) }
+
+// String is the canonical spelling: the journal's SourceKey and what
+// messages show. The user name is percent-encoded again where needed.
+func (e Endpoint) String() string {
+	if e.IsServer() {
+		s := e.Scheme + "://" + url.User(e.User).String() + "@" + e.Addr()
+		if e.Security == account.SecurityNone {
+			s += "?tls=none"
+		}
+		return s
+	}
+	s := e.Scheme + ":" + e.Path
+	if e.Layout != "" {
+		s += "?layout=" + e.Layout
+	}
+	return s
+}
+
+// endpointError says which argument is wrong, why, and what the valid forms
+// are. It is a usage error (exit code 2).
+func endpointError(role, raw, why string) error {
+	return usageErrorf("%s endpoint %q: %s\n%s", role, raw, why, endpointForms)
+}
+
+// parseEndpoint parses a SOURCE or DEST argument. role ("source",
+// "destination") names it in errors and in the advice given when a password
+// was put into the URL.
+func parseEndpoint(role, raw string) (Endpoint, error) {
+	if raw == "" {
+		return Endpoint{}, endpointError(role, raw, "empty")
+	}
+	scheme, rest, ok := strings.Cut(raw, ":")
+	if !ok || scheme == "" {
+		why := "no scheme"
+		if looksLikePath(raw) {
+			why = fmt.Sprintf("no scheme; for a local archive write maildir:%s or mbox:%s", raw, raw)
+		}
+		return Endpoint{}, endpointError(role, raw, why)
+	}
+	scheme = strings.ToLower(scheme)
+	switch scheme {
+	case "imap", "imaps", "pop3", "pop3s":
+		return parseServer(role, raw, scheme)
+	case "maildir", "mbox":
+		return parseLocal(role, raw, scheme, rest)
+	}
+	why := fmt.Sprintf("unknown scheme %q", scheme)
+	if s := suggestScheme(scheme); s != "" {
+		why += fmt.Sprintf(" (did you mean %s?)", s)
+	}
+	return Endpoint{}, endpointError(role, raw, why)
+}
+
+func looksLikePath(s string) bool {
+	return strings.HasPrefix(s, "/") || strings.HasPrefix(s, ".") || strings.HasPrefix(s, "~")
+}
+
+// suggestScheme returns the known scheme closest to a typo, or "".
+func suggestScheme(s string) string {
+	best, bestDist := "", 3
+	for _, k := range []string{"imap", "imaps", "pop3", "pop3s", "maildir", "mbox"} {
+		if d := editDistance(s, k); d < bestDist {
+			best, bestDist = k, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+func parseServer(role, raw, scheme string) (Endpoint, error) {
+	if !strings.HasPrefix(raw[len(scheme)+1:], "//") {
+		return Endpoint{}, endpointError(role, raw, fmt.Sprintf("expected %s://USER@HOST", scheme))
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		// url.Parse repeats the whole URL; say only what is wrong.
+		why := err.Error()
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			why = ue.Err.Error()
+		}
+		return Endpoint{}, endpointError(role, raw, why)
+	}
+	ep := Endpoint{Raw: raw, Scheme: scheme}
+	if u.User == nil || u.User.Username() == "" {
+		return Endpoint{}, endpointError(role, raw, fmt.Sprintf("no user name; write %s://USER@%s", scheme, u.Host))
+	}
+	if _, has := u.User.Password(); has {
+		flag := "--source"
+		env := "MAILFERRY_SOURCE_PASSWORD"
+		if role == "destination" {
+			flag, env = "--dest", "MAILFERRY_DEST_PASSWORD"
+		}
+		return Endpoint{}, usageErrorf("%s endpoint: a password in the URL is not accepted: it would show in the process list and in your shell history.\n"+
+			"Remove it (%s://%s@%s) and give the password with %s-password-file FILE, %s-password-command CMD, the %s environment variable, or type it at the prompt",
+			role, scheme, url.User(u.User.Username()).String(), u.Host, flag, flag, env)
+	}
+	ep.User = u.User.Username()
+	ep.Host = u.Hostname()
+	if ep.Host == "" {
+		return Endpoint{}, endpointError(role, raw, "no host name")
+	}
+	ep.Port = u.Port()
+	if ep.Port == "" {
+		if strings.HasSuffix(u.Host, ":") {
+			return Endpoint{}, endpointError(role, raw, "empty port")
+		}
+		ep.Port = defaultPorts[scheme]
+	}
+	if p := u.Path; p != "" && p != "/" {
+		return Endpoint{}, endpointError(role, raw, fmt.Sprintf("a folder path (%q) is not part of an endpoint; use --include to pick folders", p))
+	}
+	if u.Fragment != "" {
+		return Endpoint{}, endpointError(role, raw, "unexpected #fragment")
+	}
+	ep.Security = account.SecurityStartTLS
+	if scheme == "imaps" || scheme == "pop3s" {
+		ep.Security = account.SecurityTLS
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return Endpoint{}, endpointError(role, raw, "bad query: "+err.Error())
+	}
+	for k, vs := range q {
+		switch {
+		case k == "tls" && len(vs) == 1 && (scheme == "imap" || scheme == "pop3"):
+			switch vs[0] {
+			case "none":
+				ep.Security = account.SecurityNone
+			case "starttls":
+			default:
+				return Endpoint{}, endpointError(role, raw, fmt.Sprintf("tls=%s: only tls=none (plaintext) or tls=starttls (the default) are allowed", vs[0]))
+			}
+		case k == "tls":
+			return Endpoint{}, endpointError(role, raw, fmt.Sprintf("%s always uses TLS; the tls= option is for imap:// and pop3://", scheme))
+		default:
+			return Endpoint{}, endpointError(role, raw, fmt.Sprintf("unknown option %q", k))
+		}
+	}
+	return ep, nil
+}
+
+func parseLocal(role, raw, scheme, rest string) (Endpoint, error) {
+	ep := Endpoint{Raw: raw, Scheme: scheme}
+	if strings.HasPrefix(rest, "//") {
+		// maildir:///abs/path is accepted as a URL spelling of maildir:/abs/path.
+		if !strings.HasPrefix(rest, "///") {
+			return Endpoint{}, endpointError(role, raw, fmt.Sprintf("write %s:PATH (for example %s:/home/me/Mail or %s:Mail)", scheme, scheme, scheme))
+		}
+		rest = rest[2:]
+	}
+	path, query, _ := strings.Cut(rest, "?")
+	if query != "" {
+		q, err := url.ParseQuery(query)
+		if err != nil {
+			return Endpoint{}, endpointError(role, raw, "bad option: "+err.Error())
+		}
+		for k, vs := range q {
+			switch {
+			case k == "layout" && scheme == "maildir" && len(vs) == 1 && (vs[0] == "fs" || vs[0] == "maildir++"):
+				if vs[0] == "fs" {
+					ep.Layout = "fs"
+				}
+			case k == "layout" && scheme == "maildir":
+				return Endpoint{}, endpointError(role, raw, fmt.Sprintf("layout=%s: use layout=fs for nested directories (the default is Maildir++)", strings.Join(vs, ",")))
+			default:
+				return Endpoint{}, endpointError(role, raw, fmt.Sprintf("unknown option %q for %s", k, scheme))
+			}
+		}
+	}
+	if path == "" {
+		return Endpoint{}, endpointError(role, raw, fmt.Sprintf("no path; write %s:PATH", scheme))
+	}
+	if path == "~" || strings.HasPrefix(path, "~/") {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return Endpoint{}, endpointError(role, raw, "cannot expand ~: "+err.Error())
+		}
+		path = filepath.Join(home, path[1:])
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return Endpoint{}, endpointError(role, raw, err.Error())
+	}
+	ep.Path = abs
+	return ep, nil
+}

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/mailferry/mailferry/transfer"
+)
+
+// Exit codes, as documented in the README and DESIGN.md §4.
+const (
+	exitOK          = 0   // done
+	exitFailed      = 1   // connection, authentication, fatal I/O, a locked state file
+	exitUsage       = 2   // usage or configuration error
+	exitPartial     = 3   // finished, but some messages failed
+	exitInterrupted = 130 // SIGINT or SIGTERM
+)
+
+// usageError is a mistake on the command line or in the configuration: the
+// run did not start. Exit code 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usageErrorf(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// errInterrupted marks a run stopped by a signal.
+var errInterrupted = errors.New("interrupted")
+
+// partialError means the run finished but some messages failed; the
+// failures were already reported one by one.
+type partialError struct{ failed int }
+
+func (e *partialError) Error() string {
+	return fmt.Sprintf("%d message(s) failed; the others were copied. Run the same command again to retry them", e.failed)
+}
+
+// exitCode maps an error returned by a command to the process exit code.
+func exitCode(err error) int {
+	var ue *usageError
+	var pe *partialError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, errInterrupted):
+		return exitInterrupted
+	case errors.As(err, &ue):
+		return exitUsage
+	case errors.As(err, &pe):
+		return exitPartial
+	case errors.Is(err, transfer.ErrLocked):
+		return exitFailed
+	case errors.Is(err, context.Canceled):
+		return exitInterrupted
+	default:
+		return exitFailed
+	}
+}

@@ -1,0 +1,12 @@
+// Command mailferry copies mail between stores (IMAP, POP3, mbox, Maildir)
+// and loses nothing: provider migrations, scheduled backups, and old POP3
+// archives brought back onto IMAP. Run `mailferry --help` or `mailferry demo`.
+package main
+
+import (
+	"os"
+)
+
+func main() {
+	os.Exit(run(os.Args))
+}

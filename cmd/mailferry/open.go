@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+
+	"github.com/mailferry/mailferry/internal/account"
+	"github.com/mailferry/mailferry/transfer"
+)
+
+// endpointConfig is everything needed to open one endpoint.
+type endpointConfig struct {
+	Endpoint    Endpoint
+	Role        string // "source" or "destination"
+	Credentials account.Credentials
+	TLS         tlsOptions
+	Connections int
+	Warn        func(string)
+}
+
+// errNotBuilt is returned for a store this build of mailferry cannot open.
+func errNotBuilt(ep Endpoint, what string) error {
+	return usageErrorf("%s: %s is not implemented in this build of mailferry yet", ep, what)
+}
+
+// openSource opens a store to copy from.
+func openSource(ctx context.Context, c endpointConfig) (transfer.Source, error) {
+	ep := c.Endpoint
+	switch ep.Scheme {
+	case "maildir", "mbox":
+		if _, err := os.Stat(ep.Path); err != nil {
+			if os.IsNotExist(err) {
+				return nil, usageErrorf("source %s: %s does not exist", ep, ep.Path)
+			}
+			return nil, fmt.Errorf("source %s: %w", ep, err)
+		}
+	}
+	switch ep.Scheme {
+	case "maildir":
+		return nil, errNotBuilt(ep, "reading Maildir")
+	case "mbox":
+		return nil, errNotBuilt(ep, "reading mbox")
+	case "imap", "imaps":
+		return nil, errNotBuilt(ep, "reading IMAP")
+	case "pop3", "pop3s":
+		return nil, errNotBuilt(ep, "reading POP3")
+	}
+	return nil, usageErrorf("source %s: unsupported scheme %q", ep, ep.Scheme)
+}
+
+// openSink opens a store to copy into.
+func openSink(ctx context.Context, c endpointConfig) (transfer.Sink, error) {
+	ep := c.Endpoint
+	switch ep.Scheme {
+	case "maildir":
+		return nil, errNotBuilt(ep, "writing Maildir")
+	case "mbox":
+		return nil, errNotBuilt(ep, "writing mbox")
+	case "imap", "imaps":
+		return nil, errNotBuilt(ep, "writing IMAP")
+	case "pop3", "pop3s":
+		return nil, usageErrorf("destination %s: POP3 can only be read from; copy into imap://, imaps://, maildir: or mbox:", ep)
+	}
+	return nil, usageErrorf("destination %s: unsupported scheme %q", ep, ep.Scheme)
+}
+
+// mboxIsSingleFile applies sink/mbox's rule: an existing regular file, or a
+// path that does not exist and ends in ".mbox", is one file holding one
+// folder; anything else is a directory of <folder>.mbox files.
+func mboxIsSingleFile(path string) bool {
+	fi, err := os.Stat(path)
+	if err == nil {
+		return fi.Mode().IsRegular()
+	}
+	if _, ok := err.(*fs.PathError); ok {
+		return strings.HasSuffix(path, ".mbox")
+	}
+	return false
+}
+
+// localMissing reports whether a local destination does not exist yet, so
+// a dry run can plan without creating it.
+func localMissing(ep Endpoint) bool {
+	if ep.IsServer() {
+		return false
+	}
+	_, err := os.Stat(ep.Path)
+	return os.IsNotExist(err)
+}

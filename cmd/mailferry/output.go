@@ -1,0 +1,286 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/mailferry/mailferry/transfer"
+)
+
+// outputMode is what the user asked to see.
+type outputMode struct {
+	JSON    bool // JSON lines on stdout
+	Quiet   bool // only failures and errors
+	Verbose bool // every message
+	DryRun  bool
+	// TTY is whether stderr is a terminal: a progress bar instead of
+	// periodic lines.
+	TTY bool
+	// Interval between plain progress lines when stderr is not a terminal.
+	Interval time.Duration
+}
+
+// reporter renders transfer events as text (a progress bar on a terminal,
+// periodic lines otherwise) or JSON lines. It implements transfer.Progress
+// and is safe for concurrent use.
+type reporter struct {
+	mode   outputMode
+	stdout io.Writer
+	stderr io.Writer
+
+	mu       sync.Mutex
+	bar      *byteBar
+	planned  int
+	bytes    int64 // planned bytes
+	copied   int
+	copiedB  int64
+	failed   int
+	lastLine time.Time
+	now      func() time.Time
+}
+
+var _ transfer.Progress = (*reporter)(nil)
+
+func newReporter(mode outputMode, stdout, stderr io.Writer) *reporter {
+	if mode.Interval == 0 {
+		mode.Interval = 10 * time.Second
+	}
+	r := &reporter{mode: mode, stdout: stdout, stderr: stderr, now: time.Now}
+	r.lastLine = r.now()
+	if mode.TTY && !mode.JSON && !mode.Quiet && !mode.DryRun {
+		r.bar = newByteBar(stderr)
+	}
+	return r
+}
+
+// jsonLine writes one JSON object per line. Callers hold r.mu.
+func (r *reporter) jsonLine(v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return
+	}
+	b = append(b, '\n')
+	_, _ = r.stdout.Write(b)
+}
+
+// errLine prints a line on stderr, above the progress bar if there is one.
+// Callers hold r.mu.
+func (r *reporter) errLine(format string, args ...any) {
+	r.bar.clear()
+	fmt.Fprintf(r.stderr, format+"\n", args...)
+}
+
+type jsonEvent struct {
+	Type    string `json:"type"`
+	Folder  string `json:"folder,omitempty"`
+	ID      string `json:"id,omitempty"`
+	Dest    string `json:"dest,omitempty"`
+	Count   int    `json:"count,omitempty"`
+	Bytes   int64  `json:"bytes,omitempty"`
+	Reason  string `json:"reason,omitempty"`
+	Error   string `json:"error,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+// Event implements transfer.Progress.
+func (r *reporter) Event(e transfer.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	id := ""
+	if e.Message != nil {
+		id = e.Message.ID
+	}
+	errText := ""
+	if e.Err != nil {
+		errText = e.Err.Error()
+	}
+	switch e.Kind {
+	case transfer.EventPlanned:
+		r.planned += e.Count
+		r.bytes += e.Bytes
+		r.bar.setMax(r.bytes)
+		if r.mode.JSON {
+			r.jsonLine(jsonEvent{Type: "planned", Folder: e.Folder, Dest: e.Text, Count: e.Count, Bytes: e.Bytes})
+		} else if r.mode.DryRun && !r.mode.Quiet {
+			fmt.Fprintf(r.stdout, "%s → %s: %d message(s) to copy, %s\n", e.Folder, e.Text, e.Count, formatBytes(e.Bytes))
+		} else if r.mode.Verbose {
+			r.errLine("%s → %s: %d message(s) to copy, %s", e.Folder, e.Text, e.Count, formatBytes(e.Bytes))
+		}
+	case transfer.EventPlanMessage:
+		if r.mode.JSON {
+			r.jsonLine(jsonEvent{Type: "plan", Folder: e.Folder, ID: id, Dest: e.Text, Bytes: e.Bytes})
+		} else if r.mode.Verbose {
+			fmt.Fprintf(r.stdout, "  would copy %s message %s (%s) → %s\n", e.Folder, id, formatBytes(e.Bytes), e.Text)
+		}
+	case transfer.EventCopied:
+		r.copied++
+		r.copiedB += e.Bytes
+		r.bar.add(e.Bytes, r.copied, r.planned)
+		if r.mode.JSON {
+			r.jsonLine(jsonEvent{Type: "copied", Folder: e.Folder, ID: id, Dest: e.Text, Bytes: e.Bytes})
+		} else if r.mode.Verbose {
+			r.errLine("copied %s message %s (%s)", e.Folder, id, formatBytes(e.Bytes))
+		}
+	case transfer.EventSkipped:
+		n := e.Count
+		if e.Message != nil && n == 0 {
+			n = 1
+		}
+		if r.mode.JSON {
+			r.jsonLine(jsonEvent{Type: "skipped", Folder: e.Folder, ID: id, Count: n, Reason: e.Text})
+		} else if r.mode.Verbose {
+			if id != "" {
+				r.errLine("skipped %s message %s: %s", e.Folder, id, e.Text)
+			} else {
+				r.errLine("skipped %d message(s) in %s: %s", n, e.Folder, e.Text)
+			}
+		}
+	case transfer.EventFailed:
+		r.failed++
+		if r.mode.JSON {
+			r.jsonLine(jsonEvent{Type: "failed", Folder: e.Folder, ID: id, Error: errText})
+		}
+		r.errLine("failed: %s", describeFailure(e))
+	case transfer.EventRetry:
+		if r.mode.JSON {
+			r.jsonLine(jsonEvent{Type: "retry", Folder: e.Folder, Count: e.Count, Error: errText})
+		} else if !r.mode.Quiet {
+			r.errLine("retrying (attempt %d) %s: %s", e.Count, e.Folder, errText)
+		}
+	case transfer.EventWarning:
+		r.warnLocked(warningText(e))
+	case transfer.EventDeleted:
+		if r.mode.JSON {
+			r.jsonLine(jsonEvent{Type: "deleted", Folder: e.Folder, Count: e.Count})
+		} else if r.mode.Verbose {
+			r.errLine("deleted %d message(s) from source folder %s", e.Count, e.Folder)
+		}
+	}
+	r.periodicLocked()
+}
+
+func warningText(e transfer.Event) string {
+	s := e.Text
+	if e.Err != nil {
+		if s != "" {
+			s += ": "
+		}
+		s += e.Err.Error()
+	}
+	if e.Folder != "" {
+		s = e.Folder + ": " + s
+	}
+	return s
+}
+
+// describeFailure says which message failed and why; a *MessageError
+// already names its folder and message.
+func describeFailure(e transfer.Event) string {
+	var me *transfer.MessageError
+	if errors.As(e.Err, &me) {
+		return e.Err.Error()
+	}
+	switch {
+	case e.Message != nil:
+		return fmt.Sprintf("folder %q, message %s: %v", e.Folder, e.Message.ID, e.Err)
+	case e.Folder != "":
+		return fmt.Sprintf("folder %q: %v", e.Folder, e.Err)
+	}
+	return fmt.Sprint(e.Err)
+}
+
+// periodicLocked prints a plain progress line every Interval when stderr is
+// not a terminal, so a log shows the run is alive without a line per
+// message.
+func (r *reporter) periodicLocked() {
+	if r.mode.TTY || r.mode.JSON || r.mode.Quiet || r.mode.DryRun {
+		return
+	}
+	now := r.now()
+	if now.Sub(r.lastLine) < r.mode.Interval {
+		return
+	}
+	r.lastLine = now
+	fmt.Fprintf(r.stderr, "progress: %d of %d message(s) copied, %s of %s\n", r.copied, r.planned, formatBytes(r.copiedB), formatBytes(r.bytes))
+}
+
+// Warn reports something the user should know that does not fail the run.
+// Sources and sinks get it as their Warn option.
+func (r *reporter) Warn(msg string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.warnLocked(msg)
+}
+
+func (r *reporter) warnLocked(msg string) {
+	if r.mode.JSON {
+		r.jsonLine(jsonEvent{Type: "warning", Message: msg})
+		return
+	}
+	if !r.mode.Quiet {
+		r.errLine("warning: %s", msg)
+	}
+}
+
+// Info prints a line the user asked to see (not with -q or --json).
+func (r *reporter) Info(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.mode.Quiet || r.mode.JSON {
+		return
+	}
+	r.errLine(format, args...)
+}
+
+// jsonSummary is the last line of --json output; its shape is a contract.
+type jsonSummary struct {
+	Type    string  `json:"type"`
+	Copied  int     `json:"copied"`
+	Skipped int     `json:"skipped"`
+	Failed  int     `json:"failed"`
+	Bytes   int64   `json:"bytes"`
+	Seconds float64 `json:"seconds"`
+}
+
+// Finish ends the output of a run: the bar is closed, an error is printed
+// and the summary is written (with --json always, as the last line).
+func (r *reporter) Finish(s transfer.Summary, runErr error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.bar.finish(runErr == nil)
+	code := exitCode(runErr)
+	if runErr != nil && code != exitPartial {
+		fmt.Fprintf(r.stderr, "mailferry: %v\n", runErr)
+	}
+	if r.mode.JSON {
+		if runErr != nil {
+			r.jsonLine(struct {
+				Type  string `json:"type"`
+				Error string `json:"error"`
+				Exit  int    `json:"exit"`
+			}{"error", runErr.Error(), code})
+		}
+		r.jsonLine(jsonSummary{Type: "summary", Copied: s.Copied, Skipped: s.Skipped, Failed: s.Failed,
+			Bytes: s.Bytes, Seconds: math.Round(s.Seconds*1000) / 1000})
+		return
+	}
+	if code == exitPartial {
+		fmt.Fprintf(r.stderr, "mailferry: %v\n", runErr)
+	}
+	if r.mode.Quiet || (runErr != nil && code != exitPartial && code != exitInterrupted && s.Copied == 0) {
+		// Nothing was done: the error says it all.
+		return
+	}
+	if r.mode.DryRun {
+		fmt.Fprintf(r.stdout, "dry run: %d message(s), %s would be copied, %d skipped; nothing was written\n",
+			r.planned, formatBytes(r.bytes), s.Skipped)
+		return
+	}
+	fmt.Fprintf(r.stdout, "copied %d message(s) (%s), skipped %d, failed %d in %.1fs\n",
+		s.Copied, formatBytes(s.Bytes), s.Skipped, s.Failed, s.Seconds)
+}

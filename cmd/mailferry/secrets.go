@@ -1,0 +1,126 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+
+	"golang.org/x/term"
+
+	"github.com/mailferry/mailferry/internal/account"
+)
+
+// secretSource says where the secrets of one endpoint come from: the values
+// of its --X-password-file, --X-password-command and
+// --X-oauth2-token-command flags and the name of its environment variable.
+type secretSource struct {
+	role         string // "source" or "destination", for messages
+	flagPrefix   string // "source" or "dest"
+	passwordFile string
+	passwordCmd  string
+	oauth2Cmd    string
+	envVar       string
+}
+
+// terminal is what credentials need from the process: stdin to prompt on and
+// stderr to prompt to. Tests replace it.
+type terminal struct {
+	stdin  *os.File
+	stderr io.Writer
+	env    func(string) (string, bool)
+}
+
+func osTerminal() terminal {
+	return terminal{stdin: os.Stdin, stderr: os.Stderr, env: os.LookupEnv}
+}
+
+// credentials returns the login of a server endpoint. A password is read
+// once, here, so a missing file or a failing command is reported before any
+// connection is made; an OAuth2 token command is run again for every
+// connection the source or sink opens.
+//
+// Precedence: --X-password-file, --X-password-command, the environment
+// variable, then a prompt when stdin is a terminal. With only an OAuth2
+// token command no password is needed.
+func credentials(ctx context.Context, ep Endpoint, s secretSource, t terminal) (account.Credentials, error) {
+	cred := account.Credentials{User: ep.User}
+	if s.passwordFile != "" && s.passwordCmd != "" {
+		return cred, usageErrorf("give either --%s-password-file or --%s-password-command, not both", s.flagPrefix, s.flagPrefix)
+	}
+	if s.oauth2Cmd != "" {
+		cmd := s.oauth2Cmd
+		cred.OAuth2Token = func(ctx context.Context) (string, error) {
+			tok, err := runSecretCommand(ctx, cmd, t.stderr)
+			if err != nil {
+				return "", fmt.Errorf("--%s-oauth2-token-command: %w", s.flagPrefix, err)
+			}
+			return tok, nil
+		}
+	}
+	var password string
+	switch {
+	case s.passwordFile != "":
+		b, err := os.ReadFile(s.passwordFile)
+		if err != nil {
+			return cred, usageErrorf("--%s-password-file: %v", s.flagPrefix, err)
+		}
+		password = trimSecret(string(b))
+		if password == "" {
+			return cred, usageErrorf("--%s-password-file %s is empty", s.flagPrefix, s.passwordFile)
+		}
+	case s.passwordCmd != "":
+		p, err := runSecretCommand(ctx, s.passwordCmd, t.stderr)
+		if err != nil {
+			return cred, usageErrorf("--%s-password-command: %v", s.flagPrefix, err)
+		}
+		password = p
+	case s.oauth2Cmd != "":
+		return cred, nil
+	default:
+		if v, ok := t.env(s.envVar); ok && v != "" {
+			password = trimSecret(v)
+			break
+		}
+		if t.stdin == nil || !term.IsTerminal(int(t.stdin.Fd())) {
+			return cred, usageErrorf("no password for %s %s: use --%s-password-file FILE, --%s-password-command CMD, "+
+				"--%s-oauth2-token-command CMD or the %s environment variable (there is no terminal to ask on)",
+				s.role, ep, s.flagPrefix, s.flagPrefix, s.flagPrefix, s.envVar)
+		}
+		fmt.Fprintf(t.stderr, "Password for %s %s: ", s.role, ep)
+		b, err := term.ReadPassword(int(t.stdin.Fd()))
+		fmt.Fprintln(t.stderr)
+		if err != nil {
+			return cred, fmt.Errorf("reading the password for %s %s: %w", s.role, ep, err)
+		}
+		password = trimSecret(string(b))
+	}
+	cred.Password = account.StaticPassword(password)
+	return cred, nil
+}
+
+// trimSecret removes the line ending a file or command adds; other
+// whitespace may be part of the secret and stays.
+func trimSecret(s string) string { return strings.TrimRight(s, "\r\n") }
+
+// runSecretCommand runs cmdline with sh -c and returns its output without
+// the trailing line ending. Its stderr goes to ours, so a password manager can
+// ask for its passphrase; a command that prints nothing is an error.
+func runSecretCommand(ctx context.Context, cmdline string, stderr io.Writer) (string, error) {
+	cmd := exec.CommandContext(ctx, "sh", "-c", cmdline)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = stderr
+	cmd.Stdin = os.Stdin
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("%q failed: %w", cmdline, err)
+	}
+	v := trimSecret(out.String())
+	if v == "" {
+		return "", fmt.Errorf("%q printed nothing", cmdline)
+	}
+	return v, nil
+}
