@@ -1,0 +1,11 @@
+//go:build unix && !linux
+
+package dovecot
+
+import "syscall"
+
+// procAttr puts Dovecot in its own process group, so stop can reach every
+// process it started.
+func procAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true}
+}
