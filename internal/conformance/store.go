@@ -1,0 +1,27 @@
+package conformance
+
+import (
+	"github.com/mailferry/mailferry/transfer"
+)
+
+// Store describes one kind of mail store the suite can write into and read
+// back.
+type Store struct {
+	// Name is used in test names and journal source keys: "maildir",
+	// "mbox-dir", "mbox-file", "imap"…
+	Name string
+	// Path returns the location of a new, empty store inside the fresh
+	// directory dir. For a server store it may return any string its
+	// NewSink and OpenSource understand.
+	Path func(dir string) string
+	// NewSink opens a sink writing to the store at path.
+	NewSink func(path string) (transfer.Sink, error)
+	// OpenSource opens a source reading the store at path.
+	OpenSource func(path string) (transfer.Source, error)
+	// OneFolder is set for stores that hold a single folder (one mbox
+	// file); its folder reads back as "INBOX".
+	OneFolder bool
+	// CRLF is set for network stores (IMAP, POP3): they hold bodies in
+	// network form and their sources deliver Message.CRLF = true.
+	CRLF bool
+}
