@@ -1,0 +1,253 @@
+package imapserver
+
+import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	goimapserver "github.com/emersion/go-imap/v2/imapserver"
+	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
+
+	"github.com/mailferry/mailferry/internal/faultproxy"
+)
+
+// User is an account on the server.
+type User struct {
+	Name, Password string
+}
+
+// Options configure a Server. Folder names in Options and AddMessage are
+// "/"-separated UTF-8 (like transfer folder names), whatever delimiter
+// clients see.
+type Options struct {
+	Users []User
+	// SpecialUse gives folders a special-use attribute in LIST, e.g.
+	// {"Sent Items": `\Sent`}. The folders are created for every user.
+	SpecialUse map[string]string
+	// Delimiter is the hierarchy delimiter clients see: '/' (default) or
+	// '.'.
+	Delimiter rune
+	// Prefix is the personal namespace prefix clients see, e.g. "INBOX.";
+	// every folder but INBOX carries it.
+	Prefix string
+	// TLS serves STARTTLS on Addr and implicit TLS on TLSAddr, with a
+	// self-signed certificate for 127.0.0.1 (see CertPool).
+	TLS bool
+	// UIDAfterLiteral rewrites FETCH responses so UID comes after the body
+	// literal, as some servers send it.
+	UIDAfterLiteral bool
+	// Caps replaces the advertised capabilities; nil means IMAP4rev1 with
+	// NAMESPACE, UIDPLUS, MOVE, SPECIAL-USE, LIST-EXTENDED, LIST-STATUS,
+	// STATUS=SIZE, ESEARCH, LITERAL+ and CHILDREN.
+	Caps imap.CapSet
+	// Debug receives the raw protocol.
+	Debug io.Writer
+}
+
+// Server is a running in-process IMAP server.
+type Server struct {
+	opts  Options
+	srv   *goimapserver.Server
+	ln    net.Listener
+	tlsLn net.Listener
+	proxy *faultproxy.Proxy
+	pool  *x509.CertPool
+
+	mu    sync.Mutex
+	users map[string]*user
+}
+
+type user struct {
+	password string
+	mem      *imapmemserver.User
+
+	mu      sync.Mutex
+	folders map[string]bool // mem name → subscribed
+}
+
+// Start listens on 127.0.0.1 (random ports) and serves.
+func Start(opts Options) (*Server, error) {
+	if opts.Delimiter == 0 {
+		opts.Delimiter = '/'
+	}
+	if opts.Delimiter != '/' && opts.Delimiter != '.' {
+		return nil, fmt.Errorf("imapserver: delimiter %q not supported", opts.Delimiter)
+	}
+	s := &Server{opts: opts, users: make(map[string]*user)}
+	for _, u := range opts.Users {
+		mu := imapmemserver.NewUser(u.Name, u.Password)
+		if err := mu.Create("INBOX", nil); err != nil {
+			return nil, err
+		}
+		us := &user{password: u.Password, mem: mu, folders: map[string]bool{"INBOX": true}}
+		s.users[u.Name] = us
+		for f := range opts.SpecialUse {
+			if err := s.createFolder(us, f); err != nil {
+				return nil, err
+			}
+		}
+	}
+	caps := opts.Caps
+	if caps == nil {
+		caps = imap.CapSet{
+			imap.CapIMAP4rev1: {}, imap.CapNamespace: {}, imap.CapUIDPlus: {}, imap.CapMove: {},
+			imap.CapSpecialUse: {}, imap.CapListExtended: {}, imap.CapListStatus: {}, imap.CapStatusSize: {},
+			imap.CapESearch: {}, imap.CapLiteralPlus: {}, imap.CapChildren: {},
+		}
+	}
+	srvOpts := &goimapserver.Options{
+		NewSession: func(*goimapserver.Conn) (goimapserver.Session, *goimapserver.GreetingData, error) {
+			return &session{srv: s}, nil, nil
+		},
+		Caps:         caps,
+		InsecureAuth: true,
+		DebugWriter:  opts.Debug,
+		Logger:       log.New(io.Discard, "", 0),
+	}
+	var tlsCfg *tls.Config
+	if opts.TLS {
+		cert, pool, err := selfSigned()
+		if err != nil {
+			return nil, err
+		}
+		s.pool = pool
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}}
+		srvOpts.TLSConfig = tlsCfg
+	}
+	s.srv = goimapserver.New(srvOpts)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s.ln = ln
+	go s.srv.Serve(ln)
+	if opts.TLS {
+		tln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		s.tlsLn = tls.NewListener(tln, tlsCfg)
+		go s.srv.Serve(s.tlsLn)
+	}
+	if opts.UIDAfterLiteral {
+		p, err := faultproxy.StartRewriting(ln.Addr().String(), MoveUIDAfterLiteral)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		s.proxy = p
+	}
+	return s, nil
+}
+
+// Addr is host:port for plaintext (and STARTTLS when Options.TLS).
+func (s *Server) Addr() string {
+	if s.proxy != nil {
+		return s.proxy.Addr()
+	}
+	return s.ln.Addr().String()
+}
+
+// TLSAddr is host:port for implicit TLS; "" without Options.TLS.
+func (s *Server) TLSAddr() string {
+	if s.tlsLn == nil {
+		return ""
+	}
+	return s.tlsLn.Addr().String()
+}
+
+// CertPool trusts the server's self-signed certificate (Options.TLS).
+func (s *Server) CertPool() *x509.CertPool { return s.pool }
+
+// TLSConfig is a client configuration that trusts the server.
+func (s *Server) TLSConfig() *tls.Config {
+	return &tls.Config{RootCAs: s.pool, ServerName: "127.0.0.1"}
+}
+
+// Close stops the server.
+func (s *Server) Close() error {
+	if s.proxy != nil {
+		s.proxy.Close()
+	}
+	if s.tlsLn != nil {
+		s.tlsLn.Close()
+	}
+	return s.srv.Close()
+}
+
+func (s *Server) user(name string) (*user, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.users[name]
+	if u == nil {
+		return nil, fmt.Errorf("imapserver: no user %q", name)
+	}
+	return u, nil
+}
+
+// createFolder creates a folder (mem name) and its parents, subscribed.
+func (s *Server) createFolder(u *user, name string) error {
+	parts := strings.Split(name, "/")
+	for i := 1; i <= len(parts); i++ {
+		n := strings.Join(parts[:i], "/")
+		if strings.EqualFold(n, "INBOX") {
+			continue
+		}
+		u.mu.Lock()
+		_, ok := u.folders[n]
+		u.mu.Unlock()
+		if ok {
+			continue
+		}
+		if err := u.mem.Create(n, nil); err != nil && !isAlreadyExists(err) {
+			return err
+		}
+		u.mu.Lock()
+		u.folders[n] = true
+		u.mu.Unlock()
+	}
+	return nil
+}
+
+func isAlreadyExists(err error) bool {
+	var ie *imap.Error
+	return errors.As(err, &ie) && ie.Code == imap.ResponseCodeAlreadyExists
+}
+
+// AddMessage stores a message for user in folder ("/"-separated, created
+// with its parents when missing) with flags and INTERNALDATE date.
+func (s *Server) AddMessage(userName, folder string, flags []string, date time.Time, body []byte) error {
+	u, err := s.user(userName)
+	if err != nil {
+		return err
+	}
+	if strings.EqualFold(folder, "INBOX") {
+		folder = "INBOX"
+	}
+	if err := s.createFolder(u, folder); err != nil {
+		return err
+	}
+	var fl []imap.Flag
+	for _, f := range flags {
+		fl = append(fl, imap.Flag(f))
+	}
+	_, err = u.mem.Append(folder, &literal{Reader: bytes.NewReader(body), size: int64(len(body))}, &imap.AppendOptions{Flags: fl, Time: date})
+	return err
+}
+
+type literal struct {
+	*bytes.Reader
+	size int64
+}
+
+func (l *literal) Size() int64 { return l.size }

@@ -1,0 +1,102 @@
+package imapserver
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+)
+
+// maxLiteral bounds the literals MoveUIDAfterLiteral buffers.
+const maxLiteral = 256 << 20
+
+var (
+	literalAtEnd = regexp.MustCompile(`\{([0-9]{1,10})\+?\}\r?\n$`)
+	uidItem      = regexp.MustCompile(`(?i)(\(| )UID ([0-9]+)( |\))`)
+	fetchStart   = regexp.MustCompile(`(?i)^\* [0-9]+ FETCH \(`)
+)
+
+// MoveUIDAfterLiteral copies an IMAP server's responses from server to
+// client, moving the UID item of every FETCH response that carries a
+// literal to the end of the response, as some servers send it:
+// `* 1 FETCH (UID 7 BODY[] {n}…)` becomes `* 1 FETCH (BODY[] {n}… UID 7)`.
+// Everything else passes unchanged.
+func MoveUIDAfterLiteral(server io.Reader, client io.Writer) error {
+	br := bufio.NewReaderSize(server, 64*1024)
+	for {
+		resp, err := readResponse(br)
+		if len(resp) > 0 {
+			if _, werr := client.Write(rewriteFetch(resp)); werr != nil {
+				return werr
+			}
+		}
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+// readResponse reads one response line with all its literals.
+func readResponse(br *bufio.Reader) ([][]byte, error) {
+	var segs [][]byte
+	for {
+		line, err := br.ReadBytes('\n')
+		if len(line) > 0 {
+			segs = append(segs, line)
+		}
+		if err != nil {
+			return segs, err
+		}
+		m := literalAtEnd.FindSubmatch(line)
+		if m == nil {
+			return segs, nil
+		}
+		n, _ := strconv.Atoi(string(m[1]))
+		if n > maxLiteral {
+			return segs, fmt.Errorf("literal of %d bytes too large", n)
+		}
+		lit := make([]byte, n)
+		k, err := io.ReadFull(br, lit)
+		segs = append(segs, lit[:k])
+		if err != nil {
+			return segs, err
+		}
+	}
+}
+
+// rewriteFetch joins the segments of one response, moving the UID item of
+// a FETCH response with literals after them. segs alternate line, literal,
+// line, …; the first line is where go-imap and most servers put UID.
+func rewriteFetch(segs [][]byte) []byte {
+	if len(segs) < 3 || !fetchStart.Match(segs[0]) {
+		return bytes.Join(segs, nil)
+	}
+	first := segs[0]
+	loc := uidItem.FindSubmatchIndex(first)
+	last := segs[len(segs)-1]
+	end := bytes.LastIndexByte(last, ')')
+	if loc == nil || end < 0 {
+		return bytes.Join(segs, nil)
+	}
+	if first[loc[6]] != ' ' {
+		return bytes.Join(segs, nil)
+	}
+	uid := first[loc[4]:loc[5]]
+	// "(UID 7 BODY[] {n}" → "(BODY[] {n}"; " UID 7 X" → " X".
+	nf := append(append([]byte(nil), first[:loc[3]]...), first[loc[7]:]...)
+	var nl []byte
+	nl = append(nl, last[:end]...)
+	nl = append(nl, " UID "...)
+	nl = append(nl, uid...)
+	nl = append(nl, last[end:]...)
+	out := append([]byte(nil), nf...)
+	for _, s := range segs[1 : len(segs)-1] {
+		out = append(out, s...)
+	}
+	return append(out, nl...)
+}

@@ -1,0 +1,320 @@
+package imap
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/mailferry/mailferry/internal/imapconn"
+	"github.com/mailferry/mailferry/transfer"
+)
+
+type imapclientBuffer = imapclient.FetchMessageBuffer
+
+// collectMeta fetches UID FLAGS INTERNALDATE RFC822.SIZE of every message
+// of the selected mailbox. No literals are involved, so routing by UID is
+// safe.
+func collectMeta(c *imapconn.Conn) ([]*imapclientBuffer, error) {
+	all := imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}
+	return c.C.Fetch(all, &imap.FetchOptions{UID: true, Flags: true, InternalDate: true, RFC822Size: true}).Collect()
+}
+
+// memoryLimit is the largest body held in memory when the server sends the
+// UID after the literal; larger ones go to a temporary file.
+const memoryLimit = 8 << 20
+
+// Fetch streams BODY.PEEK[] of msgs and calls fn for each. Messages the
+// server does not return are reported at the end as PerMessage
+// *transfer.MessageError values (joined with errors.Join).
+func (s *Source) Fetch(ctx context.Context, folder string, msgs []transfer.Message, fn func(transfer.Message, io.Reader) error) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	f := s.folder(folder)
+	run := &fetchRun{folder: folder, want: make(map[imap.UID]transfer.Message, len(msgs)), done: make(map[imap.UID]bool), fn: fn}
+	var validity uint32
+	for _, m := range msgs {
+		v, uid, err := ParseID(m.ID)
+		if err != nil {
+			return transfer.FatalError(fmt.Errorf("folder %q: %w", folder, err))
+		}
+		if validity != 0 && v != validity {
+			return transfer.FatalError(fmt.Errorf("folder %q: messages from two UIDVALIDITY values (%d, %d) in one fetch", folder, validity, v))
+		}
+		validity = v
+		run.want[uid] = m
+	}
+
+	c, err := s.pool.Get(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.pool.Put(c)
+	run.c = c
+	sel, err := c.Select(ctx, f.server, true)
+	if err != nil {
+		return fmt.Errorf("folder %q: %w", folder, err)
+	}
+	if sel.UIDValidity != validity {
+		// The server renumbered the folder: the listed UIDs may now be
+		// other messages. Nothing is fetched under the old identities; a new
+		// run lists the folder again (fingerprints prevent duplicates).
+		var errs []error
+		for _, m := range msgs {
+			errs = append(errs, transfer.PerMessageError(&transfer.MessageError{Folder: folder, ID: m.ID,
+				Err: fmt.Errorf("UIDVALIDITY of the folder changed from %d to %d since it was listed; run again to copy it under its new identity", validity, sel.UIDValidity)}))
+		}
+		return errors.Join(errs...)
+	}
+
+	if !s.seqMode.Load() {
+		before := c.Misrouted()
+		if err := run.fetch(ctx, run.pending()); err != nil {
+			return err
+		}
+		if c.Misrouted() > before {
+			s.seqMode.Store(true)
+			warn(c, fmt.Sprintf("imap %s: the server sends UID after the message body; fetching by sequence number instead", c.Options().Server()))
+		}
+	}
+	if missing := run.pending(); len(missing) > 0 {
+		if err := run.fetchBySeq(ctx, missing); err != nil {
+			return err
+		}
+	}
+	var errs []error
+	for _, uid := range run.pending() {
+		m := run.want[uid]
+		errs = append(errs, transfer.PerMessageError(&transfer.MessageError{Folder: folder, ID: m.ID, Err: errVanished}))
+	}
+	return errors.Join(errs...)
+}
+
+type fetchRun struct {
+	c      *imapconn.Conn
+	folder string
+	want   map[imap.UID]transfer.Message
+	done   map[imap.UID]bool
+	fn     func(transfer.Message, io.Reader) error
+}
+
+// pending is the requested UIDs not delivered yet.
+func (r *fetchRun) pending() []imap.UID {
+	var out []imap.UID
+	for uid := range r.want {
+		if !r.done[uid] {
+			out = append(out, uid)
+		}
+	}
+	return out
+}
+
+// stopError carries fn's error out of the fetch loop unchanged.
+type stopError struct{ err error }
+
+func (e *stopError) Error() string { return e.err.Error() }
+
+var bodyPeek = []*imap.FetchItemBodySection{{Peek: true}}
+
+// fetch runs one UID FETCH of the bodies of uids.
+func (r *fetchRun) fetch(ctx context.Context, uids []imap.UID) error {
+	return r.run(ctx, imap.UIDSetNum(uids...), "UID FETCH BODY.PEEK[]")
+}
+
+// run runs one FETCH of the bodies of set and delivers what comes back.
+func (r *fetchRun) run(ctx context.Context, set imap.NumSet, what string) error {
+	c := r.c
+	end := c.Begin(ctx)
+	cmd := c.C.Fetch(set, &imap.FetchOptions{UID: true, BodySection: bodyPeek})
+	for {
+		c.Arm()
+		msg := cmd.Next()
+		c.Disarm()
+		if msg == nil {
+			break
+		}
+		if err := r.consume(msg); err != nil {
+			end()
+			var stop *stopError
+			if errors.As(err, &stop) {
+				// fn gave up: the rest of the FETCH is not wanted, and
+				// draining it could take long.
+				c.MarkBroken()
+				return stop.err
+			}
+			c.MarkBroken()
+			return c.Err(fmt.Sprintf("folder %q: %s", r.folder, what), err)
+		}
+	}
+	c.Arm()
+	err := cmd.Close()
+	end()
+	if err != nil {
+		return c.Err(fmt.Sprintf("folder %q: %s", r.folder, what), err)
+	}
+	return nil
+}
+
+// fetchBySeq maps uids to sequence numbers (UID FETCH (UID), which has no
+// literal, so go-imap routes it correctly) and fetches the bodies by
+// sequence number, which go-imap routes without looking at the UID.
+func (r *fetchRun) fetchBySeq(ctx context.Context, uids []imap.UID) error {
+	c := r.c
+	var bufs []*imapclientBuffer
+	err := c.Do(ctx, fmt.Sprintf("folder %q: UID FETCH (UID)", r.folder), func() error {
+		var err error
+		bufs, err = c.C.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{UID: true}).Collect()
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	var seqs imap.SeqSet
+	for _, b := range bufs {
+		if _, ok := r.want[b.UID]; ok && !r.done[b.UID] && b.SeqNum != 0 {
+			seqs.AddNum(b.SeqNum)
+		}
+	}
+	if len(seqs) == 0 {
+		return nil
+	}
+	return r.run(ctx, seqs, "FETCH BODY.PEEK[] by sequence number")
+}
+
+// consume reads one FETCH response and delivers its body. When the body
+// arrives before the UID it is held (in memory or a temporary file) until
+// the UID says whose it is.
+func (r *fetchRun) consume(msg *imapclient.FetchMessageData) error {
+	var uid imap.UID
+	var held *heldBody
+	defer func() {
+		if held != nil {
+			held.Close()
+		}
+	}()
+	for {
+		r.c.Arm()
+		item := msg.Next()
+		r.c.Disarm()
+		if item == nil {
+			break
+		}
+		switch it := item.(type) {
+		case imapclient.FetchItemDataUID:
+			uid = it.UID
+		case imapclient.FetchItemDataBodySection:
+			if it.Literal == nil || held != nil {
+				continue
+			}
+			body := r.c.WatchedReader(it.Literal)
+			if uid != 0 {
+				if err := r.deliver(uid, body, it.Literal.Size()); err != nil {
+					return err
+				}
+				continue
+			}
+			var err error
+			held, err = hold(body, it.Literal.Size())
+			if err != nil {
+				return err
+			}
+		}
+	}
+	if held != nil && uid != 0 {
+		return r.deliver(uid, held.Reader(), held.size)
+	}
+	return nil
+}
+
+// deliver hands one body to fn, unless it was not asked for or was
+// delivered already; then it is read and dropped.
+func (r *fetchRun) deliver(uid imap.UID, body io.Reader, size int64) error {
+	m, ok := r.want[uid]
+	if !ok || r.done[uid] {
+		_, err := io.Copy(io.Discard, body)
+		return err
+	}
+	m.Size = size
+	m.CRLF = true
+	br := &bodyReader{r: body}
+	if err := r.fn(m, br); err != nil {
+		if br.err != nil {
+			return br.err
+		}
+		return &stopError{err}
+	}
+	if br.err != nil {
+		return br.err
+	}
+	// fn need not read everything; the stream must go on.
+	if _, err := io.Copy(io.Discard, body); err != nil {
+		return err
+	}
+	r.done[uid] = true
+	return nil
+}
+
+// bodyReader remembers a read error of the connection, so a failure of
+// fn caused by it is treated as the connection's (Temporary), and marks
+// it Temporary for fn.
+type bodyReader struct {
+	r   io.Reader
+	err error
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		b.err = err
+		return n, transfer.TemporaryError(fmt.Errorf("reading message from the server: %w", err))
+	}
+	return n, err
+}
+
+// heldBody is a body read before its UID was known.
+type heldBody struct {
+	mem  []byte
+	file *os.File
+	size int64
+}
+
+func hold(r io.Reader, size int64) (*heldBody, error) {
+	h := &heldBody{size: size}
+	if size <= memoryLimit {
+		h.mem = make([]byte, size)
+		if _, err := io.ReadFull(r, h.mem); err != nil {
+			return nil, err
+		}
+		return h, nil
+	}
+	f, err := os.CreateTemp("", "mailferry-imap-*")
+	if err != nil {
+		return nil, transfer.FatalError(fmt.Errorf("holding a message body: %w", err))
+	}
+	os.Remove(f.Name())
+	h.file = f
+	if _, err := io.CopyN(f, r, size); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return h, nil
+}
+
+func (h *heldBody) Reader() io.Reader {
+	if h.file != nil {
+		return io.NewSectionReader(h.file, 0, h.size)
+	}
+	return bytes.NewReader(h.mem)
+}
+
+func (h *heldBody) Close() {
+	if h.file != nil {
+		h.file.Close()
+	}
+}

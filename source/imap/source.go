@@ -1,0 +1,271 @@
+// Package imap reads mail from an IMAP server without changing it: folders
+// are opened with EXAMINE, bodies fetched with BODY.PEEK[], nothing is
+// stored or expunged (except by Delete, for --delete-source).
+//
+// Message IDs are "UIDVALIDITY.UID". go-imap matches a FETCH response to
+// its UID FETCH command by the UID, assuming the UID comes before the body
+// literal; servers that send it after see their messages dropped silently.
+// So every UID FETCH is checked against the requested UIDs, and the missing
+// ones are fetched again by sequence number, where the routing does not
+// depend on the UID, with the body held until the UID tells whose it is.
+package imap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/emersion/go-imap/v2"
+
+	"github.com/mailferry/mailferry/formats"
+	"github.com/mailferry/mailferry/internal/imapconn"
+	"github.com/mailferry/mailferry/transfer"
+)
+
+// Source is an IMAP account read as a transfer.Source.
+type Source struct {
+	pool *imapconn.Pool
+
+	mu      sync.Mutex
+	folders map[string]*folderInfo // by transfer name
+
+	// seqMode is set once the server has been seen sending UID after the
+	// body literal: bodies are then fetched by sequence number at once.
+	seqMode atomic.Bool
+}
+
+type folderInfo struct {
+	server      string
+	uidValidity uint32 // as seen by List; 0 before
+}
+
+var (
+	_ transfer.Source   = (*Source)(nil)
+	_ transfer.Fetchers = (*Source)(nil)
+	_ transfer.Deleter  = (*Source)(nil)
+)
+
+// New logs in once, so a wrong password fails at once with a Fatal error
+// naming server and user.
+func New(ctx context.Context, opts imapconn.Options) (*Source, error) {
+	pool, err := imapconn.NewPool(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Source{pool: pool, folders: make(map[string]*folderInfo)}, nil
+}
+
+// MaxFetchers is the connection budget: one Fetch per connection.
+func (s *Source) MaxFetchers() int { return s.pool.Size() }
+
+// Close logs out.
+func (s *Source) Close() error { return s.pool.Close() }
+
+// ServerInfo describes the server (capabilities, delimiter, namespace).
+func (s *Source) ServerInfo() *imapconn.ServerInfo { return s.pool.Info() }
+
+func (s *Source) folder(name string) *folderInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.folders[name]
+	if f == nil {
+		server, _ := s.pool.Info().ToServer(name)
+		f = &folderInfo{server: server}
+		s.folders[name] = f
+	}
+	return f
+}
+
+// Folders lists the selectable folders with their special-use roles, and
+// message counts and sizes when the server has LIST-STATUS.
+func (s *Source) Folders(ctx context.Context) ([]transfer.Folder, error) {
+	c, err := s.pool.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer s.pool.Put(c)
+	list, err := ListFolders(ctx, c, true)
+	if err != nil {
+		return nil, err
+	}
+	var out []transfer.Folder
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, l := range list {
+		out = append(out, l.Folder)
+		if s.folders[l.Name] == nil {
+			s.folders[l.Name] = &folderInfo{server: l.Server}
+		} else {
+			s.folders[l.Name].server = l.Server
+		}
+	}
+	return out, nil
+}
+
+// ListedFolder is one folder of a LIST: its transfer form and server name.
+type ListedFolder struct {
+	transfer.Folder
+	Server string
+}
+
+// ListFolders runs LIST "" "*" on c, with special-use attributes (and,
+// when withStatus and the server has LIST-STATUS, counts and sizes), and
+// returns the selectable folders sorted by name. Two server names that map
+// to one transfer name keep the first; the user is warned.
+func ListFolders(ctx context.Context, c *imapconn.Conn, withStatus bool) ([]ListedFolder, error) {
+	caps := c.Info.Caps
+	opts := &imap.ListOptions{}
+	if caps.Has(imap.CapSpecialUse) && (caps.Has(imap.CapListExtended) || caps.Has(imap.CapIMAP4rev2)) {
+		opts.ReturnSpecialUse = true
+	}
+	if withStatus && (caps.Has(imap.CapListStatus) || caps.Has(imap.CapIMAP4rev2)) {
+		opts.ReturnStatus = &imap.StatusOptions{NumMessages: true, Size: caps.Has(imap.CapStatusSize) || caps.Has(imap.CapIMAP4rev2)}
+	}
+	var list []*imap.ListData
+	err := c.Do(ctx, `LIST "" "*"`, func() error {
+		var err error
+		list, err = c.C.List("", "*", opts).Collect()
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	seen := make(map[string]string)
+	var out []ListedFolder
+	for _, l := range list {
+		if hasAttr(l.Attrs, imap.MailboxAttrNoSelect) || hasAttr(l.Attrs, imap.MailboxAttrNonExistent) {
+			continue
+		}
+		name := c.Info.FromServer(l.Mailbox, l.Delim)
+		if prev, dup := seen[name]; dup {
+			warn(c, fmt.Sprintf("imap %s: folders %q and %q both map to %q; only the first is used", c.Options().Server(), prev, l.Mailbox, name))
+			continue
+		}
+		seen[name] = l.Mailbox
+		f := transfer.Folder{Name: name, Role: roleOf(l.Attrs), Messages: -1, Bytes: -1}
+		if l.Status != nil {
+			if l.Status.NumMessages != nil {
+				f.Messages = int(*l.Status.NumMessages)
+			}
+			if l.Status.Size != nil {
+				f.Bytes = *l.Status.Size
+			}
+		}
+		out = append(out, ListedFolder{Folder: f, Server: l.Mailbox})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+func warn(c *imapconn.Conn, msg string) {
+	if w := c.Options().Warn; w != nil {
+		w(msg)
+	}
+}
+
+func hasAttr(attrs []imap.MailboxAttr, a imap.MailboxAttr) bool {
+	for _, x := range attrs {
+		if strings.EqualFold(string(x), string(a)) {
+			return true
+		}
+	}
+	return false
+}
+
+var roles = []imap.MailboxAttr{
+	imap.MailboxAttrSent, imap.MailboxAttrTrash, imap.MailboxAttrDrafts, imap.MailboxAttrJunk,
+	imap.MailboxAttrArchive, imap.MailboxAttrAll, imap.MailboxAttrFlagged,
+}
+
+// roleOf returns the special-use attribute among attrs, spelled as in RFC
+// 6154 (`\Sent`), or "".
+func roleOf(attrs []imap.MailboxAttr) string {
+	for _, r := range roles {
+		if hasAttr(attrs, r) {
+			return string(r)
+		}
+	}
+	return ""
+}
+
+// List returns the metadata of every message in folder:
+// UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE) on the folder opened
+// read-only.
+func (s *Source) List(ctx context.Context, folder string) ([]transfer.Message, error) {
+	f := s.folder(folder)
+	c, err := s.pool.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer s.pool.Put(c)
+	sel, err := c.Select(ctx, f.server, true)
+	if err != nil {
+		return nil, fmt.Errorf("folder %q: %w", folder, err)
+	}
+	s.mu.Lock()
+	f.uidValidity = sel.UIDValidity
+	s.mu.Unlock()
+	if sel.NumMessages == 0 {
+		return nil, nil
+	}
+	var bufs []*imapclientBuffer
+	err = c.Do(ctx, fmt.Sprintf("listing folder %q (UID FETCH)", folder), func() error {
+		var err error
+		bufs, err = collectMeta(c)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("folder %q: %w", folder, err)
+	}
+	out := make([]transfer.Message, 0, len(bufs))
+	for _, b := range bufs {
+		if b.UID == 0 {
+			continue
+		}
+		flags := make([]string, 0, len(b.Flags))
+		for _, fl := range b.Flags {
+			flags = append(flags, string(fl))
+		}
+		out = append(out, transfer.Message{
+			Folder: folder,
+			ID:     FormatID(sel.UIDValidity, b.UID),
+			Flags:  formats.NormalizeFlags(flags),
+			Date:   b.InternalDate,
+			Size:   b.RFC822Size,
+			CRLF:   true,
+		})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		_, a, _ := ParseID(out[i].ID)
+		_, b, _ := ParseID(out[j].ID)
+		return a < b
+	})
+	return out, nil
+}
+
+// FormatID is the Message.ID of an IMAP message.
+func FormatID(uidValidity uint32, uid imap.UID) string {
+	return strconv.FormatUint(uint64(uidValidity), 10) + "." + strconv.FormatUint(uint64(uid), 10)
+}
+
+// ParseID splits a Message.ID made by FormatID.
+func ParseID(id string) (uidValidity uint32, uid imap.UID, err error) {
+	v, u, ok := strings.Cut(id, ".")
+	if !ok {
+		return 0, 0, fmt.Errorf("not an IMAP message ID (UIDVALIDITY.UID): %q", id)
+	}
+	vv, err1 := strconv.ParseUint(v, 10, 32)
+	uu, err2 := strconv.ParseUint(u, 10, 32)
+	if err1 != nil || err2 != nil || uu == 0 {
+		return 0, 0, fmt.Errorf("not an IMAP message ID (UIDVALIDITY.UID): %q", id)
+	}
+	return uint32(vv), imap.UID(uu), nil
+}
+
+// errVanished is the cause for a message the server no longer returns.
+var errVanished = errors.New("the server did not return this message (deleted or moved since it was listed?)")
