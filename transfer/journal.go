@@ -1,35 +1,361 @@
 package transfer
 
 import (
+	"bufio"
+	"bytes"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
 	"time"
 )
 
 // Record is one journal line: a message that reached the sink durably.
 type Record struct {
-	Source      string    // Options.SourceKey
-	Folder      string    // source folder
-	ID          string    // Message.ID
-	Fingerprint string    // formats.Fingerprint of the copy
-	Dest        string    // destination folder
-	Time        time.Time // when first committed (first seen, for --keep-days)
-	Deleted     bool      // the message was deleted from the source afterwards
+	Source      string    `json:"source"`            // Options.SourceKey
+	Folder      string    `json:"folder"`            // source folder
+	ID          string    `json:"id"`                // Message.ID
+	Fingerprint string    `json:"fp"`                // formats.Fingerprint of the copy
+	Dest        string    `json:"dest"`              // destination folder
+	Time        time.Time `json:"time"`              // when first committed (first seen, for --keep-days)
+	Deleted     bool      `json:"deleted,omitempty"` // the message was deleted from the source afterwards
 }
 
 // ErrLocked is returned by OpenJournal when another run holds the state file.
 var ErrLocked = errors.New("state file is in use by another mailferry run")
 
-// Journal is the append-only, fsync'd state file. TODO: implementation.
-type Journal struct{}
+// journalVersion is the format version written in the header line.
+const journalVersion = 1
 
-// OpenJournal opens or creates the journal at path.
-func OpenJournal(path string) (*Journal, error) { return nil, errors.New("journal: not implemented") }
+// journalHeader is the first line of every state file.
+type journalHeader struct {
+	Version *int `json:"mailferry-state"`
+}
 
-// Lookup returns the record of a message, if the journal has one.
-func (j *Journal) Lookup(source, folder, id string) (Record, bool) { return Record{}, false }
+type recordKey struct{ source, folder, id string }
 
-// Append writes records and fsyncs before returning.
-func (j *Journal) Append(recs ...Record) error { return errors.New("journal: not implemented") }
+type destKey struct{ dest, fingerprint string }
 
-// Close releases the lock and the file.
-func (j *Journal) Close() error { return nil }
+// Journal is the append-only state file: a header line followed by one JSON
+// record per line. Every Append is fsync'd before it returns, so a record in
+// the journal always names a message that is durable in the sink. A line torn
+// by a crash can only be the last one; OpenJournal cuts it away.
+//
+// A Journal holds an exclusive lock on its file until Close, so two runs
+// never share one state file. Its methods are safe for concurrent use;
+// concurrent Appends are written together with one fsync (group commit).
+type Journal struct {
+	path string
+	f    *os.File
+
+	mu      sync.Mutex
+	index   map[recordKey]Record
+	counts  map[destKey]int
+	size    int64         // bytes known good on disk
+	err     error         // sticky write failure
+	batch   *journalBatch // records waiting for the next write
+	writing bool          // a goroutine is writing batches
+	idle    *sync.Cond    // signalled when writing becomes false
+	closed  bool
+}
+
+// journalBatch is a set of records written with one fsync.
+type journalBatch struct {
+	recs []Record
+	done chan struct{}
+	err  error
+}
+
+// OpenJournal opens or creates the journal at path, creating its parent
+// directories, and locks it. It fails with an error wrapping ErrLocked when
+// another process (or another OpenJournal in this one) holds it.
+func OpenJournal(path string) (*Journal, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("state file %s: %w", path, err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("state file %s: %w", path, err)
+	}
+	if err := lockFile(f); err != nil {
+		f.Close()
+		if errors.Is(err, errWouldBlock) {
+			return nil, fmt.Errorf("state file %s: %w", path, ErrLocked)
+		}
+		return nil, fmt.Errorf("state file %s: lock: %w", path, err)
+	}
+	j := &Journal{
+		path:   path,
+		f:      f,
+		index:  make(map[recordKey]Record),
+		counts: make(map[destKey]int),
+	}
+	j.idle = sync.NewCond(&j.mu)
+	if err := j.load(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return j, nil
+}
+
+// load reads every record into the index, cuts away a torn last line and
+// writes the header into a new file.
+func (j *Journal) load() error {
+	if _, err := j.f.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("state file %s: %w", j.path, err)
+	}
+	r := bufio.NewReaderSize(j.f, 64*1024)
+	var (
+		good   int64 // offset after the last complete, valid line
+		lineNo int
+		header bool
+	)
+	for {
+		line, err := r.ReadBytes('\n')
+		if err != nil && err != io.EOF {
+			return fmt.Errorf("state file %s: %w", j.path, err)
+		}
+		if len(line) == 0 {
+			break
+		}
+		lineNo++
+		complete := line[len(line)-1] == '\n'
+		perr := j.parseLine(bytes.TrimRight(line, "\r\n"), !header)
+		if !complete || perr != nil {
+			// A line without its newline, or an invalid one with nothing
+			// after it, is a write torn by a crash: it was never
+			// acknowledged, so dropping it loses nothing.
+			if _, peekErr := r.Peek(1); peekErr == io.EOF {
+				break
+			}
+			return fmt.Errorf("state file %s, line %d: %v; the file can be removed safely "+
+				"(mailferry recognises messages already at the destination by their fingerprints)",
+				j.path, lineNo, perr)
+		}
+		header = true
+		good += int64(len(line))
+		if err == io.EOF {
+			break
+		}
+	}
+	st, err := j.f.Stat()
+	if err != nil {
+		return fmt.Errorf("state file %s: %w", j.path, err)
+	}
+	if st.Size() != good {
+		if err := j.f.Truncate(good); err != nil {
+			return fmt.Errorf("state file %s: cutting a torn last line: %w", j.path, err)
+		}
+	}
+	j.size = good
+	if _, err := j.f.Seek(good, io.SeekStart); err != nil {
+		return fmt.Errorf("state file %s: %w", j.path, err)
+	}
+	if !header {
+		line, _ := json.Marshal(journalHeader{Version: ptr(journalVersion)})
+		line = append(line, '\n')
+		if _, err := j.f.Write(line); err != nil {
+			return fmt.Errorf("state file %s: %w", j.path, err)
+		}
+		if err := j.f.Sync(); err != nil {
+			return fmt.Errorf("state file %s: %w", j.path, err)
+		}
+		if err := syncDir(filepath.Dir(j.path)); err != nil {
+			return fmt.Errorf("state file %s: %w", j.path, err)
+		}
+		j.size += int64(len(line))
+	}
+	return nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// parseLine checks one line and, for a record, adds it to the index.
+func (j *Journal) parseLine(line []byte, isHeader bool) error {
+	if isHeader {
+		var h journalHeader
+		if err := json.Unmarshal(line, &h); err != nil || h.Version == nil {
+			return errors.New(`not a mailferry state file (the first line must be {"mailferry-state":1})`)
+		}
+		if *h.Version != journalVersion {
+			return fmt.Errorf("state file version %d is not supported by this mailferry (it reads version %d)",
+				*h.Version, journalVersion)
+		}
+		return nil
+	}
+	var rec Record
+	if err := json.Unmarshal(line, &rec); err != nil {
+		return fmt.Errorf("invalid record: %v", err)
+	}
+	if rec.ID == "" {
+		return errors.New("invalid record: no message id")
+	}
+	j.index1(rec)
+	return nil
+}
+
+// index1 adds one record to the index. The first record of a message keeps
+// its time (first seen); later ones can only mark it deleted.
+func (j *Journal) index1(rec Record) {
+	k := recordKey{rec.Source, rec.Folder, rec.ID}
+	old, ok := j.index[k]
+	if !ok {
+		j.index[k] = rec
+		j.counts[destKey{rec.Dest, rec.Fingerprint}]++
+		return
+	}
+	if rec.Deleted && !old.Deleted {
+		old.Deleted = true
+		j.index[k] = old
+	}
+}
+
+// Path returns the file name of the journal.
+func (j *Journal) Path() string { return j.path }
+
+// Lookup returns the record of a message, if the journal has one. The record
+// carries the time the message was first committed and whether it has been
+// deleted from the source since.
+func (j *Journal) Lookup(source, folder, id string) (Record, bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	rec, ok := j.index[recordKey{source, folder, id}]
+	return rec, ok
+}
+
+// Count returns how many messages the journal records in destination folder
+// dest with fingerprint fp, whatever their source. Run subtracts it from the
+// sink's own count to tell copies it made from messages it does not know.
+func (j *Journal) Count(dest, fp string) int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.counts[destKey{dest, fp}]
+}
+
+// Len returns the number of messages the journal knows.
+func (j *Journal) Len() int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return len(j.index)
+}
+
+// Append writes records and fsyncs before returning. Records appended by
+// concurrent callers are written together with one fsync. They become
+// visible to Lookup and Count once they are durable. A failed write is a
+// Fatal error and makes every later Append fail too: the state of the file
+// is no longer known.
+func (j *Journal) Append(recs ...Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	j.mu.Lock()
+	if j.closed {
+		j.mu.Unlock()
+		return FatalError(fmt.Errorf("state file %s: journal is closed", j.path))
+	}
+	if j.err != nil {
+		err := j.err
+		j.mu.Unlock()
+		return err
+	}
+	b := j.batch
+	if b == nil {
+		b = &journalBatch{done: make(chan struct{})}
+		j.batch = b
+	}
+	b.recs = append(b.recs, recs...)
+	if j.writing {
+		// The writer picks this batch up after its current fsync.
+		j.mu.Unlock()
+		<-b.done
+		return b.err
+	}
+	j.writing = true
+	for j.batch != nil {
+		cur := j.batch
+		j.batch = nil
+		if j.err != nil {
+			cur.err = j.err
+			close(cur.done)
+			continue
+		}
+		j.mu.Unlock()
+		n, err := j.write(cur.recs)
+		j.mu.Lock()
+		if err != nil {
+			j.err = FatalError(fmt.Errorf("state file %s: %w", j.path, err))
+			cur.err = j.err
+			// Cut a partial line away so a later run reads a clean
+			// file; if that fails too, the next open repairs it.
+			_ = j.f.Truncate(j.size)
+		} else {
+			j.size += n
+			for _, rec := range cur.recs {
+				j.index1(rec)
+			}
+		}
+		close(cur.done)
+	}
+	j.writing = false
+	j.idle.Broadcast()
+	j.mu.Unlock()
+	<-b.done
+	return b.err
+}
+
+// write appends records as lines and fsyncs once.
+func (j *Journal) write(recs []Record) (int64, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	for i := range recs {
+		if recs[i].ID == "" {
+			return 0, errors.New("record without message id")
+		}
+		if err := enc.Encode(&recs[i]); err != nil {
+			return 0, err
+		}
+	}
+	n, err := j.f.Write(buf.Bytes())
+	if err != nil {
+		return 0, err
+	}
+	if err := j.f.Sync(); err != nil {
+		return 0, err
+	}
+	return int64(n), nil
+}
+
+// Close releases the lock and the file. Appends still waiting finish first.
+func (j *Journal) Close() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for j.writing {
+		j.idle.Wait()
+	}
+	if j.closed {
+		return nil
+	}
+	j.closed = true
+	// Closing the descriptor releases the flock.
+	if err := j.f.Close(); err != nil {
+		return fmt.Errorf("state file %s: %w", j.path, err)
+	}
+	return nil
+}
+
+// syncDir fsyncs a directory so a newly created file in it survives a crash.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,145 @@
+package transfer
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/mailferry/mailferry/formats"
+)
+
+// maxHeaderKeep bounds the header block a spool keeps for fingerprinting.
+const maxHeaderKeep = 256 << 10
+
+// spool holds one message body between fetch and put, so the source stream
+// can move on while the sink is busy, a failed Put can be retried from the
+// start, and the sink learns the exact size before the first byte. Bodies
+// up to a limit stay in memory; larger ones spill to a temporary file,
+// which close removes.
+type spool struct {
+	mem    []byte   // the whole body, when it fits in memory
+	file   *os.File // the whole body, when it did not
+	size   int64    // exact length
+	wire   int64    // length in network form (formats.WireSize)
+	header []byte   // the header block (at most maxHeaderKeep bytes)
+}
+
+// errSpool marks a failure writing the spool itself (as opposed to reading
+// the source), which is local and fatal.
+type errSpool struct{ err error }
+
+func (e *errSpool) Error() string { return "spool: " + e.err.Error() }
+func (e *errSpool) Unwrap() error { return e.err }
+
+// newSpool reads r to its end. hint is the expected size (0 if unknown).
+// Bodies longer than memLimit go to a temporary file in dir. An error
+// reading r is returned as it is (the source classified it); an error
+// writing the temporary file is Fatal and wrapped in *errSpool.
+func newSpool(r io.Reader, hint, memLimit int64, dir string) (*spool, error) {
+	var wc formats.WireCounter
+	capHint := hint + 1 // +1 so a body of exactly hint bytes sees EOF without growing
+	if capHint <= 1 || capHint > memLimit+1 {
+		capHint = min(memLimit+1, 32<<10)
+	}
+	buf := make([]byte, 0, capHint)
+	for int64(len(buf)) <= memLimit {
+		if len(buf) == cap(buf) {
+			grown := make([]byte, len(buf), min(2*int64(cap(buf)), memLimit+1))
+			copy(grown, buf)
+			buf = grown
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			if int64(len(buf)) > memLimit {
+				break
+			}
+			wc.Write(buf)
+			return &spool{mem: buf, size: int64(len(buf)), wire: wc.Size(), header: buf[:headerLen(buf)]}, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	// Too large for memory: spill what we have and the rest to a file.
+	f, err := os.CreateTemp(dir, "mailferry-spool-*")
+	if err != nil {
+		return nil, FatalError(&errSpool{err})
+	}
+	sp := &spool{file: f}
+	sp.header = bytes.Clone(buf[:headerLen(buf)])
+	fail := func(err error) (*spool, error) {
+		sp.close()
+		return nil, err
+	}
+	if _, err := f.Write(buf); err != nil {
+		return fail(FatalError(&errSpool{err}))
+	}
+	wc.Write(buf)
+	n, err := io.Copy(io.MultiWriter(&spillWriter{f: f}, &wc), r)
+	if err != nil {
+		var se *errSpool
+		if errors.As(err, &se) {
+			return fail(FatalError(err))
+		}
+		return fail(err)
+	}
+	sp.size = int64(len(buf)) + n
+	sp.wire = wc.Size()
+	return sp, nil
+}
+
+// spillWriter marks write errors on the spill file as spool errors, so they
+// are not mistaken for errors of the source stream.
+type spillWriter struct{ f *os.File }
+
+func (w *spillWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	if err != nil {
+		return n, &errSpool{err}
+	}
+	return n, nil
+}
+
+// headerLen returns how much of the start of a body is its header block,
+// at most maxHeaderKeep.
+func headerLen(b []byte) int {
+	if len(b) > maxHeaderKeep {
+		b = b[:maxHeaderKeep]
+	}
+	return formats.HeaderEnd(b)
+}
+
+// reader returns a reader over the whole body from its first byte. Each call
+// starts again, so a failed Put can be retried.
+func (s *spool) reader() io.Reader {
+	if s.file != nil {
+		return io.NewSectionReader(s.file, 0, s.size)
+	}
+	return bytes.NewReader(s.mem)
+}
+
+// fingerprint returns formats.Fingerprint of the body for the given date.
+func (s *spool) fingerprint(m Message) string {
+	return formats.Fingerprint(s.header, s.wire, m.Date)
+}
+
+// close releases the memory and removes the temporary file.
+func (s *spool) close() error {
+	s.mem = nil
+	if s.file == nil {
+		return nil
+	}
+	name := s.file.Name()
+	err := s.file.Close()
+	if rerr := os.Remove(name); rerr != nil && err == nil {
+		err = rerr
+	}
+	s.file = nil
+	if err != nil {
+		return fmt.Errorf("spool %s: %w", name, err)
+	}
+	return nil
+}
