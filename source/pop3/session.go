@@ -1,0 +1,263 @@
+package pop3
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"strconv"
+
+	gopop3 "github.com/knadh/go-pop3"
+
+	"github.com/mailferry/mailferry/internal/account"
+	"github.com/mailferry/mailferry/transfer"
+)
+
+// session is one logged-in POP3 connection (the TRANSACTION state). Its
+// message numbers are valid only for its lifetime; the maildrop it sees is
+// fixed when it logs in.
+type session struct {
+	server string
+	dc     *deadlineConn
+	c      *gopop3.Conn
+	caps   map[string]string
+	capaOK bool
+
+	// listed is set once the maildrop has been listed in this session.
+	listed bool
+	msgs   []listed       // in message-number order
+	byID   map[string]int // Message.ID → message number
+}
+
+// listed is one message as the session sees it.
+type listed struct {
+	num  int
+	id   string
+	size int64
+	// header is the header block when it was read to identify the message
+	// (servers without UIDL); nil otherwise.
+	header []byte
+}
+
+// dial opens, secures and authenticates a session. The authorization
+// exchange is done here; go-pop3 takes over the connection afterwards.
+func (s *Source) dial(ctx context.Context) (*session, error) {
+	o := s.opts
+	raw, err := (&net.Dialer{Timeout: o.Timeout}).DialContext(ctx, "tcp", o.Addr)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("pop3 server %s: connecting: %w", o.Addr, ctx.Err())
+		}
+		return nil, connError(o.Addr, "connecting", err)
+	}
+	dc := &deadlineConn{Conn: raw, timeout: o.Timeout}
+	stop := context.AfterFunc(ctx, func() { raw.Close() })
+	sess, err := s.authorize(ctx, dc)
+	stop()
+	if err != nil {
+		raw.Close()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("pop3 server %s: logging in: %w", o.Addr, ctx.Err())
+		}
+		return nil, err
+	}
+	return sess, nil
+}
+
+func (s *Source) authorize(ctx context.Context, dc *deadlineConn) (*session, error) {
+	o := s.opts
+	h := &handshake{server: o.Addr, conn: dc}
+	if o.Security == account.SecurityTLS {
+		tc := tls.Client(dc, s.tlsConfig())
+		if err := tc.HandshakeContext(ctx); err != nil {
+			return nil, tlsError(o.Addr, err)
+		}
+		h.conn = tc
+	}
+	h.r = bufio.NewReaderSize(h.conn, 4096)
+	greeting, err := h.readLine("greeting")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := h.parseStatus("greeting", greeting); err != nil {
+		return nil, err
+	}
+	if err := h.capa(); err != nil {
+		return nil, err
+	}
+	if o.Security == account.SecurityStartTLS {
+		if err := h.startTLS(ctx, s.tlsConfig()); err != nil {
+			return nil, err
+		}
+	}
+	if err := h.login(ctx, o.Credentials); err != nil {
+		return nil, err
+	}
+	// Hand the connection to go-pop3: it reads the greeting again, then
+	// anything the reader above had already buffered.
+	pending := []byte(greeting + "\r\n")
+	if n := h.r.Buffered(); n > 0 {
+		extra, _ := h.r.Peek(n)
+		pending = append(pending, extra...)
+	}
+	host, portText, _ := net.SplitHostPort(o.Addr)
+	port, _ := strconv.Atoi(portText)
+	client := gopop3.New(gopop3.Opt{
+		Host:   host,
+		Port:   port,
+		Dialer: staticDialer{conn: &replayConn{Conn: h.conn, pending: pending}},
+	})
+	c, err := client.NewConn()
+	if err != nil {
+		return nil, connError(o.Addr, "greeting", err)
+	}
+	return &session{server: o.Addr, dc: dc, c: c, caps: h.caps, capaOK: h.capaOK}, nil
+}
+
+func (s *Source) tlsConfig() *tls.Config {
+	cfg := s.opts.TLSConfig
+	if cfg == nil {
+		cfg = &tls.Config{}
+	} else {
+		cfg = cfg.Clone()
+	}
+	if cfg.ServerName == "" && !cfg.InsecureSkipVerify {
+		host, _, err := net.SplitHostPort(s.opts.Addr)
+		if err != nil {
+			host = s.opts.Addr
+		}
+		cfg.ServerName = host
+	}
+	return cfg
+}
+
+// do runs one go-pop3 call with the context able to abort it (by closing
+// the connection) and its error classified.
+func (sess *session) do(ctx context.Context, command string, call func() error) error {
+	stop := context.AfterFunc(ctx, func() { sess.dc.Conn.Close() })
+	err := call()
+	stop()
+	return libraryError(ctx, sess.dc, sess.server, command, err)
+}
+
+// broken reports whether the connection can no longer be used.
+func (sess *session) broken() bool { return sess.dc.ioErr() != nil }
+
+// close ends the session without QUIT, so nothing marked for deletion is
+// deleted.
+func (sess *session) close() {
+	sess.dc.fail(net.ErrClosed)
+	sess.dc.Conn.Close()
+}
+
+// quit ends the session with QUIT, which makes the server apply the
+// deletions marked in it.
+func (sess *session) quit(ctx context.Context) error {
+	defer sess.close()
+	return sess.do(ctx, "QUIT", sess.c.Quit)
+}
+
+// list reads the maildrop's message list once per session: UIDL for the
+// identities and LIST for the sizes. Without UIDL, each message is
+// identified by a hash of its header block and size (see hashID).
+func (sess *session) list(ctx context.Context, warn func(string)) error {
+	if sess.listed {
+		return nil
+	}
+	var sizes []gopop3.MessageID
+	if err := sess.do(ctx, "LIST", func() (err error) { sizes, err = sess.c.List(0); return }); err != nil {
+		return err
+	}
+	var uids []gopop3.MessageID
+	uidl := !sess.capaOK || hasKey(sess.caps, "UIDL")
+	if uidl {
+		err := sess.do(ctx, "UIDL", func() (err error) { uids, err = sess.c.Uidl(0); return })
+		if se := serverError(err); se != nil && !sess.capaOK {
+			uidl = false // an RFC 1939 server without the optional UIDL
+		} else if err != nil {
+			return err
+		}
+	}
+	uidOf := map[int]string{}
+	for _, u := range uids {
+		uidOf[u.ID] = u.UID
+	}
+	sess.msgs = sess.msgs[:0]
+	sess.byID = map[string]int{}
+	seen := map[string]int{}
+	if !uidl {
+		warn(fmt.Sprintf("pop3 server %s has no UIDL: identifying messages by a hash of their header and size, which reads every message header (TOP) on every run", sess.server))
+	}
+	for _, m := range sizes {
+		l := listed{num: m.ID, size: int64(m.Size)}
+		if uidl {
+			uid, ok := uidOf[m.ID]
+			if !ok {
+				return transfer.TemporaryError(fmt.Errorf("pop3 server %s: UIDL did not list message %d", sess.server, m.ID))
+			}
+			l.id = uid
+		} else {
+			header, err := sess.header(ctx, m.ID)
+			if err != nil {
+				return err
+			}
+			l.header = header
+			l.id = hashID(header, l.size)
+		}
+		// Identical identities (identical copies without UIDL, or a
+		// server handing out a UIDL twice) are told apart by order.
+		seen[l.id]++
+		if n := seen[l.id]; n > 1 {
+			if uidl {
+				warn(fmt.Sprintf("pop3 server %s lists UIDL %q more than once; the copies are told apart by their order", sess.server, l.id))
+			}
+			l.id += "#" + strconv.Itoa(n)
+		}
+		sess.byID[l.id] = m.ID
+		sess.msgs = append(sess.msgs, l)
+	}
+	sess.listed = true
+	return nil
+}
+
+// header reads a message's header block with TOP n 0, or with RETR when the
+// server refuses TOP.
+func (sess *session) header(ctx context.Context, num int) ([]byte, error) {
+	var b []byte
+	err := sess.do(ctx, "TOP", func() error {
+		buf, err := sess.c.Cmd("TOP", true, num, 0)
+		if err == nil {
+			b = buf.Bytes()
+		}
+		return err
+	})
+	if serverError(err) != nil {
+		err = sess.do(ctx, "RETR", func() error {
+			buf, err := sess.c.RetrRaw(num)
+			if err == nil {
+				b = buf.Bytes()
+			}
+			return err
+		})
+	}
+	if err != nil {
+		return nil, err
+	}
+	return headerBlock(b), nil
+}
+
+// hashID is the identity of a message on a server without UIDL.
+func hashID(header []byte, size int64) string {
+	h := sha256.New()
+	h.Write(header)
+	fmt.Fprintf(h, "\x00%d", size)
+	return "sha256-" + hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+func hasKey(m map[string]string, k string) bool {
+	_, ok := m[k]
+	return ok
+}

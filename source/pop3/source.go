@@ -1,0 +1,302 @@
+package pop3
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/mailferry/mailferry/formats"
+	"github.com/mailferry/mailferry/internal/account"
+	"github.com/mailferry/mailferry/transfer"
+)
+
+// Inbox is the one folder a POP3 maildrop has.
+const Inbox = "INBOX"
+
+// Options configure a Source.
+type Options struct {
+	// Addr is host:port.
+	Addr string
+	// Security is implicit TLS (pop3s://, port 995), STLS (pop3://, refused
+	// when the server does not offer it) or plaintext (?tls=none).
+	Security account.Security
+	// TLSConfig is used for TLS; nil means the system roots and the host
+	// of Addr as server name.
+	TLSConfig *tls.Config
+	// Credentials log in: an OAuth2 token (XOAUTH2 or OAUTHBEARER) when
+	// OAuth2Token is set and the server offers one of them, else SASL PLAIN
+	// when offered, else USER/PASS.
+	Credentials account.Credentials
+	// Timeout bounds every read and write: a server silent for this long
+	// fails the command with a temporary error. 0 means 60s.
+	Timeout time.Duration
+	// Warn receives warnings (no UIDL, duplicate UIDLs); nil discards them.
+	Warn func(string)
+}
+
+// Source reads the maildrop of one POP3 account. It holds at most one
+// session at a time: servers lock the maildrop per session, so a second one
+// would only be refused with [IN-USE].
+type Source struct {
+	opts Options
+
+	mu   sync.Mutex // serialises all use of sess
+	sess *session
+}
+
+var (
+	_ transfer.Source   = (*Source)(nil)
+	_ transfer.Fetchers = (*Source)(nil)
+	_ transfer.Deleter  = (*Source)(nil)
+)
+
+// New connects and logs in once, so a wrong password or an unreachable
+// server fails at once (a wrong password with a Fatal error naming server
+// and user). The session stays open for the calls that follow.
+func New(ctx context.Context, opts Options) (*Source, error) {
+	if opts.Timeout <= 0 {
+		opts.Timeout = 60 * time.Second
+	}
+	if opts.Warn == nil {
+		opts.Warn = func(string) {}
+	}
+	if _, _, err := net.SplitHostPort(opts.Addr); err != nil {
+		return nil, transfer.FatalError(fmt.Errorf("pop3: server address %q: %w", opts.Addr, err))
+	}
+	s := &Source{opts: opts}
+	sess, err := s.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.sess = sess
+	return s, nil
+}
+
+// MaxFetchers is 1: one session per maildrop.
+func (s *Source) MaxFetchers() int { return 1 }
+
+// session returns the open session, logging in again when there is none.
+// The caller holds s.mu.
+func (s *Source) session(ctx context.Context) (*session, error) {
+	if s.sess != nil && !s.sess.broken() {
+		return s.sess, nil
+	}
+	s.drop()
+	sess, err := s.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.sess = sess
+	return sess, nil
+}
+
+// drop closes the session without QUIT (nothing marked is deleted).
+func (s *Source) drop() {
+	if s.sess != nil {
+		s.sess.close()
+		s.sess = nil
+	}
+}
+
+// settle drops the session after an error that left it unusable.
+func (s *Source) settle(err error) {
+	if err != nil && (s.sess == nil || s.sess.broken() || transfer.ClassOf(err) == transfer.Temporary || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		s.drop()
+	}
+}
+
+func (s *Source) checkFolder(folder string) error {
+	if folder != Inbox {
+		return transfer.FatalError(fmt.Errorf("pop3 server %s: no folder %q: a POP3 maildrop has only %s", s.opts.Addr, folder, Inbox))
+	}
+	return nil
+}
+
+// Folders returns the one folder, INBOX, with its message count and size.
+func (s *Source) Folders(ctx context.Context) ([]transfer.Folder, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess, err := s.session(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var count, size int
+	err = sess.do(ctx, "STAT", func() (err error) { count, size, err = sess.c.Stat(); return })
+	s.settle(err)
+	if err != nil {
+		return nil, err
+	}
+	return []transfer.Folder{{Name: Inbox, Messages: count, Bytes: int64(size)}}, nil
+}
+
+// List returns the maildrop: ID is the UIDL (or a header hash, see the
+// package doc), Size the size from LIST, no flags (unseen), CRLF true. Date
+// is zero unless the header was read to identify the message; Fetch sets it.
+func (s *Source) List(ctx context.Context, folder string) ([]transfer.Message, error) {
+	if err := s.checkFolder(folder); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess, err := s.session(ctx)
+	if err != nil {
+		return nil, err
+	}
+	err = sess.list(ctx, s.opts.Warn)
+	s.settle(err)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]transfer.Message, 0, len(sess.msgs))
+	for _, l := range sess.msgs {
+		m := transfer.Message{Folder: Inbox, ID: l.id, Size: l.size, CRLF: true}
+		if l.header != nil {
+			m.Date = MessageDate(l.header)
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// Fetch retrieves msgs with RETR, in the given order, and calls fn with
+// the exact bytes (dot-unstuffed, CRLF) and the Message's Date set from
+// its Received:/Date: header (see MessageDate). Messages are found by ID in
+// the current session, so a session opened again after a dropped
+// connection maps them afresh. A message no longer on the server is a
+// per-message error; Fetch goes on and returns those errors at the end.
+// A failed connection or a timeout ends Fetch with a temporary error.
+func (s *Source) Fetch(ctx context.Context, folder string, msgs []transfer.Message, fn func(transfer.Message, io.Reader) error) error {
+	if err := s.checkFolder(folder); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess, err := s.session(ctx)
+	if err != nil {
+		return err
+	}
+	if err := sess.list(ctx, s.opts.Warn); err != nil {
+		s.settle(err)
+		return err
+	}
+	var perMessage []error
+	for _, m := range msgs {
+		num, ok := sess.byID[m.ID]
+		if !ok {
+			perMessage = append(perMessage, transfer.PerMessageError(&transfer.MessageError{
+				Folder: folder, ID: m.ID,
+				Err: fmt.Errorf("pop3 server %s: message is no longer in the maildrop", s.opts.Addr),
+			}))
+			continue
+		}
+		var body *bytes.Buffer
+		err := sess.do(ctx, "RETR", func() (err error) { body, err = sess.c.RetrRaw(num); return })
+		if err != nil {
+			if transfer.ClassOf(err) == transfer.PerMessage && !sess.broken() {
+				perMessage = append(perMessage, transfer.PerMessageError(&transfer.MessageError{Folder: folder, ID: m.ID, Err: err}))
+				continue
+			}
+			s.settle(err)
+			if transfer.ClassOf(err) == transfer.Fatal && errors.As(err, new(*ServerError)) {
+				err = &transfer.MessageError{Folder: folder, ID: m.ID, Err: err}
+				return transfer.FatalError(err)
+			}
+			return err
+		}
+		b := body.Bytes()
+		got := m
+		got.Folder = folder
+		got.Size = int64(len(b))
+		got.Flags = nil
+		got.CRLF = true
+		got.Date = MessageDate(b)
+		if err := fn(got, bytes.NewReader(b)); err != nil {
+			return err
+		}
+	}
+	return errors.Join(perMessage...)
+}
+
+// Delete marks msgs with DELE and ends the session with QUIT, which is when
+// the server deletes them; a crash before QUIT deletes nothing. Messages no
+// longer on the server are passed over. The next call opens a new session.
+func (s *Source) Delete(ctx context.Context, folder string, msgs []transfer.Message) error {
+	if err := s.checkFolder(folder); err != nil {
+		return err
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess, err := s.session(ctx)
+	if err != nil {
+		return err
+	}
+	if err := sess.list(ctx, s.opts.Warn); err != nil {
+		s.settle(err)
+		return err
+	}
+	var perMessage []error
+	for _, m := range msgs {
+		num, ok := sess.byID[m.ID]
+		if !ok {
+			continue
+		}
+		err := sess.do(ctx, "DELE", func() error { return sess.c.Dele(num) })
+		if err != nil {
+			if transfer.ClassOf(err) == transfer.PerMessage && !sess.broken() {
+				perMessage = append(perMessage, transfer.PerMessageError(&transfer.MessageError{Folder: folder, ID: m.ID, Err: err}))
+				continue
+			}
+			// Nothing is deleted: the session ends without QUIT.
+			s.drop()
+			return err
+		}
+	}
+	s.sess = nil
+	if err := sess.quit(ctx); err != nil {
+		return fmt.Errorf("deleting %d messages: %w", len(msgs), err)
+	}
+	return errors.Join(perMessage...)
+}
+
+// Close ends the session with QUIT. No deletion is pending then: Delete
+// ends its own session.
+func (s *Source) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sess == nil {
+		return nil
+	}
+	sess := s.sess
+	s.sess = nil
+	if sess.broken() {
+		sess.close()
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.Timeout)
+	defer cancel()
+	return sess.quit(ctx)
+}
+
+// serverError returns the *ServerError in err, or nil.
+func serverError(err error) *ServerError {
+	var se *ServerError
+	if errors.As(err, &se) {
+		return se
+	}
+	return nil
+}
+
+// headerBlock returns the header block of a message, including the blank
+// line that ends it.
+func headerBlock(b []byte) []byte {
+	return append([]byte(nil), b[:formats.HeaderEnd(b)]...)
+}
