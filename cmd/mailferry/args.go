@@ -52,6 +52,13 @@ func reorderArgs(argv []string, isCommand func(string) bool, takesValue func(str
 		out = append(out, command)
 	}
 	out = append(out, flags...)
+	for _, f := range flags {
+		if f == "-h" || f == "--help" || f == "-help" {
+			// Help for the command, whatever else was typed: urfave/cli
+			// would take a positional argument for a help topic.
+			positional = nil
+		}
+	}
 	if len(positional) > 0 {
 		// "--" keeps a positional argument that starts with "-" from
 		// being read as a flag, and stops urfave/cli from parsing further.

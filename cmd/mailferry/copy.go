@@ -119,6 +119,9 @@ func parseCopy(c *cli.Context) (copyConfig, error) {
 	if cfg.Dest, err = parseEndpoint("destination", c.Args().Get(1)); err != nil {
 		return cfg, err
 	}
+	if cfg.Dest.Scheme == "pop3" || cfg.Dest.Scheme == "pop3s" {
+		return cfg, usageErrorf("destination %s: POP3 can only be read from; copy into imap://, imaps://, maildir: or mbox:", cfg.Dest)
+	}
 	if cfg.Source.String() == cfg.Dest.String() {
 		return cfg, usageErrorf("source and destination are the same (%s)", cfg.Source)
 	}

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/mailferry/mailferry/internal/account"
@@ -109,35 +110,43 @@ func looksLikePath(s string) bool {
 	return strings.HasPrefix(s, "/") || strings.HasPrefix(s, ".") || strings.HasPrefix(s, "~")
 }
 
-// suggestScheme returns the known scheme closest to a typo, or "".
+// suggestScheme returns the known scheme closest to a typo, or "". On a
+// tie the one of the same length wins (imasp → imaps, not imap).
 func suggestScheme(s string) string {
 	best, bestDist := "", 3
 	for _, k := range []string{"imap", "imaps", "pop3", "pop3s", "maildir", "mbox"} {
-		if d := editDistance(s, k); d < bestDist {
+		d := editDistance(s, k)
+		if d < bestDist || (d == bestDist && best != "" && len(k) == len(s) && len(best) != len(s)) {
 			best, bestDist = k, d
 		}
 	}
 	return best
 }
 
+// editDistance is the optimal string alignment distance: insertions,
+// deletions, substitutions and transpositions of adjacent letters.
 func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
 	}
 	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
 		for j := 1; j <= len(b); j++ {
 			cost := 1
 			if a[i-1] == b[j-1] {
 				cost = 0
 			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
 		}
-		prev = cur
 	}
-	return prev[len(b)]
+	return d[len(a)][len(b)]
 }
 
 func parseServer(role, raw, scheme string) (Endpoint, error) {
@@ -179,6 +188,12 @@ func parseServer(role, raw, scheme string) (Endpoint, error) {
 			return Endpoint{}, endpointError(role, raw, "empty port")
 		}
 		ep.Port = defaultPorts[scheme]
+	}
+	if n, err := strconv.Atoi(ep.Port); err != nil || n < 1 || n > 65535 {
+		return Endpoint{}, endpointError(role, raw, fmt.Sprintf("port %q is not a number from 1 to 65535", ep.Port))
+	}
+	if strings.Contains(ep.Host, ":") && net.ParseIP(ep.Host) == nil {
+		return Endpoint{}, endpointError(role, raw, fmt.Sprintf("bad host %q (write an IPv6 address in brackets: [::1])", ep.Host))
 	}
 	if p := u.Path; p != "" && p != "/" {
 		return Endpoint{}, endpointError(role, raw, fmt.Sprintf("a folder path (%q) is not part of an endpoint; use --include to pick folders", p))

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mailferry/mailferry/transfer"
+)
+
+func TestParseSize(t *testing.T) {
+	good := map[string]int64{
+		"0": 0, "2048": 2048, "10M": 10 << 20, "10m": 10 << 20, "1.5G": 3 << 29, "512K": 512 << 10,
+		"10MB": 10 << 20, "10MiB": 10 << 20, "1T": 1 << 40, "100B": 100, " 7k ": 7 << 10,
+	}
+	for in, want := range good {
+		got, err := parseSize(in)
+		if err != nil || got != want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "M", "-1", "ten", "1.5X", "1e400", "NaN", "9999999999T"} {
+		if got, err := parseSize(in); err == nil {
+			t.Errorf("parseSize(%q) = %d, want an error", in, got)
+		}
+	}
+}
+
+func TestParseDate(t *testing.T) {
+	d, err := parseDate("since", "2024-02-29")
+	if err != nil || !d.Equal(time.Date(2024, 2, 29, 0, 0, 0, 0, time.Local)) {
+		t.Errorf("parseDate = %v, %v", d, err)
+	}
+	for _, in := range []string{"2024-2-3", "29.02.2024", "2023-02-29", "yesterday"} {
+		if _, err := parseDate("since", in); err == nil || exitCode(err) != exitUsage {
+			t.Errorf("parseDate(%q) err = %v, want a usage error", in, err)
+		}
+	}
+}
+
+func TestParseMappings(t *testing.T) {
+	got, err := parseMappings([]string{"Sent Items=Sent", "/Old/Archive/=Archive/Old", "a=b=c"})
+	want := []transfer.FolderMapping{{Old: "Sent Items", New: "Sent"}, {Old: "Old/Archive", New: "Archive/Old"}, {Old: "a", New: "b=c"}}
+	if err != nil || len(got) != len(want) {
+		t.Fatalf("parseMappings = %v, %v", got, err)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("mapping %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	for _, in := range []string{"noequals", "=New", "Old=", "/=x"} {
+		if _, err := parseMappings([]string{in}); err == nil {
+			t.Errorf("parseMappings(%q) accepted", in)
+		}
+	}
+}
+
+func TestFormatBytes(t *testing.T) {
+	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 1536: "1.5 KiB", 10 << 20: "10.0 MiB", 3 << 30: "3.0 GiB"} {
+		if got := formatBytes(n); got != want {
+			t.Errorf("formatBytes(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestWriteMetrics(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mailferry.prom")
+	end := time.Unix(1700000000, 500_000_000)
+	s := transfer.Summary{Copied: 12, Skipped: 3, Failed: 1, Bytes: 4096, Seconds: 1.25}
+	if err := writeMetrics(path, runMetrics{Summary: s, ExitCode: 0, End: end}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	text := string(b)
+	for _, line := range []string{
+		"mailferry_messages_copied 12\n", "mailferry_messages_skipped 3\n", "mailferry_messages_failed 1\n",
+		"mailferry_bytes_copied 4096\n", "mailferry_duration_seconds 1.25\n", "mailferry_exit_code 0\n",
+		"mailferry_last_success_timestamp_seconds 1700000000.5\n", "# TYPE mailferry_messages_copied gauge\n",
+	} {
+		if !strings.Contains(text, line) {
+			t.Errorf("metrics lack %q:\n%s", line, text)
+		}
+	}
+	// A failed run keeps the last success time and records its exit code.
+	if err := writeMetrics(path, runMetrics{ExitCode: 1, End: end.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ = os.ReadFile(path)
+	text = string(b)
+	for _, line := range []string{"mailferry_exit_code 1\n", "mailferry_last_success_timestamp_seconds 1700000000.5\n", "mailferry_last_run_timestamp_seconds 1700003600.5\n"} {
+		if !strings.Contains(text, line) {
+			t.Errorf("metrics after failure lack %q:\n%s", line, text)
+		}
+	}
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	if len(entries) != 1 {
+		t.Errorf("temporary files left behind: %v", entries)
+	}
+}
