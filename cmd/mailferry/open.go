@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/mailferry/mailferry/internal/account"
+	"github.com/mailferry/mailferry/source/pop3"
 	"github.com/mailferry/mailferry/transfer"
 )
 
@@ -46,7 +47,16 @@ func openSource(ctx context.Context, c endpointConfig) (transfer.Source, error) 
 	case "imap", "imaps":
 		return nil, errNotBuilt(ep, "reading IMAP")
 	case "pop3", "pop3s":
-		return nil, errNotBuilt(ep, "reading POP3")
+		tlsCfg, err := c.TLS.config(ep.Host)
+		if err != nil {
+			return nil, err
+		}
+		src, err := pop3.New(ctx, pop3.Options{Addr: ep.Addr(), Security: ep.Security, TLSConfig: tlsCfg,
+			Credentials: c.Credentials, Warn: c.Warn})
+		if err != nil {
+			return nil, fmt.Errorf("source %s: %w", ep, err)
+		}
+		return src, nil
 	}
 	return nil, usageErrorf("source %s: unsupported scheme %q", ep, ep.Scheme)
 }

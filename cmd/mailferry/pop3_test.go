@@ -1,0 +1,89 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mailferry/mailferry/internal/pop3server"
+)
+
+func startPOP3(t *testing.T, n int) *pop3server.Server {
+	t.Helper()
+	var msgs []pop3server.Message
+	for i := 0; i < n; i++ {
+		msgs = append(msgs, pop3server.Message{UID: fmt.Sprintf("uid-%d", i), Body: []byte(message("INBOX", i, 400).body)})
+	}
+	srv, err := pop3server.Start(pop3server.Options{User: "alice", Password: "s3cret", Messages: msgs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv
+}
+
+func TestPOP3WrongPassword(t *testing.T) {
+	srv := startPOP3(t, 2)
+	ep := "pop3://alice@" + srv.Addr() + "?tls=none"
+	r := mailferry(t, []string{"MAILFERRY_SOURCE_PASSWORD=wrong"}, "copy", ep, "maildir:"+filepath.Join(t.TempDir(), "d"))
+	expectCode(t, r, exitFailed)
+	if !strings.Contains(r.stderr, srv.Addr()) || !strings.Contains(r.stderr, "alice") {
+		t.Errorf("the error does not name the server and user:\n%s", r)
+	}
+	if strings.Contains(r.stderr, "wrong") {
+		t.Errorf("the password was echoed:\n%s", r)
+	}
+}
+
+func TestPOP3ConnectionRefused(t *testing.T) {
+	srv := startPOP3(t, 0)
+	addr := srv.Addr()
+	srv.Close()
+	r := mailferry(t, []string{"MAILFERRY_SOURCE_PASSWORD=s3cret"}, "copy", "pop3://alice@"+addr+"?tls=none", "maildir:"+filepath.Join(t.TempDir(), "d"))
+	expectCode(t, r, exitFailed)
+	if !strings.Contains(r.stderr, addr) {
+		t.Errorf("the error does not name the server:\n%s", r)
+	}
+}
+
+func TestPOP3ToMaildirWithPasswordFile(t *testing.T) {
+	const n = 7
+	srv := startPOP3(t, n)
+	pw := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pw, []byte("s3cret\r\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(t.TempDir(), "backup")
+	ep := "pop3://alice@" + srv.Addr() + "?tls=none"
+	r := mailferry(t, nil, "copy", ep, "maildir:"+dst, "--source-password-file", pw, "--json")
+	expectCode(t, r, 0)
+	if s := lastSummary(t, r.stdout); s.Copied != n {
+		t.Fatalf("copied %d, want %d\n%s", s.Copied, n, r)
+	}
+	got := messageFiles(t, dst)
+	if len(got) != n {
+		t.Fatalf("backup holds %d messages, want %d", len(got), n)
+	}
+	for _, body := range got {
+		if strings.Contains(body, "\r\n") {
+			t.Errorf("a Maildir message kept CRLF line endings: %q", body[:40])
+		}
+	}
+	// The password command works the same, and a re-run copies nothing.
+	r = mailferry(t, nil, "copy", ep, "maildir:"+dst, "--source-password-command", "printf 's3cret\\n'", "--json")
+	expectCode(t, r, 0)
+	if s := lastSummary(t, r.stdout); s.Copied != 0 {
+		t.Errorf("re-run copied %d again", s.Copied)
+	}
+	// --delete-source empties the maildrop once the copies are durable.
+	r = mailferry(t, []string{"MAILFERRY_SOURCE_PASSWORD=s3cret"}, "copy", ep, "maildir:"+dst, "--delete-source", "-q")
+	expectCode(t, r, 0)
+	if left := len(srv.Messages()); left != 0 {
+		t.Errorf("%d messages left on the server after --delete-source", left)
+	}
+	if got := len(messageFiles(t, dst)); got != n {
+		t.Errorf("backup holds %d messages after --delete-source, want %d", got, n)
+	}
+}
