@@ -1,0 +1,79 @@
+package archtest
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// listPackages runs `go list -json` over the module.
+func listPackages(t *testing.T) []Package {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-e", "-json", module+"/...")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, stderr.String())
+	}
+	var pkgs []Package
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for {
+		var p Package
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("decoding go list output: %v", err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	return pkgs
+}
+
+func TestImportRules(t *testing.T) {
+	pkgs := listPackages(t)
+	seen := map[string]bool{}
+	for _, p := range pkgs {
+		seen[rel(p.ImportPath)] = true
+	}
+	// The rules mean nothing if the packages they guard are not found.
+	for _, must := range []string{"formats", "transfer", "cmd/mailferry"} {
+		if !seen[must] {
+			t.Fatalf("go list did not report %s; found %v", must, seen)
+		}
+	}
+	for _, v := range Violations(pkgs) {
+		t.Error(v)
+	}
+}
+
+func TestViolationsDetectsBreakage(t *testing.T) {
+	pkgs := []Package{
+		{ImportPath: module + "/formats", Imports: []string{"bytes"}, Deps: []string{"bytes", module + "/internal/account"}},
+		{ImportPath: module + "/transfer", Imports: []string{module + "/sink/maildir"}, Deps: []string{module + "/sink/maildir", "github.com/emersion/go-imap/v2"}},
+		{ImportPath: module + "/source/imap", Imports: []string{"github.com/emersion/go-imap/v2"}, Deps: []string{"github.com/emersion/go-imap/v2", "github.com/schollz/progressbar/v3"}},
+		{ImportPath: module + "/sink/maildir", Imports: []string{"github.com/knadh/go-pop3"}, Deps: []string{"github.com/knadh/go-pop3"}},
+		{ImportPath: module + "/cmd/mailferry", Imports: []string{"github.com/urfave/cli/v2"}, Deps: []string{"github.com/urfave/cli/v2", "github.com/schollz/progressbar/v3"}},
+		{ImportPath: "example.com/other", Deps: []string{"github.com/urfave/cli/v2"}},
+	}
+	got := strings.Join(Violations(pkgs), "\n")
+	for _, want := range []string{
+		`formats imports github.com/mailferry/mailferry/internal/account`,
+		`transfer imports github.com/mailferry/mailferry/sink/maildir`,
+		`transfer imports github.com/emersion/go-imap/v2`,
+		`source/imap imports github.com/schollz/progressbar/v3`,
+		`sink/maildir imports github.com/knadh/go-pop3`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("violation %q not found in:\n%s", want, got)
+		}
+	}
+	for _, wrong := range []string{"cmd/mailferry imports", "source/imap imports github.com/emersion/go-imap", "example.com"} {
+		if strings.Contains(got, wrong) {
+			t.Errorf("false violation %q in:\n%s", wrong, got)
+		}
+	}
+}

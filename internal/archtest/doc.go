@@ -1,0 +1,15 @@
+// Package archtest holds no code, only a test: it enforces the import rules
+// of DESIGN.md §1 on the whole module, so a dependency that breaks the
+// layering fails `go test ./...` (the same rules are in .golangci.yml for
+// golangci-lint's depguard).
+//
+//   - formats imports nothing of mailferry's and no protocol library;
+//   - transfer imports no source, sink, protocol library, urfave/cli or
+//     progressbar;
+//   - nothing imports cmd;
+//   - only cmd imports urfave/cli and progressbar;
+//   - each protocol library is imported only from its own folders (go-imap
+//     from the imap packages, go-sasl from the imap and pop3 ones, go-pop3
+//     from the pop3 ones, go-mbox from the
+//     mbox ones), so a reader finds each protocol in one place.
+package archtest
