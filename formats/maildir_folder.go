@@ -30,15 +30,15 @@ func CheckMaildirLayout(layout string) error {
 	return fmt.Errorf("unknown Maildir layout %q (want %q or %q)", layout, LayoutMaildirPlusPlus, LayoutFS)
 }
 
-func isFSLayout(layout string) bool { return strings.EqualFold(layout, LayoutFS) }
+func isMaildirFSLayout(layout string) bool { return strings.EqualFold(layout, LayoutFS) }
 
 // IsInbox reports whether folder names the inbox (case-insensitively, as IMAP
 // compares it).
 func IsInbox(folder string) bool { return strings.EqualFold(folder, "INBOX") }
 
-// splitFolder checks a transfer folder name and splits it into levels; a
+// splitMaildirFolder checks a transfer folder name and splits it into levels; a
 // first level spelling INBOX in any case becomes "INBOX".
-func splitFolder(folder string) ([]string, error) {
+func splitMaildirFolder(folder string) ([]string, error) {
 	if folder == "" {
 		return nil, fmt.Errorf("folder name is empty")
 	}
@@ -74,11 +74,11 @@ func MaildirFolderPath(folder, layout string) (string, error) {
 	if IsInbox(folder) {
 		return "", nil
 	}
-	levels, err := splitFolder(folder)
+	levels, err := splitMaildirFolder(folder)
 	if err != nil {
 		return "", err
 	}
-	fs := isFSLayout(layout)
+	fs := isMaildirFSLayout(layout)
 	var b strings.Builder
 	for i, l := range levels {
 		if i > 0 {
@@ -126,7 +126,7 @@ func MaildirFolderName(rel, layout string) (string, error) {
 	if rel == "" {
 		return "INBOX", nil
 	}
-	fs := isFSLayout(layout)
+	fs := isMaildirFSLayout(layout)
 	name := rel
 	sep := "/"
 	if !fs {
@@ -148,7 +148,7 @@ func MaildirFolderName(rel, layout string) (string, error) {
 		if l == "" {
 			return "", fmt.Errorf("folder directory %q has an empty level", rel)
 		}
-		u := unescapeLevel(l)
+		u := unescapeMaildirLevel(l)
 		if strings.IndexByte(u, '/') >= 0 {
 			return "", fmt.Errorf("folder directory %q: level %q holds a '/', which mailferry uses as the separator", rel, u)
 		}
@@ -160,17 +160,17 @@ func MaildirFolderName(rel, layout string) (string, error) {
 	return strings.Join(levels, "/"), nil
 }
 
-// unescapeLevel replaces each '\' followed by two hex digits (either case,
+// unescapeMaildirLevel replaces each '\' followed by two hex digits (either case,
 // as Dovecot accepts) with the byte they spell.
-func unescapeLevel(l string) string {
+func unescapeMaildirLevel(l string) string {
 	if strings.IndexByte(l, maildirEscape) < 0 {
 		return l
 	}
 	var b strings.Builder
 	for i := 0; i < len(l); i++ {
 		if l[i] == maildirEscape && i+2 < len(l) {
-			hi, ok1 := unhex(l[i+1])
-			lo, ok2 := unhex(l[i+2])
+			hi, ok1 := maildirUnhex(l[i+1])
+			lo, ok2 := maildirUnhex(l[i+2])
 			if ok1 && ok2 {
 				b.WriteByte(hi<<4 | lo)
 				i += 2
@@ -182,7 +182,7 @@ func unescapeLevel(l string) string {
 	return b.String()
 }
 
-func unhex(c byte) (byte, bool) {
+func maildirUnhex(c byte) (byte, bool) {
 	switch {
 	case c >= '0' && c <= '9':
 		return c - '0', true

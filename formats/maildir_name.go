@@ -64,9 +64,9 @@ func ParseMaildirName(name string) (MaildirName, error) {
 	}
 	for _, field := range strings.Split(n.Unique, ",")[1:] {
 		if v, ok := strings.CutPrefix(field, "S="); ok {
-			n.Size = parseSize(v)
+			n.Size = parseMaildirSize(v)
 		} else if v, ok := strings.CutPrefix(field, "W="); ok {
-			n.WireSize = parseSize(v)
+			n.WireSize = parseMaildirSize(v)
 		}
 	}
 	if hasSep && strings.HasPrefix(info, "2,") {
@@ -101,8 +101,8 @@ func ParseMaildirName(name string) (MaildirName, error) {
 	return n, nil
 }
 
-// parseSize reads a non-negative decimal size, or returns -1.
-func parseSize(v string) int64 {
+// parseMaildirSize reads a non-negative decimal size, or returns -1.
+func parseMaildirSize(v string) int64 {
 	if v == "" || len(v) > 18 {
 		return -1
 	}
