@@ -1,0 +1,67 @@
+# mailferry: `make test` is what CI runs (.ci/run). Everything here works on a
+# fresh Debian/Ubuntu machine with Go installed; as root it installs Dovecot
+# for the tests against a real IMAP/POP3 server.
+
+GO          ?= go
+GOBIN_DIR   := $(shell $(GO) env GOPATH)/bin
+STATICCHECK := $(GOBIN_DIR)/staticcheck
+STATICCHECK_VERSION := v0.8.2
+VERSION     ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+FUZZTIME    ?= 10s
+# Go source files, without test data (which may hold deliberately odd files).
+GOFILES      = $(shell find . -name '*.go' -not -path './.git/*' -not -path '*/testdata/*')
+
+.PHONY: all build test dovecot fmt-check vet staticcheck fuzz bench clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o mailferry ./cmd/mailferry
+
+test: dovecot fmt-check vet staticcheck
+	MAILFERRY_REQUIRE_DOVECOT=1 $(GO) test -race -timeout 20m ./...
+
+# The Dovecot tests need dovecot-imapd and dovecot-pop3d. Installed only when
+# missing and when we may (root with apt-get); otherwise they fail under
+# MAILFERRY_REQUIRE_DOVECOT=1 with a message saying so.
+dovecot:
+	@if ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing dovecot-imapd dovecot-pop3d"; \
+			export DEBIAN_FRONTEND=noninteractive; \
+			apt-get update -qq >/dev/null && \
+			apt-get install -y -qq --no-install-recommends dovecot-imapd dovecot-pop3d >/dev/null; \
+		else \
+			echo "dovecot is not installed: install dovecot-imapd and dovecot-pop3d, or the Dovecot tests will fail" >&2; \
+		fi; \
+	fi
+
+fmt-check:
+	@bad=$$(gofmt -l $(GOFILES)); \
+	if [ -n "$$bad" ]; then echo "gofmt needed on:"; echo "$$bad"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+staticcheck: $(STATICCHECK)
+	$(STATICCHECK) ./...
+
+$(STATICCHECK):
+	$(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+# A short run of every fuzz target (FUZZTIME each, default 10s).
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "== $$pkg $$target"; \
+			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
+
+# Go benchmarks, then the comparison with mbsync when its script is present.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+	@if [ -x bench/run ]; then bench/run; fi
+
+clean:
+	rm -f mailferry
