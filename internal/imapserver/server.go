@@ -45,6 +45,10 @@ type Options struct {
 	// UIDAfterLiteral rewrites FETCH responses so UID comes after the body
 	// literal, as some servers send it.
 	UIDAfterLiteral bool
+	// KeepPartialAppend stores what arrived of an APPEND whose connection
+	// broke mid-literal, as sloppy servers do, so clients can be tested
+	// for cleaning it up.
+	KeepPartialAppend bool
 	// Caps replaces the advertised capabilities; nil means IMAP4rev1 with
 	// NAMESPACE, UIDPLUS, MOVE, SPECIAL-USE, LIST-EXTENDED, LIST-STATUS,
 	// STATUS=SIZE, ESEARCH, LITERAL+ and CHILDREN.

@@ -1,6 +1,8 @@
 package imapserver
 
 import (
+	"bytes"
+	"io"
 	"sort"
 	"strings"
 
@@ -188,7 +190,15 @@ func (s *session) Status(mailbox string, options *imap.StatusOptions) (*imap.Sta
 }
 
 func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.AppendOptions) (*imap.AppendData, error) {
-	return s.inner.Append(s.toMem(mailbox), r, options)
+	if !s.srv.opts.KeepPartialAppend {
+		return s.inner.Append(s.toMem(mailbox), r, options)
+	}
+	buf, err := io.ReadAll(r)
+	data, aerr := s.inner.Append(s.toMem(mailbox), &literal{Reader: bytes.NewReader(buf), size: int64(len(buf))}, options)
+	if err != nil {
+		return nil, err
+	}
+	return data, aerr
 }
 
 func (s *session) Poll(w *goimapserver.UpdateWriter, allowExpunge bool) error {

@@ -89,7 +89,7 @@ func (s *Source) Folders(ctx context.Context) ([]transfer.Folder, error) {
 		return nil, err
 	}
 	defer s.pool.Put(c)
-	list, err := ListFolders(ctx, c, true)
+	list, err := imapconn.ListFolders(ctx, c, true)
 	if err != nil {
 		return nil, err
 	}
@@ -105,92 +105,6 @@ func (s *Source) Folders(ctx context.Context) ([]transfer.Folder, error) {
 		}
 	}
 	return out, nil
-}
-
-// ListedFolder is one folder of a LIST: its transfer form and server name.
-type ListedFolder struct {
-	transfer.Folder
-	Server string
-}
-
-// ListFolders runs LIST "" "*" on c, with special-use attributes (and,
-// when withStatus and the server has LIST-STATUS, counts and sizes), and
-// returns the selectable folders sorted by name. Two server names that map
-// to one transfer name keep the first; the user is warned.
-func ListFolders(ctx context.Context, c *imapconn.Conn, withStatus bool) ([]ListedFolder, error) {
-	caps := c.Info.Caps
-	opts := &imap.ListOptions{}
-	if caps.Has(imap.CapSpecialUse) && (caps.Has(imap.CapListExtended) || caps.Has(imap.CapIMAP4rev2)) {
-		opts.ReturnSpecialUse = true
-	}
-	if withStatus && (caps.Has(imap.CapListStatus) || caps.Has(imap.CapIMAP4rev2)) {
-		opts.ReturnStatus = &imap.StatusOptions{NumMessages: true, Size: caps.Has(imap.CapStatusSize) || caps.Has(imap.CapIMAP4rev2)}
-	}
-	var list []*imap.ListData
-	err := c.Do(ctx, `LIST "" "*"`, func() error {
-		var err error
-		list, err = c.C.List("", "*", opts).Collect()
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	seen := make(map[string]string)
-	var out []ListedFolder
-	for _, l := range list {
-		if hasAttr(l.Attrs, imap.MailboxAttrNoSelect) || hasAttr(l.Attrs, imap.MailboxAttrNonExistent) {
-			continue
-		}
-		name := c.Info.FromServer(l.Mailbox, l.Delim)
-		if prev, dup := seen[name]; dup {
-			warn(c, fmt.Sprintf("imap %s: folders %q and %q both map to %q; only the first is used", c.Options().Server(), prev, l.Mailbox, name))
-			continue
-		}
-		seen[name] = l.Mailbox
-		f := transfer.Folder{Name: name, Role: roleOf(l.Attrs), Messages: -1, Bytes: -1}
-		if l.Status != nil {
-			if l.Status.NumMessages != nil {
-				f.Messages = int(*l.Status.NumMessages)
-			}
-			if l.Status.Size != nil {
-				f.Bytes = *l.Status.Size
-			}
-		}
-		out = append(out, ListedFolder{Folder: f, Server: l.Mailbox})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
-}
-
-func warn(c *imapconn.Conn, msg string) {
-	if w := c.Options().Warn; w != nil {
-		w(msg)
-	}
-}
-
-func hasAttr(attrs []imap.MailboxAttr, a imap.MailboxAttr) bool {
-	for _, x := range attrs {
-		if strings.EqualFold(string(x), string(a)) {
-			return true
-		}
-	}
-	return false
-}
-
-var roles = []imap.MailboxAttr{
-	imap.MailboxAttrSent, imap.MailboxAttrTrash, imap.MailboxAttrDrafts, imap.MailboxAttrJunk,
-	imap.MailboxAttrArchive, imap.MailboxAttrAll, imap.MailboxAttrFlagged,
-}
-
-// roleOf returns the special-use attribute among attrs, spelled as in RFC
-// 6154 (`\Sent`), or "".
-func roleOf(attrs []imap.MailboxAttr) string {
-	for _, r := range roles {
-		if hasAttr(attrs, r) {
-			return string(r)
-		}
-	}
-	return ""
 }
 
 // List returns the metadata of every message in folder:
@@ -269,3 +183,5 @@ func ParseID(id string) (uidValidity uint32, uid imap.UID, err error) {
 
 // errVanished is the cause for a message the server no longer returns.
 var errVanished = errors.New("the server did not return this message (deleted or moved since it was listed?)")
+
+func warn(c *imapconn.Conn, msg string) { c.Options().Warning(msg) }

@@ -1,0 +1,347 @@
+// Package imap stores mail on an IMAP server: folders are created with
+// their parents and subscribed, messages APPENDed with their flags,
+// keywords and INTERNALDATE. Every message is spooled before its APPEND,
+// because the literal's size must be known up front (bodies from local
+// archives are converted to CRLF) and because an APPEND that breaks off
+// must be checked for a partial copy left on the server, which is then
+// deleted; a partial message never remains.
+package imap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"github.com/emersion/go-imap/v2"
+
+	"github.com/mailferry/mailferry/formats"
+	"github.com/mailferry/mailferry/internal/imapconn"
+	"github.com/mailferry/mailferry/transfer"
+)
+
+// Sink is an IMAP account written as a transfer.Sink.
+type Sink struct {
+	pool *imapconn.Pool
+
+	mu      sync.Mutex
+	folders map[string]*destFolder // by transfer name
+
+	listMu sync.Mutex
+	listed []imapconn.ListedFolder // cached LIST for FolderForRole
+}
+
+var (
+	_ transfer.Sink          = (*Sink)(nil)
+	_ transfer.Fingerprinter = (*Sink)(nil)
+	_ transfer.RoleResolver  = (*Sink)(nil)
+)
+
+// destFolder is what the sink knows about one destination folder.
+type destFolder struct {
+	name   string // transfer name
+	server string
+
+	mu    sync.Mutex // held while the folder is set up
+	ready bool
+	// permanent is PERMANENTFLAGS from SELECT; nil when the server did not
+	// say, which means every flag is kept.
+	permanent  []imap.Flag
+	anyKeyword bool
+	// uidNext is a UID no greater than that of any message APPENDed from
+	// now on: the start of the range to search for a partial message
+	// after a broken APPEND.
+	uidNext imap.UID
+}
+
+// New logs in once, so a wrong password fails at once with a Fatal error
+// naming server and user.
+func New(ctx context.Context, opts imapconn.Options) (*Sink, error) {
+	pool, err := imapconn.NewPool(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Sink{pool: pool, folders: make(map[string]*destFolder)}, nil
+}
+
+// Close logs out.
+func (s *Sink) Close() error { return s.pool.Close() }
+
+// ServerInfo describes the server (capabilities, delimiter, namespace).
+func (s *Sink) ServerInfo() *imapconn.ServerInfo { return s.pool.Info() }
+
+func (s *Sink) warn(msg string) { s.pool.Options().Warning(msg) }
+
+func (s *Sink) folder(name string) *destFolder {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.folders[name]
+	if f == nil {
+		server, replaced := s.pool.Info().ToServer(name)
+		if replaced {
+			s.warn(fmt.Sprintf("imap %s: folder %q is stored as %q: the server's hierarchy delimiter cannot appear inside a folder name",
+				s.pool.Options().Server(), name, server))
+		}
+		f = &destFolder{name: name, server: server}
+		s.folders[name] = f
+	}
+	return f
+}
+
+// prepare creates the folder (with its parents) when it does not exist,
+// subscribes it, and learns PERMANENTFLAGS and UIDNEXT with a SELECT.
+func (s *Sink) prepare(ctx context.Context, f *destFolder) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.ready {
+		return nil
+	}
+	c, err := s.pool.Get(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.pool.Put(c)
+	exists, err := folderExists(ctx, c, f.server)
+	if err != nil {
+		return err
+	}
+	if !exists {
+		for _, name := range append(c.Info.Parents(f.server), f.server) {
+			ok, err := folderExists(ctx, c, name)
+			if err != nil {
+				return err
+			}
+			if ok {
+				continue
+			}
+			err = c.Do(ctx, fmt.Sprintf("CREATE %q", name), func() error { return c.C.Create(name, nil).Wait() })
+			if err != nil && !imapconn.IsResponse(err) {
+				return err
+			}
+			if err != nil {
+				// Another run (or our own other connection) may have
+				// created it meanwhile; only a folder still missing is an
+				// error.
+				if ok, lerr := folderExists(ctx, c, name); lerr != nil || !ok {
+					return transfer.FatalError(fmt.Errorf("creating folder %q: %w", f.name, err))
+				}
+			}
+			if err := c.Do(ctx, fmt.Sprintf("SUBSCRIBE %q", name), func() error { return c.C.Subscribe(name).Wait() }); err != nil && !imapconn.IsResponse(err) {
+				return err
+			}
+		}
+		s.listMu.Lock()
+		s.listed = nil
+		s.listMu.Unlock()
+	}
+	sel, err := c.Select(ctx, f.server, false)
+	if err != nil {
+		return fmt.Errorf("folder %q: %w", f.name, err)
+	}
+	f.permanent = sel.PermanentFlags
+	f.anyKeyword = sel.PermanentFlags == nil
+	for _, p := range sel.PermanentFlags {
+		if p == imap.FlagWildcard {
+			f.anyKeyword = true
+		}
+	}
+	f.uidNext = sel.UIDNext
+	if f.uidNext == 0 {
+		f.uidNext = 1
+	}
+	f.ready = true
+	return nil
+}
+
+// folderExists asks LIST for exactly name.
+func folderExists(ctx context.Context, c *imapconn.Conn, name string) (bool, error) {
+	var list []*imap.ListData
+	err := c.Do(ctx, fmt.Sprintf("LIST %q", name), func() error {
+		var err error
+		list, err = c.C.List("", name, nil).Collect()
+		return err
+	})
+	if err != nil {
+		return false, err
+	}
+	for _, l := range list {
+		if imapconn.HasAttr(l.Attrs, imap.MailboxAttrNoSelect) || imapconn.HasAttr(l.Attrs, imap.MailboxAttrNonExistent) {
+			continue
+		}
+		if l.Mailbox == name || strings.EqualFold(name, "INBOX") && strings.EqualFold(l.Mailbox, "INBOX") {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func (f *destFolder) uidMark() imap.UID {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.uidNext
+}
+
+// appended notes the UID the server gave an APPENDed message: an APPEND
+// that starts after this one finished gets a greater UID.
+func (f *destFolder) appended(uid imap.UID) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if uid != 0 && uid+1 > f.uidNext {
+		f.uidNext = uid + 1
+	}
+}
+
+var systemFlags = map[string]bool{
+	formats.FlagSeen: true, formats.FlagAnswered: true, formats.FlagFlagged: true,
+	formats.FlagDraft: true, formats.FlagDeleted: true,
+}
+
+// flags returns the flags to APPEND with: system flags IMAP defines, and
+// keywords that are valid atoms the folder can keep. Each dropped keyword
+// is a warning naming folder, message and keyword.
+func (s *Sink) flags(f *destFolder, m transfer.Message) []imap.Flag {
+	var out []imap.Flag
+	drop := func(fl, why string) {
+		s.warn(fmt.Sprintf("imap %s: folder %q, message %s: flag %q not stored: %s",
+			s.pool.Options().Server(), m.Folder, m.ID, fl, why))
+	}
+	for _, fl := range formats.NormalizeFlags(m.Flags) {
+		switch {
+		case formats.IsSystemFlag(fl):
+			if !systemFlags[fl] {
+				drop(fl, "not a system flag IMAP defines")
+				continue
+			}
+		case !formats.ValidKeyword(fl):
+			drop(fl, "not a valid IMAP keyword")
+			continue
+		case !f.keywordAllowed(fl):
+			drop(fl, "the server accepts no new keywords in this folder (PERMANENTFLAGS)")
+			continue
+		}
+		out = append(out, imap.Flag(fl))
+	}
+	return out
+}
+
+func (f *destFolder) keywordAllowed(k string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.anyKeyword {
+		return true
+	}
+	for _, p := range f.permanent {
+		if strings.EqualFold(string(p), k) {
+			return true
+		}
+	}
+	return false
+}
+
+// Put APPENDs one message. It returns when the server has acknowledged
+// the message. A connection that breaks during the APPEND is replaced,
+// the folder is checked for what the APPEND left behind (a complete copy
+// counts as stored; a partial one is deleted), and the error is Temporary
+// so the message is tried again.
+func (s *Sink) Put(ctx context.Context, m transfer.Message, r io.Reader) error {
+	f := s.folder(m.Folder)
+	if err := s.prepare(ctx, f); err != nil {
+		return err
+	}
+	body, err := spoolBody(m, r)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	flags := s.flags(f, m)
+	for attempt := 0; ; attempt++ {
+		err := s.append(ctx, f, m, flags, body)
+		var retry *tryCreate
+		if errors.As(err, &retry) && attempt == 0 {
+			f.mu.Lock()
+			f.ready = false
+			f.mu.Unlock()
+			if err := s.prepare(ctx, f); err != nil {
+				return err
+			}
+			continue
+		}
+		return err
+	}
+}
+
+type tryCreate struct{ err error }
+
+func (t *tryCreate) Error() string { return t.err.Error() }
+func (t *tryCreate) Unwrap() error { return t.err }
+
+func (s *Sink) append(ctx context.Context, f *destFolder, m transfer.Message, flags []imap.Flag, body *spool) error {
+	c, err := s.pool.Get(ctx)
+	if err != nil {
+		return err
+	}
+	mark := f.uidMark()
+	what := fmt.Sprintf("folder %q, message %s: APPEND", m.Folder, m.ID)
+	end := c.Begin(ctx)
+	cmd := c.C.Append(f.server, body.size, &imap.AppendOptions{Flags: flags, Time: m.Date})
+	_, werr := body.copyTo(&armedWriter{w: cmd, c: c})
+	var data *imap.AppendData
+	if errors.Is(werr, errSpoolRead) {
+		// Our own copy failed mid-literal: the server is waiting for
+		// bytes that will not come.
+		end()
+		c.MarkBroken()
+		err = werr
+	} else {
+		cerr := cmd.Close()
+		data, err = cmd.Wait()
+		end()
+		if err == nil && cerr != nil {
+			err = cerr
+		}
+		if err == nil && werr != nil {
+			err = werr
+		}
+	}
+	if err == nil {
+		s.pool.Put(c)
+		f.appended(data.UID)
+		return nil
+	}
+	if imapconn.IsResponse(err) && !errors.Is(werr, errSpoolRead) {
+		// The server refused the message; nothing was stored.
+		s.pool.Put(c)
+		var ie *imap.Error
+		errors.As(err, &ie)
+		full := fmt.Errorf("imap %s: %s: %w", c.Options().Server(), what, err)
+		if ie.Code == imap.ResponseCodeTryCreate {
+			return &tryCreate{transfer.TemporaryError(full)}
+		}
+		return transfer.Classify(imapconn.ClassOfAppend(ie), &transfer.MessageError{Folder: m.Folder, ID: m.ID, Err: full})
+	}
+	cerr := c.Err(what, err)
+	c.MarkBroken()
+	s.pool.Put(c)
+	stored, err := s.cleanup(ctx, f, m, mark, body)
+	if err != nil {
+		return err
+	}
+	if stored {
+		return nil
+	}
+	return transfer.TemporaryError(cerr)
+}
+
+// armedWriter restarts the watchdog for every write, so a large message
+// on a slow link is fine while a server that stops reading is not.
+type armedWriter struct {
+	w io.Writer
+	c *imapconn.Conn
+}
+
+func (a *armedWriter) Write(p []byte) (int, error) {
+	a.c.Arm()
+	return a.w.Write(p)
+}
