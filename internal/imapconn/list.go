@@ -90,4 +90,3 @@ func RoleOf(attrs []imap.MailboxAttr) string {
 	}
 	return ""
 }
-
