@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/mailferry/mailferry/internal/account"
+	"github.com/mailferry/mailferry/internal/imapconn"
+	imapsource "github.com/mailferry/mailferry/source/imap"
 	"github.com/mailferry/mailferry/source/pop3"
 	"github.com/mailferry/mailferry/transfer"
 )
@@ -45,7 +47,15 @@ func openSource(ctx context.Context, c endpointConfig) (transfer.Source, error) 
 	case "mbox":
 		return nil, errNotBuilt(ep, "reading mbox")
 	case "imap", "imaps":
-		return nil, errNotBuilt(ep, "reading IMAP")
+		opts, err := imapOptions(c)
+		if err != nil {
+			return nil, err
+		}
+		src, err := imapsource.New(ctx, opts)
+		if err != nil {
+			return nil, fmt.Errorf("source %s: %w", ep, err)
+		}
+		return src, nil
 	case "pop3", "pop3s":
 		tlsCfg, err := c.TLS.config(ep.Host)
 		if err != nil {
@@ -99,4 +109,20 @@ func localMissing(ep Endpoint) bool {
 	}
 	_, err := os.Stat(ep.Path)
 	return os.IsNotExist(err)
+}
+
+// imapOptions is how imapconn reaches and logs in to an IMAP endpoint.
+func imapOptions(c endpointConfig) (imapconn.Options, error) {
+	tlsCfg, err := c.TLS.config(c.Endpoint.Host)
+	if err != nil {
+		return imapconn.Options{}, err
+	}
+	return imapconn.Options{
+		Addr:        c.Endpoint.Addr(),
+		Security:    c.Endpoint.Security,
+		TLSConfig:   tlsCfg,
+		Credentials: c.Credentials,
+		Connections: c.Connections,
+		Warn:        c.Warn,
+	}, nil
 }
