@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -8,6 +10,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/mailferry/mailferry/internal/imapserver"
+	"github.com/mailferry/mailferry/internal/pop3server"
 	"github.com/mailferry/mailferry/internal/sample"
 	"github.com/mailferry/mailferry/transfer"
 )
@@ -15,16 +19,22 @@ import (
 func demoCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "demo",
-		Usage:     "try mailferry on a built-in sample mailbox, with nothing to set up",
+		Usage:     "watch mailferry back up a sample account from its own IMAP and POP3 servers",
 		ArgsUsage: "[DIR]",
-		Description: `Copies a sample mailbox (folders, flags, keywords, an attachment, a non-ASCII
-folder name) into DIR as a Maildir and as a directory of mbox files, then runs
-the same copies again to show that nothing is copied twice. DIR defaults to a
-new temporary directory, which is kept so you can look at the result.
+		Description: `Starts an IMAP and a POP3 server on 127.0.0.1 inside this process, filled with
+a sample mailbox (folders, flags, keywords, an attachment, a non-ASCII folder
+name), and then, exactly as 'mailferry copy' would:
+  1. backs the IMAP account up into DIR/Maildir (Dovecot-compatible Maildir++)
+  2. runs the same backup again: nothing is copied twice
+  3. backs the POP3 inbox up into DIR/pop3-inbox.mbox (one mboxrd file)
+  4. converts DIR/Maildir into DIR/mbox, a directory of mbox files
+The servers stop when the demo ends. DIR defaults to a new temporary
+directory, which is kept so you can look at the result.
 
 Examples:
   mailferry demo
   mailferry demo /tmp/mailferry-demo`,
+		Flags:  []cli.Flag{&cli.DurationFlag{Name: "progress-interval", Hidden: true}},
 		Action: demoAction,
 	}
 }
@@ -47,70 +57,105 @@ func demoAction(c *cli.Context) error {
 	}
 	out := c.App.Writer
 	msgs := sample.Mailbox()
-	src := &sampleSource{msgs: msgs}
-	folders, _ := src.Folders(c.Context)
+	folders := map[string]int{}
+	var inbox []pop3server.Message
+	for _, m := range msgs {
+		folders[m.Folder]++
+		if m.Folder == "INBOX" {
+			inbox = append(inbox, pop3server.Message{Body: m.Body})
+		}
+	}
 
+	// A fresh password each time: the servers listen on 127.0.0.1 only,
+	// but other local users could connect while the demo runs.
+	password := randomPassword()
+	imapSrv, err := imapserver.Start(imapserver.Options{
+		Users:      []imapserver.User{{Name: "demo", Password: password}},
+		SpecialUse: map[string]string{"Sent": `\Sent`, "Drafts": `\Drafts`, "Archive": `\Archive`},
+	})
+	if err != nil {
+		return fmt.Errorf("starting the demo IMAP server: %w", err)
+	}
+	defer imapSrv.Close()
+	for _, m := range msgs {
+		if err := imapSrv.AddMessage("demo", m.Folder, m.Flags, m.Date, m.Body); err != nil {
+			return fmt.Errorf("filling the demo IMAP server: %w", err)
+		}
+	}
+	pop3Srv, err := pop3server.Start(pop3server.Options{User: "demo", Password: password, Messages: inbox})
+	if err != nil {
+		return fmt.Errorf("starting the demo POP3 server: %w", err)
+	}
+	defer pop3Srv.Close()
+
+	imapEp, err := parseEndpoint("source", "imap://demo@"+imapSrv.Addr()+"?tls=none")
+	if err != nil {
+		return err
+	}
+	pop3Ep, err := parseEndpoint("source", "pop3://demo@"+pop3Srv.Addr()+"?tls=none")
+	if err != nil {
+		return err
+	}
 	maildir := Endpoint{Scheme: "maildir", Path: filepath.Join(dir, "Maildir")}
+	mboxFile := Endpoint{Scheme: "mbox", Path: filepath.Join(dir, "pop3-inbox.mbox")}
 	mboxDir := Endpoint{Scheme: "mbox", Path: filepath.Join(dir, "mbox")}
-	sampleEp := Endpoint{Scheme: "sample", Path: "embedded"}
 
-	fmt.Fprintf(out, "mailferry demo: working in %s\n\n", dir)
-	fmt.Fprintf(out, "1. The sample mailbox (%d messages in %d folders) → %s\n", len(msgs), len(folders), maildir)
-	first, err := demoCopy(c, src, sampleEp, maildir)
-	if err != nil {
-		return err
+	fmt.Fprintf(out, "mailferry demo: writing into %s\n", dir)
+	fmt.Fprintf(out, "An IMAP server (%s) and a POP3 server (%s) are running on 127.0.0.1 with a sample\n", imapSrv.Addr(), pop3Srv.Addr())
+	fmt.Fprintf(out, "account: %d messages in %d folders. (Plaintext is fine on 127.0.0.1; real servers use imaps:// and pop3s://.)\n", len(msgs), len(folders))
+
+	steps := []struct {
+		title    string
+		from, to Endpoint
+		want     int
+	}{
+		{"Back up the IMAP account into a Maildir", imapEp, maildir, len(msgs)},
+		{"The same backup again: nothing is copied twice", imapEp, maildir, 0},
+		{"Back up the POP3 inbox into one mbox file", pop3Ep, mboxFile, len(inbox)},
+		{"Convert the Maildir into a directory of mbox files", maildir, mboxDir, len(msgs)},
 	}
-	fmt.Fprintf(out, "\n2. mailferry copy %s %s\n", maildir, mboxDir)
-	second, err := demoLocalCopy(c, maildir, mboxDir)
-	if err != nil {
-		return err
+	for i, st := range steps {
+		fmt.Fprintf(out, "\n%d. %s\n   mailferry copy %s %s\n", i+1, st.title, st.from, st.to)
+		sum, err := demoCopy(c, st.from, st.to, password)
+		if err != nil {
+			return err
+		}
+		if st.want == 0 && sum.Copied != 0 {
+			return fmt.Errorf("demo: the second backup copied %d messages again; that is a bug, please report it", sum.Copied)
+		}
+		if st.want > 0 && sum.Copied < st.want && sum.Skipped == 0 {
+			return fmt.Errorf("demo: step %d copied %d of %d messages", i+1, sum.Copied, st.want)
+		}
 	}
-	fmt.Fprintf(out, "\n3. The same two copies again: the state files and the fingerprints of what is\n   already there make sure nothing is copied twice.\n")
-	again1, err := demoCopy(c, src, sampleEp, maildir)
-	if err != nil {
-		return err
-	}
-	again2, err := demoLocalCopy(c, maildir, mboxDir)
-	if err != nil {
-		return err
-	}
-	if first.Copied != len(msgs) || second.Copied != len(msgs) {
-		return fmt.Errorf("demo: expected %d messages copied each time, got %d and %d", len(msgs), first.Copied, second.Copied)
-	}
-	if again1.Copied != 0 || again2.Copied != 0 {
-		return fmt.Errorf("demo: the second run copied %d and %d messages again; that is a bug, please report it", again1.Copied, again2.Copied)
-	}
-	printDemoNext(out, dir, maildir, mboxDir)
+	imapSrv.Close()
+	pop3Srv.Close()
+	printDemoNext(out, dir, maildir, mboxDir, mboxFile)
 	return nil
 }
 
-// demoCopy copies from an open source the way `mailferry copy` does.
-func demoCopy(c *cli.Context, src transfer.Source, from, to Endpoint) (transfer.Summary, error) {
-	cfg := demoConfig(from, to)
-	rep := demoReporter(c)
-	sum, err := copyFrom(c.Context, src, cfg, endpointConfig{Endpoint: to, Role: "destination", Warn: rep.Warn}, rep)
-	rep.Finish(sum, err)
-	return sum, reported(err)
-}
-
-// demoLocalCopy runs a copy between two local endpoints, exactly as
-// `mailferry copy FROM TO` would.
-func demoLocalCopy(c *cli.Context, from, to Endpoint) (transfer.Summary, error) {
-	cfg := demoConfig(from, to)
-	rep := demoReporter(c)
+// demoCopy runs one copy exactly as `mailferry copy FROM TO` would, with
+// the demo servers' password.
+func demoCopy(c *cli.Context, from, to Endpoint, password string) (transfer.Summary, error) {
+	cfg := copyConfig{
+		Source:        from,
+		Dest:          to,
+		SourceSecrets: secretSource{role: "source", flagPrefix: "source", password: password},
+		Options:       transfer.Options{SourceKey: from.String(), Connections: 4, Workers: 4},
+	}
+	mode, err := outputFrom(c)
+	if err != nil {
+		return transfer.Summary{}, err
+	}
+	rep := newReporter(mode, indent{c.App.Writer}, c.App.ErrWriter)
 	sum, err := runCopy(c.Context, cfg, rep, osTerminal())
 	rep.Finish(sum, err)
 	return sum, reported(err)
 }
 
-func demoConfig(from, to Endpoint) copyConfig {
-	return copyConfig{Source: from, Dest: to, Options: transfer.Options{SourceKey: from.String(), Connections: 4, Workers: 4}}
-}
-
-func demoReporter(c *cli.Context) *reporter {
-	mode, _ := outputFrom(c)
-	mode.Interval = 0
-	return newReporter(mode, indent{c.App.Writer}, c.App.ErrWriter)
+func randomPassword() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // indent prefixes the demo's per-step output so it reads as part of the
@@ -124,16 +169,17 @@ func (i indent) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func printDemoNext(w io.Writer, dir string, maildir, mboxDir Endpoint) {
+func printDemoNext(w io.Writer, dir string, maildir, mboxDir, mboxFile Endpoint) {
 	fmt.Fprintf(w, `
-Done. What to try next:
+The demo servers are stopped. What to try next:
   mailferry folders %[1]s
   mailferry folders %[2]s
-  mailferry copy %[2]s %[4]s --include '^INBOX$' --dry-run
-  mailferry copy %[2]s %[4]s --include '^INBOX$'
-  ls -R %[3]s | head
+  mailferry copy %[1]s %[4]s --include '^Sent$' --dry-run
+  mailferry copy %[3]s %[5]s -v
+  ls -R %[6]s | head -30
 
-The Maildir is Dovecot-compatible Maildir++; the mbox files are mboxrd.
-Remove the demo with: rm -r %[3]s
-`, maildir, mboxDir, dir, Endpoint{Scheme: "mbox", Path: filepath.Join(dir, "inbox.mbox")})
+%[1]s is Dovecot-compatible Maildir++; the mbox files are mboxrd.
+Remove everything with: rm -r %[6]s
+`, maildir, mboxDir, mboxFile, Endpoint{Scheme: "mbox", Path: filepath.Join(dir, "sent.mbox")},
+		Endpoint{Scheme: "maildir", Path: filepath.Join(dir, "Maildir-from-mbox")}, dir)
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/mailferry/mailferry/internal/account"
 	"github.com/mailferry/mailferry/internal/imapconn"
+	imapsink "github.com/mailferry/mailferry/sink/imap"
+	maildirsink "github.com/mailferry/mailferry/sink/maildir"
 	imapsource "github.com/mailferry/mailferry/source/imap"
 	"github.com/mailferry/mailferry/source/pop3"
 	"github.com/mailferry/mailferry/transfer"
@@ -76,11 +78,23 @@ func openSink(ctx context.Context, c endpointConfig) (transfer.Sink, error) {
 	ep := c.Endpoint
 	switch ep.Scheme {
 	case "maildir":
-		return nil, errNotBuilt(ep, "writing Maildir")
+		dst, err := maildirsink.New(ep.Path, maildirsink.Options{Layout: ep.Layout, Warn: c.Warn})
+		if err != nil {
+			return nil, fmt.Errorf("destination %s: %w", ep, err)
+		}
+		return dst, nil
 	case "mbox":
 		return nil, errNotBuilt(ep, "writing mbox")
 	case "imap", "imaps":
-		return nil, errNotBuilt(ep, "writing IMAP")
+		opts, err := imapOptions(c)
+		if err != nil {
+			return nil, err
+		}
+		dst, err := imapsink.New(ctx, opts)
+		if err != nil {
+			return nil, fmt.Errorf("destination %s: %w", ep, err)
+		}
+		return dst, nil
 	case "pop3", "pop3s":
 		return nil, usageErrorf("destination %s: POP3 can only be read from; copy into imap://, imaps://, maildir: or mbox:", ep)
 	}

@@ -24,6 +24,8 @@ type secretSource struct {
 	passwordCmd  string
 	oauth2Cmd    string
 	envVar       string
+	// password, when set, is used as it is (the demo's own servers).
+	password string
 }
 
 // terminal is what credentials need from the process: stdin to prompt on and
@@ -63,6 +65,8 @@ func credentials(ctx context.Context, ep Endpoint, s secretSource, t terminal) (
 	}
 	var password string
 	switch {
+	case s.password != "":
+		password = s.password
 	case s.passwordFile != "":
 		b, err := os.ReadFile(s.passwordFile)
 		if err != nil {
