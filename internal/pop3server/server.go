@@ -51,6 +51,11 @@ type Options struct {
 	NoSASL bool
 	// Faults is the initial fault injection; see SetFaults.
 	Faults Faults
+	// OnCommand, when set, is called with every command line (upper-case
+	// command name and argument, passwords included) before the server
+	// handles it. Tests use it to act at an exact point of a session, such
+	// as killing the client when it sends QUIT.
+	OnCommand func(cmd, arg string)
 }
 
 // Faults make the server misbehave for tests. A fault with Times > 0 fires

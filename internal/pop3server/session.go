@@ -46,7 +46,11 @@ func (s *session) run() {
 			return
 		}
 		cmd, arg, _ := strings.Cut(line, " ")
-		if !s.handle(strings.ToUpper(cmd), arg) {
+		cmd = strings.ToUpper(cmd)
+		if s.srv.opts.OnCommand != nil {
+			s.srv.opts.OnCommand(cmd, arg)
+		}
+		if !s.handle(cmd, arg) {
 			return
 		}
 	}

@@ -1,0 +1,119 @@
+package pop3e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mailferry/mailferry/internal/pop3server"
+	"github.com/mailferry/mailferry/sink/maildir"
+	"github.com/mailferry/mailferry/source/pop3"
+	"github.com/mailferry/mailferry/transfer"
+)
+
+// copyToMaildir copies into a fresh Maildir three times: a first run, a
+// re-run (copies nothing), and a run with the state file deleted (copies
+// nothing either: the sink's fingerprints find every message).
+func copyToMaildir(t *testing.T, so pop3.Options, msgs []mail) {
+	ctx := context.Background()
+	root := filepath.Join(t.TempDir(), "backup")
+	open := func() *maildir.Sink {
+		dst, err := maildir.New(root, maildir.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return dst
+	}
+	dst := open()
+	state := dst.DefaultStatePath()
+	sum, err := copyOnce(ctx, so, dst, state, nil)
+	if err != nil {
+		t.Fatalf("first run: %v", err)
+	}
+	if sum.Copied != len(msgs) || sum.Failed != 0 {
+		t.Fatalf("first run: %+v, want %d copied", sum, len(msgs))
+	}
+	checkExactlyOnce(t, msgs, readMaildirInbox(t, root))
+
+	sum, err = copyOnce(ctx, so, open(), state, nil)
+	if err != nil || sum.Copied != 0 || sum.Skipped != len(msgs) {
+		t.Fatalf("re-run: %+v, %v; want nothing copied", sum, err)
+	}
+
+	// Lost state: the sink's fingerprints find every message it can
+	// recognise (see recognisable); the others are copied again.
+	if err := os.Remove(state); err != nil {
+		t.Fatal(err)
+	}
+	sum, err = copyOnce(ctx, so, open(), state, nil)
+	if err != nil || sum.Copied != len(msgs)-len(recognisable(msgs)) {
+		t.Fatalf("run without state: %+v, %v; want only the %d unrecognisable messages copied", sum, err, len(msgs)-len(recognisable(msgs)))
+	}
+	got := readMaildirInbox(t, root)
+	if len(got) != len(msgs)+len(msgs)-len(recognisable(msgs)) {
+		t.Fatalf("after the run without state the Maildir holds %d messages", len(got))
+	}
+}
+
+func TestPOP3ToMaildir(t *testing.T) {
+	msgs := hostile(t)
+	srv := startServer(t, pop3server.Options{Messages: serverMessages(msgs)})
+	copyToMaildir(t, sourceOptions(srv.Addr(), srv.User(), srv.Password()), msgs)
+	if n := len(srv.Messages()); n != len(msgs) {
+		t.Errorf("server holds %d messages after copies without --delete-source, want %d", n, len(msgs))
+	}
+}
+
+func TestPOP3ToMaildirUndated(t *testing.T) {
+	msgs := []mail{
+		{"undated", []byte("Subject: no date\r\n\r\nbody\r\n")},
+		{"dated", []byte("Subject: a date\r\nDate: Sat, 06 Jan 2024 10:00:00 +0000\r\n\r\nbody\r\n")},
+	}
+	srv := startServer(t, pop3server.Options{Messages: serverMessages(msgs)})
+	copyToMaildir(t, sourceOptions(srv.Addr(), srv.User(), srv.Password()), msgs)
+}
+
+func TestPOP3ToMaildirNoUIDL(t *testing.T) {
+	msgs := hostile(t)
+	srv := startServer(t, pop3server.Options{NoUIDL: true, Messages: serverMessages(msgs)})
+	so := sourceOptions(srv.Addr(), srv.User(), srv.Password())
+	var warnings []string
+	so.Warn = func(s string) { warnings = append(warnings, s) }
+	copyToMaildir(t, so, msgs)
+	if len(warnings) == 0 || !strings.Contains(warnings[0], "no UIDL") {
+		t.Errorf("warnings: %q", warnings)
+	}
+}
+
+func TestPOP3ToMaildirDeleteSource(t *testing.T) {
+	msgs := hostile(t)
+	srv := startServer(t, pop3server.Options{Messages: serverMessages(msgs)})
+	so := sourceOptions(srv.Addr(), srv.User(), srv.Password())
+	root := filepath.Join(t.TempDir(), "backup")
+	dst, err := maildir.New(root, maildir.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := copyOnce(context.Background(), so, dst, dst.DefaultStatePath(), func(o *transfer.Options) { o.DeleteSource = true })
+	if err != nil || sum.Copied != len(msgs) || sum.Deleted != len(msgs) {
+		t.Fatalf("copy with --delete-source: %+v, %v", sum, err)
+	}
+	if n := len(srv.Messages()); n != 0 {
+		t.Fatalf("server holds %d messages, want 0", n)
+	}
+	checkExactlyOnce(t, msgs, readMaildirInbox(t, root))
+
+	// New mail arrives; the next run copies and deletes only it.
+	extra := mail{"later", []byte("Subject: later\r\nDate: Sun, 07 Jan 2024 10:00:00 +0000\r\n\r\nnew\r\n")}
+	srv.AddMessage(pop3server.Message{Body: extra.body})
+	sum, err = copyOnce(context.Background(), so, dst, dst.DefaultStatePath(), func(o *transfer.Options) { o.DeleteSource = true })
+	if err != nil || sum.Copied != 1 || sum.Deleted != 1 {
+		t.Fatalf("second run: %+v, %v", sum, err)
+	}
+	if n := len(srv.Messages()); n != 0 {
+		t.Fatalf("server holds %d messages, want 0", n)
+	}
+	checkExactlyOnce(t, append(msgs, extra), readMaildirInbox(t, root))
+}
