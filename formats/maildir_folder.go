@@ -64,7 +64,7 @@ func splitMaildirFolder(folder string) ([]string, error) {
 // slash-separated relative path: "" for INBOX (the root itself);
 // ".Archive.2019" for "Archive/2019" in the Maildir++ layout, "Archive/2019"
 // in the fs layout. Names are escaped the way Dovecot's listescape plugin
-// does ('.' inside a level, '\', a leading '~', and levels "." and ".."
+// does ('.' inside a level, '\', a '~' starting any level, and levels "." and ".."
 // become '\' plus two hex digits) and then written in modified UTF-7, so
 // "a.b" is ".a\2eb" and "Entwürfe" is ".Entw&APw-rfe".
 func MaildirFolderPath(folder, layout string) (string, error) {
@@ -94,7 +94,7 @@ func MaildirFolderPath(folder, layout string) (string, error) {
 		for j := 0; j < len(l); j++ {
 			c := l[j]
 			dot := c == '.' && j == 0 && (l == "." || l == "..")
-			if (c == '.' && !fs) || c == maildirEscape || c == '/' || dot || (c == '~' && i == 0 && j == 0) {
+			if (c == '.' && !fs) || c == maildirEscape || c == '/' || dot || (c == '~' && j == 0) {
 				fmt.Fprintf(&b, "%c%02x", maildirEscape, c)
 				continue
 			}
