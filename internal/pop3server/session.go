@@ -323,8 +323,10 @@ func (s *session) retr(body []byte) {
 	fmt.Fprintf(w, "+OK %d octets\r\n", len(body))
 	writeStuffed(w, body)
 	w.Flush()
+	size := int64(resp.Len())
+	// A fault counts only when it cuts this response short.
 	f := s.srv.fault(func(f Faults) bool {
-		return f.StallRETRAfter > 0 || f.DropRETRAfter > 0
+		return (f.StallRETRAfter > 0 && f.StallRETRAfter < size) || (f.DropRETRAfter > 0 && f.DropRETRAfter < size)
 	})
 	cut := int64(-1)
 	if f.StallRETRAfter > 0 {

@@ -307,11 +307,19 @@ func TestTokenFetchedPerConnection(t *testing.T) {
 	src.mu.Lock()
 	src.sess.close()
 	src.mu.Unlock()
-	if _, err := src.List(context.Background(), Inbox); err != nil {
-		t.Fatal(err)
+	// The server may not have noticed yet that the old session is gone.
+	for i := 0; ; i++ {
+		_, err := src.List(context.Background(), Inbox)
+		if err == nil {
+			break
+		}
+		if i > 100 || !strings.Contains(err.Error(), "[IN-USE]") {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	if calls != 2 {
-		t.Errorf("token fetched %d times for 2 connections", calls)
+	if calls < 2 {
+		t.Errorf("token fetched %d times for at least 2 connections", calls)
 	}
 }
 
