@@ -3,13 +3,30 @@ package imap
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 
+	"github.com/mailferry/mailferry/internal/imapconn"
 	"github.com/mailferry/mailferry/transfer"
 )
+
+// headSize is how much of a message is kept to recognise a partial copy
+// that appears late.
+const headSize = 64 << 10
+
+// suspect is an APPEND that broke off without a partial copy in sight: a
+// server that notices the broken connection late may still store one.
+// Close looks again.
+type suspect struct {
+	id   string
+	mark imap.UID
+	size int64
+	head []byte
+}
 
 // cleanup runs after an APPEND broke off: it looks at the messages with a
 // UID of at least mark (every message APPENDed since the APPEND began) and
@@ -28,32 +45,57 @@ func (s *Sink) cleanup(ctx context.Context, f *destFolder, m transfer.Message, m
 		return fail(err)
 	}
 	defer s.pool.Put(c)
-	sel, err := c.Select(ctx, f.server, false)
+	stored, partial, err := scan(ctx, c, f, m.Folder, mark, body.size, func(got []byte) (bool, bool, error) { return compare(body, got) })
 	if err != nil {
 		return fail(err)
 	}
+	if len(partial) > 0 {
+		if err := s.deletePartial(ctx, c, f, m.Folder, m.ID, partial); err != nil {
+			return fail(err)
+		}
+		return stored, nil
+	}
+	if !stored {
+		head := make([]byte, min(body.size, headSize))
+		if _, err := io.ReadFull(body.reader(), head); err != nil {
+			return fail(err)
+		}
+		f.mu.Lock()
+		f.suspects = append(f.suspects, suspect{id: m.ID, mark: mark, size: body.size, head: head})
+		f.mu.Unlock()
+	}
+	return stored, nil
+}
+
+// scan compares the messages with a UID of at least mark and at most size
+// bytes with ours: it returns whether one is a complete copy, and the UIDs
+// of partial ones.
+func scan(ctx context.Context, c *imapconn.Conn, f *destFolder, folder string, mark imap.UID, size int64,
+	ours func(got []byte) (same, prefix bool, err error)) (stored bool, partial []imap.UID, err error) {
+	sel, err := c.Select(ctx, f.server, false)
+	if err != nil {
+		return false, nil, err
+	}
 	if sel.NumMessages == 0 {
-		return false, nil
+		return false, nil, nil
 	}
 	var metas []*imapclientBuffer
-	err = c.Do(ctx, fmt.Sprintf("folder %q: UID FETCH %d:* (UID RFC822.SIZE)", m.Folder, mark), func() error {
+	err = c.Do(ctx, fmt.Sprintf("folder %q: UID FETCH %d:* (UID RFC822.SIZE)", folder, mark), func() error {
 		var err error
 		metas, err = c.C.Fetch(imap.UIDSet{imap.UIDRange{Start: mark, Stop: 0}}, &imap.FetchOptions{UID: true, RFC822Size: true}).Collect()
 		return err
 	})
 	if err != nil {
-		return fail(err)
+		return false, nil, err
 	}
-	var partial imap.UIDSet
-	var partialUIDs []imap.UID
 	for _, meta := range metas {
-		if meta.UID < mark || meta.RFC822Size > body.size || meta.SeqNum == 0 {
+		if meta.UID < mark || meta.RFC822Size > size || meta.SeqNum == 0 {
 			continue
 		}
 		// By sequence number: go-imap routes that without relying on
 		// where the server puts the UID.
 		var got []byte
-		err := c.Do(ctx, fmt.Sprintf("folder %q: FETCH %d BODY.PEEK[]", m.Folder, meta.SeqNum), func() error {
+		err := c.Do(ctx, fmt.Sprintf("folder %q: FETCH %d BODY.PEEK[]", folder, meta.SeqNum), func() error {
 			bufs, err := c.C.Fetch(imap.SeqSetNum(meta.SeqNum), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}}}).Collect()
 			if err != nil {
 				return err
@@ -68,40 +110,90 @@ func (s *Sink) cleanup(ctx context.Context, f *destFolder, m transfer.Message, m
 			return nil
 		})
 		if err != nil {
-			return fail(err)
+			return false, nil, err
 		}
-		same, prefix, err := compare(body, got)
+		same, prefix, err := ours(got)
 		if err != nil {
-			return fail(err)
+			return false, nil, err
 		}
 		switch {
 		case same:
 			stored = true
 		case prefix:
-			partial.AddNum(meta.UID)
-			partialUIDs = append(partialUIDs, meta.UID)
+			partial = append(partial, meta.UID)
 		}
 	}
-	if len(partialUIDs) == 0 {
-		return stored, nil
-	}
+	return stored, partial, nil
+}
+
+// deletePartial removes partial copies: UID STORE \Deleted and UID EXPUNGE
+// of exactly those UIDs (UIDPLUS), so no other message is touched.
+func (s *Sink) deletePartial(ctx context.Context, c *imapconn.Conn, f *destFolder, folder, id string, uids []imap.UID) error {
 	if !c.Info.Caps.Has(imap.CapUIDPlus) {
-		return fail(fmt.Errorf("partial copies at UID %v, and without UIDPLUS they cannot be deleted alone", partialUIDs))
+		return fmt.Errorf("partial copies at UID %v, and without UIDPLUS they cannot be deleted alone", uids)
 	}
-	err = c.Do(ctx, fmt.Sprintf("folder %q: deleting partial copy UID %v", m.Folder, partialUIDs), func() error {
-		if err := c.C.Store(partial, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
+	if _, err := c.Select(ctx, f.server, false); err != nil {
+		return err
+	}
+	set := imap.UIDSetNum(uids...)
+	err := c.Do(ctx, fmt.Sprintf("folder %q: deleting partial copy UID %v", folder, uids), func() error {
+		if err := c.C.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
 			return err
 		}
-		_, err := c.C.UIDExpunge(partial).Collect()
+		_, err := c.C.UIDExpunge(set).Collect()
 		return err
 	})
 	if err != nil {
-		return fail(err)
+		return err
 	}
 	s.warn(fmt.Sprintf("imap %s: folder %q, message %s: deleted the partial copy (UID %v) a broken APPEND left behind",
-		c.Options().Server(), m.Folder, m.ID, partialUIDs))
-	return stored, nil
+		c.Options().Server(), folder, id, uids))
+	return nil
 }
+
+// sweep looks once more for partial copies of APPENDs that broke off, which
+// a server may store after it notices the broken connection.
+func (s *Sink) sweep(ctx context.Context) error {
+	s.mu.Lock()
+	var folders []*destFolder
+	for _, f := range s.folders {
+		folders = append(folders, f)
+	}
+	s.mu.Unlock()
+	var errs []error
+	for _, f := range folders {
+		f.mu.Lock()
+		sus := f.suspects
+		f.suspects = nil
+		f.mu.Unlock()
+		if len(sus) == 0 {
+			continue
+		}
+		c, err := s.pool.Get(ctx)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("folder %q: checking for partial copies of broken APPENDs: %w", f.name, err))
+			continue
+		}
+		for _, su := range sus {
+			_, partial, err := scan(ctx, c, f, f.name, su.mark, su.size-1, func(got []byte) (bool, bool, error) {
+				n := min(len(got), len(su.head))
+				return false, int64(len(got)) < su.size && bytes.Equal(got[:n], su.head[:n]), nil
+			})
+			if err == nil && len(partial) > 0 {
+				err = s.deletePartial(ctx, c, f, f.name, su.id, partial)
+			}
+			if err != nil {
+				errs = append(errs, transfer.FatalError(&transfer.MessageError{Folder: f.name, ID: su.id, Err: fmt.Errorf(
+					"an APPEND broke off and the folder could not be checked for a partial copy (UID %d or above may be one; delete it by hand): %w", su.mark, err)}))
+			}
+		}
+		s.pool.Put(c)
+	}
+	return errors.Join(errs...)
+}
+
+// sweepTimeout bounds the final look for partial copies in Close.
+const sweepTimeout = 2 * time.Minute
 
 // compare tells whether got is the whole spooled message or a proper
 // prefix of it.

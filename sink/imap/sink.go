@@ -54,6 +54,8 @@ type destFolder struct {
 	// now on: the start of the range to search for a partial message
 	// after a broken APPEND.
 	uidNext imap.UID
+	// suspects are broken APPENDs to look at again in Close.
+	suspects []suspect
 }
 
 // New logs in once, so a wrong password fails at once with a Fatal error
@@ -66,8 +68,17 @@ func New(ctx context.Context, opts imapconn.Options) (*Sink, error) {
 	return &Sink{pool: pool, folders: make(map[string]*destFolder)}, nil
 }
 
-// Close logs out.
-func (s *Sink) Close() error { return s.pool.Close() }
+// Close looks once more for partial copies left by APPENDs that broke off
+// (a server may store one after it notices the broken connection) and
+// deletes them, then logs out. An error means a partial copy may remain;
+// it names the folder and message.
+func (s *Sink) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), sweepTimeout)
+	defer cancel()
+	err := s.sweep(ctx)
+	s.pool.Close()
+	return err
+}
 
 // ServerInfo describes the server (capabilities, delimiter, namespace).
 func (s *Sink) ServerInfo() *imapconn.ServerInfo { return s.pool.Info() }

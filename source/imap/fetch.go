@@ -242,7 +242,7 @@ func (r *fetchRun) deliver(uid imap.UID, body io.Reader, size int64) error {
 	}
 	m.Size = size
 	m.CRLF = true
-	br := &bodyReader{r: body}
+	br := &bodyReader{r: body, left: size}
 	if err := r.fn(m, br); err != nil {
 		if br.err != nil {
 			return br.err
@@ -260,21 +260,39 @@ func (r *fetchRun) deliver(uid imap.UID, body io.Reader, size int64) error {
 	return nil
 }
 
-// bodyReader remembers a read error of the connection, so a failure of
-// fn caused by it is treated as the connection's (Temporary), and marks
-// it Temporary for fn.
+// bodyReader yields exactly the literal's size or fails: a connection
+// that ends early must not look like a shorter message. It remembers a
+// read error, so a failure of fn caused by it is treated as the
+// connection's, and marks it Temporary for fn.
 type bodyReader struct {
-	r   io.Reader
-	err error
+	r    io.Reader
+	left int64
+	err  error
 }
 
 func (b *bodyReader) Read(p []byte) (int, error) {
-	n, err := b.r.Read(p)
-	if err != nil && err != io.EOF {
-		b.err = err
-		return n, transfer.TemporaryError(fmt.Errorf("reading message from the server: %w", err))
+	if b.err != nil {
+		return 0, b.err
 	}
-	return n, err
+	if b.left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	if err == io.EOF && b.left > 0 {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil && err != io.EOF {
+		b.err = transfer.TemporaryError(fmt.Errorf("reading the message from the server: %w", err))
+		return n, b.err
+	}
+	if b.left == 0 {
+		return n, io.EOF
+	}
+	return n, nil
 }
 
 // heldBody is a body read before its UID was known.
