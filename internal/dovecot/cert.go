@@ -29,8 +29,10 @@ func writeCert(certFile, keyFile string, validFor time.Duration) (*x509.Certific
 	}
 	now := time.Now()
 	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "localhost", Organization: []string{"mailferry test Dovecot"}},
+		SerialNumber: serial,
+		// Go and most clients check only the SANs; the common name is for
+		// clients that match an IP address only against it (isync).
+		Subject:               pkix.Name{CommonName: "127.0.0.1", Organization: []string{"mailferry test Dovecot"}},
 		NotBefore:             now.Add(-time.Hour),
 		NotAfter:              now.Add(validFor),
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
