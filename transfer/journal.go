@@ -30,7 +30,7 @@ var ErrLocked = errors.New("state file is in use by another mailferry run")
 // journalVersion is the format version written in the header line.
 const journalVersion = 1
 
-// journalHeader is the first line of every state file.
+// journalHeader is the first line of every state file (see headerLine).
 type journalHeader struct {
 	Version *int `json:"mailferry-state"`
 }
@@ -122,12 +122,21 @@ func (j *Journal) load() error {
 			break
 		}
 		lineNo++
-		complete := line[len(line)-1] == '\n'
-		perr := j.parseLine(bytes.TrimRight(line, "\r\n"), !header)
-		if !complete || perr != nil {
-			// A line without its newline, or an invalid one with nothing
-			// after it, is a write torn by a crash: it was never
-			// acknowledged, so dropping it loses nothing.
+		if line[len(line)-1] != '\n' {
+			// A line without its newline is the last one, torn by a
+			// crash: it was never acknowledged, so dropping it loses
+			// nothing. A first line must still look like our header,
+			// so nobody's file is overwritten by mistake.
+			if !header && !bytes.HasPrefix(headerLine(), line) {
+				return fmt.Errorf("state file %s: not a mailferry state file; choose another state file", j.path)
+			}
+			break
+		}
+		if perr := j.parseLine(bytes.TrimRight(line, "\r\n"), !header); perr != nil {
+			if !header {
+				return fmt.Errorf("state file %s, line 1: %v; choose another state file", j.path, perr)
+			}
+			// An invalid record with nothing after it is torn too.
 			if _, peekErr := r.Peek(1); peekErr == io.EOF {
 				break
 			}
@@ -155,8 +164,7 @@ func (j *Journal) load() error {
 		return fmt.Errorf("state file %s: %w", j.path, err)
 	}
 	if !header {
-		line, _ := json.Marshal(journalHeader{Version: ptr(journalVersion)})
-		line = append(line, '\n')
+		line := headerLine()
 		if _, err := j.f.Write(line); err != nil {
 			return fmt.Errorf("state file %s: %w", j.path, err)
 		}
@@ -171,7 +179,10 @@ func (j *Journal) load() error {
 	return nil
 }
 
-func ptr[T any](v T) *T { return &v }
+// headerLine is the first line of a state file, with its newline.
+func headerLine() []byte {
+	return []byte(fmt.Sprintf(`{"mailferry-state":%d}`+"\n", journalVersion))
+}
 
 // parseLine checks one line and, for a record, adds it to the index.
 func (j *Journal) parseLine(line []byte, isHeader bool) error {

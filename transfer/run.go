@@ -234,7 +234,7 @@ func (r *runner) run(parent context.Context) error {
 	// now, also when the run was interrupted.
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(parent), finalFlushTimeout)
 	defer cancel()
-	if err := r.flushPending(fctx); err != nil {
+	if err := r.flushPending(fctx, false); err != nil {
 		r.fail(err)
 	}
 	return r.result(parent, nil)
@@ -716,13 +716,18 @@ func (r *runner) put(it *item) {
 	r.batchMu.Lock()
 	r.batch = append(r.batch, it)
 	r.batchBytes += m.Size
-	full := len(r.batch) >= flushEvery || r.batchBytes >= flushBytes
+	full := r.batchFull()
 	r.batchMu.Unlock()
 	if full {
-		if err := r.flushPending(ctx); err != nil {
+		if err := r.flushPending(ctx, true); err != nil {
 			r.fail(err)
 		}
 	}
+}
+
+// batchFull reports whether the batch should be flushed; batchMu is held.
+func (r *runner) batchFull() bool {
+	return len(r.batch) >= flushEvery || r.batchBytes >= flushBytes
 }
 
 // claim reports whether the destination folder holds a copy with
@@ -770,14 +775,19 @@ func (r *runner) claim(ctx context.Context, dest, fp string) (bool, error) {
 
 // flushPending makes the Flusher sink's buffered messages durable and then
 // journals them. Only messages whose Put returned before Flush was called
-// are journaled.
-func (r *runner) flushPending(ctx context.Context) error {
+// are journaled. With onlyFull, it does nothing unless the batch is (still)
+// full: another worker may have flushed it meanwhile.
+func (r *runner) flushPending(ctx context.Context, onlyFull bool) error {
 	if r.flusher == nil {
 		return nil
 	}
 	r.flushMu.Lock()
 	defer r.flushMu.Unlock()
 	r.batchMu.Lock()
+	if onlyFull && !r.batchFull() {
+		r.batchMu.Unlock()
+		return nil
+	}
 	batch := r.batch
 	r.batch, r.batchBytes = nil, 0
 	r.batchMu.Unlock()
@@ -828,7 +838,7 @@ func (r *runner) copied(it *item) {
 // journal records as copied (in this run or earlier) and, with KeepDays,
 // first recorded at least that long ago; then journals the deletions.
 func (r *runner) deleteCopied(ctx context.Context, job *folderJob) error {
-	if err := r.flushPending(ctx); err != nil {
+	if err := r.flushPending(ctx, false); err != nil {
 		return err
 	}
 	if ctx.Err() != nil {

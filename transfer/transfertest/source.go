@@ -22,9 +22,9 @@ type MemSource struct {
 	// Fetchers is what MaxFetchers reports; 0 means 1.
 	Fetchers int
 
-	// CutAfter, when > 0, makes the first CutTimes Fetch calls (CutTimes 0
-	// means 1) stop with a Temporary error after delivering CutAfter
-	// messages, as a dropped connection would.
+	// CutAfter and CutTimes, when either is > 0, make the first CutTimes
+	// Fetch calls (CutTimes 0 means 1) stop with a Temporary error after
+	// delivering CutAfter messages, as a dropped connection would.
 	CutAfter, CutTimes int
 	// CutInBody makes a cut happen in the middle of the body of the next
 	// message instead of between messages: its reader fails half way.
@@ -165,7 +165,7 @@ func (s *MemSource) Fetch(ctx context.Context, folder string, msgs []transfer.Me
 	s.active++
 	s.maxActive = max(s.maxActive, s.active)
 	cut := -1
-	if s.CutAfter > 0 && s.cuts < max(s.CutTimes, 1) {
+	if (s.CutAfter > 0 || s.CutTimes > 0) && s.cuts < max(s.CutTimes, 1) {
 		s.cuts++
 		cut = s.CutAfter
 	}

@@ -1,0 +1,274 @@
+package transfer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func rec(id string) Record {
+	return Record{Source: "src", Folder: "INBOX", ID: id, Fingerprint: "fp" + id, Dest: "INBOX",
+		Time: time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)}
+}
+
+func openJournal(t *testing.T, path string) *Journal {
+	t.Helper()
+	j, err := OpenJournal(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { j.Close() })
+	return j
+}
+
+func TestJournalCreatesHeaderAndReadsBack(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "a", "b", "mailferry.state")
+	j := openJournal(t, path)
+	if err := j.Append(rec("1"), rec("2")); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	if len(lines) != 3 || lines[0] != `{"mailferry-state":1}` {
+		t.Fatalf("file:\n%s", data)
+	}
+	j = openJournal(t, path)
+	got, ok := j.Lookup("src", "INBOX", "2")
+	if !ok || got != rec("2") {
+		t.Fatalf("Lookup = %+v, %v", got, ok)
+	}
+	if _, ok := j.Lookup("src", "INBOX", "3"); ok {
+		t.Fatal("Lookup found a record never written")
+	}
+	if _, ok := j.Lookup("other", "INBOX", "1"); ok {
+		t.Fatal("Lookup ignored the source key")
+	}
+	if n := j.Count("INBOX", "fp1"); n != 1 {
+		t.Fatalf("Count = %d", n)
+	}
+}
+
+func TestJournalCountsAndDeletedRecords(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state")
+	j := openJournal(t, path)
+	a, b := rec("1"), rec("2")
+	b.Fingerprint = a.Fingerprint // identical copies
+	if err := j.Append(a, b); err != nil {
+		t.Fatal(err)
+	}
+	del := a
+	del.Deleted = true
+	del.Time = a.Time.Add(time.Hour) // a later time must not replace first seen
+	if err := j.Append(del); err != nil {
+		t.Fatal(err)
+	}
+	check := func(j *Journal) {
+		t.Helper()
+		if n := j.Count("INBOX", a.Fingerprint); n != 2 {
+			t.Errorf("Count = %d, want 2 (a deletion from the source does not change the destination)", n)
+		}
+		got, _ := j.Lookup("src", "INBOX", "1")
+		if !got.Deleted || !got.Time.Equal(a.Time) {
+			t.Errorf("record after deletion = %+v", got)
+		}
+		if j.Len() != 2 {
+			t.Errorf("Len = %d", j.Len())
+		}
+	}
+	check(j)
+	j.Close()
+	check(openJournal(t, path))
+}
+
+func TestJournalTornLastLine(t *testing.T) {
+	for name, tail := range map[string]string{
+		"no newline":     `{"source":"src","folder":"INBOX","id":"3"`,
+		"invalid JSON":   "{\"source\":\"src\",\x00\n",
+		"valid, no LF":   `{"source":"src","folder":"INBOX","id":"3","fp":"x","dest":"INBOX","time":"2024-05-01T10:00:00Z"}`,
+		"empty last one": "\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "state")
+			j := openJournal(t, path)
+			if err := j.Append(rec("1"), rec("2")); err != nil {
+				t.Fatal(err)
+			}
+			j.Close()
+			good, _ := os.ReadFile(path)
+			if err := os.WriteFile(path, append(good, tail...), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			j = openJournal(t, path)
+			if j.Len() != 2 {
+				t.Fatalf("Len = %d, want 2", j.Len())
+			}
+			if _, ok := j.Lookup("src", "INBOX", "3"); ok {
+				t.Fatal("torn record was read")
+			}
+			if err := j.Append(rec("4")); err != nil {
+				t.Fatal(err)
+			}
+			j.Close()
+			data, _ := os.ReadFile(path)
+			want := string(good) + mustLine(t, rec("4"))
+			if string(data) != want {
+				t.Fatalf("file after repair:\n%s\nwant:\n%s", data, want)
+			}
+		})
+	}
+}
+
+func mustLine(t *testing.T, r Record) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "one")
+	j := openJournal(t, path)
+	if err := j.Append(r); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	data, _ := os.ReadFile(path)
+	_, line, _ := strings.Cut(string(data), "\n")
+	return line
+}
+
+func TestJournalTornHeader(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state")
+	if err := os.WriteFile(path, []byte(`{"mailferry-st`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	j := openJournal(t, path)
+	if err := j.Append(rec("1")); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	j = openJournal(t, path)
+	if j.Len() != 1 {
+		t.Fatalf("Len = %d", j.Len())
+	}
+}
+
+func TestJournalCorruptMiddleLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state")
+	j := openJournal(t, path)
+	if err := j.Append(rec("1"), rec("2"), rec("3")); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	data, _ := os.ReadFile(path)
+	lines := strings.SplitAfter(string(data), "\n")
+	lines[2] = "garbage\n" // line 3
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := OpenJournal(path)
+	if err == nil {
+		t.Fatal("corrupt journal opened")
+	}
+	for _, want := range []string{path, "line 3", "removed safely"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+	// The file is left as it was for the user to look at.
+	after, _ := os.ReadFile(path)
+	if string(after) != strings.Join(lines, "") {
+		t.Error("a corrupt journal was modified")
+	}
+}
+
+func TestJournalRejectsForeignFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state")
+	if err := os.WriteFile(path, []byte("hello\nworld\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := OpenJournal(path)
+	if err == nil || !strings.Contains(err.Error(), "line 1") || !strings.Contains(err.Error(), "not a mailferry state file") {
+		t.Fatalf("err = %v", err)
+	}
+	if err := os.WriteFile(path, []byte(`{"mailferry-state":7}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenJournal(path); err == nil || !strings.Contains(err.Error(), "version 7") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestJournalLocked(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state")
+	j := openJournal(t, path)
+	_, err := OpenJournal(path)
+	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), path) {
+		t.Fatalf("second open: %v", err)
+	}
+	j.Close()
+	j2, err := OpenJournal(path)
+	if err != nil {
+		t.Fatalf("open after close: %v", err)
+	}
+	j2.Close()
+}
+
+func TestJournalConcurrentAppends(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state")
+	j := openJournal(t, path)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 50 {
+				if err := j.Append(rec(fmt.Sprintf("%d-%d", g, i))); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if j.Len() != 400 {
+		t.Fatalf("Len = %d", j.Len())
+	}
+	j.Close()
+	j = openJournal(t, path)
+	if j.Len() != 400 {
+		t.Fatalf("Len after reopen = %d", j.Len())
+	}
+}
+
+func TestJournalWriteFailureIsFatalAndSticky(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state")
+	j := openJournal(t, path)
+	j.f.Close() // make the next write fail
+	err := j.Append(rec("1"))
+	if err == nil || ClassOf(err) != Fatal || !strings.Contains(err.Error(), path) {
+		t.Fatalf("err = %v (class %v)", err, ClassOf(err))
+	}
+	if _, ok := j.Lookup("src", "INBOX", "1"); ok {
+		t.Fatal("a record that was not written is visible")
+	}
+	if err := j.Append(rec("2")); err == nil {
+		t.Fatal("append after a failure succeeded")
+	}
+}
+
+func TestJournalDoesNotOverwriteForeignFileWithoutNewline(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "notes.txt")
+	if err := os.WriteFile(path, []byte("my precious notes"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenJournal(path); err == nil || !strings.Contains(err.Error(), "not a mailferry state file") {
+		t.Fatalf("err = %v", err)
+	}
+	if data, _ := os.ReadFile(path); string(data) != "my precious notes" {
+		t.Fatalf("file changed: %q", data)
+	}
+}
