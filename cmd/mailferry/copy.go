@@ -194,13 +194,7 @@ func compileAll(flag string, exprs []string) ([]*regexp.Regexp, error) {
 // runCopy opens both ends and the state file, runs the transfer and closes
 // everything again, in that order, whatever happens.
 func runCopy(ctx context.Context, cfg copyConfig, rep *reporter, t terminal) (sum transfer.Summary, err error) {
-	defer func() {
-		if ctx.Err() != nil {
-			err = fmt.Errorf("%w: what was copied is recorded; run the same command again to continue", errInterrupted)
-		} else if err == nil && sum.Failed > 0 {
-			err = &partialError{failed: sum.Failed}
-		}
-	}()
+	defer func() { err = outcome(ctx, sum, err) }()
 	if cfg.TLS.InsecureSkipVerify && (cfg.Source.IsServer() || cfg.Dest.IsServer()) {
 		fmt.Fprintln(t.stderr, insecureWarning)
 	}
@@ -241,6 +235,7 @@ func runCopy(ctx context.Context, cfg copyConfig, rep *reporter, t terminal) (su
 // copyFrom copies from an open source into cfg.Dest: it opens the sink and
 // the state file, runs the transfer and closes both again.
 func copyFrom(ctx context.Context, src transfer.Source, cfg copyConfig, dstCfg endpointConfig, rep *reporter) (sum transfer.Summary, err error) {
+	defer func() { err = outcome(ctx, sum, err) }()
 
 	var dst transfer.Sink
 	if cfg.Options.DryRun && localMissing(cfg.Dest) {
@@ -340,4 +335,20 @@ func describeRunError(err error, cfg copyConfig) error {
 		}
 		return fmt.Errorf("copy %s → %s stopped: %w", cfg.Source, cfg.Dest, err)
 	}
+}
+
+// outcome is the error a finished copy reports: an interruption whatever
+// else happened, a partialError when messages failed in an otherwise good
+// run. It may be applied more than once.
+func outcome(ctx context.Context, sum transfer.Summary, err error) error {
+	var pe *partialError
+	switch {
+	case errors.Is(err, errInterrupted) || errors.As(err, &pe):
+		return err
+	case ctx.Err() != nil:
+		return fmt.Errorf("%w: what was copied is recorded; run the same command again to continue", errInterrupted)
+	case err == nil && sum.Failed > 0:
+		return &partialError{failed: sum.Failed}
+	}
+	return err
 }

@@ -35,7 +35,7 @@ var errInterrupted = errors.New("interrupted")
 type partialError struct{ failed int }
 
 func (e *partialError) Error() string {
-	return fmt.Sprintf("%d message(s) failed; the others were copied. Run the same command again to retry them", e.failed)
+	return fmt.Sprintf("%d message(s) failed (listed above); everything else was copied. A re-run retries only the failed ones", e.failed)
 }
 
 // exitCode maps an error returned by a command to the process exit code.

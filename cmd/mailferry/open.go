@@ -12,6 +12,7 @@ import (
 	imapsink "github.com/mailferry/mailferry/sink/imap"
 	maildirsink "github.com/mailferry/mailferry/sink/maildir"
 	imapsource "github.com/mailferry/mailferry/source/imap"
+	maildirsource "github.com/mailferry/mailferry/source/maildir"
 	"github.com/mailferry/mailferry/source/pop3"
 	"github.com/mailferry/mailferry/transfer"
 )
@@ -45,7 +46,11 @@ func openSource(ctx context.Context, c endpointConfig) (transfer.Source, error) 
 	}
 	switch ep.Scheme {
 	case "maildir":
-		return nil, errNotBuilt(ep, "reading Maildir")
+		src, err := maildirsource.Open(ep.Path, maildirsource.Options{Layout: ep.Layout, Warn: c.Warn})
+		if err != nil {
+			return nil, fmt.Errorf("source %s: %w", ep, err)
+		}
+		return src, nil
 	case "mbox":
 		return nil, errNotBuilt(ep, "reading mbox")
 	case "imap", "imaps":

@@ -254,7 +254,7 @@ func (r *reporter) Finish(s transfer.Summary, runErr error) {
 	defer r.mu.Unlock()
 	r.bar.finish(runErr == nil)
 	code := exitCode(runErr)
-	if runErr != nil && code != exitPartial {
+	if runErr != nil {
 		fmt.Fprintf(r.stderr, "mailferry: %v\n", runErr)
 	}
 	if r.mode.JSON {
@@ -268,9 +268,6 @@ func (r *reporter) Finish(s transfer.Summary, runErr error) {
 		r.jsonLine(jsonSummary{Type: "summary", Copied: s.Copied, Skipped: s.Skipped, Failed: s.Failed,
 			Bytes: s.Bytes, Seconds: math.Round(s.Seconds*1000) / 1000})
 		return
-	}
-	if code == exitPartial {
-		fmt.Fprintf(r.stderr, "mailferry: %v\n", runErr)
 	}
 	if r.mode.Quiet || (runErr != nil && code != exitPartial && code != exitInterrupted && s.Copied == 0) {
 		// Nothing was done: the error says it all.
