@@ -25,6 +25,7 @@ type layout struct {
 	// root: every process then runs as that user, without chroot.
 	unprivileged bool
 	ownUser      string // that user's name
+	ownGroup     string // and primary group
 }
 
 func (l *layout) path(name string) string { return filepath.Join(l.dir, name) }
@@ -50,7 +51,7 @@ func (l *layout) config() string {
 	if l.unprivileged {
 		p("default_login_user = %s", l.ownUser)
 		p("default_internal_user = %s", l.ownUser)
-		p("default_internal_group = %s", l.ownUser)
+		p("default_internal_group = %s", l.ownGroup)
 	}
 	p("")
 	p("ssl = yes")

@@ -194,15 +194,24 @@ func newLayout(opts Options) (*layout, error) {
 		if err != nil {
 			return nil, fmt.Errorf("dovecot: current user: %w", err)
 		}
+		grp, err := user.LookupGroupId(strconv.Itoa(os.Getgid()))
+		if err != nil {
+			return nil, fmt.Errorf("dovecot: current group: %w", err)
+		}
 		l.mailUID, l.mailGID = os.Getuid(), os.Getgid()
-		l.unprivileged, l.ownUser = true, cur.Username
+		l.unprivileged, l.ownUser, l.ownGroup = true, cur.Username, grp.Name
 	}
 
-	dir, err := os.MkdirTemp("", "mailferry-dovecot-")
+	sweepStale()
+	dir, err := os.MkdirTemp("", dirPattern)
 	if err != nil {
 		return nil, fmt.Errorf("dovecot: %w", err)
 	}
 	l.dir = dir
+	if err := os.WriteFile(filepath.Join(dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("dovecot: %w", err)
+	}
 	if err := checkPathChars(dir); err != nil {
 		os.RemoveAll(dir)
 		return nil, err

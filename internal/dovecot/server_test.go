@@ -542,3 +542,31 @@ func TestLogHoldsSessions(t *testing.T) {
 }
 
 var _ io.Closer = (*Server)(nil)
+
+func TestStaleDirectoriesAreSwept(t *testing.T) {
+	// Not parallel: it makes a directory that looks abandoned.
+	stale, err := os.MkdirTemp("", dirPattern)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(stale)
+	// A pid above the kernel's limit (4194304 at most) cannot be alive.
+	if err := os.WriteFile(filepath.Join(stale, ownerFile), []byte("2147483647"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	live, err := os.MkdirTemp("", dirPattern)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(live)
+	if err := os.WriteFile(filepath.Join(live, ownerFile), []byte(fmt.Sprint(os.Getpid())), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sweepStale()
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("stale directory %s survived: %v", stale, err)
+	}
+	if _, err := os.Stat(live); err != nil {
+		t.Errorf("directory of a live process was removed: %v", err)
+	}
+}
