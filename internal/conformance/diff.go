@@ -150,3 +150,36 @@ func head(b []byte, n int) []byte {
 	}
 	return b
 }
+
+// DiffSubset checks a store that may legitimately hold only part of want
+// (after a failed or interrupted run): every message it holds must be one of
+// want, complete and exact (bytes, flags, date), and no message may be
+// there more often than want has it. It returns one line per problem and how
+// many messages matched.
+func DiffSubset(want []corpus.Message, got []Got, e Expect) (problems []string, matched int) {
+	byKey := make(map[string][]int)
+	for i, w := range want {
+		k := e.folder(w.Folder) + "\x00" + string(e.body(w.Body))
+		byKey[k] = append(byKey[k], i)
+	}
+	for _, g := range got {
+		k := g.Folder + "\x00" + string(g.Body)
+		idx := byKey[k]
+		if len(idx) == 0 {
+			problems = append(problems, fmt.Sprintf("message %s in %q (%d bytes) is no complete corpus message, or one too many: %q",
+				g.ID, g.Folder, len(g.Body), head(g.Body, 80)))
+			continue
+		}
+		w := want[idx[0]]
+		byKey[k] = idx[1:]
+		matched++
+		if wf, gf := e.flags(w.Flags), e.flags(g.Flags); strings.Join(wf, " ") != strings.Join(gf, " ") {
+			problems = append(problems, fmt.Sprintf("%s in %q: flags %q, want %q", w.Name, g.Folder, gf, wf))
+		}
+		if g.Date.Unix() != w.Date.Unix() {
+			problems = append(problems, fmt.Sprintf("%s in %q: date %s, want %s", w.Name, g.Folder, g.Date.UTC(), w.Date.UTC()))
+		}
+	}
+	sort.Strings(problems)
+	return problems, matched
+}

@@ -71,7 +71,7 @@ func ReadAll(ctx context.Context, src transfer.Source) ([]Got, error) {
 				ID:     m.ID,
 				Flags:  append([]string(nil), m.Flags...),
 				Date:   m.Date,
-				Body:   bytes.Clone(body),
+				Body:   body,
 				CRLF:   m.CRLF,
 			})
 			return nil

@@ -25,3 +25,18 @@ type Store struct {
 	// network form and their sources deliver Message.CRLF = true.
 	CRLF bool
 }
+
+// localStores are the local store kinds compiled into this package, by name
+// (see StoreByName).
+var localStores []Store
+
+// StoreByName returns the local store kind called name ("maildir",
+// "maildir-fs", "mbox-dir", "mbox-file").
+func StoreByName(name string) (Store, bool) {
+	for _, s := range localStores {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Store{}, false
+}

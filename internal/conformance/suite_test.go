@@ -3,19 +3,28 @@ package conformance
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/mailferry/mailferry/formats"
 	"github.com/mailferry/mailferry/internal/corpus"
 )
 
+var (
+	corpusOnce sync.Once
+	corpusMsgs []corpus.Message
+	corpusErr  error
+)
+
+// loadCorpus loads the hostile corpus once per test binary. Tests must not
+// modify the bodies they get.
 func loadCorpus(t testing.TB) []corpus.Message {
 	t.Helper()
-	msgs, err := corpus.Load()
-	if err != nil {
-		t.Fatal(err)
+	corpusOnce.Do(func() { corpusMsgs, corpusErr = corpus.Load() })
+	if corpusErr != nil {
+		t.Fatal(corpusErr)
 	}
-	return msgs
+	return append([]corpus.Message(nil), corpusMsgs...)
 }
 
 // fillMem puts msgs into a fresh memory store with the given faults and
@@ -141,4 +150,20 @@ func TestExpectForLineEndings(t *testing.T) {
 		t.Error("one-folder store must expect INBOX")
 	}
 	_ = formats.ToLF
+}
+
+func TestDiffSubset(t *testing.T) {
+	msgs := loadCorpus(t)
+	got, _ := fillMem(t, msgs[:10], false, nil)
+	if p, n := DiffSubset(msgs, got, Expect{}); len(p) > 0 || n != 10 {
+		t.Errorf("clean subset: %d matched, %q", n, p)
+	}
+	damaged, _ := fillMem(t, msgs[:10], false, func(s *memStore) { s.flipByte = true })
+	if p, _ := DiffSubset(msgs, damaged, Expect{}); len(p) == 0 {
+		t.Error("a damaged message passed DiffSubset")
+	}
+	dup, _ := fillMem(t, msgs[:10], false, func(s *memStore) { s.dupFirst = true })
+	if p, _ := DiffSubset(msgs, dup, Expect{}); len(p) == 0 {
+		t.Error("a duplicated message passed DiffSubset")
+	}
 }

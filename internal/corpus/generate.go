@@ -20,8 +20,11 @@ var generators = map[string]func() []byte{
 func Attachment(size int, seed uint64) []byte {
 	r := rand.New(rand.NewPCG(seed, 0x6d61696c66657272))
 	payload := make([]byte, size)
-	for i := range payload {
-		payload[i] = byte(r.Uint32())
+	for i := 0; i < size; i += 8 {
+		v := r.Uint64()
+		for k := 0; k < 8 && i+k < size; k++ {
+			payload[i+k] = byte(v >> (8 * k))
+		}
 	}
 	var b bytes.Buffer
 	boundary := fmt.Sprintf("=_att_%d_%d", seed, size)

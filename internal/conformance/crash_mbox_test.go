@@ -1,0 +1,7 @@
+//go:build conformance_mbox
+
+package conformance
+
+import "testing"
+
+func TestCrashMaildirToMboxDir(t *testing.T) { crashTest(t, MboxDir()) }
