@@ -39,7 +39,8 @@ type Options struct {
 	Prefix string
 	// SpecialUse maps folders (UTF-8, "/"-separated, without Prefix) to an
 	// RFC 6154 attribute such as `\Sent`. Each folder is created and
-	// subscribed automatically and LIST shows the attribute.
+	// subscribed automatically and LIST shows the attribute. Dovecot
+	// announces the SPECIAL-USE capability only when this is not empty.
 	SpecialUse map[string]string
 }
 

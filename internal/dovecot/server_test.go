@@ -570,3 +570,37 @@ func TestStaleDirectoriesAreSwept(t *testing.T) {
 		t.Errorf("directory of a live process was removed: %v", err)
 	}
 }
+
+// TestCapabilities pins the extensions sources and sinks may rely on when
+// they test against this server. Dovecot announces SPECIAL-USE only when
+// some folder has a special-use attribute.
+func TestCapabilities(t *testing.T) {
+	t.Parallel()
+	for _, withSpecialUse := range []bool{false, true} {
+		opts := Options{Users: []User{alice}}
+		if withSpecialUse {
+			opts.SpecialUse = map[string]string{"Sent": `\Sent`}
+		}
+		s := Start(t, opts)
+		c := login(t, s, alice, viaIMAPS)
+		caps, err := c.Capability().Wait()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []imap.Cap{
+			imap.CapIMAP4rev1, imap.CapUIDPlus, imap.CapMove, imap.CapCondStore, imap.CapQResync,
+			imap.CapListStatus, imap.CapListExtended, imap.CapESearch, imap.CapLiteralPlus, imap.CapIdle,
+			imap.CapNamespace, imap.CapUnselect, imap.CapEnable, imap.CapBinary, imap.CapMultiAppend,
+		} {
+			if _, ok := caps[want]; !ok {
+				t.Errorf("capability %s missing; server has %v", want, caps)
+			}
+		}
+		if _, ok := caps[imap.CapSpecialUse]; ok != withSpecialUse {
+			t.Errorf("with special-use folders %v: SPECIAL-USE announced %v", withSpecialUse, ok)
+		}
+		if _, ok := caps[imap.CapIMAP4rev2]; ok {
+			t.Errorf("Dovecot 2.3 announces IMAP4rev2; tests of the IMAP4rev1 paths assume it does not")
+		}
+	}
+}
