@@ -1,0 +1,168 @@
+package formats
+
+import (
+	"strconv"
+	"strings"
+)
+
+// The mbox flag headers, as mutt, pine and Dovecot read and write them:
+//
+//	Status:     R = \Seen, O = old (no longer \Recent)
+//	X-Status:   A = \Answered, F = \Flagged, T = \Draft, D = \Deleted
+//	X-Keywords: other keywords, $Forwarded included, separated by spaces
+var mboxXStatusLetters = []struct {
+	letter byte
+	flag   string
+}{
+	{'A', FlagAnswered},
+	{'F', FlagFlagged},
+	{'T', FlagDraft},
+	{'D', FlagDeleted},
+}
+
+// Thunderbird's X-Mozilla-Status bits that carry IMAP flags.
+var mozillaStatusBits = []struct {
+	bit  uint64
+	flag string
+}{
+	{0x1, FlagSeen},
+	{0x2, FlagAnswered},
+	{0x4, FlagFlagged},
+	{0x8, FlagDeleted},
+	{0x1000, FlagForwarded},
+}
+
+// MboxKeywordOK reports whether keyword k can be kept in an X-Keywords
+// header: not empty, no white space or control characters, and not a
+// system flag (those start with a backslash).
+func MboxKeywordOK(k string) bool {
+	if k == "" || k[0] == '\\' {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] <= ' ' || k[i] == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// mboxFlagValues renders flags as the values of Status, X-Status and
+// X-Keywords. Status always holds O. bad lists flags that cannot be kept.
+func mboxFlagValues(flags []string) (status, xstatus, keywords string, bad []string) {
+	status = "O"
+	var kw []string
+	set := map[string]bool{}
+	for _, f := range NormalizeFlags(flags) {
+		set[f] = true
+		switch {
+		case f == FlagSeen:
+			status = "RO"
+		case isXStatusFlag(f):
+		case MboxKeywordOK(f):
+			kw = append(kw, f)
+		default:
+			bad = append(bad, f)
+		}
+	}
+	var xs []byte
+	for _, l := range mboxXStatusLetters {
+		if set[l.flag] {
+			xs = append(xs, l.letter)
+		}
+	}
+	return status, string(xs), strings.Join(kw, " "), bad
+}
+
+func isXStatusFlag(f string) bool {
+	for _, l := range mboxXStatusLetters {
+		if l.flag == f {
+			return true
+		}
+	}
+	return false
+}
+
+// statusFlags reads a Status value. ok is false if it holds a letter
+// mailferry does not know (the strict reading used for its own frame).
+func statusFlags(v string) (flags []string, ok bool) {
+	ok = true
+	for i := 0; i < len(v); i++ {
+		switch v[i] {
+		case 'R':
+			flags = append(flags, FlagSeen)
+		case 'O':
+		default:
+			ok = false
+		}
+	}
+	return flags, ok
+}
+
+// xStatusFlags reads an X-Status value; ok as for statusFlags.
+func xStatusFlags(v string) (flags []string, ok bool) {
+	ok = true
+next:
+	for i := 0; i < len(v); i++ {
+		for _, l := range mboxXStatusLetters {
+			if v[i] == l.letter {
+				flags = append(flags, l.flag)
+				continue next
+			}
+		}
+		ok = false
+	}
+	return flags, ok
+}
+
+// keywordList splits an X-Keywords or X-Mozilla-Keys value. Foreign files
+// separate keywords by spaces or commas.
+func keywordList(v string, commas bool) []string {
+	sep := func(r rune) bool { return r == ' ' || r == '\t' || (commas && r == ',') }
+	var out []string
+	for _, k := range strings.FieldsFunc(v, sep) {
+		if MboxKeywordOK(k) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// mozillaStatusFlags reads Thunderbird's X-Mozilla-Status (four hex digits).
+func mozillaStatusFlags(v string) []string {
+	n, err := strconv.ParseUint(strings.TrimSpace(v), 16, 32)
+	if err != nil {
+		return nil
+	}
+	var flags []string
+	for _, b := range mozillaStatusBits {
+		if n&b.bit != 0 {
+			flags = append(flags, b.flag)
+		}
+	}
+	return flags
+}
+
+// foreignFlags extracts flags from a store header of a foreign mbox file.
+// name is lower case. It reports whether the field is a store header, which
+// the reader removes from the message.
+func foreignFlags(name, value string) (flags []string, store bool) {
+	value = strings.TrimSpace(value)
+	switch name {
+	case "status":
+		f, _ := statusFlags(strings.ToUpper(value))
+		return f, true
+	case "x-status":
+		f, _ := xStatusFlags(strings.ToUpper(value))
+		return f, true
+	case "x-keywords":
+		return keywordList(value, true), true
+	case "x-mozilla-status":
+		return mozillaStatusFlags(value), true
+	case "x-mozilla-keys":
+		return keywordList(value, false), true
+	case "x-mozilla-status2", "x-uid", "x-imap", "x-imapbase", "x-mailferry-frame":
+		return nil, true
+	}
+	return nil, false
+}

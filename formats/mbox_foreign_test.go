@@ -1,0 +1,309 @@
+package formats
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"testing"
+	"time"
+)
+
+type wantMsg struct {
+	body  string
+	flags []string
+	date  time.Time
+}
+
+func checkMbox(t *testing.T, name, file string, want []wantMsg) {
+	t.Helper()
+	msgs, bodies := readAllMbox(t, []byte(file))
+	if len(msgs) != len(want) {
+		for i, b := range bodies {
+			t.Logf("%s: message %d: %q", name, i, b)
+		}
+		t.Fatalf("%s: %d messages, want %d", name, len(msgs), len(want))
+	}
+	for i, w := range want {
+		if string(bodies[i]) != w.body {
+			t.Errorf("%s: message %d body\n got %q\nwant %q", name, i, bodies[i], w.body)
+		}
+		flags := msgs[i].Flags
+		if len(flags) == 0 {
+			flags = nil
+		}
+		if !reflect.DeepEqual(flags, w.flags) {
+			t.Errorf("%s: message %d flags %q, want %q", name, i, flags, w.flags)
+		}
+		if !w.date.IsZero() && !msgs[i].Date.Equal(w.date) {
+			t.Errorf("%s: message %d date %v, want %v", name, i, msgs[i].Date, w.date)
+		}
+		if msgs[i].Framed || msgs[i].Incomplete {
+			t.Errorf("%s: message %d Framed=%v Incomplete=%v", name, i, msgs[i].Framed, msgs[i].Incomplete)
+		}
+	}
+}
+
+var d2024b = time.Date(2024, 3, 10, 10, 0, 0, 0, time.UTC)
+
+func TestMboxForeignThunderbird(t *testing.T) {
+	file := "From - Sat Mar  9 17:04:05 2024\n" +
+		"X-Mozilla-Status: 0003\n" +
+		"X-Mozilla-Status2: 00000000\n" +
+		"X-Mozilla-Keys: $label1 later                                   \n" +
+		"Subject: one\n" +
+		"\n" +
+		"hello\n" +
+		">From quoted\n" +
+		"From not after a blank line Mon Jan  1 00:00:00 2024\n" +
+		"\n" +
+		"From no date here\n" +
+		"body\n" +
+		"\n" +
+		"From - Sun Mar 10 10:00:00 2024\n" +
+		"X-Mozilla-Status: 1008\n" +
+		"X-Mozilla-Status2: 00800000\n" +
+		"Subject: two\n" +
+		"\n" +
+		"x\n"
+	checkMbox(t, "thunderbird", file, []wantMsg{
+		{"Subject: one\n\nhello\nFrom quoted\nFrom not after a blank line Mon Jan  1 00:00:00 2024\n\nFrom no date here\nbody\n",
+			[]string{"$label1", `\Answered`, `\Seen`, "later"}, d2024},
+		{"Subject: two\n\nx\n", []string{"$Forwarded", `\Deleted`}, d2024b},
+	})
+}
+
+func TestMboxForeignMboxcl2(t *testing.T) {
+	body := "x\n\nFrom fake Mon Jan  1 00:00:00 2024\n>From stays quoted\n"
+	file := "From a@b Sat Mar  9 17:04:05 2024\n" +
+		"Status: RO\n" +
+		fmt.Sprintf("Content-Length: %d\n", len(body)) +
+		"Subject: cl\n" +
+		"\n" + body + "\n" +
+		"From c@d Sun Mar 10 10:00:00 2024\n" +
+		"Content-Length: 5\n" + // inconsistent: kept, separators decide
+		"Subject: bad cl\n" +
+		"\n" +
+		">From unquoted\n" +
+		"more than five bytes\n" +
+		"\n"
+	checkMbox(t, "mboxcl2", file, []wantMsg{
+		{"Subject: cl\n\n" + body, []string{`\Seen`}, d2024},
+		{"Content-Length: 5\nSubject: bad cl\n\nFrom unquoted\nmore than five bytes\n", nil, d2024b},
+	})
+	// A consistent length at the end of the file, without a final LF.
+	file2 := "From a@b Sat Mar  9 17:04:05 2024\nContent-Length: 4\n\nabcd"
+	checkMbox(t, "mboxcl2 at eof", file2, []wantMsg{{"\nabcd", nil, d2024}})
+}
+
+func TestMboxForeignMuttDovecot(t *testing.T) {
+	file := "\n\n" + // blank lines before the first message are skipped
+		"From alice@example.org Sat Mar  9 17:04:05 2024\n" +
+		"Subject: mutt\n" +
+		"Status: RO\n" +
+		"X-Status: AF\n" +
+		"\n" +
+		"body\n" +
+		"\n" +
+		"From MAILER-DAEMON Thu Jan  1 00:00:00 1970\n" +
+		"X-IMAPbase: 1700000000 0000000002 $Forwarded work\n" +
+		"X-UID: 1\n" +
+		"Status: O\n" +
+		"X-Keywords: $Forwarded, work  junk\n" +
+		"Date: Sun, 10 Mar 2024 11:00:00 +0100\n" +
+		"Subject: dovecot\n" +
+		"\n" +
+		"x\n" +
+		"\n" +
+		"From crlf Sun Mar 10 10:00:00 2024\r\n" +
+		"Subject: crlf\r\n" +
+		"X-Status: T\r\n" +
+		"\r\n" +
+		"line\r\n" +
+		"\r\n"
+	checkMbox(t, "mutt and dovecot", file, []wantMsg{
+		{"Subject: mutt\n\nbody\n", []string{`\Answered`, `\Flagged`, `\Seen`}, d2024},
+		{"Date: Sun, 10 Mar 2024 11:00:00 +0100\nSubject: dovecot\n\nx\n", []string{"$Forwarded", "junk", "work"}, d2024b},
+		{"Subject: crlf\r\n\r\nline\r\n", []string{`\Draft`}, d2024b},
+	})
+}
+
+// TestMboxRewrittenFrame: mutt rewrites a message's flags by dropping its
+// Status lines and writing new ones at the end of the header. The frame no
+// longer checks out, so the message is read as a foreign one.
+func TestMboxRewrittenFrame(t *testing.T) {
+	file := "From MAILER-DAEMON Sat Mar  9 17:04:05 2024\n" +
+		"X-Mailferry-Frame: 1 19\n" +
+		"Subject: hi\n" +
+		"Status: RO\n" +
+		"X-Status: F\n" +
+		"\n" +
+		"hello\n" +
+		"\n"
+	checkMbox(t, "rewritten", file, []wantMsg{{"Subject: hi\n\nhello\n", []string{`\Flagged`, `\Seen`}, d2024}})
+}
+
+// TestMboxAppendToForeign appends framed messages to a foreign file, as the
+// sink does, and reads both kinds back.
+func TestMboxAppendToForeign(t *testing.T) {
+	for _, foreign := range []string{
+		"From a Sat Mar  9 17:04:05 2024\nSubject: f\n\nno final newline",
+		"From a Sat Mar  9 17:04:05 2024\nSubject: f\n\nno blank line\n",
+		"From a Sat Mar  9 17:04:05 2024\nSubject: f\n\nblank line\n\n",
+	} {
+		var buf bytes.Buffer
+		buf.WriteString(foreign)
+		tail := buf.Bytes()[max(buf.Len()-3, 0):]
+		buf.WriteString(MboxAppendPrefix(tail))
+		if _, err := NewMboxWriter(&buf).WriteMessageBytes(MboxEnvelope{Date: d2024}, []byte("Subject: ours\n\nFrom x\n")); err != nil {
+			t.Fatal(err)
+		}
+		msgs, bodies := readAllMbox(t, buf.Bytes())
+		if len(msgs) != 2 || msgs[0].Framed || !msgs[1].Framed || string(bodies[1]) != "Subject: ours\n\nFrom x\n" {
+			t.Fatalf("after %q: %d messages, bodies %q", foreign, len(msgs), bodies)
+		}
+		if !bytes.HasPrefix(bodies[0], []byte("Subject: f\n\n")) {
+			t.Errorf("foreign message became %q", bodies[0])
+		}
+	}
+}
+
+func TestMboxNotMbox(t *testing.T) {
+	for _, tt := range []struct {
+		file   string
+		offset int64
+	}{
+		{"Subject: hello\n\nbody\n", 0},
+		{"\n\nhello", 2},
+		{"From nobody knows\nSubject: x\n", 0},
+		{">From a Sat Mar  9 17:04:05 2024\n", 0},
+		{"\x00\x01\x02", 0},
+	} {
+		r := NewMboxReader(bytes.NewReader([]byte(tt.file)), int64(len(tt.file)))
+		_, err := r.Next()
+		var ne *NotMboxError
+		if !errors.Is(err, ErrNotMbox) || !errors.As(err, &ne) || ne.Offset != tt.offset {
+			t.Errorf("%q: err %v, want NotMboxError at %d", tt.file, err, tt.offset)
+		}
+		if _, err2 := r.Next(); err2 != err {
+			t.Errorf("%q: second Next gave %v", tt.file, err2)
+		}
+	}
+	for _, empty := range []string{"", "\n", "\n\r\n\n"} {
+		r := NewMboxReader(bytes.NewReader([]byte(empty)), int64(len(empty)))
+		if _, err := r.Next(); err != io.EOF {
+			t.Errorf("%q: %v, want io.EOF", empty, err)
+		}
+	}
+}
+
+// TestMboxTornTail cuts a file at every byte of its last message: the
+// messages before it stay whole and framed, the last one is Incomplete.
+func TestMboxTornTail(t *testing.T) {
+	cases := []mboxCase{
+		{"one", "Subject: 1\n\nFrom a\n\nbody\n", []string{`\Seen`}, d2024},
+		{"two", "Subject: 2\n\n\n\nx", nil, d2024},
+		{"last", "Subject: 3\nFrom: x\n\n\nFrom me Sat Mar  9 17:04:05 2024\n\nend\n\n", []string{`\Flagged`, "kw"}, d2024},
+	}
+	file := writeMbox(t, cases)
+	full, _ := readAllMbox(t, file)
+	lastStart := full[2].Offset
+	for cut := lastStart; cut <= int64(len(file)); cut++ {
+		msgs, bodies := readAllMbox(t, file[:cut])
+		n := 2
+		if cut > lastStart {
+			n = 3
+		}
+		if len(msgs) != n {
+			t.Fatalf("cut at %d: %d messages, want %d", cut, len(msgs), n)
+		}
+		for i := 0; i < 2; i++ {
+			if !msgs[i].Framed || string(bodies[i]) != cases[i].body {
+				t.Fatalf("cut at %d: message %d damaged: framed=%v %q", cut, i, msgs[i].Framed, bodies[i])
+			}
+		}
+		if n == 3 {
+			last := msgs[2]
+			complete := cut == int64(len(file))
+			if last.Incomplete == complete || last.Framed != complete || last.Offset != lastStart {
+				t.Fatalf("cut at %d of %d: Incomplete=%v Framed=%v offset %d", cut, len(file), last.Incomplete, last.Framed, last.Offset)
+			}
+			if !complete && !bytes.Equal(bodies[2], file[lastStart:cut]) {
+				t.Fatalf("cut at %d: incomplete body is not the raw tail", cut)
+			}
+		}
+	}
+}
+
+func FuzzMboxReader(f *testing.F) {
+	f.Add([]byte("From a Sat Mar  9 17:04:05 2024\nSubject: x\n\nbody\n"))
+	f.Add(writeMbox(f, hostileMboxCases()[:12]))
+	f.Add([]byte("From a Sat Mar  9 17:04:05 2024\nContent-Length: 4\n\nabcd\nFrom b Sat Mar  9 17:04:05 2024\n"))
+	f.Add([]byte("From a Sat Mar  9 17:04:05 2024\nStatus: RO\nX-Mailferry-Frame: 1 3\nabc\n\nFrom b Sat"))
+	f.Add([]byte("From - Sat Mar  9 17:04:05 2024\nX-Mozilla-Status: 1009\nX-Mozilla-Keys: a b\n\n>>From x\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := NewMboxReader(bytes.NewReader(data), int64(len(data)))
+		var end int64
+		for i := 0; i <= len(data)+1; i++ {
+			m, err := r.Next()
+			if err != nil {
+				if err != io.EOF && !errors.Is(err, ErrNotMbox) {
+					t.Fatalf("unexpected error %v", err)
+				}
+				return
+			}
+			if m.Offset < end || m.Length <= 0 || m.Offset+m.Length > int64(len(data)) {
+				t.Fatalf("message at %d+%d after %d in %d bytes", m.Offset, m.Length, end, len(data))
+			}
+			end = m.Offset + m.Length
+			b, err := io.ReadAll(m.Body())
+			if err != nil || int64(len(b)) > m.StoredSize() {
+				t.Fatalf("body: %d bytes > stored %d, %v", len(b), m.StoredSize(), err)
+			}
+		}
+		t.Fatalf("Next did not end")
+	})
+}
+
+func FuzzMboxRoundTrip(f *testing.F) {
+	f.Add([]byte("Subject: x\n\nFrom y\n>From z"), []byte("second\r\n"), uint8(5), "kw", int64(1700000000))
+	f.Add([]byte(""), []byte("\n\n"), uint8(0), "", int64(0))
+	f.Add([]byte("X-Mailferry-Frame: 1 3\n\nab"), []byte("From a Sat Mar  9 17:04:05 2024\n"), uint8(255), "$Forwarded", int64(-86400*365*20))
+	f.Fuzz(func(t *testing.T, a, b []byte, bits uint8, kw string, unix int64) {
+		var flags []string
+		for i, fl := range []string{FlagSeen, FlagAnswered, FlagFlagged, FlagDraft, FlagDeleted, FlagForwarded} {
+			if bits&(1<<i) != 0 {
+				flags = append(flags, fl)
+			}
+		}
+		if MboxKeywordOK(kw) {
+			flags = append(flags, kw)
+		}
+		// Dates from 1900 to 2100, to the second; 0 stands for unknown.
+		date := time.Unix(unix%(200*365*86400)-70*365*86400, 0).UTC()
+		if unix == 0 {
+			date = time.Time{}
+		}
+		var buf bytes.Buffer
+		w := NewMboxWriter(&buf)
+		for _, body := range [][]byte{a, b, a} {
+			if _, err := w.WriteMessageBytes(MboxEnvelope{Date: date, Flags: flags}, body); err != nil {
+				t.Fatal(err)
+			}
+		}
+		msgs, bodies := readAllMbox(t, buf.Bytes())
+		if len(msgs) != 3 {
+			t.Fatalf("%d messages, want 3", len(msgs))
+		}
+		for i, body := range [][]byte{a, b, a} {
+			m := msgs[i]
+			if !bytes.Equal(bodies[i], body) {
+				t.Fatalf("message %d: got %q, want %q", i, bodies[i], body)
+			}
+			if !m.Framed || !m.Date.Equal(date) || !reflect.DeepEqual(m.Flags, wantFlags(flags)) {
+				t.Fatalf("message %d: framed=%v date %v (want %v) flags %q (want %q)", i, m.Framed, m.Date, date, m.Flags, wantFlags(flags))
+			}
+		}
+	})
+}

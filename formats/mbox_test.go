@@ -1,0 +1,300 @@
+package formats
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// mboxCase is one message for the round-trip tests.
+type mboxCase struct {
+	name  string
+	body  string
+	flags []string
+	date  time.Time
+}
+
+var d2024 = time.Date(2024, 3, 9, 17, 4, 5, 0, time.UTC)
+
+func hostileMboxCases() []mboxCase {
+	var longHeader strings.Builder
+	for i := 0; i < 300; i++ {
+		fmt.Fprintf(&longHeader, "X-Line-%03d: value %d\n", i, i)
+	}
+	longHeader.WriteString("\nbody\n")
+	return []mboxCase{
+		{"plain", "Subject: hi\n\nhello\n", []string{`\Seen`}, d2024},
+		{"from lines", "Subject: f\n\nFrom here\nFrom the start\n\nFrom me Mon Jan  1 00:00:00 2024\n", nil, d2024},
+		{"quoted from lines", "Subject: q\n\n>From one\n>>From two\n>>>From three\n>From\n>Fro\n", nil, d2024},
+		{"from first line", "From someone Mon Jan  1 00:00:00 2024\nSubject: x\n\nb\n", nil, d2024},
+		{"no final newline", "Subject: n\n\nno newline at end", []string{`\Answered`}, d2024},
+		{"no final newline from", "Subject: n\n\nFrom x", nil, d2024},
+		{"no final newline quoted", "Subject: n\n\n>>From ", nil, d2024},
+		{"ends with blank lines", "Subject: b\n\nbody\n\n\n", nil, d2024},
+		{"crlf", "Subject: c\r\n\r\nline\r\nFrom crlf\r\n", []string{`\Flagged`}, d2024},
+		{"mixed endings", "Subject: m\r\nX: y\n\r\nbare\rcr\nFrom z\r\n", nil, d2024},
+		{"8-bit header", "Subject: Gr\xfc\xdfe \xe2\x82\xac\nFrom: J\xf6rg <j@x>\n\n\xff\xfe\n", nil, d2024},
+		{"nul bytes", "Subject: n\x00ul\n\nbody\x00with\x00nuls\n\x00", nil, d2024},
+		{"300-line header", longHeader.String(), nil, d2024},
+		{"empty body", "Subject: e\n\n", nil, d2024},
+		{"only headers", "Subject: h\nFrom: a@b", nil, d2024},
+		{"only headers newline", "Subject: h\nFrom: a@b\n", nil, d2024},
+		{"empty", "", nil, d2024},
+		{"single newline", "\n", nil, d2024},
+		{"blank lines only", "\n\n\n", nil, d2024},
+		{"own store headers", "Status: RO\nX-Status: AF\nX-Keywords: junk\nContent-Length: 3\nX-Mozilla-Status: 0001\nX-Mailferry-Frame: 1 999\nSubject: s\n\nbody that is longer than three\n", []string{`\Seen`}, d2024},
+		{"starts with status", "Status: O\n\n", nil, d2024},
+		{"continuation first", " folded\nSubject: x\n\ny\n", nil, d2024},
+		{"all flags", "Subject: a\n\nb\n", []string{`\Seen`, `\Answered`, `\Flagged`, `\Draft`, `\Deleted`, "$Forwarded", "work", "$Label1"}, d2024},
+		{"return path", "Return-Path: <bounce@example.org>\nSubject: r\n\nx\n", nil, d2024},
+		{"zero date", "Subject: z\nDate: Tue, 1 Jan 2019 10:00:00 +0000\n\nx\n", nil, time.Time{}},
+		{"old date", "Subject: o\n\nx\n", nil, time.Date(1998, 12, 31, 23, 59, 59, 0, time.UTC)},
+		{"long line", "Subject: l\n\n" + strings.Repeat("x", 200000) + "\nFrom end\n", nil, d2024},
+		{"long quote prefix", "Subject: l\n\n" + strings.Repeat(">", 70000) + "From deep\n", nil, d2024},
+	}
+}
+
+func writeMbox(t testing.TB, cases []mboxCase) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w := NewMboxWriter(&buf)
+	for _, c := range cases {
+		before := buf.Len()
+		n, err := w.WriteMessageBytes(MboxEnvelope{Date: c.date, Flags: c.flags}, []byte(c.body))
+		if err != nil {
+			t.Fatalf("%s: write: %v", c.name, err)
+		}
+		if int(n) != buf.Len()-before {
+			t.Fatalf("%s: WriteMessage reported %d bytes, wrote %d", c.name, n, buf.Len()-before)
+		}
+	}
+	return buf.Bytes()
+}
+
+func readAllMbox(t testing.TB, file []byte) ([]*MboxMessage, [][]byte) {
+	t.Helper()
+	r := NewMboxReader(bytes.NewReader(file), int64(len(file)))
+	var msgs []*MboxMessage
+	var bodies [][]byte
+	for {
+		m, err := r.Next()
+		if err == io.EOF {
+			return msgs, bodies
+		}
+		if err != nil {
+			t.Fatalf("Next after %d messages: %v", len(msgs), err)
+		}
+		b, err := io.ReadAll(m.Body())
+		if err != nil {
+			t.Fatalf("Body: %v", err)
+		}
+		msgs = append(msgs, m)
+		bodies = append(bodies, b)
+	}
+}
+
+func wantFlags(in []string) []string {
+	keep, _ := SplitMboxFlags(in)
+	if keep == nil {
+		return []string{}
+	}
+	return keep
+}
+
+func TestMboxRoundTripHostile(t *testing.T) {
+	cases := hostileMboxCases()
+	file := writeMbox(t, cases)
+	msgs, bodies := readAllMbox(t, file)
+	if len(msgs) != len(cases) {
+		t.Fatalf("read %d messages, wrote %d", len(msgs), len(cases))
+	}
+	var next int64
+	for i, c := range cases {
+		m := msgs[i]
+		if !bytes.Equal(bodies[i], []byte(c.body)) {
+			t.Errorf("%s: body differs:\n got %q\nwant %q", c.name, trunc(bodies[i]), trunc([]byte(c.body)))
+		}
+		if !m.Framed || m.Incomplete {
+			t.Errorf("%s: Framed=%v Incomplete=%v", c.name, m.Framed, m.Incomplete)
+		}
+		if got := append([]string{}, m.Flags...); !reflect.DeepEqual(got, wantFlags(c.flags)) {
+			t.Errorf("%s: flags %q, want %q", c.name, got, wantFlags(c.flags))
+		}
+		if !m.Date.Equal(c.date) {
+			t.Errorf("%s: date %v, want %v", c.name, m.Date, c.date)
+		}
+		if m.Offset != next {
+			t.Errorf("%s: offset %d, want %d", c.name, m.Offset, next)
+		}
+		next = m.Offset + m.Length
+		if !bytes.HasPrefix(file[m.Offset:], []byte("From ")) {
+			t.Errorf("%s: offset %d is not a From_ line", c.name, m.Offset)
+		}
+		// A source seeks to a listed offset and gets the same message.
+		r := NewMboxReader(bytes.NewReader(file), int64(len(file)))
+		r.SeekMessage(m.Offset)
+		again, err := r.Next()
+		if err != nil {
+			t.Fatalf("%s: SeekMessage: %v", c.name, err)
+		}
+		b, _ := io.ReadAll(again.Body())
+		if again.Length != m.Length || !bytes.Equal(b, bodies[i]) {
+			t.Errorf("%s: seeking to offset %d gave a different message", c.name, m.Offset)
+		}
+	}
+	if next != int64(len(file)) {
+		t.Errorf("messages cover %d of %d bytes", next, len(file))
+	}
+	if msgs[23].Sender != "bounce@example.org" || msgs[0].Sender != "MAILER-DAEMON" {
+		t.Errorf("senders %q, %q", msgs[23].Sender, msgs[0].Sender)
+	}
+}
+
+func trunc(b []byte) []byte {
+	if len(b) > 200 {
+		return append(append([]byte{}, b[:200]...), "…"...)
+	}
+	return b
+}
+
+// TestMboxLooksNormal checks the file as a plain mbox reader sees it: every
+// line that starts with "From " is a separator preceded by a blank line, and
+// the flag headers are where mutt and Dovecot look for them.
+func TestMboxLooksNormal(t *testing.T) {
+	cases := hostileMboxCases()
+	file := writeMbox(t, cases)
+	lines := bytes.SplitAfter(file, []byte("\n"))
+	seps := 0
+	for i, l := range lines {
+		if !bytes.HasPrefix(l, []byte("From ")) {
+			continue
+		}
+		seps++
+		if i > 0 && (string(lines[i-1]) != "\n" || (i > 1 && !bytes.HasSuffix(lines[i-2], []byte("\n")))) {
+			t.Errorf("From line %d %q does not follow a blank line", i, l)
+		}
+		if _, _, ok := ParseMboxFromLine(bytes.TrimSuffix(l, []byte("\n"))); !ok {
+			t.Errorf("From line %q does not parse", l)
+		}
+	}
+	if seps != len(cases) {
+		t.Errorf("%d lines start with From, want %d separators", seps, len(cases))
+	}
+	if !bytes.HasSuffix(file, []byte("\n\n")) {
+		t.Errorf("file does not end with a blank line")
+	}
+	want := "From MAILER-DAEMON Sat Mar  9 17:04:05 2024\nStatus: RO\nX-Mailferry-Frame: 1 19\nSubject: hi\n\nhello\n\n"
+	if got := string(file[:len(want)]); got != want {
+		t.Errorf("first message written as\n%q\nwant\n%q", got, want)
+	}
+	all := writeMbox(t, []mboxCase{cases[22]})
+	wantAll := "From MAILER-DAEMON Sat Mar  9 17:04:05 2024\nStatus: RO\nX-Status: AFTD\nX-Keywords: $Forwarded $Label1 work\nX-Mailferry-Frame: 1 14\n"
+	if !strings.HasPrefix(string(all), wantAll) {
+		t.Errorf("flags written as\n%q\nwant prefix\n%q", all, wantAll)
+	}
+}
+
+func TestMboxWriterRejectsUnkeepableFlags(t *testing.T) {
+	var buf bytes.Buffer
+	_, err := NewMboxWriter(&buf).WriteMessageBytes(MboxEnvelope{Flags: []string{"has space"}}, []byte("x\n"))
+	if !errors.Is(err, ErrMboxFlag) || buf.Len() != 0 {
+		t.Fatalf("err %v, %d bytes written", err, buf.Len())
+	}
+	keep, drop := SplitMboxFlags([]string{`\seen`, `\Recent`, "ok", "bad\tkw", `\Custom`, ""})
+	if !reflect.DeepEqual(keep, []string{`\Seen`, "ok"}) || !reflect.DeepEqual(drop, []string{`\Custom`, "bad\tkw"}) {
+		t.Errorf("SplitMboxFlags: keep %q drop %q", keep, drop)
+	}
+	_, err = NewMboxWriter(&buf).WriteMessageBytes(MboxEnvelope{Date: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}, []byte("x\n"))
+	if err == nil {
+		t.Errorf("a date in year 10000 was accepted")
+	}
+}
+
+func TestMboxAppendPrefix(t *testing.T) {
+	for tail, want := range map[string]string{
+		"": "", "\n\n": "", "x\n\n": "", "\r\n\r\n": "", "x\n": "\n", "\n": "\n", "x": "\n\n", "\r\n": "\n",
+	} {
+		if got := MboxAppendPrefix([]byte(tail)); got != want {
+			t.Errorf("MboxAppendPrefix(%q) = %q, want %q", tail, got, want)
+		}
+	}
+}
+
+func TestParseMboxFromLine(t *testing.T) {
+	tests := []struct {
+		line   string
+		sender string
+		date   time.Time
+		ok     bool
+	}{
+		{"From MAILER-DAEMON Sat Mar  9 17:04:05 2024", "MAILER-DAEMON", d2024, true},
+		{"From a@b Sat Mar 09 17:04:05 2024", "a@b", d2024, true},
+		{"From a@b Sat Mar  9 17:04:05 2024\r", "a@b", d2024, true},
+		{"From - Sat Mar  9 17:04:05 2024", "-", d2024, true},
+		{"From a@b Sat Mar  9 17:04 2024", "a@b", d2024.Truncate(time.Minute), true},
+		{"From a@b Sat Mar  9 18:04:05 2024 +0100", "a@b", d2024, true},
+		{"From a@b Sat Mar  9 17:04:05 MET 2024", "a@b", d2024, true},
+		{"From a@b Sat Mar  9 17:04:05 2024 UTC", "a@b", d2024, true},
+		{"From a@b  Sat  Mar  9  17:04:05  2024", "a@b", d2024, true},
+		{"From  Sat Mar  9 17:04:05 2024", "", d2024, true},
+		{"From here on we go", "", time.Time{}, false},
+		{"From a@b Sat Mar 32 17:04:05 2024", "", time.Time{}, false},
+		{"From a@b Sat Feb 30 17:04:05 2024", "", time.Time{}, false},
+		{"From a@b Sat Mar  9 25:04:05 2024", "", time.Time{}, false},
+		{"From a@b Sat Mar  9 17:04:05 24", "", time.Time{}, false},
+		{"From a@b Sat Mar  9 17:04:05 2024 extra", "", time.Time{}, false},
+		{">From a@b Sat Mar  9 17:04:05 2024", "", time.Time{}, false},
+		{"from a@b Sat Mar  9 17:04:05 2024", "", time.Time{}, false},
+		{"From:a@b Sat Mar  9 17:04:05 2024", "", time.Time{}, false},
+	}
+	for _, tt := range tests {
+		s, d, ok := ParseMboxFromLine([]byte(tt.line))
+		if ok != tt.ok || s != tt.sender || !d.Equal(tt.date) {
+			t.Errorf("ParseMboxFromLine(%q) = %q, %v, %v; want %q, %v, %v", tt.line, s, d, ok, tt.sender, tt.date, tt.ok)
+		}
+	}
+	for _, tt := range []struct{ sender, want string }{
+		{"", "MAILER-DAEMON"}, {"<>", "MAILER-DAEMON"}, {"<a b@c>", "ab@c"}, {"Mon", "MAILER-DAEMON"}, {"x\x00y", "xy"},
+	} {
+		l, err := FormatMboxFromLine(tt.sender, d2024)
+		if want := "From " + tt.want + " Sat Mar  9 17:04:05 2024\n"; err != nil || l != want {
+			t.Errorf("FormatMboxFromLine(%q) = %q, %v; want %q", tt.sender, l, err, want)
+		}
+	}
+}
+
+func TestMboxFolderNames(t *testing.T) {
+	tests := []struct{ folder, path string }{
+		{"INBOX", "INBOX.mbox"},
+		{"Archive/2019", "Archive/2019.mbox"},
+		{"a:b*c?", "a%3Ab%2Ac%3F.mbox"},
+		{"100%", "100%25.mbox"},
+		{".hidden/..", "%2Ehidden/%2E..mbox"},
+		{"x.sbd/y.msf", "x%2Esbd/y%2Emsf.mbox"},
+		{"a//b", "a/%/b.mbox"},
+		{"Entwürfe", "Entwürfe.mbox"},
+		{"back\\slash", "back%5Cslash.mbox"},
+		{"tab\there", "tab%09here.mbox"},
+		{"old.mbox", "old.mbox.mbox"},
+	}
+	for _, tt := range tests {
+		p, err := MboxFolderPath(tt.folder)
+		if err != nil || p != tt.path {
+			t.Errorf("MboxFolderPath(%q) = %q, %v; want %q", tt.folder, p, err, tt.path)
+		}
+		if f := MboxFolderName(p); f != tt.folder {
+			t.Errorf("MboxFolderName(%q) = %q, want %q", p, f, tt.folder)
+		}
+	}
+	if _, err := MboxFolderPath(""); err == nil {
+		t.Errorf("empty folder name accepted")
+	}
+	if f := MboxFolderName("50%off%zz.mbox"); f != "50%off%zz" {
+		t.Errorf("foreign name with stray %% decoded to %q", f)
+	}
+}
