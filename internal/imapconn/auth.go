@@ -51,7 +51,15 @@ func (o *oauthBearerClient) Next(challenge []byte) ([]byte, error) {
 // Fatal and names the server and user; the caller closes the connection.
 func (c *Conn) login(ctx context.Context) error {
 	creds := c.opts.Credentials
-	caps := c.C.Caps()
+	var caps imap.CapSet
+	if err := c.Do(ctx, "CAPABILITY", func() error {
+		var err error
+		caps, err = c.C.Capability().Wait()
+		return err
+	}); err != nil {
+		return err
+	}
+	c.preAuth = caps
 	host := hostOf(c.opts.Addr)
 	var (
 		mech    string
@@ -121,8 +129,11 @@ func (c *Conn) login(ctx context.Context) error {
 	}
 	var ie *imap.Error
 	errors.As(err, &ie)
+	// A refused login is final, whatever code the server gives, except a
+	// server saying it is unavailable for now: retrying would only lock the
+	// account.
 	class := transfer.Fatal
-	if ClassOfResponse(ie) == transfer.Temporary {
+	if ie.Code == imap.ResponseCodeUnavailable || ie.Code == imap.ResponseCodeInUse {
 		class = transfer.Temporary
 	}
 	return transfer.Classify(class, fmt.Errorf("imap server %s: login as user %q with %s failed: %w%s; check the user name and password (or token)",

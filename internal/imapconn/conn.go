@@ -34,6 +34,9 @@ type Conn struct {
 
 	opts *Options
 	wd   *watchdog
+	// preAuth are the capabilities before login, which list the SASL
+	// mechanisms (servers drop AUTH= after login).
+	preAuth imap.CapSet
 
 	mu     sync.Mutex
 	broken bool
@@ -141,12 +144,12 @@ func (c *Conn) connect(ctx context.Context) error {
 	case account.SecurityStartTLS:
 		cl, err := imapclient.NewStartTLS(raw, copts)
 		if err != nil {
-			guard.Stop()
+			inTime := guard.Stop()
 			raw.Close()
 			if isCertError(err) {
 				return c.tlsError(err)
 			}
-			if !guard.Stop() && ctx.Err() == nil {
+			if !inTime && ctx.Err() == nil {
 				return transfer.TemporaryError(fmt.Errorf("imap %s: no answer to STARTTLS within %v", opts.Server(), timeout))
 			}
 			return transfer.FatalError(fmt.Errorf("imap %s: STARTTLS failed: %w; the server may not offer STARTTLS: use imaps:// for implicit TLS, or ?tls=none to allow plaintext", opts.Server(), err))

@@ -55,7 +55,7 @@ func Probe(ctx context.Context, opts Options) (*ProbeReport, error) {
 		r.Capabilities = append(r.Capabilities, string(cp))
 	}
 	sort.Strings(r.Capabilities)
-	r.AuthMechanisms = caps.AuthMechanisms()
+	r.AuthMechanisms = c.preAuth.AuthMechanisms()
 	sort.Strings(r.AuthMechanisms)
 	if limit, ok := caps.AppendLimit(); ok && limit != nil {
 		r.AppendLimit = *limit

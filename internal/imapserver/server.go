@@ -45,6 +45,9 @@ type Options struct {
 	// UIDAfterLiteral rewrites FETCH responses so UID comes after the body
 	// literal, as some servers send it.
 	UIDAfterLiteral bool
+	// OAuth2Tokens enables AUTHENTICATE OAUTHBEARER and XOAUTH2: the bearer
+	// token each user (by name) must present.
+	OAuth2Tokens map[string]string
 	// KeepPartialAppend stores what arrived of an APPEND whose connection
 	// broke mid-literal, as sloppy servers do, so clients can be tested
 	// for cleaning it up.

@@ -73,19 +73,22 @@ func (s *Source) Fetch(ctx context.Context, folder string, msgs []transfer.Messa
 		return errors.Join(errs...)
 	}
 
-	if !s.seqMode.Load() {
-		before := c.Misrouted()
+	seqMode := s.seqMode.Load()
+	if !seqMode {
 		if err := run.fetch(ctx, run.pending()); err != nil {
 			return err
-		}
-		if c.Misrouted() > before {
-			s.seqMode.Store(true)
-			warn(c, fmt.Sprintf("imap %s: the server sends UID after the message body; fetching by sequence number instead", c.Options().Server()))
 		}
 	}
 	if missing := run.pending(); len(missing) > 0 {
 		if err := run.fetchBySeq(ctx, missing); err != nil {
 			return err
+		}
+		// Messages the UID FETCH did not deliver but the FETCH by sequence
+		// number did: go-imap dropped them, because the server puts the
+		// UID after the body. Fetch by sequence number from now on.
+		if !seqMode && len(run.pending()) < len(missing) && !s.seqMode.Swap(true) {
+			warn(c, fmt.Sprintf("imap %s: the server sends UID after the message body, which go-imap cannot match; fetching by sequence number instead",
+				c.Options().Server()))
 		}
 	}
 	var errs []error
