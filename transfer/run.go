@@ -19,6 +19,8 @@ const (
 	flushBytes = 16 << 20
 	// maxRetryDelay caps the doubling backoff.
 	maxRetryDelay = 30 * time.Second
+	// commitQueue bounds the durable messages waiting for the journal.
+	commitQueue = 1024
 	// finalFlushTimeout bounds the flush that makes an interrupted run's
 	// last batch durable.
 	finalFlushTimeout = 2 * time.Minute
@@ -68,7 +70,8 @@ type runner struct {
 	ctx      context.Context // cancelled on the first fatal error
 	cancel   context.CancelCauseFunc
 	fetchSem chan struct{}
-	work     chan *item
+	work     chan *item // fetched, to the put workers
+	commits  chan *item // durable, to the journal
 
 	mu       sync.Mutex // guards sum and firstErr
 	sum      Summary
@@ -100,6 +103,8 @@ type item struct {
 	msg Message // as the source delivered it; Folder is the source folder
 	sp  *spool
 	rec Record
+	// held: the sink had the message already; it was not put.
+	held bool
 }
 
 // destPrints is what one destination folder holds that the journal does not
@@ -200,13 +205,20 @@ func (r *runner) run(parent context.Context) error {
 	defer r.cancel(nil)
 	r.fetchSem = make(chan struct{}, r.fetchers)
 	r.work = make(chan *item, r.opts.Workers)
+	r.commits = make(chan *item, commitQueue)
 
+	committed := make(chan struct{})
+	go func() {
+		defer close(committed)
+		r.commitLoop()
+	}()
 	var puts errgroup.Group
 	for range r.opts.Workers {
 		puts.Go(func() error {
 			for it := range r.work {
-				r.put(it)
-				it.job.inFlight.Done()
+				if !r.put(it) {
+					it.job.inFlight.Done()
+				}
 			}
 			return nil
 		})
@@ -229,6 +241,8 @@ func (r *runner) run(parent context.Context) error {
 	_ = fetches.Wait()
 	close(r.work)
 	_ = puts.Wait()
+	close(r.commits)
+	<-committed
 
 	// What a Flusher sink holds unflushed becomes durable and journaled
 	// now, also when the run was interrupted.
@@ -403,8 +417,21 @@ func (r *runner) plan(ctx context.Context, job *folderJob) ([]Message, error) {
 		known    int
 		bytes    int64
 	)
+	seen := make(map[string]bool, len(msgs))
 	for _, m := range msgs {
 		m.Folder = name
+		// Identity is what keeps a message from being copied twice; a
+		// source that cannot give one gets the message reported, not
+		// guessed at.
+		switch {
+		case m.ID == "":
+			r.failMessage(job, m, PerMessageError(errors.New("the source gave the message no identity")))
+			continue
+		case seen[m.ID]:
+			r.failMessage(job, m, PerMessageError(fmt.Errorf("the source lists message id %s twice", m.ID)))
+			continue
+		}
+		seen[m.ID] = true
 		if !r.passes(m) {
 			filtered++
 			continue
@@ -653,12 +680,14 @@ func (r *runner) failMessage(job *folderJob, m Message, err error) {
 }
 
 // put stores one message unless the destination already holds it, and
-// commits it. It always releases the spool.
-func (r *runner) put(it *item) {
+// passes it on to be committed. It always releases the spool. It reports
+// whether it handed the item on; whoever holds the item last marks it done
+// in its folder's inFlight.
+func (r *runner) put(it *item) bool {
 	defer it.sp.close()
 	ctx := r.ctx
 	if ctx.Err() != nil {
-		return
+		return false
 	}
 	job, m := it.job, it.msg
 	it.rec = Record{
@@ -673,20 +702,14 @@ func (r *runner) put(it *item) {
 		held, err := r.claim(ctx, job.dest, it.rec.Fingerprint)
 		if err != nil {
 			r.fail(err)
-			return
+			return false
 		}
 		if held {
 			// Already durable in the sink: journal it so later runs
 			// know it without asking the sink.
-			if err := r.journal(it.rec); err != nil {
-				r.fail(err)
-				return
-			}
-			r.mu.Lock()
-			r.sum.Skipped++
-			r.mu.Unlock()
-			r.event(Event{Kind: EventSkipped, Folder: job.folder.Name, Message: &m, Count: 1, Text: "already at destination"})
-			return
+			it.held = true
+			r.commits <- it
+			return true
 		}
 	}
 	dm := m
@@ -703,15 +726,11 @@ func (r *runner) put(it *item) {
 		default:
 			r.fail(&MessageError{Folder: job.folder.Name, ID: m.ID, Err: fmt.Errorf("storing in %q: %w", job.dest, err)})
 		}
-		return
+		return false
 	}
 	if r.flusher == nil {
-		if err := r.journal(it.rec); err != nil {
-			r.fail(err)
-			return
-		}
-		r.copied(it)
-		return
+		r.commits <- it
+		return true
 	}
 	r.batchMu.Lock()
 	r.batch = append(r.batch, it)
@@ -721,6 +740,45 @@ func (r *runner) put(it *item) {
 	if full {
 		if err := r.flushPending(ctx, true); err != nil {
 			r.fail(err)
+		}
+	}
+	return false
+}
+
+// commitLoop journals durable messages, as many as are waiting with one
+// fsync, so the put workers go on while the journal syncs.
+func (r *runner) commitLoop() {
+	for it := range r.commits {
+		group := []*item{it}
+	more:
+		for len(group) < commitQueue {
+			select {
+			case it, ok := <-r.commits:
+				if !ok {
+					break more
+				}
+				group = append(group, it)
+			default:
+				break more
+			}
+		}
+		recs := make([]Record, len(group))
+		for i, it := range group {
+			recs[i] = it.rec
+		}
+		if err := r.journal(recs...); err != nil {
+			r.fail(err)
+		} else {
+			for _, it := range group {
+				if it.held {
+					r.heldAlready(it)
+				} else {
+					r.copied(it)
+				}
+			}
+		}
+		for _, it := range group {
+			it.job.inFlight.Done()
 		}
 	}
 }
@@ -822,6 +880,15 @@ func (r *runner) journal(recs ...Record) error {
 		return FatalError(err)
 	}
 	return nil
+}
+
+// heldAlready counts a message the sink held before; it is journaled now.
+func (r *runner) heldAlready(it *item) {
+	r.mu.Lock()
+	r.sum.Skipped++
+	r.mu.Unlock()
+	m := it.msg
+	r.event(Event{Kind: EventSkipped, Folder: it.job.folder.Name, Message: &m, Count: 1, Text: "already at destination"})
 }
 
 // copied counts a message that is durable and journaled.

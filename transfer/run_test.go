@@ -1034,6 +1034,65 @@ func TestRunKeepDays(t *testing.T) {
 	}
 }
 
+// listOverride changes what List returns, to test sources that break the
+// identity contract.
+type listOverride struct {
+	*transfertest.MemSource
+	list func([]transfer.Message) []transfer.Message
+}
+
+func (l listOverride) List(ctx context.Context, folder string) ([]transfer.Message, error) {
+	msgs, err := l.MemSource.List(ctx, folder)
+	return l.list(msgs), err
+}
+
+func TestRunRejectsMissingAndDuplicateIDs(t *testing.T) {
+	src := transfertest.NewMemSource()
+	fill(src, 4, false, "INBOX")
+	dst := transfertest.NewMemSink()
+	j := journal(t, filepath.Join(t.TempDir(), "state"))
+	bad := listOverride{src, func(msgs []transfer.Message) []transfer.Message {
+		msgs[1].ID = ""
+		msgs[3].ID = msgs[2].ID
+		return msgs
+	}}
+	sum, err := transfer.Run(context.Background(), bad, dst, fast(transfer.Options{Journal: j}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Copied != 2 || sum.Failed != 2 || j.Len() != 2 {
+		t.Fatalf("summary %+v, journal %d", sum, j.Len())
+	}
+}
+
+func TestRunMemoryBounded(t *testing.T) {
+	src := transfertest.NewMemSource()
+	big := bytes.Repeat([]byte("x"), 100<<10)
+	for i := range 40 {
+		src.Add(transfer.Message{Folder: "INBOX", Date: baseDate}, append([]byte(fmt.Sprintf("Message-ID: <%d@x>\n\n", i)), big...))
+	}
+	dst := transfertest.NewMemSink()
+	dir := t.TempDir()
+	var peak atomic.Int64
+	dst.BeforePut = func(int, transfer.Message) error {
+		files, _ := os.ReadDir(dir)
+		if n := int64(len(files)); n > peak.Load() {
+			peak.Store(n)
+		}
+		time.Sleep(time.Millisecond) // a slow sink: the fetch side must wait
+		return nil
+	}
+	sum, err := transfer.Run(context.Background(), src, dst, fast(transfer.Options{SpoolMemory: 1024, SpoolDir: dir, Workers: 2}))
+	if err != nil || sum.Copied != 40 {
+		t.Fatalf("summary %+v, err %v", sum, err)
+	}
+	// Every body spills, so spool files count the bodies held at once:
+	// the queue (Workers), one per worker, one per fetcher.
+	if p := peak.Load(); p < 2 || p > 2+2+1 {
+		t.Fatalf("peak of %d spooled bodies; the bound is 5", p)
+	}
+}
+
 func BenchmarkRun(b *testing.B) {
 	const n, size = 2000, 20 << 10
 	src := transfertest.NewMemSource()
@@ -1043,20 +1102,33 @@ func BenchmarkRun(b *testing.B) {
 		m := append([]byte(fmt.Sprintf("Message-ID: <%d@bench>\r\nSubject: %d\r\n\r\n", i, i)), filler...)
 		src.Add(transfer.Message{Folder: fmt.Sprintf("F%d", i%4), Date: baseDate, CRLF: true}, m)
 	}
-	var total int64
-	b.ReportAllocs()
-	for b.Loop() {
-		dst := transfertest.NewMemSink()
-		j, err := transfer.OpenJournal(filepath.Join(b.TempDir(), "state"))
-		if err != nil {
-			b.Fatal(err)
+	for _, withJournal := range []bool{true, false} {
+		name := "journal"
+		if !withJournal {
+			name = "nojournal"
 		}
-		sum, err := transfer.Run(context.Background(), src, dst, transfer.Options{SourceKey: "bench", Journal: j})
-		j.Close()
-		if err != nil || sum.Copied != n {
-			b.Fatalf("summary %+v, err %v", sum, err)
-		}
-		total += sum.Bytes
+		b.Run(name, func(b *testing.B) {
+			var total int64
+			b.ReportAllocs()
+			for b.Loop() {
+				dst := transfertest.NewMemSink()
+				var j *transfer.Journal
+				if withJournal {
+					var err error
+					if j, err = transfer.OpenJournal(filepath.Join(b.TempDir(), "state")); err != nil {
+						b.Fatal(err)
+					}
+				}
+				sum, err := transfer.Run(context.Background(), src, dst, transfer.Options{SourceKey: "bench", Journal: j})
+				if j != nil {
+					j.Close()
+				}
+				if err != nil || sum.Copied != n {
+					b.Fatalf("summary %+v, err %v", sum, err)
+				}
+				total += sum.Bytes
+			}
+			b.ReportMetric(float64(total)/1e6/b.Elapsed().Seconds(), "MB/s")
+		})
 	}
-	b.ReportMetric(float64(total)/1e6/b.Elapsed().Seconds(), "MB/s")
 }

@@ -97,12 +97,19 @@ func (s *MemSink) Put(ctx context.Context, m transfer.Message, r io.Reader) erro
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	body, err := io.ReadAll(r)
-	if err != nil {
-		return fmt.Errorf("transfertest: reading body: %w", err)
+	if m.Size < 0 {
+		return transfer.FatalError(fmt.Errorf("transfertest: message %s: negative Size", m.ID))
 	}
-	if int64(len(body)) != m.Size {
-		return transfer.FatalError(fmt.Errorf("transfertest: message %s: Size %d but the reader yielded %d bytes", m.ID, m.Size, len(body)))
+	body := make([]byte, m.Size)
+	got, err := io.ReadFull(r, body)
+	if err == nil {
+		var extra [1]byte
+		if k, _ := io.ReadFull(r, extra[:]); k > 0 {
+			err = errors.New("more bytes than Size")
+		}
+	}
+	if err != nil {
+		return transfer.FatalError(fmt.Errorf("transfertest: message %s: Size %d, reader yielded %d bytes: %w", m.ID, m.Size, got, err))
 	}
 	if m.Folder == "" {
 		return transfer.FatalError(errors.New("transfertest: Put without a folder"))
