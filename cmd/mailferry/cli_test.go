@@ -455,7 +455,7 @@ func TestExitCodeLocked(t *testing.T) {
 }
 
 func TestInterrupt(t *testing.T) {
-	const n = 3000
+	const n = 1000
 	var msgs []testMessage
 	for i := 0; i < n; i++ {
 		msgs = append(msgs, message("INBOX", i, 4096))

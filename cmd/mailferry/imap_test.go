@@ -109,3 +109,79 @@ func TestIMAPToMaildir(t *testing.T) {
 		t.Errorf("re-run copied %d again", s.Copied)
 	}
 }
+
+// A provider migration: roles map Sent Items onto the new server's Sent,
+// --map renames a folder, flags and dates arrive, and the final delta
+// copies only what is new.
+func TestIMAPMigrationWithFinalDelta(t *testing.T) {
+	old, err := imapserver.Start(imapserver.Options{
+		Users:      []imapserver.User{{Name: "alice", Password: "old-pw"}},
+		SpecialUse: map[string]string{"Sent Items": `\Sent`},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	dst, err := imapserver.Start(imapserver.Options{
+		Users:      []imapserver.User{{Name: "alice", Password: "new-pw"}},
+		SpecialUse: map[string]string{"Sent": `\Sent`},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	add := func(folder string, i int, flags ...string) {
+		body := []byte(strings.ReplaceAll(message(folder, i, 250).body, "\n", "\r\n"))
+		if err := old.AddMessage("alice", folder, flags, time.Date(2019, 5, 1, 10, 0, i, 0, time.UTC), body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add("INBOX", 1, `\Seen`, "$Forwarded")
+	add("INBOX", 2)
+	add("Sent Items", 3, `\Seen`)
+	add("Projekte/Alt", 4, `\Flagged`)
+
+	env := []string{"MAILFERRY_SOURCE_PASSWORD=old-pw", "MAILFERRY_DEST_PASSWORD=new-pw"}
+	src, to := "imap://alice@"+old.Addr()+"?tls=none", "imap://alice@"+dst.Addr()+"?tls=none"
+	r := mailferry(t, env, "copy", src, to, "--map", "Projekte=Archive/Projekte", "--json")
+	expectCode(t, r, 0)
+	if s := lastSummary(t, r.stdout); s.Copied != 4 {
+		t.Fatalf("copied %d, want 4\n%s", s.Copied, r)
+	}
+	got, err := imapserver.Dump(dst.Addr(), nil, "alice", "new-pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int{}
+	for f, msgs := range got {
+		counts[f] = len(msgs)
+	}
+	want := map[string]int{"INBOX": 2, "Sent": 1, "Archive/Projekte/Alt": 1}
+	for f, n := range want {
+		if counts[f] != n {
+			t.Errorf("folder %q holds %d messages, want %d (all: %v)", f, counts[f], n, counts)
+		}
+	}
+	if n := counts["Sent Items"]; n != 0 {
+		t.Errorf("Sent Items was created at the destination with %d messages instead of using Sent", n)
+	}
+	for _, m := range got["INBOX"] {
+		if strings.Contains(string(m.Body), "message 1 ") {
+			if strings.Join(m.Flags, " ") != `$Forwarded \Seen` {
+				t.Errorf("flags %v, want $Forwarded \\Seen", m.Flags)
+			}
+			if !m.Date.Equal(time.Date(2019, 5, 1, 10, 0, 1, 0, time.UTC)) {
+				t.Errorf("arrival date %v", m.Date)
+			}
+		}
+	}
+
+	// New mail arrives at the old provider before the MX switch; the final
+	// run copies only that.
+	add("INBOX", 5)
+	r = mailferry(t, env, "copy", src, to, "--map", "Projekte=Archive/Projekte", "--json")
+	expectCode(t, r, 0)
+	if s := lastSummary(t, r.stdout); s.Copied != 1 || s.Skipped != 4 {
+		t.Errorf("final delta: %+v, want 1 copied, 4 skipped", s)
+	}
+}

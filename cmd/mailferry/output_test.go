@@ -1,0 +1,75 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mailferry/mailferry/transfer"
+)
+
+func feed(r *reporter) {
+	r.Event(transfer.Event{Kind: transfer.EventPlanned, Folder: "INBOX", Text: "INBOX", Count: 3, Bytes: 3000})
+	for i := 0; i < 3; i++ {
+		r.Event(transfer.Event{Kind: transfer.EventCopied, Folder: "INBOX", Message: &transfer.Message{ID: "x"}, Bytes: 1000})
+	}
+	r.Event(transfer.Event{Kind: transfer.EventWarning, Folder: "INBOX", Text: "keyword dropped"})
+	r.Finish(transfer.Summary{Copied: 3, Bytes: 3000, Seconds: 0.5}, nil)
+}
+
+func TestReporterTerminalDrawsABar(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	feed(newReporter(outputMode{TTY: true}, &stdout, &stderr))
+	if !strings.Contains(stderr.String(), "\r") || !strings.Contains(stderr.String(), "3/3 messages") {
+		t.Errorf("no progress bar on a terminal:\n%q", stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "warning: INBOX: keyword dropped") {
+		t.Errorf("warning lost under the bar:\n%q", stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "copied 3 message(s) (2.9 KiB)") {
+		t.Errorf("summary: %q", stdout.String())
+	}
+}
+
+func TestReporterPlainLines(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	r := newReporter(outputMode{Interval: time.Nanosecond}, &stdout, &stderr)
+	feed(r)
+	if strings.Contains(stderr.String(), "\r") {
+		t.Errorf("carriage return without a terminal:\n%q", stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "progress: 3 of 3 message(s) copied") {
+		t.Errorf("no periodic progress line:\n%s", stderr.String())
+	}
+}
+
+func TestReporterQuiet(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	r := newReporter(outputMode{Quiet: true, TTY: true, Interval: time.Nanosecond}, &stdout, &stderr)
+	feed(r)
+	if stdout.Len() != 0 || stderr.Len() != 0 {
+		t.Errorf("-q printed on success: %q %q", stdout.String(), stderr.String())
+	}
+	// A failure is printed even with -q.
+	r.Event(transfer.Event{Kind: transfer.EventFailed, Folder: "Sent", Message: &transfer.Message{ID: "42"}, Err: errors.New("too big")})
+	if !strings.Contains(stderr.String(), `failed: folder "Sent", message 42: too big`) {
+		t.Errorf("failure under -q: %q", stderr.String())
+	}
+}
+
+func TestReporterJSONSummaryLast(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	r := newReporter(outputMode{JSON: true, TTY: true}, &stdout, &stderr)
+	r.Event(transfer.Event{Kind: transfer.EventCopied, Folder: "INBOX", Message: &transfer.Message{ID: "1"}, Bytes: 10})
+	r.Finish(transfer.Summary{Copied: 1, Bytes: 10, Seconds: 1.23456}, &partialError{failed: 2})
+	want := `{"type":"summary","copied":1,"skipped":0,"failed":0,"bytes":10,"seconds":1.235}`
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	if lines[len(lines)-1] != want {
+		t.Errorf("last line %q, want %q", lines[len(lines)-1], want)
+	}
+	if strings.Contains(stderr.String(), "\r") {
+		t.Errorf("a bar was drawn with --json: %q", stderr.String())
+	}
+}
