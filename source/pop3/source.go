@@ -63,9 +63,7 @@ func New(ctx context.Context, opts Options) (*Source, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 60 * time.Second
 	}
-	if opts.Warn == nil {
-		opts.Warn = func(string) {}
-	}
+	opts.Warn = onceEach(opts.Warn)
 	if _, _, err := net.SplitHostPort(opts.Addr); err != nil {
 		return nil, transfer.FatalError(fmt.Errorf("pop3: server address %q: %w", opts.Addr, err))
 	}
@@ -284,6 +282,22 @@ func (s *Source) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.Timeout)
 	defer cancel()
 	return sess.quit(ctx)
+}
+
+// onceEach wraps warn so each distinct warning is given once, although
+// every new session finds the same things again.
+func onceEach(warn func(string)) func(string) {
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	return func(s string) {
+		mu.Lock()
+		defer mu.Unlock()
+		if warn == nil || seen[s] {
+			return
+		}
+		seen[s] = true
+		warn(s)
+	}
 }
 
 // serverError returns the *ServerError in err, or nil.

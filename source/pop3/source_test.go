@@ -488,7 +488,7 @@ func TestNoUIDL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(warnings) == 0 || !strings.Contains(warnings[0], "no UIDL") {
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "no UIDL") {
 		t.Errorf("warnings = %q", warnings)
 	}
 	if list[2].ID != list[0].ID+"#2" || list[0].ID == list[1].ID || list[1].ID == list[3].ID {
@@ -511,6 +511,9 @@ func TestNoUIDL(t *testing.T) {
 	got, err := fetchAll(ctx, src, []transfer.Message{list[3]})
 	if err != nil || len(got) != 1 || got[0].body != want(tricky[2]) {
 		t.Fatalf("Fetch by hash ID: %v %v", got, err)
+	}
+	if len(warnings) != 1 {
+		t.Errorf("the no-UIDL warning was given %d times over two sessions, want once", len(warnings))
 	}
 }
 

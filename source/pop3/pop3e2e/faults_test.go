@@ -24,6 +24,7 @@ func faultMessages() []mail {
 // away after a few tries are retried; every message arrives once and
 // --delete-source empties the server.
 func TestFaultsRecover(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name   string
 		faults pop3server.Faults
@@ -78,6 +79,7 @@ func TestFaultsRecover(t *testing.T) {
 // bounded number of retries with an error that says what happened, and
 // nothing that was not stored is deleted.
 func TestFaultsPersist(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name   string
 		faults pop3server.Faults

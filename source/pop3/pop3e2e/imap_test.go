@@ -110,6 +110,7 @@ func copyToIMAP(t *testing.T, so pop3.Options, msgs []mail, io imapconn.Options)
 // without a blank line after its header, so those two corpus messages are
 // left to the Dovecot test.
 func TestPOP3ToIMAP(t *testing.T) {
+	t.Parallel()
 	var msgs []mail
 	for _, m := range hostile(t) {
 		if m.name != "from-first-line.eml" && m.name != "headers-only.eml" {

@@ -58,6 +58,7 @@ func copyToMaildir(t *testing.T, so pop3.Options, msgs []mail) {
 }
 
 func TestPOP3ToMaildir(t *testing.T) {
+	t.Parallel()
 	msgs := hostile(t)
 	srv := startServer(t, pop3server.Options{Messages: serverMessages(msgs)})
 	copyToMaildir(t, sourceOptions(srv.Addr(), srv.User(), srv.Password()), msgs)
@@ -67,6 +68,7 @@ func TestPOP3ToMaildir(t *testing.T) {
 }
 
 func TestPOP3ToMaildirUndated(t *testing.T) {
+	t.Parallel()
 	msgs := []mail{
 		{"undated", []byte("Subject: no date\r\n\r\nbody\r\n")},
 		{"dated", []byte("Subject: a date\r\nDate: Sat, 06 Jan 2024 10:00:00 +0000\r\n\r\nbody\r\n")},
@@ -76,6 +78,7 @@ func TestPOP3ToMaildirUndated(t *testing.T) {
 }
 
 func TestPOP3ToMaildirNoUIDL(t *testing.T) {
+	t.Parallel()
 	msgs := hostile(t)
 	srv := startServer(t, pop3server.Options{NoUIDL: true, Messages: serverMessages(msgs)})
 	so := sourceOptions(srv.Addr(), srv.User(), srv.Password())
@@ -88,6 +91,7 @@ func TestPOP3ToMaildirNoUIDL(t *testing.T) {
 }
 
 func TestPOP3ToMaildirDeleteSource(t *testing.T) {
+	t.Parallel()
 	msgs := hostile(t)
 	srv := startServer(t, pop3server.Options{Messages: serverMessages(msgs)})
 	so := sourceOptions(srv.Addr(), srv.User(), srv.Password())
@@ -116,4 +120,34 @@ func TestPOP3ToMaildirDeleteSource(t *testing.T) {
 		t.Fatalf("server holds %d messages, want 0", n)
 	}
 	checkExactlyOnce(t, append(msgs, extra), readMaildirInbox(t, root))
+}
+
+// TestLargeMessageToMaildir copies a 20 MB message with byte-stuffed lines
+// through the spool (it spills to a file) into a Maildir.
+func TestLargeMessageToMaildir(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString("Received: by mx; Thu, 11 Jan 2024 10:00:00 +0000\r\nSubject: big\r\n\r\n")
+	for i := 0; b.Len() < 20<<20; i++ {
+		if i%100 == 0 {
+			b.WriteString(".\r\n..\r\n")
+		}
+		b.WriteString(".a line of a large message, starting with a dot...........\r\n")
+	}
+	msgs := []mail{{"20MB", []byte(b.String())}, tricky[0]}
+	srv := startServer(t, pop3server.Options{Messages: serverMessages(msgs)})
+	root := filepath.Join(t.TempDir(), "backup")
+	dst, err := maildir.New(root, maildir.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	so := sourceOptions(srv.Addr(), srv.User(), srv.Password())
+	sum, err := copyOnce(context.Background(), so, dst, dst.DefaultStatePath(), func(o *transfer.Options) {
+		o.SpoolDir = t.TempDir()
+		o.DeleteSource = true
+	})
+	if err != nil || sum.Copied != 2 || sum.Deleted != 2 {
+		t.Fatalf("copy: %+v, %v", sum, err)
+	}
+	checkExactlyOnce(t, msgs, readMaildirInbox(t, root))
 }
