@@ -10,6 +10,7 @@ import (
 
 	"github.com/mailferry/mailferry/internal/account"
 	"github.com/mailferry/mailferry/internal/dovecot"
+	"github.com/mailferry/mailferry/internal/faultproxy"
 	"github.com/mailferry/mailferry/internal/imapconn"
 	"github.com/mailferry/mailferry/internal/imapserver"
 	"github.com/mailferry/mailferry/transfer"
@@ -119,4 +120,46 @@ func TestDovecotLoginFailures(t *testing.T) {
 	if err == nil || transfer.ClassOf(err) != transfer.Fatal || !strings.Contains(err.Error(), "--ca-file") {
 		t.Errorf("self-signed certificate without trust: %v", err)
 	}
+}
+
+// Connections to Dovecot cut mid-APPEND and mid-FETCH: everything arrives
+// exactly once, and no partial message stays in Dovecot.
+func TestDovecotFaults(t *testing.T) {
+	msgs := corpus()
+	dc := startDovecot(t, dovecot.Options{})
+	src := startMem(t, imapserver.Options{}, msgs)
+
+	in, err := faultproxy.Start(dc.IMAPAddr, faultproxy.Fault{Dir: faultproxy.ToServer, Match: []byte("APPEND"), After: 300000, Action: faultproxy.Cut, Times: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	opts := dovecotOpts(dc)
+	opts.Addr, opts.Security, opts.TLSConfig = in.Addr(), account.SecurityNone, nil
+	sink := newSink(t, opts)
+	if sum := run(t, newSource(t, connOpts(src.Addr())), sink, statePath(t), transfer.Options{}); sum.Copied != len(msgs) || sum.Failed != 0 {
+		t.Errorf("to Dovecot: %+v", sum)
+	}
+	if err := sink.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if in.Fired() == 0 {
+		t.Error("the APPEND fault never fired")
+	}
+	diffKeys(t, "Dovecot", dumpTLS(t, dc.IMAPSAddr, dc.TLSConfig()), corpusKeys(msgs, same))
+
+	out, err := faultproxy.Start(dc.IMAPAddr, faultproxy.Fault{Dir: faultproxy.ToClient, Match: []byte("BODY[] {"), After: 300000, Action: faultproxy.Cut, Times: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	opts.Addr = out.Addr()
+	back := startMem(t, imapserver.Options{}, nil)
+	if sum := run(t, newSource(t, opts), newSink(t, connOpts(back.Addr())), statePath(t), transfer.Options{}); sum.Copied != len(msgs) || sum.Failed != 0 {
+		t.Errorf("from Dovecot: %+v", sum)
+	}
+	if out.Fired() == 0 {
+		t.Error("the FETCH fault never fired")
+	}
+	diffKeys(t, "back from Dovecot", dumpKeys(t, back.Addr(), nil), corpusKeys(msgs, same))
 }
