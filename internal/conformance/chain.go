@@ -22,9 +22,12 @@ var RunTimeout = 2 * time.Minute
 // store holds CRLF (its sink converts local form), a local store behind a
 // network store holds LF (its sink converts network form), and local-to-local
 // copies keep the bytes. A one-folder store holds everything in "INBOX".
+// Keywords compare case-insensitively once a store that folds them was
+// passed.
 func ExpectFor(stores ...Store) Expect {
 	var e Expect
 	var steps []func([]byte) []byte
+	var names []func(string) string
 	prevCRLF := false
 	oneFolder := false
 	for _, s := range stores {
@@ -34,8 +37,15 @@ func ExpectFor(stores ...Store) Expect {
 		case !s.CRLF && prevCRLF:
 			steps = append(steps, formats.ToLF)
 		}
+		if s.Body != nil {
+			steps = append(steps, s.Body)
+		}
+		if s.FolderName != nil {
+			names = append(names, s.FolderName)
+		}
 		prevCRLF = s.CRLF
 		oneFolder = oneFolder || s.OneFolder
+		e.FoldKeywords = e.FoldKeywords || s.FoldsKeywords
 	}
 	if len(steps) > 0 {
 		e.Body = func(b []byte) []byte {
@@ -45,8 +55,16 @@ func ExpectFor(stores ...Store) Expect {
 			return b
 		}
 	}
-	if oneFolder {
+	switch {
+	case oneFolder:
 		e.Folder = func(string) string { return "INBOX" }
+	case len(names) > 0:
+		e.Folder = func(f string) string {
+			for _, n := range names {
+				f = n(f)
+			}
+			return f
+		}
 	}
 	return e
 }
