@@ -71,6 +71,15 @@ func corpus() []stored {
 			body: message("\n", 8, "tilde starting the name", "Dovecot escapes it as \\7e")},
 		{folder: `back\slash`, date: time.Date(2020, 8, 8, 8, 8, 8, 0, time.UTC),
 			body: message("\n", 9, "backslash", "Stored as \\5c")},
+		// A local archive with mixed line endings and a bare CR is stored as
+		// it is; the W= size in its name must be what Dovecot computes, or
+		// Dovecot cuts BODY[] short without an error.
+		{folder: "INBOX", date: time.Date(2010, 10, 10, 10, 10, 10, 0, time.UTC), flags: []string{`\Seen`},
+			body: message("\n", 10, "mixed line endings", "lf line", "crlf line\r", "bare\rcr inside", "\r", "end")},
+		// Network form holding a bare LF and a bare CR: the sink turns CRLF
+		// into LF and leaves both alone.
+		{folder: "INBOX", date: time.Date(2011, 11, 11, 11, 11, 11, 0, time.UTC), crlf: true,
+			body: message("\r\n", 11, "bare LF in network form", "one\ntwo", "bare\rcr")},
 	}
 }
 
