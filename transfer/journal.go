@@ -187,8 +187,11 @@ func headerLine() []byte {
 // parseLine checks one line and, for a record, adds it to the index.
 func (j *Journal) parseLine(line []byte, isHeader bool) error {
 	if isHeader {
+		if bytes.Equal(line, bytes.TrimSuffix(headerLine(), []byte("\n"))) {
+			return nil
+		}
 		var h journalHeader
-		if err := json.Unmarshal(line, &h); err != nil || h.Version == nil {
+		if err := json.Unmarshal(line, &h); err != nil || h.Version == nil || *h.Version == journalVersion {
 			return errors.New(`not a mailferry state file (the first line must be {"mailferry-state":1})`)
 		}
 		if *h.Version != journalVersion {

@@ -272,3 +272,43 @@ func TestJournalDoesNotOverwriteForeignFileWithoutNewline(t *testing.T) {
 		t.Fatalf("file changed: %q", data)
 	}
 }
+
+// FuzzOpenJournal feeds arbitrary state files to OpenJournal: it must never
+// panic, and a file it accepts must read back the same after the repair.
+func FuzzOpenJournal(f *testing.F) {
+	f.Add([]byte(`{"mailferry-state":1}` + "\n"))
+	f.Add([]byte(`{"mailferry-state":1}` + "\n" + `{"source":"s","folder":"INBOX","id":"1","fp":"x","dest":"INBOX","time":"2024-05-01T10:00:00Z"}` + "\n"))
+	f.Add([]byte(`{"mailferry-state":1}` + "\n" + `{"source":"s","folder":"INBOX","id":"1","fp":"x","dest":"INBOX","time":"2024-05-01T10:00:00Z","deleted":true}` + "\n{\"sou"))
+	f.Add([]byte(`{"mailferry-st`))
+	f.Add([]byte("garbage\n\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(t.TempDir(), "state")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		j, err := OpenJournal(path)
+		if err != nil {
+			if after, _ := os.ReadFile(path); string(after) != string(data) {
+				t.Fatal("a rejected file was modified")
+			}
+			return
+		}
+		n := j.Len()
+		if err := j.Append(rec("fuzz-added")); err != nil {
+			t.Fatal(err)
+		}
+		j.Close()
+		after, _ := os.ReadFile(path)
+		if !strings.HasPrefix(string(after), `{"mailferry-state":1}`+"\n") {
+			t.Fatalf("no header after repair: %q", after)
+		}
+		j, err = OpenJournal(path)
+		if err != nil {
+			t.Fatalf("reopening a repaired file: %v", err)
+		}
+		defer j.Close()
+		if j.Len() != n+1 && j.Len() != n {
+			t.Fatalf("Len %d after reopen, was %d plus one", j.Len(), n)
+		}
+	})
+}
