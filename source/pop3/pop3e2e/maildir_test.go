@@ -121,33 +121,3 @@ func TestPOP3ToMaildirDeleteSource(t *testing.T) {
 	}
 	checkExactlyOnce(t, append(msgs, extra), readMaildirInbox(t, root))
 }
-
-// TestLargeMessageToMaildir copies a 20 MB message with byte-stuffed lines
-// through the spool (it spills to a file) into a Maildir.
-func TestLargeMessageToMaildir(t *testing.T) {
-	t.Parallel()
-	var b strings.Builder
-	b.WriteString("Received: by mx; Thu, 11 Jan 2024 10:00:00 +0000\r\nSubject: big\r\n\r\n")
-	for i := 0; b.Len() < 20<<20; i++ {
-		if i%100 == 0 {
-			b.WriteString(".\r\n..\r\n")
-		}
-		b.WriteString(".a line of a large message, starting with a dot...........\r\n")
-	}
-	msgs := []mail{{"20MB", []byte(b.String())}, tricky[0]}
-	srv := startServer(t, pop3server.Options{Messages: serverMessages(msgs)})
-	root := filepath.Join(t.TempDir(), "backup")
-	dst, err := maildir.New(root, maildir.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	so := sourceOptions(srv.Addr(), srv.User(), srv.Password())
-	sum, err := copyOnce(context.Background(), so, dst, dst.DefaultStatePath(), func(o *transfer.Options) {
-		o.SpoolDir = t.TempDir()
-		o.DeleteSource = true
-	})
-	if err != nil || sum.Copied != 2 || sum.Deleted != 2 {
-		t.Fatalf("copy: %+v, %v", sum, err)
-	}
-	checkExactlyOnce(t, msgs, readMaildirInbox(t, root))
-}
