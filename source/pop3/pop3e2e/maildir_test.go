@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mailferry/mailferry/internal/pop3server"
 	"github.com/mailferry/mailferry/sink/maildir"
@@ -120,4 +121,49 @@ func TestPOP3ToMaildirDeleteSource(t *testing.T) {
 		t.Fatalf("server holds %d messages, want 0", n)
 	}
 	checkExactlyOnce(t, append(msgs, extra), readMaildirInbox(t, root))
+}
+
+// TestKeepDays: with --keep-days 7 a message stays on the server until a
+// run at least 7 days after it was first copied.
+func TestKeepDays(t *testing.T) {
+	t.Parallel()
+	msgs := tricky[:2]
+	srv := startServer(t, pop3server.Options{Messages: serverMessages(msgs)})
+	so := sourceOptions(srv.Addr(), srv.User(), srv.Password())
+	root := filepath.Join(t.TempDir(), "backup")
+	dst, err := maildir.New(root, maildir.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	day0 := time.Date(2024, 2, 1, 12, 0, 0, 0, time.UTC)
+	at := func(now time.Time) func(*transfer.Options) {
+		return func(o *transfer.Options) {
+			o.DeleteSource = true
+			o.KeepDays = 7
+			o.Now = func() time.Time { return now }
+		}
+	}
+	sum, err := copyOnce(context.Background(), so, dst, dst.DefaultStatePath(), at(day0))
+	if err != nil || sum.Copied != 2 || sum.Deleted != 0 {
+		t.Fatalf("day 0: %+v, %v", sum, err)
+	}
+	// A third message arrives on day 3.
+	later := mail{"day3", []byte("Subject: day 3\r\nDate: Sun, 04 Feb 2024 12:00:00 +0000\r\n\r\nx\r\n")}
+	srv.AddMessage(pop3server.Message{Body: later.body})
+	sum, err = copyOnce(context.Background(), so, dst, dst.DefaultStatePath(), at(day0.AddDate(0, 0, 3)))
+	if err != nil || sum.Copied != 1 || sum.Deleted != 0 || len(srv.Messages()) != 3 {
+		t.Fatalf("day 3: %+v, %v, %d on the server", sum, err, len(srv.Messages()))
+	}
+	sum, err = copyOnce(context.Background(), so, dst, dst.DefaultStatePath(), at(day0.AddDate(0, 0, 7)))
+	if err != nil || sum.Copied != 0 || sum.Deleted != 2 {
+		t.Fatalf("day 7: %+v, %v", sum, err)
+	}
+	if left := srv.Messages(); len(left) != 1 || string(left[0].Body) != string(wire(later.body)) {
+		t.Fatalf("day 7: the server holds %d messages, want only the one from day 3", len(left))
+	}
+	sum, err = copyOnce(context.Background(), so, dst, dst.DefaultStatePath(), at(day0.AddDate(0, 0, 10)))
+	if err != nil || sum.Deleted != 1 || len(srv.Messages()) != 0 {
+		t.Fatalf("day 10: %+v, %v, %d on the server", sum, err, len(srv.Messages()))
+	}
+	checkExactlyOnce(t, append(append([]mail(nil), msgs...), later), readMaildirInbox(t, root))
 }
