@@ -1,0 +1,453 @@
+package mbox
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/mailferry/mailferry/formats"
+	"github.com/mailferry/mailferry/transfer"
+)
+
+// lockWait is how long opening a file waits for another process's lock.
+var lockWait = 30 * time.Second
+
+// bufferSize is the write buffer of each open file.
+const bufferSize = 256 * 1024
+
+// mboxFile is one mbox file the sink appends to. Its mutex serializes the
+// writers of this file; different files are written in parallel.
+type mboxFile struct {
+	path string
+	mu   sync.Mutex
+
+	opened  bool
+	openErr error
+	f       *os.File
+	bw      *bufio.Writer
+	disk    int64  // bytes in the file (written out of bw)
+	size    int64  // disk plus what bw holds
+	prefix  string // line feeds owed before the next message
+	dirty   bool   // written since the last fsync
+	created []string
+	broken  error // a failed write could not be undone
+}
+
+// diskWriter writes to the file and counts what reached it; its errors are
+// marked so append can tell them from problems with the message itself.
+type diskWriter struct{ mf *mboxFile }
+
+type diskError struct{ err error }
+
+func (e *diskError) Error() string { return e.err.Error() }
+func (e *diskError) Unwrap() error { return e.err }
+
+func (w diskWriter) Write(p []byte) (int, error) {
+	n, err := w.mf.f.Write(p)
+	w.mf.disk += int64(n)
+	if err != nil {
+		return n, &diskError{err}
+	}
+	return n, nil
+}
+
+// open opens (creating it if create is set) and locks the file, repairs a
+// torn tail and checks that it is an mbox file. Called with mu held.
+func (mf *mboxFile) open(ctx context.Context, create bool, warn func(string)) error {
+	if mf.opened {
+		return mf.openErr
+	}
+	err := mf.doOpen(ctx, create, warn)
+	if err != nil && errors.Is(err, context.Canceled) {
+		return err // not remembered: a later call may succeed
+	}
+	mf.opened, mf.openErr = true, err
+	return err
+}
+
+func (mf *mboxFile) doOpen(ctx context.Context, create bool, warn func(string)) error {
+	flags := os.O_RDWR | os.O_APPEND
+	if create {
+		dir := filepath.Dir(mf.path)
+		created, err := mkdirAll(dir)
+		if err != nil {
+			return transfer.FatalError(fmt.Errorf("mbox %s: creating directory: %w", dir, err))
+		}
+		mf.created = created
+		flags |= os.O_CREATE
+		if _, err := os.Lstat(mf.path); errors.Is(err, os.ErrNotExist) {
+			mf.created = append(mf.created, dir)
+		}
+	}
+	f, err := os.OpenFile(mf.path, flags, 0o600)
+	if err != nil {
+		return transfer.FatalError(fmt.Errorf("mbox %s: %w", mf.path, err))
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = errors.New("not a regular file")
+	}
+	if err == nil {
+		err = lockFile(ctx, f, lockWait)
+	}
+	if err != nil {
+		f.Close()
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+		return transfer.FatalError(fmt.Errorf("mbox %s: %w", mf.path, err))
+	}
+	mf.f = f
+	size, err := mf.repair(warn)
+	if err != nil {
+		f.Close()
+		mf.f = nil
+		return transfer.FatalError(fmt.Errorf("mbox %s: %w", mf.path, err))
+	}
+	mf.disk, mf.size = size, size
+	mf.bw = bufio.NewWriterSize(diskWriter{mf}, bufferSize)
+	return nil
+}
+
+// repair checks the file, cuts off an incomplete last message and works out
+// the line feeds owed before the next message. It returns the file size.
+func (mf *mboxFile) repair(warn func(string)) (int64, error) {
+	fi, err := mf.f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	size := fi.Size()
+	if size == 0 {
+		return 0, nil
+	}
+	if _, err := formats.NewMboxReader(mf.f, size).Next(); err != nil && err != io.EOF {
+		if errors.Is(err, formats.ErrNotMbox) {
+			return 0, fmt.Errorf("will not append to a file that is not an mbox file: %w", err)
+		}
+		return 0, err
+	}
+	cut, err := tornTail(mf.f, size)
+	if err != nil {
+		return 0, err
+	}
+	if cut < size {
+		saved, err := mf.saveTorn(cut, size)
+		if err != nil {
+			return 0, fmt.Errorf("saving the incomplete message at byte %d before removing it: %w", cut, err)
+		}
+		if err := mf.f.Truncate(cut); err != nil {
+			return 0, err
+		}
+		if err := mf.f.Sync(); err != nil {
+			return 0, err
+		}
+		if warn != nil {
+			warn(fmt.Sprintf("mbox %s: removed an incomplete message at the end (%d bytes from byte %d, left by an interrupted write); the bytes are saved in %s",
+				mf.path, size-cut, cut, saved))
+		}
+		size = cut
+	}
+	if size > 0 {
+		tail := make([]byte, min(size, 3))
+		if _, err := mf.f.ReadAt(tail, size-int64(len(tail))); err != nil {
+			return 0, err
+		}
+		mf.prefix = formats.MboxAppendPrefix(tail)
+	}
+	return size, nil
+}
+
+// saveTorn copies the bytes from cut to size into a hidden file beside the
+// mbox, so nothing is lost even if the judgement "incomplete" was wrong.
+func (mf *mboxFile) saveTorn(cut, size int64) (string, error) {
+	name := filepath.Join(filepath.Dir(mf.path), "."+filepath.Base(mf.path)+".torn-"+strconv.FormatInt(cut, 10))
+	out, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return "", err
+	}
+	_, err = io.Copy(out, io.NewSectionReader(mf.f, cut, size-cut))
+	if err == nil {
+		err = out.Sync()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	return name, err
+}
+
+// tornTail returns where the file should end: its size, or the start of an
+// incomplete last message. It reads only the end of the file: in a file
+// mailferry wrote, every line that starts with "From " after a blank line
+// starts a message, so the last such line starts the last message.
+func tornTail(ra io.ReaderAt, size int64) (int64, error) {
+	const chunk = 64 * 1024
+	end := size
+	for end > 0 {
+		lo := max(end-chunk, 0)
+		buf := make([]byte, end-lo+min(size-end, 6))
+		if _, err := ra.ReadAt(buf, lo); err != nil && err != io.EOF {
+			return 0, err
+		}
+		for i := int64(len(buf)) - 1; i >= 0; i-- {
+			p := lo + i
+			if p >= end || !messageStart(buf, i, p) {
+				continue
+			}
+			m, err := lastMessage(ra, size, p)
+			if err != nil {
+				if errors.Is(err, formats.ErrNotMbox) {
+					continue // a "From " line inside a foreign message
+				}
+				return 0, err
+			}
+			if m != nil && m.Incomplete {
+				return m.Offset, nil
+			}
+			return size, nil
+		}
+		end = lo
+	}
+	return size, nil
+}
+
+// messageStart reports whether position p (index i of buf) may start a
+// message: at the start of the file or after a blank line, and the line
+// starts with "From " or is a piece of one at the end of the file.
+func messageStart(buf []byte, i, p int64) bool {
+	if p > 0 && (i < 2 || buf[i-1] != '\n' || buf[i-2] != '\n') {
+		return false
+	}
+	rest := buf[i:]
+	if len(rest) >= 5 {
+		return string(rest[:5]) == "From "
+	}
+	return len(rest) > 0 && "From "[:len(rest)] == string(rest)
+}
+
+// lastMessage reads the messages from offset p to the end and returns the
+// last one.
+func lastMessage(ra io.ReaderAt, size, p int64) (*formats.MboxMessage, error) {
+	r := formats.NewMboxReader(ra, size)
+	r.SeekMessage(p)
+	var last *formats.MboxMessage
+	for {
+		m, err := r.Next()
+		if err == io.EOF {
+			return last, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		last = m
+	}
+}
+
+// append writes one message. Called with mu held and the file open.
+func (mf *mboxFile) append(env formats.MboxEnvelope, sp *spool) error {
+	if mf.broken != nil {
+		return mf.broken
+	}
+	start := mf.size
+	var n int64
+	if mf.prefix != "" {
+		k, err := mf.bw.WriteString(mf.prefix)
+		n += int64(k)
+		if err != nil {
+			return mf.undo(start, err)
+		}
+	}
+	k, err := formats.NewMboxWriter(mf.bw).WriteMessage(env, sp, sp.size)
+	n += k
+	if err != nil {
+		return mf.undo(start, err)
+	}
+	mf.prefix = ""
+	mf.size = start + n
+	mf.dirty = true
+	return nil
+}
+
+// undo deals with a message that could not be written. When nothing of it
+// was written (the writer refused it up front), only this message fails.
+// Otherwise part of it is buffered or in the file: the buffer is dropped,
+// the file is cut back to the end of the last message if all earlier ones
+// reached it (else the next open repairs the torn tail), and the sink stops
+// taking messages for this file. Buffered messages dropped with it were
+// never flushed, so they were never journaled and the next run copies them.
+func (mf *mboxFile) undo(start int64, err error) error {
+	var de *diskError
+	isDisk := errors.As(err, &de)
+	if mf.disk+int64(mf.bw.Buffered()) == start {
+		if isDisk {
+			mf.broken = transfer.FatalError(fmt.Errorf("mbox %s: %w", mf.path, de.err))
+			return mf.broken
+		}
+		return transfer.PerMessageError(fmt.Errorf("mbox %s: %w", mf.path, err))
+	}
+	mf.bw.Reset(diskWriter{mf})
+	if mf.disk >= start {
+		if terr := mf.f.Truncate(start); terr == nil {
+			mf.disk = start
+		}
+	}
+	mf.size = mf.disk
+	mf.broken = transfer.FatalError(fmt.Errorf("mbox %s: writing a message failed halfway: %w", mf.path, err))
+	return mf.broken
+}
+
+// flush writes the buffer out and fsyncs the file and the directories the
+// sink created for it. Called with mu held.
+func (mf *mboxFile) flush() error {
+	if mf.f == nil || mf.broken != nil {
+		return mf.broken
+	}
+	if err := mf.bw.Flush(); err != nil {
+		mf.broken = transfer.FatalError(fmt.Errorf("mbox %s: %w", mf.path, err))
+		return mf.broken
+	}
+	if mf.dirty {
+		if err := mf.f.Sync(); err != nil {
+			mf.broken = transfer.FatalError(fmt.Errorf("mbox %s: fsync: %w", mf.path, err))
+			return mf.broken
+		}
+		mf.dirty = false
+	}
+	for len(mf.created) > 0 {
+		dir := mf.created[len(mf.created)-1]
+		if err := syncDir(dir); err != nil {
+			return transfer.FatalError(fmt.Errorf("mbox %s: fsync directory: %w", dir, err))
+		}
+		mf.created = mf.created[:len(mf.created)-1]
+	}
+	return nil
+}
+
+// close flushes, then releases the lock and the file.
+func (mf *mboxFile) close() error {
+	if mf.f == nil {
+		return nil
+	}
+	err := mf.flush()
+	if cerr := mf.f.Close(); err == nil && cerr != nil {
+		err = transfer.FatalError(fmt.Errorf("mbox %s: %w", mf.path, cerr))
+	}
+	mf.f = nil
+	mf.openErr = errors.New("sink is closed")
+	return err
+}
+
+// fingerprints counts the fingerprints of the messages in the file, each
+// computed from the message as the mbox source reads it. Called with mu
+// held and the file open.
+func (mf *mboxFile) fingerprints(ctx context.Context, counts map[string]int) error {
+	if err := mf.flush(); err != nil {
+		return err
+	}
+	r := formats.NewMboxReader(mf.f, mf.disk)
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		m, err := r.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return transfer.FatalError(fmt.Errorf("mbox %s: %w", mf.path, err))
+		}
+		if m.Incomplete {
+			continue
+		}
+		fp, err := Fingerprint(m)
+		if err != nil {
+			return transfer.FatalError(fmt.Errorf("mbox %s: %w", mf.path, err))
+		}
+		counts[fp]++
+	}
+}
+
+// Fingerprint computes formats.Fingerprint for a message read from an mbox
+// file: its header, its size in network form and its date, read in one
+// pass over the body.
+func Fingerprint(m *formats.MboxMessage) (string, error) {
+	var hc headerCapture
+	var wc formats.WireCounter
+	if _, err := io.Copy(io.MultiWriter(&hc, &wc), m.Body()); err != nil {
+		return "", err
+	}
+	return formats.Fingerprint(hc.buf, wc.Size(), m.Date), nil
+}
+
+// headerCapture keeps the header block of what is written to it, up to
+// and including the first empty line (as formats.HeaderEnd finds it).
+type headerCapture struct {
+	buf       []byte
+	done      bool
+	midLine   bool
+	pendingCR bool
+}
+
+func (h *headerCapture) Write(p []byte) (int, error) {
+	if h.done {
+		return len(p), nil
+	}
+	for i, c := range p {
+		switch {
+		case c == '\n' && (!h.midLine || h.pendingCR):
+			h.buf = append(h.buf, p[:i+1]...)
+			h.done = true
+			return len(p), nil
+		case c == '\n':
+			h.midLine, h.pendingCR = false, false
+		case c == '\r' && !h.midLine:
+			h.midLine, h.pendingCR = true, true
+		default:
+			h.midLine, h.pendingCR = true, false
+		}
+	}
+	h.buf = append(h.buf, p...)
+	return len(p), nil
+}
+
+// mkdirAll creates dir and its missing parents, and returns those it
+// created, outermost first, so their parents can be fsynced.
+func mkdirAll(dir string) ([]string, error) {
+	var missing []string
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil {
+			break
+		}
+		missing = append(missing, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	var parents []string
+	for i := len(missing) - 1; i >= 0; i-- {
+		parents = append(parents, filepath.Dir(missing[i]))
+	}
+	return parents, nil
+}
+
+// syncDir fsyncs a directory, making the entries created in it durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
+		return err
+	}
+	return nil
+}

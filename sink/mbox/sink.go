@@ -1,0 +1,232 @@
+package mbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/mailferry/mailferry/formats"
+	"github.com/mailferry/mailferry/transfer"
+)
+
+// Options configure a Sink.
+type Options struct {
+	// Warn receives things the user should know that do not fail the run:
+	// a repaired torn tail, flags an mbox file cannot keep. Nil discards.
+	Warn func(string)
+}
+
+// Sink writes messages into mbox files.
+type Sink struct {
+	root   string // the file, or the directory of folder files
+	single bool
+	warn   func(string)
+
+	mu     sync.Mutex
+	files  map[string]*mboxFile // by path
+	closed bool
+}
+
+var (
+	_ transfer.Sink          = (*Sink)(nil)
+	_ transfer.Flusher       = (*Sink)(nil)
+	_ transfer.Fingerprinter = (*Sink)(nil)
+	_ transfer.StateLocator  = (*Sink)(nil)
+)
+
+// New opens the mbox archive at path. A path that is an existing directory,
+// or does not exist and does not end in ".mbox", is a directory of
+// <folder>.mbox files (created if needed). An existing regular file, or a
+// path ending in ".mbox", is one file that receives every message whatever
+// its folder. A single file is opened, locked and repaired at once; the
+// files of a directory when they are first used.
+func New(path string, opts Options) (*Sink, error) {
+	s := &Sink{root: filepath.Clean(path), warn: opts.Warn, files: map[string]*mboxFile{}}
+	fi, err := os.Stat(path)
+	switch {
+	case err == nil && fi.IsDir():
+	case err == nil && fi.Mode().IsRegular():
+		s.single = true
+	case err == nil:
+		return nil, transfer.FatalError(fmt.Errorf("mbox %s: neither a directory nor a regular file", path))
+	case errors.Is(err, fs.ErrNotExist) && strings.HasSuffix(path, formats.MboxExt):
+		s.single = true
+	case errors.Is(err, fs.ErrNotExist):
+		if err := os.MkdirAll(path, 0o700); err != nil {
+			return nil, transfer.FatalError(fmt.Errorf("mbox %s: creating directory: %w", path, err))
+		}
+	default:
+		return nil, transfer.FatalError(fmt.Errorf("mbox %s: %w", path, err))
+	}
+	if s.single {
+		mf := s.fileFor(s.root)
+		mf.mu.Lock()
+		err := mf.open(context.Background(), true, s.warn)
+		mf.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// pathOf returns the file that holds folder.
+func (s *Sink) pathOf(folder string) (string, error) {
+	if s.single {
+		return s.root, nil
+	}
+	rel, err := formats.MboxFolderPath(folder)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(s.root, filepath.FromSlash(rel)), nil
+}
+
+// fileFor returns the entry for path, creating it unopened.
+func (s *Sink) fileFor(path string) *mboxFile {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	mf, ok := s.files[path]
+	if !ok {
+		mf = &mboxFile{path: path}
+		s.files[path] = mf
+	}
+	return mf
+}
+
+func (s *Sink) warnf(format string, args ...any) {
+	if s.warn != nil {
+		s.warn(fmt.Sprintf(format, args...))
+	}
+}
+
+// Put appends m to its folder's file. It is safe for concurrent use; Puts
+// into one file are serialized, Puts into different files are not. The
+// message is durable only after the next successful Flush (or Close).
+// Flags an mbox cannot keep (keywords with spaces, unknown system flags)
+// are left out with a warning.
+func (s *Sink) Put(ctx context.Context, m transfer.Message, r io.Reader) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return transfer.FatalError(fmt.Errorf("mbox %s: sink is closed", s.root))
+	}
+	path, err := s.pathOf(m.Folder)
+	if err != nil {
+		return transfer.PerMessageError(&transfer.MessageError{Folder: m.Folder, ID: m.ID, Err: err})
+	}
+	flags, drop := formats.SplitMboxFlags(m.Flags)
+	if len(drop) > 0 {
+		s.warnf("mbox %s: message %s of folder %q: flags %q cannot be kept in an mbox file and were left out", path, m.ID, m.Folder, drop)
+	}
+	sp, n, err := readSpool(r, m.CRLF)
+	if err != nil {
+		return fmt.Errorf("mbox %s: reading message %s of folder %q: %w", path, m.ID, m.Folder, err)
+	}
+	defer sp.Close()
+	if m.Size > 0 && n != m.Size {
+		return transfer.PerMessageError(&transfer.MessageError{Folder: m.Folder, ID: m.ID,
+			Err: fmt.Errorf("body has %d bytes, expected %d", n, m.Size)})
+	}
+	mf := s.fileFor(path)
+	mf.mu.Lock()
+	defer mf.mu.Unlock()
+	if err := mf.open(ctx, true, s.warn); err != nil {
+		return err
+	}
+	err = mf.append(formats.MboxEnvelope{Date: m.Date, Flags: flags}, sp)
+	if err != nil && transfer.ClassOf(err) == transfer.PerMessage {
+		return transfer.PerMessageError(&transfer.MessageError{Folder: m.Folder, ID: m.ID, Err: err})
+	}
+	return err
+}
+
+// Flush makes every message Put so far durable: it writes the buffers and
+// fsyncs each file written since the last Flush and the directories created
+// for them.
+func (s *Sink) Flush(ctx context.Context) error {
+	var errs []error
+	for _, mf := range s.snapshot() {
+		mf.mu.Lock()
+		if mf.f != nil {
+			if err := mf.flush(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		mf.mu.Unlock()
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Sink) snapshot() []*mboxFile {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*mboxFile, 0, len(s.files))
+	for _, mf := range s.files {
+		out = append(out, mf)
+	}
+	return out
+}
+
+// Close flushes, releases the locks and closes the files. Put fails after
+// Close.
+func (s *Sink) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	var errs []error
+	for _, mf := range s.snapshot() {
+		mf.mu.Lock()
+		if err := mf.close(); err != nil {
+			errs = append(errs, err)
+		}
+		mf.mu.Unlock()
+	}
+	return errors.Join(errs...)
+}
+
+// Fingerprints returns how many messages of folder's file carry each
+// fingerprint, computed from each message as the mbox source reads it back.
+// A single-file sink holds all folders in one file and answers for it
+// whatever the folder. A folder without a file yields an empty map.
+func (s *Sink) Fingerprints(ctx context.Context, folder string) (map[string]int, error) {
+	path, err := s.pathOf(folder)
+	if err != nil {
+		return nil, transfer.FatalError(fmt.Errorf("mbox %s: folder %q: %w", s.root, folder, err))
+	}
+	counts := map[string]int{}
+	mf := s.fileFor(path)
+	mf.mu.Lock()
+	defer mf.mu.Unlock()
+	if !mf.opened {
+		if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+			return counts, nil
+		}
+	}
+	if err := mf.open(ctx, false, s.warn); err != nil {
+		return nil, err
+	}
+	if err := mf.fingerprints(ctx, counts); err != nil {
+		return nil, err
+	}
+	return counts, nil
+}
+
+// DefaultStatePath is <file>.mailferry.state beside a single file, or
+// mailferry.state inside a directory.
+func (s *Sink) DefaultStatePath() string {
+	if s.single {
+		return s.root + ".mailferry.state"
+	}
+	return filepath.Join(s.root, "mailferry.state")
+}

@@ -1,0 +1,536 @@
+package mbox_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	gombox "github.com/emersion/go-mbox"
+
+	"github.com/mailferry/mailferry/formats"
+	"github.com/mailferry/mailferry/internal/corpus"
+	sinkmbox "github.com/mailferry/mailferry/sink/mbox"
+	srcmbox "github.com/mailferry/mailferry/source/mbox"
+	"github.com/mailferry/mailferry/transfer"
+)
+
+var ctx = context.Background()
+
+// stored is a message as a store holds it.
+type stored struct {
+	Folder string
+	Flags  []string
+	Date   time.Time
+	Body   []byte
+}
+
+func key(m stored) string {
+	return fmt.Sprintf("%s|%q|%d|%x", m.Folder, m.Flags, m.Date.Unix(), m.Body)
+}
+
+func put(t testing.TB, s *sinkmbox.Sink, msgs []stored, crlf bool) {
+	t.Helper()
+	for i, m := range msgs {
+		body := m.Body
+		if crlf {
+			body = formats.ToCRLF(body)
+		}
+		tm := transfer.Message{Folder: m.Folder, ID: fmt.Sprint(i), Flags: m.Flags, Date: m.Date, Size: int64(len(body)), CRLF: crlf}
+		if err := s.Put(ctx, tm, bytes.NewReader(body)); err != nil {
+			t.Fatalf("Put %d: %v", i, err)
+		}
+	}
+}
+
+// readAll reads every folder of an mbox archive through the source.
+func readAll(t testing.TB, path string) []stored {
+	t.Helper()
+	src, err := srcmbox.Open(path, srcmbox.Options{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer src.Close()
+	folders, err := src.Folders(ctx)
+	if err != nil {
+		t.Fatalf("Folders: %v", err)
+	}
+	var out []stored
+	for _, f := range folders {
+		list, err := src.List(ctx, f.Name)
+		if err != nil {
+			t.Fatalf("List %s: %v", f.Name, err)
+		}
+		err = src.Fetch(ctx, f.Name, list, func(m transfer.Message, r io.Reader) error {
+			b, err := io.ReadAll(r)
+			if err != nil {
+				return err
+			}
+			if m.CRLF || int64(len(b)) != m.Size {
+				t.Errorf("%s %s: CRLF=%v size %d for %d bytes", f.Name, m.ID, m.CRLF, m.Size, len(b))
+			}
+			out = append(out, stored{m.Folder, m.Flags, m.Date, b})
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("Fetch %s: %v", f.Name, err)
+		}
+	}
+	return out
+}
+
+func sameMessages(t *testing.T, got, want []stored) {
+	t.Helper()
+	g := map[string]int{}
+	for _, m := range got {
+		g[key(m)]++
+	}
+	for _, m := range want {
+		k := key(m)
+		if g[k] == 0 {
+			t.Errorf("missing or changed: folder %q flags %q date %v body %.120q", m.Folder, m.Flags, m.Date, m.Body)
+			continue
+		}
+		g[k]--
+	}
+	if len(got) != len(want) {
+		t.Errorf("read %d messages, wrote %d", len(got), len(want))
+	}
+}
+
+func hostileCorpus(t testing.TB) []stored {
+	t.Helper()
+	msgs, err := corpus.Load()
+	if err != nil {
+		t.Fatalf("corpus: %v", err)
+	}
+	var out []stored
+	for _, m := range msgs {
+		flags, _ := formats.SplitMboxFlags(m.Flags)
+		if flags == nil {
+			flags = []string{}
+		}
+		out = append(out, stored{m.Folder, flags, m.Date.UTC().Truncate(time.Second), m.Body})
+	}
+	extra := []stored{
+		{"INBOX", []string{}, time.Unix(1700000000, 0).UTC(), []byte("")},
+		{"INBOX", []string{}, time.Unix(1700000000, 0).UTC(), []byte("Subject: only header")},
+		{"INBOX", []string{}, time.Unix(1700000000, 0).UTC(), []byte("Subject: x\n\n\x00\x00From \x00\n>From \n>>From")},
+		{"a:b*c", []string{`\Seen`}, time.Unix(1600000000, 0).UTC(), []byte("Subject: odd folder\n\nx\n")},
+		{".hidden/sub.sbd", []string{}, time.Unix(1600000000, 0).UTC(), []byte("Subject: dots\n\nx\n")},
+		{"Entwürfe", []string{`\Draft`}, time.Unix(1600000000, 0).UTC(), []byte("Subject: umlaut\n\nx\n")},
+	}
+	return append(out, extra...)
+}
+
+func TestRoundTripDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "archive")
+	want := hostileCorpus(t)
+	s, err := sinkmbox.New(dir, sinkmbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put(t, s, want, false)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got := readAll(t, dir)
+	sameMessages(t, got, want)
+	if _, err := os.Stat(filepath.Join(dir, "Archive", "2019.mbox")); err != nil {
+		t.Errorf("subfolder file: %v", err)
+	}
+	if s.DefaultStatePath() != filepath.Join(dir, "mailferry.state") {
+		t.Errorf("state path %s", s.DefaultStatePath())
+	}
+}
+
+// TestRoundTripCRLF: messages in network form are stored with LF.
+func TestRoundTripCRLF(t *testing.T) {
+	dir := t.TempDir()
+	want := []stored{
+		{"INBOX", []string{`\Seen`}, time.Unix(1700000000, 0).UTC(), []byte("Subject: a\n\nFrom x\nline\n")},
+		{"INBOX", []string{}, time.Unix(1700000001, 0).UTC(), []byte("Subject: b\n\nno newline")},
+	}
+	s, err := sinkmbox.New(dir, sinkmbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put(t, s, want, true)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(filepath.Join(dir, "INBOX.mbox"))
+	if bytes.Contains(raw, []byte("\r")) {
+		t.Errorf("CR in the file: %q", raw)
+	}
+	sameMessages(t, readAll(t, dir), want)
+}
+
+// TestSingleFile: every folder goes into the one file, read back as INBOX.
+func TestSingleFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sub", "all.mbox")
+	want := hostileCorpus(t)
+	s, err := sinkmbox.New(path, sinkmbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.DefaultStatePath() != path+".mailferry.state" {
+		t.Errorf("state path %s", s.DefaultStatePath())
+	}
+	put(t, s, want, false)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		want[i].Folder = "INBOX"
+	}
+	sameMessages(t, readAll(t, path), want)
+}
+
+// TestPlainMboxReaders: a reader that knows nothing of the frame (go-mbox,
+// mboxo) finds the same number of messages, and every line starting with
+// "From " in the file separates messages.
+func TestPlainMboxReaders(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.mbox")
+	want := hostileCorpus(t)
+	s, err := sinkmbox.New(path, sinkmbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put(t, s, want, false)
+	s.Close()
+	f, _ := os.Open(path)
+	defer f.Close()
+	r := gombox.NewReader(f)
+	n := 0
+	for {
+		msg, err := r.NextMessage()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("go-mbox: %v", err)
+		}
+		b, _ := io.ReadAll(msg)
+		if !bytes.HasPrefix(b, []byte("Status: ")) {
+			t.Errorf("go-mbox message %d does not start with the Status header: %.60q", n, b)
+		}
+		n++
+	}
+	if n != len(want) {
+		t.Errorf("go-mbox found %d messages, want %d", n, len(want))
+	}
+}
+
+// TestTornTailRepair cuts a written file at every offset of its last
+// message: reopening cuts the torn message away (saving it), the others
+// stay intact, and appending works again.
+func TestTornTailRepair(t *testing.T) {
+	dir := t.TempDir()
+	orig := filepath.Join(dir, "orig.mbox")
+	msgs := []stored{
+		{"INBOX", []string{`\Seen`}, time.Unix(1700000000, 0).UTC(), []byte("Subject: 1\n\nFrom a\n\nbody\n")},
+		{"INBOX", []string{}, time.Unix(1700000001, 0).UTC(), []byte("Subject: 2\n\n\n\nx")},
+		{"INBOX", []string{`\Flagged`, "kw"}, time.Unix(1700000002, 0).UTC(), []byte("Subject: 3\n\n\nFrom me Sat Mar  9 17:04:05 2024\n\nend\n\n")},
+	}
+	s, err := sinkmbox.New(orig, sinkmbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put(t, s, msgs[:2], false)
+	s.Flush(ctx)
+	fi, _ := os.Stat(orig)
+	lastStart := fi.Size()
+	put(t, s, msgs[2:], false)
+	s.Close()
+	full, _ := os.ReadFile(orig)
+	extra := stored{"INBOX", []string{}, time.Unix(1700000009, 0).UTC(), []byte("Subject: after repair\n\nok\n")}
+
+	for cut := lastStart; cut <= int64(len(full)); cut++ {
+		path := filepath.Join(dir, fmt.Sprintf("cut%d.mbox", cut))
+		if err := os.WriteFile(path, full[:cut], 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var warnings []string
+		s, err := sinkmbox.New(path, sinkmbox.Options{Warn: func(w string) { warnings = append(warnings, w) }})
+		if err != nil {
+			t.Fatalf("cut %d: New: %v", cut, err)
+		}
+		torn := cut > lastStart && cut < int64(len(full))
+		if torn != (len(warnings) == 1) {
+			t.Fatalf("cut %d: warnings %q", cut, warnings)
+		}
+		if torn && (!strings.Contains(warnings[0], path) || !strings.Contains(warnings[0], "incomplete")) {
+			t.Errorf("cut %d: warning %q does not name the file", cut, warnings[0])
+		}
+		put(t, s, []stored{extra}, false)
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		want := append([]stored{}, msgs[:2]...)
+		if !torn && cut == int64(len(full)) {
+			want = append(want, msgs[2])
+		}
+		want = append(want, extra)
+		sameMessages(t, readAll(t, path), want)
+		if torn {
+			saved, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf(".cut%d.mbox.torn-%d", cut, lastStart)))
+			if err != nil || !bytes.Equal(saved, full[lastStart:cut]) {
+				t.Fatalf("cut %d: saved torn bytes %q, %v", cut, saved, err)
+			}
+		}
+		if t.Failed() {
+			t.Fatalf("cut %d failed", cut)
+		}
+	}
+}
+
+// TestAppendToForeign appends to an mbox file another program wrote.
+func TestAppendToForeign(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mutt")
+	foreign := "From alice@example.org Sat Mar  9 17:04:05 2024\nStatus: RO\nSubject: old\n\nold body without final newline"
+	os.WriteFile(path, []byte(foreign), 0o600)
+	s, err := sinkmbox.New(path, sinkmbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := stored{"INBOX", []string{}, time.Unix(1700000000, 0).UTC(), []byte("Subject: new\n\nnew\n")}
+	put(t, s, []stored{m}, false)
+	s.Close()
+	got := readAll(t, path)
+	if len(got) != 2 || !bytes.Equal(got[1].Body, m.Body) || !strings.HasPrefix(string(got[0].Body), "Subject: old\n\nold body") {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func TestConcurrentPuts(t *testing.T) {
+	dir := t.TempDir()
+	s, err := sinkmbox.New(dir, sinkmbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []stored
+	for f := 0; f < 4; f++ {
+		for i := 0; i < 60; i++ {
+			body := fmt.Sprintf("Subject: %d-%d\nMessage-ID: <%d.%d@x>\n\nFrom line %d\n%s", f, i, f, i, i, strings.Repeat("y", i*97))
+			want = append(want, stored{fmt.Sprintf("F%d/sub", f), []string{`\Seen`}, time.Unix(int64(1600000000+i), 0).UTC(), []byte(body)})
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(want))
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < len(want); i += 8 {
+				m := want[i]
+				err := s.Put(ctx, transfer.Message{Folder: m.Folder, ID: fmt.Sprint(i), Flags: m.Flags, Date: m.Date, Size: int64(len(m.Body))}, bytes.NewReader(m.Body))
+				if err != nil {
+					errs <- err
+				}
+				if i%25 == 0 {
+					if err := s.Flush(ctx); err != nil {
+						errs <- err
+					}
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	sameMessages(t, readAll(t, dir), want)
+}
+
+// TestFingerprints: the sink's counts equal the fingerprints computed from
+// what the source reads back, also from a freshly opened sink.
+func TestFingerprints(t *testing.T) {
+	dir := t.TempDir()
+	msgs := hostileCorpus(t)
+	s, err := sinkmbox.New(dir, sinkmbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put(t, s, msgs, false)
+	before, err := s.Fingerprints(ctx, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	want := map[string]map[string]int{}
+	for _, m := range readAll(t, dir) {
+		if want[m.Folder] == nil {
+			want[m.Folder] = map[string]int{}
+		}
+		want[m.Folder][formats.Fingerprint(m.Body, formats.WireSize(m.Body), m.Date)]++
+	}
+	if !reflect.DeepEqual(before, want["INBOX"]) {
+		t.Errorf("INBOX fingerprints before Close differ from the source's")
+	}
+	s2, err := sinkmbox.New(dir, sinkmbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	for folder, fps := range want {
+		got, err := s2.Fingerprints(ctx, folder)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, fps) {
+			t.Errorf("folder %s: fingerprints %v, want %v", folder, got, fps)
+		}
+	}
+	if sum(want["INBOX"]) < 10 || len(want["INBOX"]) == sum(want["INBOX"]) {
+		t.Errorf("INBOX should hold many messages, two of them identical: %v", want["INBOX"])
+	}
+	empty, err := s2.Fingerprints(ctx, "No/Such/Folder")
+	if err != nil || len(empty) != 0 {
+		t.Errorf("missing folder: %v, %v", empty, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "No")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Fingerprints created a folder: %v", err)
+	}
+}
+
+func sum(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+func TestSinkErrors(t *testing.T) {
+	dir := t.TempDir()
+	notMbox := filepath.Join(dir, "notes.txt")
+	os.WriteFile(notMbox, []byte("just some text\n"), 0o600)
+	_, err := sinkmbox.New(notMbox, sinkmbox.Options{})
+	if err == nil || !strings.Contains(err.Error(), notMbox) || !errors.Is(err, formats.ErrNotMbox) || transfer.ClassOf(err) != transfer.Fatal {
+		t.Errorf("appending to a text file: %v", err)
+	}
+	// A directory where a folder's file should be.
+	os.MkdirAll(filepath.Join(dir, "d", "INBOX.mbox"), 0o700)
+	s, err := sinkmbox.New(filepath.Join(dir, "d"), sinkmbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Put(ctx, transfer.Message{Folder: "INBOX", ID: "1", Size: 3}, strings.NewReader("x\n\n"))
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "d", "INBOX.mbox")) || transfer.ClassOf(err) != transfer.Fatal {
+		t.Errorf("directory in place of a file: %v", err)
+	}
+	// A message whose date cannot be written fails alone.
+	err = s.Put(ctx, transfer.Message{Folder: "Other", ID: "7", Date: time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC), Size: 3}, strings.NewReader("x\n\n"))
+	var me *transfer.MessageError
+	if transfer.ClassOf(err) != transfer.PerMessage || !errors.As(err, &me) || me.ID != "7" {
+		t.Errorf("bad date: %v", err)
+	}
+	// A short body is refused.
+	err = s.Put(ctx, transfer.Message{Folder: "Other", ID: "8", Size: 10}, strings.NewReader("x\n"))
+	if transfer.ClassOf(err) != transfer.PerMessage {
+		t.Errorf("short body: %v", err)
+	}
+	// A reader that fails leaves nothing behind.
+	err = s.Put(ctx, transfer.Message{Folder: "Other", ID: "9", Size: 100}, io.MultiReader(strings.NewReader("Subject: x\n"), errReader{}))
+	if err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Errorf("failing reader: %v", err)
+	}
+	s.Close()
+	if b, err := os.ReadFile(filepath.Join(dir, "d", "Other.mbox")); err != nil || len(b) != 0 {
+		t.Errorf("Other.mbox holds %q (%v)", b, err)
+	}
+	// Unkeepable flags are dropped with a warning.
+	var warned []string
+	s, _ = sinkmbox.New(filepath.Join(dir, "w"), sinkmbox.Options{Warn: func(w string) { warned = append(warned, w) }})
+	if err := s.Put(ctx, transfer.Message{Folder: "INBOX", ID: "1", Flags: []string{`\Seen`, "two words"}, Size: 3}, strings.NewReader("x\n\n")); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if len(warned) != 1 || !strings.Contains(warned[0], "two words") {
+		t.Errorf("warnings %q", warned)
+	}
+}
+
+type errReader struct{}
+
+func (errReader) Read([]byte) (int, error) { return 0, errors.New("boom") }
+
+// TestLocked: a second sink on the same file waits for the lock and gives
+// up with an error naming the file.
+func TestLocked(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "one.mbox")
+	s, err := sinkmbox.New(path, sinkmbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	defer sinkmbox.SetLockWait(200 * time.Millisecond)()
+	_, err = sinkmbox.New(path, sinkmbox.Options{})
+	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "locked") {
+		t.Errorf("second sink: %v", err)
+	}
+}
+
+// TestRunEndToEnd copies an mbox archive into another through transfer.Run
+// and again: the second run copies nothing, thanks to the fingerprints.
+func TestRunEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	first, second := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	want := hostileCorpus(t)
+	s, _ := sinkmbox.New(first, sinkmbox.Options{})
+	put(t, s, want, false)
+	s.Close()
+
+	for run := 1; run <= 2; run++ {
+		src, err := srcmbox.Open(first, srcmbox.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dst, err := sinkmbox.New(second, sinkmbox.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum, err := transfer.Run(ctx, src, dst, transfer.Options{})
+		if cerr := dst.Close(); err == nil {
+			err = cerr
+		}
+		src.Close()
+		if err != nil {
+			t.Fatalf("run %d: %v (%+v)", run, err, sum)
+		}
+		wantCopied := len(want)
+		if run == 2 {
+			wantCopied = 0
+		}
+		if sum.Copied != wantCopied || sum.Failed != 0 {
+			t.Fatalf("run %d: %+v", run, sum)
+		}
+	}
+	got := readAll(t, second)
+	sameMessages(t, got, want)
+	folders := map[string]bool{}
+	for _, m := range got {
+		folders[m.Folder] = true
+	}
+	names := make([]string, 0, len(folders))
+	for f := range folders {
+		names = append(names, f)
+	}
+	sort.Strings(names)
+	t.Logf("folders: %q", names)
+}
