@@ -69,7 +69,8 @@ func newSpool(r io.Reader, hint, memLimit int64, dir string) (*spool, error) {
 		return nil, FatalError(&errSpool{err})
 	}
 	sp := &spool{file: f}
-	sp.header = bytes.Clone(buf[:headerLen(buf)])
+	head := &headCollector{b: bytes.Clone(buf[:min(len(buf), maxHeaderKeep)])}
+	head.done = len(head.b) == maxHeaderKeep || headerDone(head.b)
 	fail := func(err error) (*spool, error) {
 		sp.close()
 		return nil, err
@@ -78,7 +79,7 @@ func newSpool(r io.Reader, hint, memLimit int64, dir string) (*spool, error) {
 		return fail(FatalError(&errSpool{err}))
 	}
 	wc.Write(buf)
-	n, err := io.Copy(io.MultiWriter(&spillWriter{f: f}, &wc), r)
+	n, err := io.Copy(io.MultiWriter(&spillWriter{f: f}, &wc, head), r)
 	if err != nil {
 		var se *errSpool
 		if errors.As(err, &se) {
@@ -88,7 +89,34 @@ func newSpool(r io.Reader, hint, memLimit int64, dir string) (*spool, error) {
 	}
 	sp.size = int64(len(buf)) + n
 	sp.wire = wc.Size()
+	sp.header = head.b[:headerLen(head.b)]
 	return sp, nil
+}
+
+// headCollector keeps the start of a spilled body until its header block
+// is complete (or maxHeaderKeep bytes), however small the memory limit.
+type headCollector struct {
+	b    []byte
+	done bool
+}
+
+func (h *headCollector) Write(p []byte) (int, error) {
+	if !h.done {
+		h.b = append(h.b, p[:min(len(p), maxHeaderKeep-len(h.b))]...)
+		h.done = len(h.b) == maxHeaderKeep || headerDone(h.b)
+	}
+	return len(p), nil
+}
+
+// headerDone reports whether b holds the blank line that ends a header.
+func headerDone(b []byte) bool {
+	if n := formats.HeaderEnd(b); n < len(b) {
+		return true
+	}
+	// HeaderEnd says len(b) both for a header ending exactly at the end
+	// of b and for one without an end yet.
+	return bytes.HasSuffix(b, []byte("\n\n")) || bytes.HasSuffix(b, []byte("\n\r\n")) ||
+		bytes.Equal(b, []byte("\n")) || bytes.Equal(b, []byte("\r\n"))
 }
 
 // spillWriter marks write errors on the spill file as spool errors, so they

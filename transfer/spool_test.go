@@ -3,6 +3,7 @@ package transfer
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -106,5 +107,60 @@ func TestSpoolCRLFWireSize(t *testing.T) {
 	defer sp.close()
 	if sp.wire != int64(len(body)) {
 		t.Fatalf("wire = %d, want %d", sp.wire, len(body))
+	}
+}
+
+func TestSpoolHeaderLongerThanMemoryLimit(t *testing.T) {
+	date := time.Date(2023, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, tc := range []struct {
+		name  string
+		lines int
+		limit int64
+	}{
+		{"header of 3 KiB, limit 100 bytes", 100, 100},
+		{"header of 300 KiB (above the keep limit)", 10000, 1000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b bytes.Buffer
+			for i := range tc.lines {
+				fmt.Fprintf(&b, "Received: from host%d by relay (hop %d)\r\n", i, i)
+			}
+			b.WriteString("Message-ID: <late@example.org>\r\n\r\n")
+			b.WriteString(strings.Repeat("body\r\n", 1000))
+			body := b.Bytes()
+			sp, err := newSpool(iotest.HalfReader(bytes.NewReader(body)), 0, tc.limit, t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sp.close()
+			if sp.file == nil {
+				t.Fatal("not spilled")
+			}
+			want := formats.Fingerprint(body[:min(len(body), maxHeaderKeep)], int64(len(body)), date)
+			if got := sp.fingerprint(Message{Date: date}); got != want {
+				t.Fatal("fingerprint of a spilled message differs from formats.Fingerprint")
+			}
+			if len(sp.header) > maxHeaderKeep {
+				t.Fatalf("kept %d header bytes", len(sp.header))
+			}
+		})
+	}
+}
+
+func TestHeaderDone(t *testing.T) {
+	for in, want := range map[string]bool{
+		"":                   false,
+		"\n":                 true,
+		"\r\n":               true,
+		"A: b\n":             false,
+		"A: b\n\n":           true,
+		"A: b\r\n\r\n":       true,
+		"A: b\r\n\r\nbody":   true,
+		"A: b\r\nC: d\r\n":   false,
+		"A: b\r\nC: d\r\n\r": false,
+	} {
+		if got := headerDone([]byte(in)); got != want {
+			t.Errorf("headerDone(%q) = %v", in, got)
+		}
 	}
 }
