@@ -419,7 +419,7 @@ func (s *Source) Fetch(ctx context.Context, folder string, msgs []transfer.Messa
 		r.SeekMessage(e.offset)
 		m, err := r.Next()
 		if err != nil || m.Length != e.length || m.Incomplete {
-			if err != nil && !errors.Is(err, formats.ErrNotMbox) {
+			if err != nil && err != io.EOF && !errors.Is(err, formats.ErrNotMbox) {
 				return transfer.FatalError(fmt.Errorf("mbox %s: %w", p, err))
 			}
 			fail(want.ID, errChanged)
