@@ -1132,3 +1132,78 @@ func BenchmarkRun(b *testing.B) {
 		})
 	}
 }
+
+// flakyList fails List for some folders.
+type flakyList struct {
+	*transfertest.MemSource
+	mu    sync.Mutex
+	fails map[string][]error // folder → errors to return, in turn
+}
+
+func (f *flakyList) List(ctx context.Context, folder string) ([]transfer.Message, error) {
+	f.mu.Lock()
+	if errs := f.fails[folder]; len(errs) > 0 {
+		f.fails[folder] = errs[1:]
+		f.mu.Unlock()
+		return nil, errs[0]
+	}
+	f.mu.Unlock()
+	return f.MemSource.List(ctx, folder)
+}
+
+func TestRunListFailures(t *testing.T) {
+	src := transfertest.NewMemSource()
+	fill(src, 3, false, "INBOX", "Gone", "Flaky")
+	gone := errors.New("folder was deleted meanwhile")
+	flaky := &flakyList{MemSource: src, fails: map[string][]error{
+		"Gone":  {transfer.PerMessageError(gone)},
+		"Flaky": {transfer.TemporaryError(errors.New("BYE")), transfer.TemporaryError(errors.New("BYE"))},
+	}}
+	dst := transfertest.NewMemSink()
+	ev := &events{}
+	sum, err := transfer.Run(context.Background(), flaky, dst, fast(transfer.Options{Progress: ev}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Copied != 6 || sum.Failed != 1 {
+		t.Fatalf("summary %+v", sum)
+	}
+	var me *transfer.MessageError
+	if !errors.As(sum.Failures[0], &me) || me.Folder != "Gone" || !errors.Is(me, gone) {
+		t.Fatalf("failure %v", sum.Failures[0])
+	}
+	if n := len(ev.of(transfer.EventRetry)); n != 2 {
+		t.Fatalf("%d retries", n)
+	}
+	checkCopies(t, src, dst, same, "INBOX", "Flaky")
+
+	// A fatal List error stops the run.
+	flaky.fails = map[string][]error{"INBOX": {errors.New("authentication expired")}}
+	_, err = transfer.Run(context.Background(), flaky, transfertest.NewMemSink(), fast(transfer.Options{}))
+	if err == nil || !strings.Contains(err.Error(), `folder "INBOX"`) || !strings.Contains(err.Error(), "authentication expired") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestRunJournalWriteFailureIsFatal(t *testing.T) {
+	src := transfertest.NewMemSource()
+	fill(src, 20, false, "INBOX")
+	dst := transfertest.NewMemSink()
+	dir := t.TempDir()
+	broken := journal(t, filepath.Join(dir, "broken"))
+	broken.Close() // every Append fails from now on
+	sum, err := transfer.Run(context.Background(), src, dst, fast(transfer.Options{Journal: broken}))
+	if err == nil || transfer.ClassOf(err) != transfer.Fatal || !strings.Contains(err.Error(), "state file") {
+		t.Fatalf("err = %v", err)
+	}
+	if sum.Copied != 0 {
+		t.Fatalf("%d counted as copied without a journal record", sum.Copied)
+	}
+	// What reached the sink is recognised by the next run.
+	held := dst.Len()
+	sum, err = transfer.Run(context.Background(), src, dst, fast(transfer.Options{Journal: journal(t, filepath.Join(dir, "fresh"))}))
+	if err != nil || sum.Skipped != held || sum.Copied != 20-held {
+		t.Fatalf("re-run: %+v %v (sink held %d)", sum, err, held)
+	}
+	checkCopies(t, src, dst, same, "INBOX")
+}
