@@ -119,15 +119,18 @@ func (c *countWriter) Write(p []byte) (int, error) {
 
 // filterReader runs everything read from src through a fromFilter.
 type filterReader struct {
-	src io.Reader
-	f   *fromFilter
-	out bytes.Buffer
-	buf []byte
-	err error
+	src     io.Reader
+	f       *fromFilter
+	out     bytes.Buffer
+	buf     []byte
+	bufSize int64
+	err     error
 }
 
-func newFilterReader(src io.Reader, unescape bool) *filterReader {
-	fr := &filterReader{src: src}
+// newFilterReader filters src, which holds about size bytes (so small
+// messages get small buffers).
+func newFilterReader(src io.Reader, size int64, unescape bool) *filterReader {
+	fr := &filterReader{src: src, bufSize: min(max(size, 512), 32*1024)}
 	fr.f = newFromFilter(&fr.out, unescape)
 	return fr
 }
@@ -138,7 +141,7 @@ func (fr *filterReader) Read(p []byte) (int, error) {
 			return 0, fr.err
 		}
 		if fr.buf == nil {
-			fr.buf = make([]byte, 32*1024)
+			fr.buf = make([]byte, fr.bufSize)
 		}
 		n, err := fr.src.Read(fr.buf)
 		if n > 0 {

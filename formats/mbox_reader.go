@@ -86,7 +86,7 @@ func (m *MboxMessage) Body() io.Reader {
 	}
 	r := io.MultiReader(rs...)
 	if m.unescape {
-		return newFilterReader(r, true)
+		return newFilterReader(r, m.StoredSize(), true)
 	}
 	return r
 }
@@ -174,13 +174,28 @@ func (l line) text() []byte {
 }
 
 func (r *MboxReader) seek(off int64) {
-	sr := io.NewSectionReader(r.ra, off, max(r.size-off, 0))
+	sr := &rampReader{r: io.NewSectionReader(r.ra, off, max(r.size-off, 0)), n: 4096}
 	if r.br == nil {
 		r.br = bufio.NewReaderSize(sr, mboxBufSize)
 	} else {
 		r.br.Reset(sr)
 	}
 	r.brPos = off
+}
+
+// rampReader reads little at first and more as reading goes on: most
+// seeks look at a line or two (a From_ line, a frame), a few scan a message.
+type rampReader struct {
+	r io.Reader
+	n int
+}
+
+func (rr *rampReader) Read(p []byte) (int, error) {
+	if len(p) > rr.n {
+		p = p[:rr.n]
+	}
+	rr.n = min(2*rr.n, mboxBufSize)
+	return rr.r.Read(p)
 }
 
 // readLine reads the next line; ok is false at the end of the file.
