@@ -562,6 +562,15 @@ func (r *runner) fetchChunk(ctx context.Context, job *folderJob, msgs []Message)
 				return err
 			}
 			sp, err := newSpool(body, m.Size, r.opts.SpoolMemory, r.opts.SpoolDir)
+			if err != nil && ClassOf(err) == PerMessage {
+				// This body cannot be read (the source says so); the
+				// stream itself is fine.
+				mu.Lock()
+				delete(pending, m.ID)
+				mu.Unlock()
+				r.failMessage(job, m, err)
+				return nil
+			}
 			if err != nil {
 				fnErr = err
 				return err
@@ -642,8 +651,15 @@ func (r *runner) messageErrors(job *folderJob, err error, msgs []Message, pendin
 	var rest []error
 	for _, e := range leaves(err) {
 		var me *MessageError
-		if ClassOf(e) != PerMessage || !errors.As(e, &me) {
+		if ClassOf(e) != PerMessage {
 			rest = append(rest, e)
+			continue
+		}
+		if !errors.As(e, &me) {
+			// Not said which message: the messages it concerns stay
+			// pending, are asked for again and then reported one by
+			// one.
+			r.event(Event{Kind: EventWarning, Folder: job.folder.Name, Err: e, Text: "source reported an error without naming the message"})
 			continue
 		}
 		if !pending[me.ID] {

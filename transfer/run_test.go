@@ -1207,3 +1207,21 @@ func TestRunJournalWriteFailureIsFatal(t *testing.T) {
 	}
 	checkCopies(t, src, dst, same, "INBOX")
 }
+
+func TestRunUnreadableBody(t *testing.T) {
+	src := transfertest.NewMemSource()
+	fill(src, 6, false, "INBOX")
+	src.Unreadable = map[string]bool{"INBOX-2": true}
+	dst := transfertest.NewMemSink()
+	sum, err := transfer.Run(context.Background(), src, dst, fast(transfer.Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var me *transfer.MessageError
+	if sum.Copied != 5 || sum.Failed != 1 || !errors.As(sum.Failures[0], &me) || me.ID != "INBOX-2" || !errors.Is(me, transfertest.ErrUnreadable) {
+		t.Fatalf("summary %+v", sum)
+	}
+	if src.FetchCalls() != 1 {
+		t.Fatalf("%d fetch calls: an unreadable message must not break the stream", src.FetchCalls())
+	}
+}

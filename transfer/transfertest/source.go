@@ -36,6 +36,10 @@ type MemSource struct {
 	// *transfer.MessageError (joined with errors.Join), as a server does for
 	// a message expunged meanwhile.
 	Vanished map[string]bool
+	// Unreadable lists message IDs whose body reader fails half way with a
+	// PerMessage error (ErrUnreadable), as a source does for a message it
+	// cannot parse; the stream goes on.
+	Unreadable map[string]bool
 	// BeforeDeliver, when set, is called before each message is handed to
 	// the callback (e.g. to cancel a context at a chosen point).
 	BeforeDeliver func(m transfer.Message)
@@ -158,6 +162,9 @@ func (s *MemSource) List(ctx context.Context, folder string) ([]transfer.Message
 // ErrCut is the Temporary error a cut Fetch stream returns.
 var ErrCut = errors.New("transfertest: connection cut")
 
+// ErrUnreadable is the PerMessage error of an Unreadable message's reader.
+var ErrUnreadable = errors.New("transfertest: message cannot be read")
+
 // Fetch implements transfer.Source with the faults configured on s.
 func (s *MemSource) Fetch(ctx context.Context, folder string, msgs []transfer.Message, fn func(transfer.Message, io.Reader) error) error {
 	s.mu.Lock()
@@ -201,6 +208,7 @@ func (s *MemSource) Fetch(ctx context.Context, folder string, msgs []transfer.Me
 			drop = true
 		}
 		vanished := s.Vanished[want.ID]
+		unreadable := s.Unreadable[want.ID]
 		s.mu.Unlock()
 		if !found || vanished {
 			perMsg = append(perMsg, transfer.PerMessageError(&transfer.MessageError{
@@ -212,6 +220,9 @@ func (s *MemSource) Fetch(ctx context.Context, folder string, msgs []transfer.Me
 			continue
 		}
 		var body io.Reader = bytes.NewReader(mm.body)
+		if unreadable {
+			body = io.MultiReader(bytes.NewReader(mm.body[:len(mm.body)/2]), errReader{transfer.PerMessageError(ErrUnreadable)})
+		}
 		if sent == cut {
 			if !s.CutInBody {
 				return transfer.TemporaryError(ErrCut)
