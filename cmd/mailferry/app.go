@@ -23,8 +23,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Usage:   "copy mail between IMAP, POP3, Maildir and mbox, and lose nothing",
 		Version: version,
 		UsageText: `mailferry copy SOURCE DEST [options]     copy what is new (re-runnable)
-mailferry folders ENDPOINT [options]      list folders, message counts and sizes
-mailferry demo [DIR]                      try it on sample mail, nothing to set up`,
+mailferry folders ENDPOINT [options]     list folders, message counts and sizes
+mailferry demo [DIR]                     try it on sample mail, nothing to set up`,
 		Description: `mailferry moves mail between stores, once or on a schedule:
   provider migrations   imaps://… → imaps://… with flags, dates and a final delta run
   scheduled backups     imaps:// or pop3s:// → maildir:/backup or mbox:/backup, from cron

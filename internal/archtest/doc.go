@@ -9,7 +9,7 @@
 //   - nothing imports cmd;
 //   - only cmd imports urfave/cli and progressbar;
 //   - each protocol library is imported only from its own folders (go-imap
-//     from the imap packages, go-sasl from the imap and pop3 ones, go-pop3
+//     from the imap packages and the Dovecot test harness, go-sasl from the imap and pop3 ones, go-pop3
 //     from the pop3 ones, go-mbox from the
 //     mbox ones), so a reader finds each protocol in one place.
 package archtest

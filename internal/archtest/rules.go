@@ -95,8 +95,8 @@ var rules = []rule{
 		forbids: func(dep string) bool { return underAny(dep, uiLibraries) },
 	},
 	{
-		name:    "go-imap is imported only by the imap packages",
-		applies: func(r string) bool { return !strings.Contains(r, "imap") },
+		name:    "go-imap is imported only by the imap packages (and the Dovecot test harness)",
+		applies: func(r string) bool { return !strings.Contains(r, "imap") && !under(r, "internal/dovecot") },
 		forbids: func(dep string) bool { return under(dep, "github.com/emersion/go-imap") },
 		direct:  true,
 	},
