@@ -112,7 +112,6 @@ func (mf *mboxFile) doOpen(ctx context.Context, create bool, warn func(string)) 
 		return transfer.FatalError(fmt.Errorf("mbox %s: %w", mf.path, err))
 	}
 	mf.disk, mf.size = size, size
-	mf.bw = bufio.NewWriterSize(diskWriter{mf}, bufferSize)
 	return nil
 }
 
@@ -254,6 +253,11 @@ func (mf *mboxFile) append(env formats.MboxEnvelope, sp *spool) error {
 	if mf.broken != nil {
 		return mf.broken
 	}
+	if mf.bw == nil {
+		// Buffers exist only between a file's first Put and the next
+		// Flush, so a sink with many folders keeps few of them.
+		mf.bw = bufio.NewWriterSize(diskWriter{mf}, bufferSize)
+	}
 	start := mf.size
 	var n int64
 	if mf.prefix != "" {
@@ -308,9 +312,12 @@ func (mf *mboxFile) flush() error {
 	if mf.f == nil || mf.broken != nil {
 		return mf.broken
 	}
-	if err := mf.bw.Flush(); err != nil {
-		mf.broken = transfer.FatalError(fmt.Errorf("mbox %s: %w", mf.path, err))
-		return mf.broken
+	if mf.bw != nil {
+		if err := mf.bw.Flush(); err != nil {
+			mf.broken = transfer.FatalError(fmt.Errorf("mbox %s: %w", mf.path, err))
+			return mf.broken
+		}
+		mf.bw = nil
 	}
 	if mf.dirty {
 		if err := mf.f.Sync(); err != nil {
@@ -365,7 +372,7 @@ func (mf *mboxFile) fingerprints(ctx context.Context, counts map[string]int) err
 		if m.Incomplete {
 			continue
 		}
-		fp, err := Fingerprint(m)
+		fp, err := fingerprint(m)
 		if err != nil {
 			return transfer.FatalError(fmt.Errorf("mbox %s: %w", mf.path, err))
 		}
@@ -373,10 +380,10 @@ func (mf *mboxFile) fingerprints(ctx context.Context, counts map[string]int) err
 	}
 }
 
-// Fingerprint computes formats.Fingerprint for a message read from an mbox
+// fingerprint computes formats.Fingerprint for a message read from an mbox
 // file: its header, its size in network form and its date, read in one
 // pass over the body.
-func Fingerprint(m *formats.MboxMessage) (string, error) {
+func fingerprint(m *formats.MboxMessage) (string, error) {
 	var hc headerCapture
 	var wc formats.WireCounter
 	if _, err := io.Copy(io.MultiWriter(&hc, &wc), m.Body()); err != nil {

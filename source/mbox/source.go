@@ -208,7 +208,8 @@ func (s *Source) scan(ctx context.Context) (map[string]string, error) {
 // folderFile reports whether a directory entry is a folder's mbox file.
 func folderFile(p string, d fs.DirEntry) bool {
 	name := d.Name()
-	if !d.Type().IsRegular() {
+	info, err := os.Stat(p) // follows a symbolic link to the file
+	if err != nil || !info.Mode().IsRegular() {
 		return false
 	}
 	switch {
@@ -216,10 +217,6 @@ func folderFile(p string, d fs.DirEntry) bool {
 		return true
 	case strings.HasSuffix(name, ".msf"), strings.HasSuffix(name, ".lock"),
 		name == "mailferry.state", strings.HasSuffix(name, ".mailferry.state"):
-		return false
-	}
-	info, err := d.Info()
-	if err != nil {
 		return false
 	}
 	if info.Size() == 0 {

@@ -163,6 +163,9 @@ func TestDirectoryLayout(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "mailferry.state"), "{}\n")
 	writeFile(t, filepath.Join(dir, ".INBOX.mbox.torn-0"), msg)
 	writeFile(t, filepath.Join(dir, ".imap", "x.mbox"), msg)
+	if err := os.Symlink(filepath.Join(dir, "Work", "Projects.mbox"), filepath.Join(dir, "Linked.mbox")); err != nil {
+		t.Fatal(err)
+	}
 	src, err := srcmbox.Open(dir, srcmbox.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -176,8 +179,8 @@ func TestDirectoryLayout(t *testing.T) {
 		names = append(names, f.Name)
 		roles = append(roles, f.Role)
 	}
-	wantNames := []string{"Archives/2019", "INBOX", "Sent", "Trash", "Work/Projects", "a:b"}
-	wantRoles := []string{"", "", `\Sent`, `\Trash`, "", ""}
+	wantNames := []string{"Archives/2019", "INBOX", "Linked", "Sent", "Trash", "Work/Projects", "a:b"}
+	wantRoles := []string{"", "", "", `\Sent`, `\Trash`, "", ""}
 	if !reflect.DeepEqual(names, wantNames) || !reflect.DeepEqual(roles, wantRoles) {
 		t.Fatalf("folders %q roles %q", names, roles)
 	}
