@@ -37,7 +37,9 @@ type Options struct {
 	DryRun bool
 	// DeleteSource deletes copied messages from a Deleter source once they
 	// are durable and journaled. With KeepDays > 0, only messages first seen
-	// at least KeepDays ago are deleted.
+	// at least KeepDays ago are deleted. It needs a Deleter source and a
+	// Journal (not in a dry run); without them Run fails before copying.
+	// Only messages that pass the filters are deleted.
 	DeleteSource bool
 	KeepDays     int
 

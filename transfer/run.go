@@ -165,7 +165,7 @@ func newRunner(src Source, dst Sink, opts Options) (*runner, error) {
 		if !ok {
 			return nil, FatalError(errors.New("--delete-source: this source cannot delete messages; nothing was copied"))
 		}
-		if opts.Journal == nil {
+		if opts.Journal == nil && !opts.DryRun {
 			return nil, FatalError(errors.New("--delete-source needs a state file: messages are deleted only once the journal records them; nothing was copied"))
 		}
 		r.deleter = d

@@ -910,6 +910,11 @@ func TestRunDeleteSourceNeedsDeleterAndJournal(t *testing.T) {
 	if dst.PutCalls() != 0 || src.FetchCalls() != 0 {
 		t.Fatal("copied before refusing")
 	}
+	// A dry run deletes nothing and needs no state file.
+	sum, err := transfer.Run(context.Background(), src, dst, fast(transfer.Options{DeleteSource: true, DryRun: true}))
+	if err != nil || sum.Deleted != 0 || len(src.Deleted("INBOX")) != 0 {
+		t.Fatalf("dry run: %+v %v", sum, err)
+	}
 }
 
 func TestRunDeleteSourceAfterJournal(t *testing.T) {
