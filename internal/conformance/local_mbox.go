@@ -1,5 +1,3 @@
-//go:build conformance_mbox
-
 package conformance
 
 import (

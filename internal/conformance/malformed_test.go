@@ -58,6 +58,7 @@ func checkError(t *testing.T, sum transfer.Summary, err error, path string, want
 	if e == nil {
 		t.Fatalf("copy succeeded (copied %d); want a %v error naming %s", sum.Copied, want, path)
 	}
+	t.Logf("error (%v): %v", transfer.ClassOf(e), e)
 	if !strings.Contains(e.Error(), path) {
 		t.Errorf("error %q does not name %s", e, path)
 	}
