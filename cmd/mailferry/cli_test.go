@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailferry/mailferry/internal/sample"
 	"github.com/mailferry/mailferry/transfer"
 )
 
@@ -601,8 +602,24 @@ func TestDemo(t *testing.T) {
 			t.Errorf("demo output lacks %q:\n%s", want, r)
 		}
 	}
-	if n := len(messageFiles(t, filepath.Join(dir, "Maildir"))); n < 20 {
-		t.Errorf("the demo Maildir holds %d messages", n)
+	total, inbox := len(sample.Mailbox()), 0
+	for _, m := range sample.Mailbox() {
+		if m.Folder == "INBOX" {
+			inbox++
+		}
+	}
+	if n := len(messageFiles(t, filepath.Join(dir, "Maildir"))); n != total {
+		t.Errorf("the demo Maildir holds %d messages, want %d", n, total)
+	}
+	for file, want := range map[string]int{"pop3-inbox.mbox": inbox, "mbox/INBOX.mbox": inbox} {
+		b, err := os.ReadFile(filepath.Join(dir, file))
+		if err != nil {
+			t.Errorf("demo output: %v", err)
+			continue
+		}
+		if got := strings.Count("\n"+string(b), "\nFrom "); got != want {
+			t.Errorf("%s holds %d messages, want %d", file, got, want)
+		}
 	}
 	// A second demo in the same place copies nothing again.
 	r = mailferry(t, nil, "demo", dir)

@@ -11,8 +11,10 @@ import (
 	"github.com/mailferry/mailferry/internal/imapconn"
 	imapsink "github.com/mailferry/mailferry/sink/imap"
 	maildirsink "github.com/mailferry/mailferry/sink/maildir"
+	mboxsink "github.com/mailferry/mailferry/sink/mbox"
 	imapsource "github.com/mailferry/mailferry/source/imap"
 	maildirsource "github.com/mailferry/mailferry/source/maildir"
+	mboxsource "github.com/mailferry/mailferry/source/mbox"
 	"github.com/mailferry/mailferry/source/pop3"
 	"github.com/mailferry/mailferry/transfer"
 )
@@ -25,11 +27,6 @@ type endpointConfig struct {
 	TLS         tlsOptions
 	Connections int
 	Warn        func(string)
-}
-
-// errNotBuilt is returned for a store this build of mailferry cannot open.
-func errNotBuilt(ep Endpoint, what string) error {
-	return usageErrorf("%s: %s is not implemented in this build of mailferry yet", ep, what)
 }
 
 // openSource opens a store to copy from.
@@ -52,7 +49,11 @@ func openSource(ctx context.Context, c endpointConfig) (transfer.Source, error) 
 		}
 		return src, nil
 	case "mbox":
-		return nil, errNotBuilt(ep, "reading mbox")
+		src, err := mboxsource.Open(ep.Path, mboxsource.Options{Warn: c.Warn})
+		if err != nil {
+			return nil, fmt.Errorf("source %s: %w", ep, err)
+		}
+		return src, nil
 	case "imap", "imaps":
 		opts, err := imapOptions(c)
 		if err != nil {
@@ -89,7 +90,11 @@ func openSink(ctx context.Context, c endpointConfig) (transfer.Sink, error) {
 		}
 		return dst, nil
 	case "mbox":
-		return nil, errNotBuilt(ep, "writing mbox")
+		dst, err := mboxsink.New(ep.Path, mboxsink.Options{Warn: c.Warn})
+		if err != nil {
+			return nil, fmt.Errorf("destination %s: %w", ep, err)
+		}
+		return dst, nil
 	case "imap", "imaps":
 		opts, err := imapOptions(c)
 		if err != nil {
