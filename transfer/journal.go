@@ -360,16 +360,3 @@ func (j *Journal) Close() error {
 	}
 	return nil
 }
-
-// syncDir fsyncs a directory so a newly created file in it survives a crash.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
-		return err
-	}
-	return nil
-}

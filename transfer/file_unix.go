@@ -8,6 +8,16 @@ import (
 	"syscall"
 )
 
+// syncDir fsyncs a directory so a newly created file in it survives a crash.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
 // errWouldBlock reports that another open file description holds the lock.
 var errWouldBlock = errors.New("lock held elsewhere")
 

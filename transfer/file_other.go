@@ -13,3 +13,6 @@ var errWouldBlock = errors.New("lock held elsewhere")
 // lockFile does nothing on systems without flock: there, the user must not
 // start two runs on one state file at once.
 func lockFile(f *os.File) error { return nil }
+
+// syncDir does nothing where directories cannot be synced.
+func syncDir(dir string) error { return nil }
