@@ -34,6 +34,7 @@ type mboxFile struct {
 	bw      *bufio.Writer
 	disk    int64  // bytes in the file (written out of bw)
 	size    int64  // disk plus what bw holds
+	flushed int64  // size at the last successful flush: a message boundary
 	prefix  string // line feeds owed before the next message
 	dirty   bool   // written since the last fsync
 	created []string
@@ -111,7 +112,7 @@ func (mf *mboxFile) doOpen(ctx context.Context, create bool, warn func(string)) 
 		mf.f = nil
 		return transfer.FatalError(fmt.Errorf("mbox %s: %w", mf.path, err))
 	}
-	mf.disk, mf.size = size, size
+	mf.disk, mf.size, mf.flushed = size, size, size
 	return nil
 }
 
@@ -296,14 +297,24 @@ func (mf *mboxFile) undo(start int64, err error) error {
 		return transfer.PerMessageError(fmt.Errorf("mbox %s: %w", mf.path, err))
 	}
 	mf.bw.Reset(diskWriter{mf})
+	cut := mf.flushed
 	if mf.disk >= start {
-		if terr := mf.f.Truncate(start); terr == nil {
-			mf.disk = start
-		}
+		cut = start
+	}
+	mf.broken = transfer.FatalError(fmt.Errorf("mbox %s: writing a message failed halfway: %w", mf.path, err))
+	mf.cutBack(cut)
+	return mf.broken
+}
+
+// cutBack truncates the file to end, the end of a complete message, after a
+// failed write, so no partial message stays visible. If even that fails,
+// the next open repairs the torn tail.
+func (mf *mboxFile) cutBack(end int64) {
+	if mf.disk > end && mf.f.Truncate(end) == nil {
+		mf.disk = end
+		mf.f.Sync()
 	}
 	mf.size = mf.disk
-	mf.broken = transfer.FatalError(fmt.Errorf("mbox %s: writing a message failed halfway: %w", mf.path, err))
-	return mf.broken
 }
 
 // flush writes the buffer out and fsyncs the file and the directories the
@@ -314,7 +325,13 @@ func (mf *mboxFile) flush() error {
 	}
 	if mf.bw != nil {
 		if err := mf.bw.Flush(); err != nil {
+			var de *diskError
+			if errors.As(err, &de) {
+				err = de.err
+			}
 			mf.broken = transfer.FatalError(fmt.Errorf("mbox %s: %w", mf.path, err))
+			mf.bw = nil
+			mf.cutBack(mf.flushed)
 			return mf.broken
 		}
 		mf.bw = nil
@@ -326,6 +343,7 @@ func (mf *mboxFile) flush() error {
 		}
 		mf.dirty = false
 	}
+	mf.flushed = mf.size
 	for len(mf.created) > 0 {
 		dir := mf.created[len(mf.created)-1]
 		if err := syncDir(dir); err != nil {
