@@ -40,6 +40,13 @@ func (s *Sink) cleanup(ctx context.Context, f *destFolder, m transfer.Message, m
 		return false, transfer.FatalError(&transfer.MessageError{Folder: m.Folder, ID: m.ID, Err: fmt.Errorf(
 			"an APPEND broke off and the folder could not be checked for a partial copy (UID %d or above may be one; delete it by hand): %w", mark, err)})
 	}
+	// Give the server a moment to notice the broken connection and store
+	// (or drop) what it received.
+	select {
+	case <-time.After(partialSettle):
+	case <-ctx.Done():
+		return fail(ctx.Err())
+	}
 	c, err := s.pool.Get(ctx)
 	if err != nil {
 		return fail(err)
@@ -72,6 +79,7 @@ func (s *Sink) cleanup(ctx context.Context, f *destFolder, m transfer.Message, m
 // of partial ones.
 func scan(ctx context.Context, c *imapconn.Conn, f *destFolder, folder string, mark imap.UID, size int64,
 	ours func(got []byte) (same, prefix bool, err error)) (stored bool, partial []imap.UID, err error) {
+	c.Unselected() // a fresh SELECT: a cached one may predate the APPEND
 	sel, err := c.Select(ctx, f.server, false)
 	if err != nil {
 		return false, nil, err
@@ -191,6 +199,10 @@ func (s *Sink) sweep(ctx context.Context) error {
 	}
 	return errors.Join(errs...)
 }
+
+// partialSettle is how long cleanup waits before it looks for a partial
+// copy.
+const partialSettle = 250 * time.Millisecond
 
 // sweepTimeout bounds the final look for partial copies in Close.
 const sweepTimeout = 2 * time.Minute

@@ -30,6 +30,7 @@ func (s *Sink) Fingerprints(ctx context.Context, folder string) (map[string]int,
 	if err != nil || !exists {
 		return out, err
 	}
+	c.Unselected() // a fresh EXAMINE: a cached one may predate new messages
 	sel, err := c.Select(ctx, f.server, true)
 	if err != nil {
 		return nil, fmt.Errorf("folder %q: %w", folder, err)

@@ -117,6 +117,8 @@ func (s *Source) List(ctx context.Context, folder string) ([]transfer.Message, e
 		return nil, err
 	}
 	defer s.pool.Put(c)
+	// A fresh EXAMINE: a cached one may predate new messages.
+	c.Unselected()
 	sel, err := c.Select(ctx, f.server, true)
 	if err != nil {
 		return nil, fmt.Errorf("folder %q: %w", folder, err)
