@@ -185,3 +185,35 @@ func TestIMAPMigrationWithFinalDelta(t *testing.T) {
 		t.Errorf("final delta: %+v, want 1 copied, 4 skipped", s)
 	}
 }
+
+// The OAuth2 token command runs for every connection, and its token logs in.
+func TestIMAPOAuth2TokenCommand(t *testing.T) {
+	srv, err := imapserver.Start(imapserver.Options{
+		Users:        []imapserver.User{{Name: "alice", Password: "unused-pw"}},
+		OAuth2Tokens: map[string]string{"alice": "tok-123"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	for i, folder := range []string{"INBOX", "Sent", "Archive"} {
+		body := []byte(strings.ReplaceAll(message(folder, i, 200).body, "\n", "\r\n"))
+		if err := srv.AddMessage("alice", folder, nil, time.Unix(1700000000, 0), body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	calls := filepath.Join(t.TempDir(), "calls")
+	cmd := "echo run >> " + calls + "; echo tok-123"
+	r := mailferry(t, nil, "copy", "imap://alice@"+srv.Addr()+"?tls=none", "maildir:"+filepath.Join(t.TempDir(), "d"),
+		"--source-oauth2-token-command", cmd, "--json")
+	expectCode(t, r, 0)
+	if s := lastSummary(t, r.stdout); s.Copied != 3 {
+		t.Errorf("copied %d, want 3\n%s", s.Copied, r)
+	}
+	b, _ := os.ReadFile(calls)
+	if n := strings.Count(string(b), "run"); n < 1 {
+		t.Errorf("the token command ran %d times", n)
+	}
+	r = mailferry(t, nil, "folders", "imap://alice@"+srv.Addr()+"?tls=none", "--source-oauth2-token-command", "echo wrong-token")
+	expectCode(t, r, exitFailed)
+}
