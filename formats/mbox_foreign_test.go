@@ -142,6 +142,20 @@ func TestMboxRewrittenFrame(t *testing.T) {
 		"hello\n" +
 		"\n"
 	checkMbox(t, "rewritten", file, []wantMsg{{"Subject: hi\n\nhello\n", []string{`\Flagged`, `\Seen`}, d2024}})
+
+	// Dovecot keeps the frame block but adds its own fields at the end of
+	// the message's header (with padding), so the length no longer fits.
+	dovecot := "From MAILER-DAEMON Sat Mar  9 17:04:05 2024\n" +
+		"Status: RO\n" +
+		"X-Mailferry-Frame: 1 19\n" +
+		"Subject: hi\n" +
+		"X-IMAPbase: 1795641391 0000000001 work\n" +
+		"X-UID: 1     \n" +
+		"X-Keywords: work       \n" +
+		"\n" +
+		"hello\n" +
+		"\n"
+	checkMbox(t, "dovecot", dovecot, []wantMsg{{"Subject: hi\n\nhello\n", []string{`\Seen`, "work"}, d2024}})
 }
 
 // TestMboxAppendToForeign appends framed messages to a foreign file, as the

@@ -8,13 +8,16 @@ import (
 // MboxExt is the extension of the files of a directory of mbox folders.
 const MboxExt = ".mbox"
 
+// MboxFolderPath returns the slash-separated path, relative to the
+// directory, of the mbox file holding folder.
+//
 // In a directory of mbox files, folder "a/b" is the file "a/b.mbox": every
 // level but the last is a directory, the last a file with MboxExt. Each
 // level is escaped so any folder name makes a valid, unambiguous file name
 // that mbox readers and the mailferry source map back:
 //
 //   - '%' and characters that are not allowed or not safe in file names on
-//     common systems ('\\', ':', '*', '?', '"', '<', '>', '|', control
+//     common systems ('\', ':', '*', '?', '"', '<', '>', '|', control
 //     characters) become %XX (upper-case hex of the byte);
 //   - a leading '.' becomes %2E (no hidden files, no "." or ".."), and the
 //     '.' of a trailing ".msf" or ".sbd" too (Thunderbird's index files and
@@ -22,9 +25,6 @@ const MboxExt = ".mbox"
 //   - an empty level becomes "%".
 //
 // UTF-8 and other bytes are kept as they are.
-
-// MboxFolderPath returns the slash-separated path, relative to the
-// directory, of the mbox file holding folder.
 func MboxFolderPath(folder string) (string, error) {
 	if folder == "" {
 		return "", fmt.Errorf("mbox: empty folder name")

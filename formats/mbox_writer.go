@@ -10,41 +10,6 @@ import (
 	"time"
 )
 
-// How mailferry frames a message in an mbox file
-//
-// mailferry writes mboxrd that mutt, Dovecot and other mbox readers take as
-// an ordinary mbox, with a small block of header lines in front of every
-// message that lets its own reader give back the exact bytes it was handed:
-//
-//	From <sender> <Www Mmm dd hh:mm:ss yyyy>     From_ line, date = arrival time in UTC
-//	Status: RO                                  always; R = \Seen, O = old
-//	X-Status: AFTD                              only with \Answered \Flagged \Draft \Deleted
-//	X-Keywords: $Forwarded work                 only with other keywords
-//	X-Mailferry-Frame: 1 <n>                    always the last line of the block
-//	<n bytes: the message, mboxrd-quoted>       each line matching ^>*From gets one more '>'
-//	<LF>                                        only if the message is not empty and lacks a final LF
-//	<LF>                                        the blank line that separates messages
-//
-// The sender is the message's Return-Path, or MAILER-DAEMON; a zero arrival
-// time is written as the Unix epoch and read back as zero.
-//
-// The block sits in front of the message, so the message's own bytes stay in
-// one piece: its own Status, X-Status, X-Keywords, Content-Length or even
-// X-Mailferry-Frame headers, a missing final newline, CRLF or mixed line
-// endings, NUL and 8-bit bytes, a header without a body or an empty message
-// all come back unchanged. n counts the quoted bytes on disk, so a reader can
-// check a frame without reading the message: the frame is valid only if the n
-// bytes are followed by the expected line feeds and then the end of the file
-// or another From_ line. An append cut short by a crash therefore never
-// passes for a complete message (see MboxMessage.Incomplete). A message whose
-// frame does not check out (an mbox rewritten by another program) is read
-// like a foreign one.
-//
-// Mail programs see the frame lines as ordinary header fields: Status and
-// X-Status are mutt's and pine's flag headers, X-Keywords is Dovecot's, and
-// X-Mailferry-Frame is ignored. mailferry writes no Content-Length header, so
-// no reader trusts a length meant for another.
-
 // mboxFrameField is the name of the last line of mailferry's frame block.
 const mboxFrameField = "X-Mailferry-Frame"
 
@@ -80,8 +45,42 @@ func SplitMboxFlags(flags []string) (keep, drop []string) {
 }
 
 // MboxWriter appends messages to an mbox file in mailferry's framing.
-// It writes nothing but whole messages, each in Write calls of its own, so
-// the caller decides where buffering and durability happen.
+//
+// It writes mboxrd that mutt, Dovecot and other mbox readers take as
+// an ordinary mbox, with a small block of header lines in front of every
+// message that lets its own reader give back the exact bytes it was handed:
+//
+//	From <sender> <Www Mmm dd hh:mm:ss yyyy>     From_ line, date = arrival time in UTC
+//	Status: RO                                  always; R = \Seen, O = old
+//	X-Status: AFTD                              only with \Answered \Flagged \Draft \Deleted
+//	X-Keywords: $Forwarded work                 only with other keywords
+//	X-Mailferry-Frame: 1 <n>                    always the last line of the block
+//	<n bytes: the message, mboxrd-quoted>       each line matching ^>*From gets one more '>'
+//	<LF>                                        only if the message is not empty and lacks a final LF
+//	<LF>                                        the blank line that separates messages
+//
+// The sender is the message's Return-Path, or MAILER-DAEMON; a zero arrival
+// time is written as the Unix epoch and read back as zero.
+//
+// The block sits in front of the message, so the message's own bytes stay in
+// one piece: its own Status, X-Status, X-Keywords, Content-Length or even
+// X-Mailferry-Frame headers, a missing final newline, CRLF or mixed line
+// endings, NUL and 8-bit bytes, a header without a body or an empty message
+// all come back unchanged. n counts the quoted bytes on disk, so a reader can
+// check a frame without reading the message: the frame is valid only if the n
+// bytes are followed by the expected line feeds and then the end of the file
+// or another From_ line. An append cut short by a crash therefore never
+// passes for a complete message (see MboxMessage.Incomplete). A message whose
+// frame does not check out (an mbox rewritten by another program) is read
+// like a foreign one.
+//
+// Mail programs see the frame lines as ordinary header fields: Status and
+// X-Status are mutt's and pine's flag headers, X-Keywords is Dovecot's, and
+// X-Mailferry-Frame is ignored. mailferry writes no Content-Length header, so
+// no reader trusts a length meant for another.
+//
+// MboxWriter writes nothing but whole messages, so the caller decides where
+// buffering and durability happen.
 type MboxWriter struct {
 	w io.Writer
 }
