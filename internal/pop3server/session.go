@@ -318,31 +318,29 @@ func (s *session) transaction(cmd, arg string) {
 
 // retr sends one message, applying the stall and drop faults.
 func (s *session) retr(body []byte) {
+	size := int64(len(body))
+	// A fault counts only when it cuts this message short.
+	f := s.srv.fault(func(f Faults) bool {
+		return (f.StallRETRAfter > 0 && f.StallRETRAfter < size) || (f.DropRETRAfter > 0 && f.DropRETRAfter < size)
+	})
+	if f.StallRETRAfter <= 0 && f.DropRETRAfter <= 0 {
+		fmt.Fprintf(s.w, "+OK %d octets\r\n", len(body))
+		writeStuffed(s.w, body)
+		s.w.Flush()
+		return
+	}
 	var resp bytes.Buffer
 	w := bufio.NewWriter(&resp)
 	fmt.Fprintf(w, "+OK %d octets\r\n", len(body))
 	writeStuffed(w, body)
 	w.Flush()
-	size := int64(resp.Len())
-	// A fault counts only when it cuts this response short.
-	f := s.srv.fault(func(f Faults) bool {
-		return (f.StallRETRAfter > 0 && f.StallRETRAfter < size) || (f.DropRETRAfter > 0 && f.DropRETRAfter < size)
-	})
-	cut := int64(-1)
-	if f.StallRETRAfter > 0 {
-		cut = f.StallRETRAfter
-	}
-	if f.DropRETRAfter > 0 && (cut < 0 || f.DropRETRAfter < cut) {
+	cut := f.StallRETRAfter
+	if cut <= 0 || (f.DropRETRAfter > 0 && f.DropRETRAfter < cut) {
 		cut = f.DropRETRAfter
-	}
-	if cut < 0 || cut >= int64(resp.Len()) {
-		s.w.Write(resp.Bytes())
-		s.w.Flush()
-		return
 	}
 	s.w.Write(resp.Bytes()[:cut])
 	s.w.Flush()
-	if f.DropRETRAfter > 0 && f.DropRETRAfter == cut {
+	if cut == f.DropRETRAfter {
 		s.conn.Close()
 		return
 	}

@@ -101,7 +101,7 @@ func sourceOptions(addr, user, password string) pop3.Options {
 		Addr:        addr,
 		Security:    account.SecurityNone,
 		Credentials: account.Credentials{User: user, Password: account.StaticPassword(password)},
-		Timeout:     5 * time.Second,
+		Timeout:     20 * time.Second, // generous: -race on a loaded machine
 	}
 }
 
@@ -115,7 +115,7 @@ func copyOnce(ctx context.Context, so pop3.Options, dst transfer.Sink, state str
 	defer src.Close()
 	opts := transfer.Options{
 		SourceKey:  "pop3://" + so.Credentials.User + "@" + so.Addr,
-		RetryDelay: 10 * time.Millisecond,
+		RetryDelay: 50 * time.Millisecond,
 	}
 	if state != "" {
 		j, err := transfer.OpenJournal(state)
