@@ -2,4 +2,7 @@ package conformance
 
 import "testing"
 
-func TestCrashMaildirToMboxDir(t *testing.T) { crashTest(t, MboxDir()) }
+func TestCrashMaildirToMboxDir(t *testing.T) {
+	t.Parallel()
+	crashTest(t, MboxDir())
+}

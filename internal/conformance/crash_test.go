@@ -76,7 +76,10 @@ func crashSeed(t *testing.T) int64 {
 	return time.Now().UnixNano() % 1000000
 }
 
-func TestCrashMaildirToMaildir(t *testing.T) { crashTest(t, Maildir()) }
+func TestCrashMaildirToMaildir(t *testing.T) {
+	t.Parallel()
+	crashTest(t, Maildir())
+}
 
 func crashTest(t *testing.T, to Store) {
 	seed := crashSeed(t)
@@ -230,6 +233,7 @@ func countTmp(root string) int {
 // writer is gone; Dovecot holds that lock only for one small write) instead
 // of failing.
 func TestCrashLeftoverKeywordsLock(t *testing.T) {
+	t.Parallel()
 	msgs := []corpus.Message{{
 		Name: "keyword", Folder: "INBOX", Flags: []string{`\Seen`, "Urgent"},
 		Date: time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC),

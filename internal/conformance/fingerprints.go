@@ -22,7 +22,7 @@ func WantFingerprints(want []corpus.Message, e Expect) map[string]map[string]int
 		if out[f] == nil {
 			out[f] = make(map[string]int)
 		}
-		out[f][formats.Fingerprint(body, formats.WireSize(body), m.Date)]++
+		out[f][formats.Fingerprint(body, m.Date)]++
 	}
 	return out
 }
@@ -35,7 +35,7 @@ func CheckFingerprints(ctx context.Context, fp transfer.Fingerprinter, want []co
 	names := make(map[string]string)
 	for _, m := range want {
 		body := e.body(m.Body)
-		names[formats.Fingerprint(body, formats.WireSize(body), m.Date)] = m.Name
+		names[formats.Fingerprint(body, m.Date)] = m.Name
 	}
 	folders := make([]string, 0, len(wantFP))
 	for f := range wantFP {

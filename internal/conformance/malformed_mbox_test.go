@@ -12,6 +12,7 @@ import (
 )
 
 func TestMalformedNotAnMboxFile(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "notes.mbox")
 	if err := os.WriteFile(path, []byte("Dear diary,\nthis is not a mailbox.\nFrom here on, nothing.\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -27,6 +28,7 @@ func TestMalformedNotAnMboxFile(t *testing.T) {
 // In a directory of mbox files, one file that is not an mbox fails its
 // folder (naming the file) but not the others.
 func TestMalformedNotAnMboxInDirectory(t *testing.T) {
+	t.Parallel()
 	good := FromSample(sample.Generate(20, 3, 2000))
 	good = corpus.InFolder(good, "Good")
 	dir := fillStore(t, MboxDir(), good)
@@ -48,6 +50,7 @@ func TestMalformedNotAnMboxInDirectory(t *testing.T) {
 
 // A destination mbox file that is a directory fails the copy, naming it.
 func TestMalformedDirectoryForMboxFile(t *testing.T) {
+	t.Parallel()
 	msgs := corpus.InFolder(FromSample(sample.Generate(5, 5, 1500)), "INBOX")
 	src := fillStore(t, Maildir(), msgs)
 	dst := MboxDir().Path(t.TempDir())
@@ -59,4 +62,7 @@ func TestMalformedDirectoryForMboxFile(t *testing.T) {
 	checkError(t, sum, err, blocker, transfer.Fatal)
 }
 
-func TestFailingDestinationDiskFullMbox(t *testing.T) { diskFullTest(t, MboxDir()) }
+func TestFailingDestinationDiskFullMbox(t *testing.T) {
+	t.Parallel()
+	diskFullTest(t, MboxDir())
+}

@@ -100,6 +100,7 @@ func checkConsistent(t *testing.T, s Store, path string, msgs []corpus.Message) 
 }
 
 func TestMalformedMaildirWithoutCur(t *testing.T) {
+	t.Parallel()
 	root := filepath.Join(t.TempDir(), "Maildir")
 	for _, d := range []string{"new", "tmp"} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
@@ -117,6 +118,7 @@ func TestMalformedMaildirWithoutCur(t *testing.T) {
 // copied, and not silently: either that message fails (per message, naming
 // it) or the source warns about it by name. The others are copied.
 func TestMalformedDirectoryInCur(t *testing.T) {
+	t.Parallel()
 	msgs := FromSample(sample.Generate(10, 4, 1500))
 	msgs = corpus.InFolder(msgs, "INBOX")
 	root := fillStore(t, Maildir(), msgs)
@@ -159,6 +161,7 @@ func TestMalformedDirectoryInCur(t *testing.T) {
 }
 
 func TestMalformedStateIsDirectory(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	_, err := transfer.OpenJournal(dir)
 	if err == nil {
@@ -173,6 +176,7 @@ func TestMalformedStateIsDirectory(t *testing.T) {
 // run stops with a fatal error naming the destination, and what had arrived
 // is complete.
 func TestFailingDestinationReplacedByFile(t *testing.T) {
+	t.Parallel()
 	msgs := FromSample(sample.Generate(120, 6, 3000))
 	src := fillStore(t, Maildir(), msgs)
 	dst := Maildir().Path(t.TempDir())
@@ -233,4 +237,7 @@ func diskFullTest(t *testing.T, to Store) {
 	t.Logf("%d of %d messages fit: %v", n, len(msgs), failure(sum, err))
 }
 
-func TestFailingDestinationDiskFullMaildir(t *testing.T) { diskFullTest(t, Maildir()) }
+func TestFailingDestinationDiskFullMaildir(t *testing.T) {
+	t.Parallel()
+	diskFullTest(t, Maildir())
+}

@@ -99,7 +99,7 @@ func (s *memStore) Fingerprints(_ context.Context, folder string) (map[string]in
 	defer s.mu.Unlock()
 	out := map[string]int{}
 	for _, mm := range s.folders[folder] {
-		out[formats.Fingerprint(mm.body, formats.WireSize(mm.body), mm.m.Date)]++
+		out[formats.Fingerprint(mm.body, mm.m.Date)]++
 	}
 	return out, nil
 }

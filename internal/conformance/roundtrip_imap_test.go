@@ -18,6 +18,7 @@ var imapmemLossy = []string{"from-first-line.eml", "headers-only.eml"}
 
 // Local → IMAP → local: the IMAP store holds CRLF, the Maildir behind it LF.
 func TestRoundTripMaildirIMAPMaildir(t *testing.T) {
+	t.Parallel()
 	msgs := corpus.Without(loadCorpus(t), imapmemLossy...)
 	Chain(t, msgs, Maildir(), IMAP(t, imapserver.Options{}), Maildir())
 }
@@ -25,15 +26,18 @@ func TestRoundTripMaildirIMAPMaildir(t *testing.T) {
 // The same with a server using "." as hierarchy delimiter and an "INBOX."
 // namespace prefix, as Courier and old Dovecot setups do.
 func TestRoundTripMaildirIMAPDotPrefixMaildir(t *testing.T) {
+	t.Parallel()
 	msgs := FromSample(sample.Generate(60, 11, 3000))
 	Chain(t, msgs, Maildir(), IMAP(t, imapserver.Options{Delimiter: '.', Prefix: "INBOX."}), Maildir())
 }
 
 // The whole hostile corpus through a real Dovecot.
 func TestRoundTripMaildirDovecotMaildir(t *testing.T) {
+	t.Parallel()
 	Chain(t, loadCorpus(t), Maildir(), Dovecot(t, dovecot.Options{}), Maildir())
 }
 
 func TestRoundTripMaildirDovecotDotPrefixMaildir(t *testing.T) {
+	t.Parallel()
 	Chain(t, loadCorpus(t), Maildir(), Dovecot(t, dovecot.Options{Separator: ".", Prefix: "INBOX."}), Maildir())
 }

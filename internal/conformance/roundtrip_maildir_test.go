@@ -7,12 +7,14 @@ import (
 )
 
 func TestRoundTripMaildirLayouts(t *testing.T) {
+	t.Parallel()
 	Chain(t, loadCorpus(t), Maildir(), MaildirFS(), Maildir())
 }
 
 // Local stores must be able to find what they already hold and say where
 // their state file lives; without these a lost state file means duplicates.
 func TestLocalSinksAddOns(t *testing.T) {
+	t.Parallel()
 	for _, s := range localStores {
 		t.Run(s.Name, func(t *testing.T) {
 			sink, err := s.NewSink(s.Path(t.TempDir()))
