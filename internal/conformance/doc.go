@@ -14,4 +14,12 @@
 // duplicates nothing). Fill, ReadAll, Diff and CheckFingerprints are the
 // pieces, for tests that need a different shape (crash tests, malformed
 // input, servers).
+//
+// Store kinds: Maildir, MaildirFS, MboxDir and MboxFile for the local
+// stores; IMAP (the in-process server) and Dovecot (a real one, skipped when
+// it is not installed) for network stores, with the changes each server is
+// documented to make (Store.Body, Store.FolderName, Store.FoldsKeywords).
+//
+// The crash tests re-execute the test binary (TestCrashChild) and SIGKILL it
+// at random moments; MAILFERRY_CRASH_SEED replays a schedule.
 package conformance
