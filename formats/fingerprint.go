@@ -48,7 +48,10 @@ func HeaderEnd(msg []byte) int {
 // lower-case name and raw value with line endings removed.
 func headerFields(header []byte) [][2]string {
 	var fields [][2]string
-	for _, line := range strings.Split(string(ToLF(header)), "\n") {
+	for _, line := range strings.Split(string(header), "\n") {
+		// Any run of CRs before a line end counts as nothing: stores keep
+		// "\r\r\n", "\r\n" and "\n" apart differently (see ToLF).
+		line = strings.TrimRight(line, "\r")
 		if line == "" {
 			continue
 		}
@@ -82,13 +85,18 @@ func MessageID(header []byte) string {
 
 // Fingerprint identifies a message across stores, whatever their line
 // endings or flag headers: its Message-ID (or, without one, a hash of its
-// header fields less the store bookkeeping fields), its size in network form
-// (WireSize) and its arrival time to the second. Two copies of one message
-// have equal fingerprints; a sink keeps a count per fingerprint so identical
-// copies are told apart by number.
+// header fields less the store bookkeeping fields) and its arrival time to
+// the second. Two copies of one message have equal fingerprints; a sink keeps
+// a count per fingerprint so identical copies are told apart by number.
+//
+// The size is deliberately not part of it: stores disagree on a message's
+// size whenever they normalise line endings (LF storage turns "\r\r\n" into
+// "\r\n"; Dovecot reports the size of what it stored, not of what was
+// appended), and a fingerprint that differs between two copies of one message
+// would let a run with a lost state file copy it again.
 //
 // header may be the whole message; only the header block is read.
-func Fingerprint(header []byte, wireSize int64, date time.Time) string {
+func Fingerprint(header []byte, date time.Time) string {
 	header = header[:HeaderEnd(header)]
 	h := sha256.New()
 	if id := MessageID(header); id != "" {
@@ -106,7 +114,6 @@ func Fingerprint(header []byte, wireSize int64, date time.Time) string {
 			h.Write([]byte{0})
 		}
 	}
-	h.Write([]byte("\x00" + strconv.FormatInt(wireSize, 10)))
 	var secs int64
 	if !date.IsZero() {
 		secs = date.Unix()

@@ -9,28 +9,25 @@ func TestFingerprintIgnoresLineEndingsAndStoreHeaders(t *testing.T) {
 	date := time.Date(2019, 3, 4, 5, 6, 7, 0, time.FixedZone("", 3600))
 	lf := []byte("From: a@example.org\nMessage-ID: <x@example.org>\nSubject: hi\n\nbody\n")
 	crlf := ToCRLF(lf)
-	size := WireSize(lf)
-	if size != int64(len(crlf)) {
-		t.Fatalf("WireSize = %d, want %d", size, len(crlf))
-	}
-	a := Fingerprint(lf, size, date)
-	if b := Fingerprint(crlf, WireSize(crlf), date.UTC()); a != b {
+	a := Fingerprint(lf, date)
+	if b := Fingerprint(crlf, date.UTC()); a != b {
 		t.Errorf("LF and CRLF forms differ: %s vs %s", a, b)
 	}
-	if b := Fingerprint(lf, size, date.Add(time.Second)); a == b {
+	if b := Fingerprint(lf, date.Add(time.Second)); a == b {
 		t.Error("a different date gives the same fingerprint")
 	}
-	if b := Fingerprint(lf, size+1, date); a == b {
-		t.Error("a different size gives the same fingerprint")
+	odd := []byte("From: a@example.org\r\r\nSubject: hi\r\n\r\nbody\r\r\n")
+	if Fingerprint(odd, date) != Fingerprint(ToLF(odd), date) {
+		t.Error("a bare CR before a line end changes the header hash")
 	}
 
 	noID := []byte("From: a@example.org\nSubject: hi\nStatus: RO\nX-Keywords: Work\n\nbody\n")
 	plain := []byte("From: a@example.org\nSubject: hi\n\nbody\n")
-	if Fingerprint(noID, 10, date) != Fingerprint(plain, 10, date) {
+	if Fingerprint(noID, date) != Fingerprint(plain, date) {
 		t.Error("store headers (Status, X-Keywords) change the header hash")
 	}
 	other := []byte("From: b@example.org\nSubject: hi\n\nbody\n")
-	if Fingerprint(other, 10, date) == Fingerprint(plain, 10, date) {
+	if Fingerprint(other, date) == Fingerprint(plain, date) {
 		t.Error("different headers give the same fingerprint")
 	}
 }
@@ -66,16 +63,19 @@ func TestHeaderEnd(t *testing.T) {
 }
 
 func FuzzFingerprint(f *testing.F) {
-	f.Add([]byte("Message-ID: <a@b>\r\n\r\nx"), int64(3), int64(0))
-	f.Add([]byte("\n\n\n"), int64(0), int64(-1))
-	f.Fuzz(func(t *testing.T, msg []byte, size, secs int64) {
+	f.Add([]byte("Message-ID: <a@b>\r\n\r\nx"), int64(0))
+	f.Add([]byte("\n\n\n"), int64(-1))
+	f.Fuzz(func(t *testing.T, msg []byte, secs int64) {
 		date := time.Unix(secs, 0)
-		a := Fingerprint(msg, size, date)
+		a := Fingerprint(msg, date)
 		if len(a) != 32 {
 			t.Fatalf("fingerprint %q is not 32 hex digits", a)
 		}
-		if b := Fingerprint(ToCRLF(msg), size, date); MessageID(msg) != "" && a != b {
-			t.Fatalf("line-ending form changed the fingerprint of %q", msg)
+		if b := Fingerprint(ToCRLF(msg), date); a != b {
+			t.Fatalf("network form changed the fingerprint of %q", msg)
+		}
+		if b := Fingerprint(ToLF(msg), date); a != b {
+			t.Fatalf("local form changed the fingerprint of %q", msg)
 		}
 	})
 }

@@ -22,7 +22,6 @@ type spool struct {
 	mem    []byte   // the whole body, when it fits in memory
 	file   *os.File // the whole body, when it did not
 	size   int64    // exact length
-	wire   int64    // length in network form (formats.WireSize)
 	header []byte   // the header block (at most maxHeaderKeep bytes)
 }
 
@@ -38,7 +37,6 @@ func (e *errSpool) Unwrap() error { return e.err }
 // reading r is returned as it is (the source classified it); an error
 // writing the temporary file is Fatal and wrapped in *errSpool.
 func newSpool(r io.Reader, hint, memLimit int64, dir string) (*spool, error) {
-	var wc formats.WireCounter
 	capHint := hint + 1 // +1 so a body of exactly hint bytes sees EOF without growing
 	if capHint <= 1 || capHint > memLimit+1 {
 		capHint = min(memLimit+1, 32<<10)
@@ -56,8 +54,7 @@ func newSpool(r io.Reader, hint, memLimit int64, dir string) (*spool, error) {
 			if int64(len(buf)) > memLimit {
 				break
 			}
-			wc.Write(buf)
-			return &spool{mem: buf, size: int64(len(buf)), wire: wc.Size(), header: buf[:headerLen(buf)]}, nil
+			return &spool{mem: buf, size: int64(len(buf)), header: buf[:headerLen(buf)]}, nil
 		}
 		if err != nil {
 			return nil, err
@@ -78,8 +75,7 @@ func newSpool(r io.Reader, hint, memLimit int64, dir string) (*spool, error) {
 	if _, err := f.Write(buf); err != nil {
 		return fail(FatalError(&errSpool{err}))
 	}
-	wc.Write(buf)
-	n, err := io.Copy(io.MultiWriter(&spillWriter{f: f}, &wc, head), r)
+	n, err := io.Copy(io.MultiWriter(&spillWriter{f: f}, head), r)
 	if err != nil {
 		var se *errSpool
 		if errors.As(err, &se) {
@@ -88,7 +84,6 @@ func newSpool(r io.Reader, hint, memLimit int64, dir string) (*spool, error) {
 		return fail(err)
 	}
 	sp.size = int64(len(buf)) + n
-	sp.wire = wc.Size()
 	sp.header = head.b[:headerLen(head.b)]
 	return sp, nil
 }
@@ -151,7 +146,7 @@ func (s *spool) reader() io.Reader {
 
 // fingerprint returns formats.Fingerprint of the body for the given date.
 func (s *spool) fingerprint(m Message) string {
-	return formats.Fingerprint(s.header, s.wire, m.Date)
+	return formats.Fingerprint(s.header, m.Date)
 }
 
 // close releases the memory and removes the temporary file.

@@ -54,8 +54,8 @@ func TestSpool(t *testing.T) {
 			if !tc.spilled && len(files) != 0 {
 				t.Fatalf("files: %v", files)
 			}
-			if sp.size != int64(len(body)) || sp.wire != formats.WireSize(body) {
-				t.Fatalf("size %d wire %d, want %d %d", sp.size, sp.wire, len(body), formats.WireSize(body))
+			if sp.size != int64(len(body)) {
+				t.Fatalf("size %d, want %d", sp.size, len(body))
 			}
 			for range 2 { // re-readable from the start
 				got, err := io.ReadAll(sp.reader())
@@ -64,7 +64,7 @@ func TestSpool(t *testing.T) {
 				}
 			}
 			m := Message{Date: date}
-			if fp := sp.fingerprint(m); fp != formats.Fingerprint(body, formats.WireSize(body), date) {
+			if fp := sp.fingerprint(m); fp != formats.Fingerprint(body, date) {
 				t.Fatal("fingerprint differs from formats.Fingerprint of the whole body")
 			}
 			if err := sp.close(); err != nil {
@@ -98,18 +98,6 @@ func TestSpoolUnwritableDirIsFatal(t *testing.T) {
 	}
 }
 
-func TestSpoolCRLFWireSize(t *testing.T) {
-	body := []byte(strings.ReplaceAll(string(spoolBody(3000)), "\n", "\r\n"))
-	sp, err := newSpool(bytes.NewReader(body), int64(len(body)), 1000, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sp.close()
-	if sp.wire != int64(len(body)) {
-		t.Fatalf("wire = %d, want %d", sp.wire, len(body))
-	}
-}
-
 func TestSpoolHeaderLongerThanMemoryLimit(t *testing.T) {
 	date := time.Date(2023, 1, 2, 3, 4, 5, 0, time.UTC)
 	for _, tc := range []struct {
@@ -136,7 +124,7 @@ func TestSpoolHeaderLongerThanMemoryLimit(t *testing.T) {
 			if sp.file == nil {
 				t.Fatal("not spilled")
 			}
-			want := formats.Fingerprint(body[:min(len(body), maxHeaderKeep)], int64(len(body)), date)
+			want := formats.Fingerprint(body[:min(len(body), maxHeaderKeep)], date)
 			if got := sp.fingerprint(Message{Date: date}); got != want {
 				t.Fatal("fingerprint of a spilled message differs from formats.Fingerprint")
 			}

@@ -15,7 +15,7 @@ import (
 type imapclientBuffer = imapclient.FetchMessageBuffer
 
 // Fingerprints counts the messages of folder per formats.Fingerprint, from
-// one FETCH of RFC822.SIZE, INTERNALDATE and BODY.PEEK[HEADER] over the
+// one FETCH of INTERNALDATE and BODY.PEEK[HEADER] over the
 // whole folder (by sequence number, which go-imap routes whatever the
 // order of the items). A folder that does not exist gives an empty map.
 func (s *Sink) Fingerprints(ctx context.Context, folder string) (map[string]int, error) {
@@ -38,10 +38,10 @@ func (s *Sink) Fingerprints(ctx context.Context, folder string) (map[string]int,
 	if sel.NumMessages == 0 {
 		return out, nil
 	}
-	what := fmt.Sprintf("folder %q: FETCH (RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER])", folder)
+	what := fmt.Sprintf("folder %q: FETCH (INTERNALDATE BODY.PEEK[HEADER])", folder)
 	end := c.Begin(ctx)
 	cmd := c.C.Fetch(imap.SeqSet{imap.SeqRange{Start: 1, Stop: sel.NumMessages}}, &imap.FetchOptions{
-		RFC822Size: true, InternalDate: true,
+		InternalDate: true,
 		BodySection: []*imap.FetchItemBodySection{{Specifier: imap.PartSpecifierHeader, Peek: true}},
 	})
 	for {
@@ -52,7 +52,6 @@ func (s *Sink) Fingerprints(ctx context.Context, folder string) (map[string]int,
 			break
 		}
 		var (
-			size   int64
 			date   time.Time
 			header []byte
 		)
@@ -64,8 +63,6 @@ func (s *Sink) Fingerprints(ctx context.Context, folder string) (map[string]int,
 				break
 			}
 			switch it := item.(type) {
-			case imapclient.FetchItemDataRFC822Size:
-				size = it.Size
 			case imapclient.FetchItemDataInternalDate:
 				date = it.Time
 			case imapclient.FetchItemDataBodySection:
@@ -79,7 +76,7 @@ func (s *Sink) Fingerprints(ctx context.Context, folder string) (map[string]int,
 				}
 			}
 		}
-		out[formats.Fingerprint(header, size, date)]++
+		out[formats.Fingerprint(header, date)]++
 	}
 	c.Arm()
 	err = cmd.Close()

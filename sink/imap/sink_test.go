@@ -124,7 +124,7 @@ func TestSinkPutsWithFlagsDateAndLineEndings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := formats.Fingerprint(lf, formats.WireSize(lf), date)
+	want := formats.Fingerprint(lf, date)
 	if len(fps) != 1 || fps[want] != 1 {
 		t.Errorf("fingerprints = %v, want {%s: 1}", fps, want)
 	}

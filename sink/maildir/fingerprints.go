@@ -18,8 +18,7 @@ const maxFingerprintHeader = 256 << 10
 
 // Fingerprints counts the messages in cur/ and new/ of folder by
 // formats.Fingerprint, computed as a source reading the folder would see
-// them: the stored header, the wire size (from W= when the name has it,
-// otherwise by reading the file) and the mtime as the date.
+// them: the stored header and the mtime as the date.
 func (s *Sink) Fingerprints(ctx context.Context, name string) (map[string]int, error) {
 	f, err := s.folder(name, false)
 	if err != nil {
@@ -39,11 +38,10 @@ func (s *Sink) Fingerprints(ctx context.Context, name string) (map[string]int, e
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			n, err := formats.ParseMaildirName(e.Name())
-			if err != nil || !e.Type().IsRegular() {
+			if _, err := formats.ParseMaildirName(e.Name()); err != nil || !e.Type().IsRegular() {
 				continue
 			}
-			fp, err := fingerprintFile(filepath.Join(dir, e.Name()), n.WireSize)
+			fp, err := fingerprintFile(filepath.Join(dir, e.Name()))
 			if errors.Is(err, os.ErrNotExist) {
 				continue // renamed or removed meanwhile
 			}
@@ -56,9 +54,8 @@ func (s *Sink) Fingerprints(ctx context.Context, name string) (map[string]int, e
 	return counts, nil
 }
 
-// fingerprintFile fingerprints one message file. wire is its W= size, or -1
-// to compute it by reading the whole file.
-func fingerprintFile(path string, wire int64) (string, error) {
+// fingerprintFile fingerprints one message file, reading only its header.
+func fingerprintFile(path string) (string, error) {
 	file, err := os.Open(path)
 	if err != nil {
 		return "", err
@@ -87,13 +84,5 @@ func fingerprintFile(path string, wire int64) (string, error) {
 		}
 	}
 	head := buf[:formats.HeaderEnd(buf)]
-	if wire < 0 {
-		var wc formats.WireCounter
-		wc.Write(buf)
-		if _, err := io.Copy(&wc, file); err != nil {
-			return "", fmt.Errorf("read %s: %w", path, err)
-		}
-		wire = wc.Size()
-	}
-	return formats.Fingerprint(head, wire, st.ModTime()), nil
+	return formats.Fingerprint(head, st.ModTime()), nil
 }

@@ -399,15 +399,13 @@ func (mf *mboxFile) fingerprints(ctx context.Context, counts map[string]int) err
 }
 
 // fingerprint computes formats.Fingerprint for a message read from an mbox
-// file: its header, its size in network form and its date, read in one
-// pass over the body.
+// file: its header and its date, read in one pass over the body.
 func fingerprint(m *formats.MboxMessage) (string, error) {
 	var hc headerCapture
-	var wc formats.WireCounter
-	if _, err := io.Copy(io.MultiWriter(&hc, &wc), m.Body()); err != nil {
+	if _, err := io.Copy(&hc, m.Body()); err != nil {
 		return "", err
 	}
-	return formats.Fingerprint(hc.buf, wc.Size(), m.Date), nil
+	return formats.Fingerprint(hc.buf, m.Date), nil
 }
 
 // headerCapture keeps the header block of what is written to it, up to

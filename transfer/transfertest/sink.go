@@ -197,7 +197,7 @@ func (s *MemSink) Fingerprints(ctx context.Context, folder string) (map[string]i
 	out := make(map[string]int)
 	for _, list := range [][]Stored{s.folders[folder], s.pending[folder]} {
 		for _, st := range list {
-			out[formats.Fingerprint(st.Body, formats.WireSize(st.Body), st.Date)]++
+			out[formats.Fingerprint(st.Body, st.Date)]++
 		}
 	}
 	return out, nil

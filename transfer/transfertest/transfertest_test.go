@@ -44,7 +44,7 @@ func TestMemSinkFingerprintsMatchFormats(t *testing.T) {
 	}
 	// The CRLF form of the same message has the same fingerprint.
 	crlf := bytes.ReplaceAll(lf, []byte("\n"), []byte("\r\n"))
-	want := formats.Fingerprint(crlf, int64(len(crlf)), date)
+	want := formats.Fingerprint(crlf, date)
 	if len(fps) != 1 || fps[want] != 2 {
 		t.Fatalf("fingerprints %v, want %s: 2", fps, want)
 	}
