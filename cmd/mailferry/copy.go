@@ -74,7 +74,6 @@ type copyConfig struct {
 	TLS           tlsOptions
 	Options       transfer.Options
 	StateFile     string
-	MetricsFile   string
 }
 
 func copyAction(c *cli.Context) error {
@@ -129,7 +128,6 @@ func parseCopy(c *cli.Context) (copyConfig, error) {
 	cfg.DestSecrets = secretsFrom(c, "destination", "dest", "MAILFERRY_DEST_PASSWORD")
 	cfg.TLS = tlsFrom(c)
 	cfg.StateFile = c.String("state")
-	cfg.MetricsFile = c.String("metrics-file")
 
 	o := &cfg.Options
 	if o.Include, err = compileAll("include", c.StringSlice("include")); err != nil {
@@ -198,8 +196,8 @@ func runCopy(ctx context.Context, cfg copyConfig, rep *reporter, t terminal) (su
 	if cfg.TLS.InsecureSkipVerify && (cfg.Source.IsServer() || cfg.Dest.IsServer()) {
 		fmt.Fprintln(t.stderr, insecureWarning)
 	}
-	srcCfg := endpointConfig{Endpoint: cfg.Source, Role: "source", TLS: cfg.TLS, Connections: cfg.Options.Connections, Warn: rep.Warn}
-	dstCfg := endpointConfig{Endpoint: cfg.Dest, Role: "destination", TLS: cfg.TLS, Connections: cfg.Options.Connections, Warn: rep.Warn}
+	srcCfg := endpointConfig{Endpoint: cfg.Source, TLS: cfg.TLS, Connections: cfg.Options.Connections, Warn: rep.Warn}
+	dstCfg := endpointConfig{Endpoint: cfg.Dest, TLS: cfg.TLS, Connections: cfg.Options.Connections, Warn: rep.Warn}
 	for _, ep := range []Endpoint{cfg.Source, cfg.Dest} {
 		if ep.IsServer() {
 			// A bad --ca-file is a configuration error: report it

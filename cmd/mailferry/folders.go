@@ -52,7 +52,7 @@ func foldersAction(c *cli.Context) error {
 	if tlsOpts.InsecureSkipVerify && ep.IsServer() {
 		fmt.Fprintln(t.stderr, insecureWarning)
 	}
-	cfg := endpointConfig{Endpoint: ep, Role: "source", TLS: tlsOpts, Connections: 1,
+	cfg := endpointConfig{Endpoint: ep, TLS: tlsOpts, Connections: 1,
 		Warn: func(s string) { fmt.Fprintf(c.App.ErrWriter, "warning: %s\n", s) }}
 	if ep.IsServer() {
 		if cfg.Credentials, err = credentials(c.Context, ep, secretsFrom(c, "source", "source", "MAILFERRY_SOURCE_PASSWORD"), t); err != nil {

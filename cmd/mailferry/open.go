@@ -22,7 +22,6 @@ import (
 // endpointConfig is everything needed to open one endpoint.
 type endpointConfig struct {
 	Endpoint    Endpoint
-	Role        string // "source" or "destination"
 	Credentials account.Credentials
 	TLS         tlsOptions
 	Connections int
