@@ -21,6 +21,12 @@ const (
 	// keywordsLockStale is when a lock is taken for the leftover of a
 	// crashed writer; Dovecot holds it only for one small write.
 	keywordsLockStale = 2 * time.Minute
+	// keywordsLockOrphaned is when a lock that nobody holds an flock on is
+	// taken for the leftover of a mailferry run that was killed: mailferry
+	// holds an flock on its lock file for as long as it writes, the kernel
+	// drops it with the process, and this age covers a Dovecot (which takes
+	// no flock) in the middle of its one small write.
+	keywordsLockOrphaned = time.Second
 )
 
 // keywordLetters returns the letters of keywords in this folder, assigning
@@ -130,14 +136,22 @@ func takeLock(lockPath string) (*os.File, error) {
 	for {
 		lock, err := os.OpenFile(lockPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
 		if err == nil {
+			if err := holdFileLock(lock); err != nil {
+				lock.Close()
+				os.Remove(lockPath)
+				return nil, fmt.Errorf("lock keywords: %s: %w", lockPath, err)
+			}
 			return lock, nil
 		}
 		if !errors.Is(err, os.ErrExist) {
 			return nil, fmt.Errorf("lock keywords: %w", err)
 		}
-		if st, serr := os.Stat(lockPath); serr == nil && time.Since(st.ModTime()) > keywordsLockStale {
-			os.Remove(lockPath)
-			continue
+		if st, serr := os.Stat(lockPath); serr == nil {
+			age := time.Since(st.ModTime())
+			if age > keywordsLockStale || (age > keywordsLockOrphaned && orphanedLock(lockPath)) {
+				os.Remove(lockPath)
+				continue
+			}
 		}
 		if time.Now().After(deadline) {
 			return nil, fmt.Errorf("lock keywords: %s is held by another program for more than %s", lockPath, keywordsLockWait)

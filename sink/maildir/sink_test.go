@@ -293,6 +293,57 @@ func TestStaleKeywordsLockIsBroken(t *testing.T) {
 	}
 }
 
+// A run killed while it held the keywords lock leaves the lock file behind
+// with no flock on it; the next run takes it over after a second instead of
+// waiting out keywordsLockStale.
+func TestOrphanedKeywordsLockIsTakenOver(t *testing.T) {
+	s, root := newSink(t, Options{})
+	lock := filepath.Join(root, "dovecot-keywords.lock")
+	os.WriteFile(lock, []byte("0 Half\n"), 0o600)
+	recent := time.Now().Add(-2 * keywordsLockOrphaned)
+	os.Chtimes(lock, recent, recent)
+	start := time.Now()
+	put(t, s, transfer.Message{Folder: "INBOX", ID: "1", Flags: []string{"Todo"}}, "Subject: x\n\n")
+	if d := time.Since(start); d > keywordsLockWait/2 {
+		t.Errorf("Put waited %s for an orphaned lock", d)
+	}
+	data, err := os.ReadFile(filepath.Join(root, "dovecot-keywords"))
+	if err != nil || string(data) != "0 Todo\n" {
+		t.Fatalf("dovecot-keywords = %q, %v", data, err)
+	}
+}
+
+// A lock another live mailferry holds (it has an flock on it) is waited for,
+// however old its file looks, and the keywords both wrote survive.
+func TestHeldKeywordsLockIsWaitedFor(t *testing.T) {
+	s, root := newSink(t, Options{})
+	lockPath := filepath.Join(root, "dovecot-keywords.lock")
+	lock, err := takeLock(lockPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-10 * keywordsLockOrphaned)
+	os.Chtimes(lockPath, old, old)
+	released := make(chan struct{})
+	go func() {
+		time.Sleep(1500 * time.Millisecond)
+		lock.Write([]byte("0 Other\n"))
+		lock.Close()
+		os.Rename(lockPath, filepath.Join(root, "dovecot-keywords"))
+		close(released)
+	}()
+	put(t, s, transfer.Message{Folder: "INBOX", ID: "1", Flags: []string{"Todo"}}, "Subject: x\n\n")
+	select {
+	case <-released:
+	default:
+		t.Fatal("Put broke a lock that a live writer held")
+	}
+	data, err := os.ReadFile(filepath.Join(root, "dovecot-keywords"))
+	if err != nil || string(data) != "0 Other\n1 Todo\n" {
+		t.Fatalf("dovecot-keywords = %q, %v", data, err)
+	}
+}
+
 // failingReader yields some bytes, then an error.
 type failingReader struct {
 	data []byte
