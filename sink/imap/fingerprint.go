@@ -42,7 +42,7 @@ func (s *Sink) Fingerprints(ctx context.Context, folder string) (map[string]int,
 	end := c.Begin(ctx)
 	cmd := c.C.Fetch(imap.SeqSet{imap.SeqRange{Start: 1, Stop: sel.NumMessages}}, &imap.FetchOptions{
 		InternalDate: true,
-		BodySection: []*imap.FetchItemBodySection{{Specifier: imap.PartSpecifierHeader, Peek: true}},
+		BodySection:  []*imap.FetchItemBodySection{{Specifier: imap.PartSpecifierHeader, Peek: true}},
 	})
 	for {
 		c.Arm()
