@@ -107,12 +107,26 @@ func crashTest(t *testing.T, to Store) {
 	t.Logf("source filled in %v", time.Since(start))
 	start = time.Now()
 
+	// Time one undisturbed copy into a scratch store, so the kills spread
+	// over a copy whatever the store's speed (a buffered mbox copy takes
+	// milliseconds, a Maildir one with an fsync per message much longer).
+	scratch := to.Path(t.TempDir())
+	scratchState, err := StatePath(to, scratch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	finishedAlone, full, err := runAndKill(t, srcPath, to, scratch, scratchState, spool, time.Minute)
+	if err != nil || !finishedAlone {
+		t.Fatalf("undisturbed child copy: finished %v, %v", finishedAlone, err)
+	}
+	t.Logf("an undisturbed copy takes %v", full)
+
 	kills := 8 + r.IntN(5)
 	deadline := time.Now().Add(12 * time.Second)
 	interrupted, finished := 0, 0
 	for k := 0; k < kills && time.Now().Before(deadline); k++ {
-		delay := time.Duration(2+r.IntN(200)) * time.Millisecond
-		done, err := runAndKill(t, srcPath, to, dstPath, state, spool, delay)
+		delay := full/50 + time.Duration(r.Int64N(int64(full/4)+1))
+		done, _, err := runAndKill(t, srcPath, to, dstPath, state, spool, delay)
 		if err != nil {
 			t.Fatalf("kill %d: %v", k+1, err)
 		}
@@ -151,8 +165,8 @@ func crashTest(t *testing.T, to Store) {
 
 // runAndKill starts a child copy, waits until it is about to run, lets it
 // work for delay and SIGKILLs it. It reports whether the child finished
-// first.
-func runAndKill(t *testing.T, srcPath string, to Store, dstPath, state, spool string, delay time.Duration) (bool, error) {
+// first, and how long its copy took if it did.
+func runAndKill(t *testing.T, srcPath string, to Store, dstPath, state, spool string, delay time.Duration) (bool, time.Duration, error) {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
 	cmd.Env = append(os.Environ(),
 		crashEnv+"=1", crashFromEnv+"="+srcPath, crashToEnv+"="+dstPath,
@@ -161,10 +175,10 @@ func runAndKill(t *testing.T, srcPath string, to Store, dstPath, state, spool st
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return false, err
+		return false, 0, err
 	}
 	if err := cmd.Start(); err != nil {
-		return false, err
+		return false, 0, err
 	}
 	ready := make(chan struct{})
 	done := make(chan struct{})
@@ -190,11 +204,14 @@ func runAndKill(t *testing.T, srcPath string, to Store, dstPath, state, spool st
 	case <-time.After(30 * time.Second):
 	}
 	finished := false
+	var took time.Duration
 	select {
 	case <-ready:
+		start := time.Now()
 		select {
 		case <-done:
 			finished = true
+			took = time.Since(start)
 		case <-time.After(delay):
 		}
 	default:
@@ -205,15 +222,15 @@ func runAndKill(t *testing.T, srcPath string, to Store, dstPath, state, spool st
 	select {
 	case <-ready:
 	default:
-		return false, fmt.Errorf("child never got ready: %v\n%s%s", waitErr, output.String(), stderr.String())
+		return false, 0, fmt.Errorf("child never got ready: %v\n%s%s", waitErr, output.String(), stderr.String())
 	}
 	if !finished {
 		// A child that exited on its own before the kill must have succeeded.
 		if ws, ok := cmd.ProcessState.Sys().(interface{ Signaled() bool }); ok && !ws.Signaled() && waitErr != nil {
-			return false, fmt.Errorf("child failed: %v\n%s%s", waitErr, output.String(), stderr.String())
+			return false, 0, fmt.Errorf("child failed: %v\n%s%s", waitErr, output.String(), stderr.String())
 		}
 	}
-	return finished, nil
+	return finished, took, nil
 }
 
 // countTmp counts files under tmp/ directories below root.
