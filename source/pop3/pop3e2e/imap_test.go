@@ -74,8 +74,8 @@ func copyToIMAP(t *testing.T, so pop3.Options, msgs []mail, io imapconn.Options)
 		t.Fatalf("re-run: %+v", sum)
 	}
 	// Without state, the IMAP sink's fingerprints (Message-ID or header
-	// hash, size, INTERNALDATE) recognise every message except those
-	// without a date, which get the time of the copy as INTERNALDATE.
+	// hash, INTERNALDATE) recognise every message except those without a
+	// date, which get the time of the copy as INTERNALDATE.
 	again := undated(msgs)
 	if sum := run(t.TempDir() + "/other-state"); sum.Copied != len(again) {
 		t.Fatalf("run without state: %+v; want %d messages copied again", sum, len(again))
