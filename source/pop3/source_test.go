@@ -524,3 +524,20 @@ func TestUnknownFolder(t *testing.T) {
 		t.Fatalf("List(Sent) = %v", err)
 	}
 }
+
+func TestEmptyMaildrop(t *testing.T) {
+	srv := startServer(t, pop3server.Options{})
+	src := newSource(t, options(srv))
+	folders, err := src.Folders(context.Background())
+	if err != nil || len(folders) != 1 || folders[0].Messages != 0 || folders[0].Bytes != 0 {
+		t.Fatalf("Folders = %+v, %v", folders, err)
+	}
+	list, err := src.List(context.Background(), Inbox)
+	if err != nil || len(list) != 0 {
+		t.Fatalf("List = %+v, %v", list, err)
+	}
+	got, err := fetchAll(context.Background(), src, nil)
+	if err != nil || len(got) != 0 {
+		t.Fatalf("Fetch of nothing = %v, %v", got, err)
+	}
+}
