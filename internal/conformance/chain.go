@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -118,7 +119,7 @@ func Chain(t *testing.T, msgs []corpus.Message, stores ...Store) []string {
 		from, to := stores[i-1], stores[i]
 		e := ExpectFor(stores[:i+1]...)
 		step := fmt.Sprintf("%s→%s", from.Name, to.Name)
-		state, err := StatePath(to, paths[i])
+		state, err := StatePath(to, paths[i], t.TempDir())
 		if err != nil {
 			t.Fatalf("%s: %v", step, err)
 		}
@@ -171,8 +172,8 @@ func Chain(t *testing.T, msgs []corpus.Message, stores ...Store) []string {
 
 // StatePath returns where the journal of a copy into the store at path
 // lives by default: the sink's DefaultStatePath when it is a StateLocator,
-// else "<path>.mailferry.state".
-func StatePath(s Store, path string) (string, error) {
+// else "mailferry.state" in the directory dir.
+func StatePath(s Store, path, dir string) (string, error) {
 	sink, err := s.NewSink(path)
 	if err != nil {
 		return "", fmt.Errorf("new sink %s %s: %w", s.Name, path, err)
@@ -181,7 +182,7 @@ func StatePath(s Store, path string) (string, error) {
 	if sl, ok := sink.(transfer.StateLocator); ok {
 		return sl.DefaultStatePath(), nil
 	}
-	return path + ".mailferry.state", nil
+	return filepath.Join(dir, "mailferry.state"), nil
 }
 
 // CopyOnce opens a source at fromPath and a sink at toPath and runs

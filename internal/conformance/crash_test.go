@@ -99,7 +99,7 @@ func crashTest(t *testing.T, to Store) {
 	}
 	sink.Close()
 	dstPath := to.Path(t.TempDir())
-	state, err := StatePath(to, dstPath)
+	state, err := StatePath(to, dstPath, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func crashTest(t *testing.T, to Store) {
 	// over a copy whatever the store's speed (a buffered mbox copy takes
 	// milliseconds, a Maildir one with an fsync per message much longer).
 	scratch := to.Path(t.TempDir())
-	scratchState, err := StatePath(to, scratch)
+	scratchState, err := StatePath(to, scratch, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

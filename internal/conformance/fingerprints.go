@@ -12,8 +12,8 @@ import (
 
 // WantFingerprints returns, per destination folder, how many messages of
 // want carry each fingerprint, computed as the Fingerprinter contract says:
-// from the bytes the store holds (Expect.Body), their network-form size and
-// the date to the second.
+// from the header of the bytes the store holds (Expect.Body) and the date to
+// the second.
 func WantFingerprints(want []corpus.Message, e Expect) map[string]map[string]int {
 	out := make(map[string]map[string]int)
 	for _, m := range want {
