@@ -121,3 +121,17 @@ func Fingerprint(header []byte, date time.Time) string {
 	h.Write([]byte("\x00" + strconv.FormatInt(secs, 10)))
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
+
+// FingerprintKeys returns the keys a sink counts a stored message under
+// (the transfer.Fingerprinter contract): its Fingerprint, and for a dated
+// message also its undated one, Fingerprint(header, time.Time{}). A source
+// that cannot know a message's date before or even after fetching it (a POP3
+// message with neither Received: nor Date:, stored with the time it was
+// copied) looks it up by the undated key, so losing the state file does not
+// make it a duplicate.
+func FingerprintKeys(header []byte, date time.Time) []string {
+	if date.IsZero() || date.Unix() == 0 {
+		return []string{Fingerprint(header, time.Time{})}
+	}
+	return []string{Fingerprint(header, date), Fingerprint(header, time.Time{})}
+}

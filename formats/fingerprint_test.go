@@ -79,3 +79,18 @@ func FuzzFingerprint(f *testing.F) {
 		}
 	})
 }
+
+func TestFingerprintKeys(t *testing.T) {
+	header := []byte("Subject: no date at all\n\nbody\n")
+	stored := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	keys := FingerprintKeys(header, stored)
+	if len(keys) != 2 || keys[0] != Fingerprint(header, stored) || keys[1] != Fingerprint(header, time.Time{}) {
+		t.Fatalf("FingerprintKeys(dated) = %q", keys)
+	}
+	for _, undated := range []time.Time{{}, time.Unix(0, 0)} {
+		keys := FingerprintKeys(header, undated)
+		if len(keys) != 1 || keys[0] != Fingerprint(header, time.Time{}) {
+			t.Errorf("FingerprintKeys(%v) = %q, want only the undated key", undated, keys)
+		}
+	}
+}

@@ -103,8 +103,9 @@ type Flusher interface {
 
 // Fingerprinter is an add-on interface for Sink: a sink that can tell what
 // it already holds. Fingerprints returns, for one folder, how many messages
-// the sink holds with each fingerprint (see formats.Fingerprint). A folder
-// that does not exist yields an empty map and no error. Run uses it to avoid
+// the sink holds under each key, counting every stored message under each of
+// formats.FingerprintKeys(header, stored date). A folder that does not exist
+// yields an empty map and no error. Run uses it to avoid
 // duplicates when the journal does not know a message (a lost state file, a
 // crash between the sink write and the journal append).
 type Fingerprinter interface {

@@ -11,9 +11,9 @@ import (
 )
 
 // WantFingerprints returns, per destination folder, how many messages of
-// want carry each fingerprint, computed as the Fingerprinter contract says:
-// from the header of the bytes the store holds (Expect.Body) and the date to
-// the second.
+// want carry each fingerprint key, computed as the Fingerprinter contract
+// says: formats.FingerprintKeys of the header of the bytes the store holds
+// (Expect.Body) and the date to the second.
 func WantFingerprints(want []corpus.Message, e Expect) map[string]map[string]int {
 	out := make(map[string]map[string]int)
 	for _, m := range want {
@@ -22,7 +22,9 @@ func WantFingerprints(want []corpus.Message, e Expect) map[string]map[string]int
 		if out[f] == nil {
 			out[f] = make(map[string]int)
 		}
-		out[f][formats.Fingerprint(body, m.Date)]++
+		for _, k := range formats.FingerprintKeys(body, m.Date) {
+			out[f][k]++
+		}
 	}
 	return out
 }
@@ -35,7 +37,9 @@ func CheckFingerprints(ctx context.Context, fp transfer.Fingerprinter, want []co
 	names := make(map[string]string)
 	for _, m := range want {
 		body := e.body(m.Body)
-		names[formats.Fingerprint(body, m.Date)] = m.Name
+		for _, k := range formats.FingerprintKeys(body, m.Date) {
+			names[k] = m.Name
+		}
 	}
 	folders := make([]string, 0, len(wantFP))
 	for f := range wantFP {

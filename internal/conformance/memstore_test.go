@@ -99,7 +99,9 @@ func (s *memStore) Fingerprints(_ context.Context, folder string) (map[string]in
 	defer s.mu.Unlock()
 	out := map[string]int{}
 	for _, mm := range s.folders[folder] {
-		out[formats.Fingerprint(mm.body, mm.m.Date)]++
+		for _, k := range formats.FingerprintKeys(mm.body, mm.m.Date) {
+			out[k]++
+		}
 	}
 	return out, nil
 }

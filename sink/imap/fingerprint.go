@@ -76,7 +76,9 @@ func (s *Sink) Fingerprints(ctx context.Context, folder string) (map[string]int,
 				}
 			}
 		}
-		out[formats.Fingerprint(header, date)]++
+		for _, k := range formats.FingerprintKeys(header, date) {
+			out[k]++
+		}
 	}
 	c.Arm()
 	err = cmd.Close()

@@ -41,29 +41,31 @@ func (s *Sink) Fingerprints(ctx context.Context, name string) (map[string]int, e
 			if _, err := formats.ParseMaildirName(e.Name()); err != nil || !e.Type().IsRegular() {
 				continue
 			}
-			fp, err := fingerprintFile(filepath.Join(dir, e.Name()))
+			keys, err := fingerprintFile(filepath.Join(dir, e.Name()))
 			if errors.Is(err, os.ErrNotExist) {
 				continue // renamed or removed meanwhile
 			}
 			if err != nil {
 				return nil, fsError(fmt.Errorf("maildir %s: folder %q: %w", s.root, name, err))
 			}
-			counts[fp]++
+			for _, k := range keys {
+				counts[k]++
+			}
 		}
 	}
 	return counts, nil
 }
 
 // fingerprintFile fingerprints one message file, reading only its header.
-func fingerprintFile(path string) (string, error) {
+func fingerprintFile(path string) ([]string, error) {
 	file, err := os.Open(path)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	defer file.Close()
 	st, err := file.Stat()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	// Read until the header block is complete, the bound is reached or the
 	// file ends; HeaderEnd of a longer prefix finds the same blank line.
@@ -80,9 +82,9 @@ func fingerprintFile(path string) (string, error) {
 		if err == io.EOF {
 			eof = true
 		} else if err != nil {
-			return "", fmt.Errorf("read %s: %w", path, err)
+			return nil, fmt.Errorf("read %s: %w", path, err)
 		}
 	}
 	head := buf[:formats.HeaderEnd(buf)]
-	return formats.Fingerprint(head, st.ModTime()), nil
+	return formats.FingerprintKeys(head, st.ModTime()), nil
 }

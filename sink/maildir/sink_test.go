@@ -504,10 +504,11 @@ func TestFingerprints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]int{
-		formats.Fingerprint([]byte(a), date): 2,
-		formats.Fingerprint([]byte(b), date): 1,
-		formats.Fingerprint([]byte(c), date): 1,
+	want := map[string]int{}
+	for msg, n := range map[string]int{a: 2, b: 1, c: 1} {
+		for _, k := range formats.FingerprintKeys([]byte(msg), date) {
+			want[k] += n
+		}
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("Fingerprints = %v, want %v", got, want)

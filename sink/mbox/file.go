@@ -390,22 +390,24 @@ func (mf *mboxFile) fingerprints(ctx context.Context, counts map[string]int) err
 		if m.Incomplete {
 			continue
 		}
-		fp, err := fingerprint(m)
+		keys, err := fingerprintKeys(m)
 		if err != nil {
 			return transfer.FatalError(fmt.Errorf("mbox %s: %w", mf.path, err))
 		}
-		counts[fp]++
+		for _, k := range keys {
+			counts[k]++
+		}
 	}
 }
 
-// fingerprint computes formats.Fingerprint for a message read from an mbox
-// file: its header and its date, read in one pass over the body.
-func fingerprint(m *formats.MboxMessage) (string, error) {
+// fingerprintKeys computes formats.FingerprintKeys for a message read from
+// an mbox file: its header and its date, read in one pass over the body.
+func fingerprintKeys(m *formats.MboxMessage) ([]string, error) {
 	var hc headerCapture
 	if _, err := io.Copy(&hc, m.Body()); err != nil {
-		return "", err
+		return nil, err
 	}
-	return formats.Fingerprint(hc.buf, m.Date), nil
+	return formats.FingerprintKeys(hc.buf, m.Date), nil
 }
 
 // headerCapture keeps the header block of what is written to it, up to

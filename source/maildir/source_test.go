@@ -404,13 +404,15 @@ func TestFingerprintsMatchSource(t *testing.T) {
 	fromSource := map[string]int{}
 	err = src.Fetch(ctx, "Box", msgs, func(m transfer.Message, r io.Reader) error {
 		data, _ := io.ReadAll(r)
-		fromSource[formats.Fingerprint(data, m.Date)]++
+		for _, k := range formats.FingerprintKeys(data, m.Date) {
+			fromSource[k]++
+		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fmt.Sprint(fromSink) != fmt.Sprint(fromSource) || len(fromSink) != 4 {
+	if fmt.Sprint(fromSink) != fmt.Sprint(fromSource) || len(fromSink) != 2*4 {
 		t.Errorf("sink fingerprints %v, source gives %v", fromSink, fromSource)
 	}
 }

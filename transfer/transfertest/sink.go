@@ -197,7 +197,9 @@ func (s *MemSink) Fingerprints(ctx context.Context, folder string) (map[string]i
 	out := make(map[string]int)
 	for _, list := range [][]Stored{s.folders[folder], s.pending[folder]} {
 		for _, st := range list {
-			out[formats.Fingerprint(st.Body, st.Date)]++
+			for _, k := range formats.FingerprintKeys(st.Body, st.Date) {
+				out[k]++
+			}
 		}
 	}
 	return out, nil

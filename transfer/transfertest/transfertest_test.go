@@ -45,7 +45,7 @@ func TestMemSinkFingerprintsMatchFormats(t *testing.T) {
 	// The CRLF form of the same message has the same fingerprint.
 	crlf := bytes.ReplaceAll(lf, []byte("\n"), []byte("\r\n"))
 	want := formats.Fingerprint(crlf, date)
-	if len(fps) != 1 || fps[want] != 2 {
+	if len(fps) != 2 || fps[want] != 2 || fps[formats.Fingerprint(crlf, time.Time{})] != 2 {
 		t.Fatalf("fingerprints %v, want %s: 2", fps, want)
 	}
 	if fps, _ := s.Fingerprints(context.Background(), "Nope"); len(fps) != 0 {

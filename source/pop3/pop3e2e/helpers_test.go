@@ -49,20 +49,6 @@ func hostile(t testing.TB) []mail {
 	return out
 }
 
-// recognisable keeps the messages a sink can recognise by fingerprint
-// once the state file is lost: those that carry a date (Received: or
-// Date:). An undated message is stored with the time of the copy, which
-// the fingerprint of a fresh fetch (date unknown) cannot match.
-func recognisable(msgs []mail) []mail {
-	var out []mail
-	for _, m := range msgs {
-		if !pop3.MessageDate(wire(m.body)).IsZero() {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
 // wire is a message as a POP3 server sends it (after unstuffing): bare LF
 // turned into CRLF, ending in CRLF.
 func wire(body []byte) []byte {
