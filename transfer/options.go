@@ -19,8 +19,10 @@ type Options struct {
 	// Exclude drops folders matching any. Both match source folder names.
 	Include, Exclude []*regexp.Regexp
 	// Since and Before keep messages whose Date is on or after Since and
-	// before Before. Zero values do not filter. A message with an unknown
-	// date passes.
+	// before Before. Zero values do not filter. A message listed without a
+	// date is filtered once fetched, by the date the source gives it then
+	// (POP3 reads it from the message's headers); if that is unknown too,
+	// it passes.
 	Since, Before time.Time
 	// MaxSize skips messages larger than this many bytes; 0 means no limit.
 	MaxSize int64

@@ -385,15 +385,18 @@ func mapFolder(name string, maps []FolderMapping) (string, bool) {
 
 // passes applies Since, Before and MaxSize.
 func (r *runner) passes(m Message) bool {
-	if !m.Date.IsZero() {
-		if !r.opts.Since.IsZero() && m.Date.Before(r.opts.Since) {
-			return false
-		}
-		if !r.opts.Before.IsZero() && !m.Date.Before(r.opts.Before) {
-			return false
-		}
+	return r.passesDate(m) && (r.opts.MaxSize <= 0 || m.Size <= r.opts.MaxSize)
+}
+
+// passesDate applies Since and Before; a message of unknown date passes.
+func (r *runner) passesDate(m Message) bool {
+	if m.Date.IsZero() {
+		return true
 	}
-	return r.opts.MaxSize <= 0 || m.Size <= r.opts.MaxSize
+	if !r.opts.Since.IsZero() && m.Date.Before(r.opts.Since) {
+		return false
+	}
+	return r.opts.Before.IsZero() || m.Date.Before(r.opts.Before)
 }
 
 // plan lists a folder and returns the messages to copy: those that pass
@@ -529,8 +532,12 @@ func (r *runner) fetchChunk(ctx context.Context, job *folderJob, msgs []Message)
 	name := job.folder.Name
 	var mu sync.Mutex // guards pending: fn may, against the contract, run concurrently
 	pending := make(map[string]bool, len(msgs))
+	undated := make(map[string]bool)
 	for _, m := range msgs {
 		pending[m.ID] = true
+		if m.Date.IsZero() {
+			undated[m.ID] = true
+		}
 	}
 	attempt := 0
 	delay := r.opts.RetryDelay
@@ -581,6 +588,13 @@ func (r *runner) fetchChunk(ctx context.Context, job *folderJob, msgs []Message)
 			delete(pending, m.ID)
 			delivered++
 			mu.Unlock()
+			if undated[m.ID] && !r.passesDate(m) {
+				// The date became known only with the message (POP3
+				// lists none), so the plan could not filter it.
+				sp.close()
+				r.event(Event{Kind: EventSkipped, Folder: name, Message: &m, Count: 1, Text: "filtered"})
+				return nil
+			}
 			job.inFlight.Add(1)
 			select {
 			case r.work <- &item{job: job, msg: m, sp: sp}:

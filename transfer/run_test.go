@@ -775,6 +775,38 @@ func TestRunFilters(t *testing.T) {
 	}
 }
 
+// A message listed without a date (POP3) is filtered by the date its fetch
+// gives it.
+func TestRunFiltersDateKnownOnlyAfterFetch(t *testing.T) {
+	src := transfertest.NewMemSource()
+	fill(src, 6, false, "INBOX") // dates baseDate + i hours
+	src.DatedOnFetch = map[string]bool{"INBOX-0": true, "INBOX-3": true, "INBOX-5": true}
+	dst := transfertest.NewMemSink()
+	ev := &events{}
+	sum, err := transfer.Run(context.Background(), src, dst, fast(transfer.Options{
+		Since:    baseDate.Add(2 * time.Hour),
+		Before:   baseDate.Add(5 * time.Hour),
+		Progress: ev,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, st := range dst.Messages("INBOX") {
+		got = append(got, st.ID)
+	}
+	sort.Strings(got)
+	if want := []string{"INBOX-2", "INBOX-3", "INBOX-4"}; !slices.Equal(got, want) {
+		t.Fatalf("copied %v, want %v", got, want)
+	}
+	if sum.Copied != 3 || sum.Skipped != 0 || sum.Failed != 0 {
+		t.Fatalf("summary %+v", sum)
+	}
+	if n := ev.countByText(transfer.EventSkipped, "filtered"); n != 3 {
+		t.Fatalf("filtered count %d, want 3 (one at planning, two after fetching)", n)
+	}
+}
+
 func TestRunFolderSelectionAndMapping(t *testing.T) {
 	newSrc := func() *transfertest.MemSource {
 		src := transfertest.NewMemSource()

@@ -11,6 +11,7 @@ import (
 	"io"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/mailferry/mailferry/transfer"
 )
@@ -43,6 +44,9 @@ type MemSource struct {
 	// BeforeDeliver, when set, is called before each message is handed to
 	// the callback (e.g. to cancel a context at a chosen point).
 	BeforeDeliver func(m transfer.Message)
+	// DatedOnFetch lists message IDs whose Date List leaves zero and only
+	// Fetch gives, as a POP3 source reads it from the message's headers.
+	DatedOnFetch map[string]bool
 	// BeforeDelete, when set, is called by Delete before anything is
 	// removed; an error it returns is returned by Delete.
 	BeforeDelete func(folder string, msgs []transfer.Message) error
@@ -155,6 +159,9 @@ func (s *MemSource) List(ctx context.Context, folder string) ([]transfer.Message
 	for i, m := range f.msgs {
 		out[i] = m.m
 		out[i].Flags = slices.Clone(m.m.Flags)
+		if s.DatedOnFetch[m.m.ID] {
+			out[i].Date = time.Time{}
+		}
 	}
 	return out, nil
 }
