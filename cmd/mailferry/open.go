@@ -58,7 +58,9 @@ func openSource(ctx context.Context, c endpointConfig) (transfer.Source, error) 
 		if err != nil {
 			return nil, err
 		}
-		src, err := imapsource.New(ctx, opts)
+		src, err := openWithRetry(ctx, "source "+ep.String(), c.Warn, func() (*imapsource.Source, error) {
+			return imapsource.New(ctx, opts)
+		})
 		if err != nil {
 			return nil, fmt.Errorf("source %s: %w", ep, err)
 		}
@@ -68,8 +70,10 @@ func openSource(ctx context.Context, c endpointConfig) (transfer.Source, error) 
 		if err != nil {
 			return nil, err
 		}
-		src, err := pop3.New(ctx, pop3.Options{Addr: ep.Addr(), Security: ep.Security, TLSConfig: tlsCfg,
-			Credentials: c.Credentials, Warn: c.Warn})
+		src, err := openWithRetry(ctx, "source "+ep.String(), c.Warn, func() (*pop3.Source, error) {
+			return pop3.New(ctx, pop3.Options{Addr: ep.Addr(), Security: ep.Security, TLSConfig: tlsCfg,
+				Credentials: c.Credentials, Warn: c.Warn})
+		})
 		if err != nil {
 			return nil, fmt.Errorf("source %s: %w", ep, err)
 		}
@@ -99,7 +103,9 @@ func openSink(ctx context.Context, c endpointConfig) (transfer.Sink, error) {
 		if err != nil {
 			return nil, err
 		}
-		dst, err := imapsink.New(ctx, opts)
+		dst, err := openWithRetry(ctx, "destination "+ep.String(), c.Warn, func() (*imapsink.Sink, error) {
+			return imapsink.New(ctx, opts)
+		})
 		if err != nil {
 			return nil, fmt.Errorf("destination %s: %w", ep, err)
 		}

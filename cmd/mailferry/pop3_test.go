@@ -87,3 +87,36 @@ func TestPOP3ToMaildirWithPasswordFile(t *testing.T) {
 		t.Errorf("backup holds %d messages after --delete-source, want %d", got, n)
 	}
 }
+
+// A maildrop still locked by the session of a run that was killed answers
+// -ERR [IN-USE] for a few seconds; copy waits and tries again instead of
+// failing the scheduled backup.
+func TestPOP3InUseAtStartIsRetried(t *testing.T) {
+	const n = 3
+	srv := startPOP3(t, n)
+	srv.SetFaults(pop3server.Faults{LoginError: "[IN-USE] maildrop locked by another session", Times: 2})
+	dst := filepath.Join(t.TempDir(), "backup")
+	ep := "pop3://alice@" + srv.Addr() + "?tls=none"
+	r := mailferry(t, []string{"MAILFERRY_SOURCE_PASSWORD=s3cret"}, "copy", ep, "maildir:"+dst, "--json")
+	expectCode(t, r, 0)
+	if s := lastSummary(t, r.stdout); s.Copied != n {
+		t.Fatalf("copied %d, want %d\n%s", s.Copied, n, r)
+	}
+	// With --json, warnings are JSON lines on stdout.
+	if strings.Count(r.stdout, `"type":"warning"`) != 2 || strings.Count(r.stdout, "IN-USE") != 2 || !strings.Contains(r.stdout, "trying again") {
+		t.Errorf("want two warnings naming the refusal:\n%s", r)
+	}
+}
+
+// A maildrop that stays locked fails the run with exit 1 after the retries,
+// naming the server and the reason.
+func TestPOP3InUseForeverFails(t *testing.T) {
+	srv := startPOP3(t, 1)
+	srv.SetFaults(pop3server.Faults{LoginError: "[IN-USE] maildrop locked by another session"})
+	ep := "pop3://alice@" + srv.Addr() + "?tls=none"
+	r := mailferry(t, []string{"MAILFERRY_SOURCE_PASSWORD=s3cret"}, "copy", ep, "maildir:"+filepath.Join(t.TempDir(), "d"))
+	expectCode(t, r, exitFailed)
+	if !strings.Contains(r.stderr, srv.Addr()) || !strings.Contains(r.stderr, "IN-USE") {
+		t.Errorf("the error does not name the server and the refusal:\n%s", r)
+	}
+}
