@@ -111,6 +111,7 @@ func TestPOP3InUseAtStartIsRetried(t *testing.T) {
 // A maildrop that stays locked fails the run with exit 1 after the retries,
 // naming the server and the reason.
 func TestPOP3InUseForeverFails(t *testing.T) {
+	t.Parallel() // waits out the retries: 15 s
 	srv := startPOP3(t, 1)
 	srv.SetFaults(pop3server.Faults{LoginError: "[IN-USE] maildrop locked by another session"})
 	ep := "pop3://alice@" + srv.Addr() + "?tls=none"
