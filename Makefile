@@ -61,7 +61,7 @@ fuzz:
 # Go benchmarks, then the comparison with mbsync when its script is present.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
-	@if [ -x bench/run ]; then bench/run; fi
+	bench/mbsync-vs-mailferry.sh
 
 clean:
 	rm -f mailferry
