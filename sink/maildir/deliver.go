@@ -30,7 +30,7 @@ func (s *Sink) deliver(ctx context.Context, f *folder, m transfer.Message, r io.
 	tmpPath := filepath.Join(f.dir, "tmp", unique)
 	file, err := os.OpenFile(tmpPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
 	if err != nil {
-		return fsError(fmt.Errorf("maildir: folder %q, message %s: create %s: %w", m.Folder, m.ID, tmpPath, err))
+		return fsError(fmt.Errorf("maildir: %w", err))
 	}
 	done := false
 	defer func() {
@@ -49,23 +49,23 @@ func (s *Sink) deliver(ctx context.Context, f *folder, m transfer.Message, r io.
 		date = now
 	}
 	if err := os.Chtimes(tmpPath, date, date); err != nil {
-		return fsError(fmt.Errorf("maildir: folder %q, message %s: set date of %s: %w", m.Folder, m.ID, tmpPath, err))
+		return fsError(fmt.Errorf("maildir: %w", err))
 	}
 	if err := file.Sync(); err != nil {
-		return fsError(fmt.Errorf("maildir: folder %q, message %s: fsync %s: %w", m.Folder, m.ID, tmpPath, err))
+		return fsError(fmt.Errorf("maildir: %w", err))
 	}
 	if err := file.Close(); err != nil {
-		return fsError(fmt.Errorf("maildir: folder %q, message %s: close %s: %w", m.Folder, m.ID, tmpPath, err))
+		return fsError(fmt.Errorf("maildir: %w", err))
 	}
 	curPath := filepath.Join(f.dir, "cur", formats.MaildirFilename(unique, size, wire, letters))
 	if err := os.Rename(tmpPath, curPath); err != nil {
-		return fsError(fmt.Errorf("maildir: folder %q, message %s: rename %s to %s: %w", m.Folder, m.ID, tmpPath, curPath, err))
+		return fsError(fmt.Errorf("maildir: %w", err))
 	}
 	done = true
 	if err := syncDir(filepath.Join(f.dir, "cur")); err != nil {
 		// Not durable: take it back, so a retry does not duplicate it.
 		os.Remove(curPath)
-		return fsError(fmt.Errorf("maildir: folder %q, message %s: %w", m.Folder, m.ID, err))
+		return fsError(fmt.Errorf("maildir: %w", err))
 	}
 	return nil
 }
@@ -92,26 +92,26 @@ func writeBody(ctx context.Context, file *os.File, m transfer.Message, r io.Read
 		if n > 0 {
 			read += int64(n)
 			if _, werr := w.Write(buf[:n]); werr != nil {
-				return 0, 0, fsError(fmt.Errorf("maildir: folder %q, message %s: write %s: %w", m.Folder, m.ID, path, werr))
+				return 0, 0, fsError(fmt.Errorf("maildir: %w", werr))
 			}
 		}
 		if rerr == io.EOF {
 			break
 		}
 		if rerr != nil {
-			return 0, 0, fmt.Errorf("maildir: folder %q, message %s: read body: %w", m.Folder, m.ID, rerr)
+			return 0, 0, fmt.Errorf("maildir: reading the message body: %w", rerr)
 		}
 	}
 	if lf != nil {
 		if err := lf.Close(); err != nil {
-			return 0, 0, fsError(fmt.Errorf("maildir: folder %q, message %s: write %s: %w", m.Folder, m.ID, path, err))
+			return 0, 0, fsError(fmt.Errorf("maildir: %w", err))
 		}
 	}
 	if err := counter.w.(*bufio.Writer).Flush(); err != nil {
-		return 0, 0, fsError(fmt.Errorf("maildir: folder %q, message %s: write %s: %w", m.Folder, m.ID, path, err))
+		return 0, 0, fsError(fmt.Errorf("maildir: %w", err))
 	}
 	if m.Size > 0 && read != m.Size {
-		return 0, 0, transfer.TemporaryError(fmt.Errorf("maildir: folder %q, message %s: body was %d bytes, expected %d", m.Folder, m.ID, read, m.Size))
+		return 0, 0, transfer.TemporaryError(fmt.Errorf("maildir: the message body was %d bytes, expected %d", read, m.Size))
 	}
 	return counter.n, counter.wire.Size(), nil
 }

@@ -21,15 +21,31 @@ type ServerError struct {
 }
 
 func (e *ServerError) Error() string {
-	reply := "-ERR"
+	return fmt.Sprintf("pop3 server %s: %s", e.Server, e.reply())
+}
+
+// reply is the refused command and the server's answer, e.g.
+// "PASS: -ERR [AUTH] invalid password".
+func (e *ServerError) reply() string {
+	reply := e.Command + ": -ERR"
 	if e.Code != "" {
 		reply += " [" + e.Code + "]"
 	}
 	if e.Text != "" {
 		reply += " " + e.Text
 	}
-	return fmt.Sprintf("pop3 server %s: %s: %s", e.Server, e.Command, reply)
+	return reply
 }
+
+// contextError puts a sentence of context before an error that already
+// names the server, without naming the server twice.
+type contextError struct {
+	msg string
+	err error
+}
+
+func (e *contextError) Error() string { return e.msg }
+func (e *contextError) Unwrap() error { return e.err }
 
 // parseServerError splits the text after "-ERR " into a response code and
 // the rest.

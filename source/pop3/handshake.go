@@ -283,9 +283,15 @@ func loginError(server, user string, err error) error {
 		return err
 	}
 	if temporaryCode(se.Code) {
-		return transfer.TemporaryError(fmt.Errorf("pop3 server %s: login as %q refused for now: %w", server, user, se))
+		return transfer.TemporaryError(&contextError{
+			msg: fmt.Sprintf("pop3 server %s: login as %q refused for now: %s", server, user, se.reply()),
+			err: se,
+		})
 	}
-	return transfer.FatalError(fmt.Errorf("pop3 server %s: login as %q failed (check the user name and password): %w", server, user, se))
+	return transfer.FatalError(&contextError{
+		msg: fmt.Sprintf("pop3 server %s: login as %q failed (check the user name and password): %s", server, user, se.reply()),
+		err: se,
+	})
 }
 
 // checkLine refuses a value that would end a command line early and let the
