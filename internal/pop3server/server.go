@@ -21,6 +21,8 @@ import (
 	"net"
 	"strconv"
 	"sync"
+
+	"github.com/mailferry/mailferry/formats"
 )
 
 // Message is one message of the maildrop.
@@ -271,17 +273,9 @@ func (s *Server) unlock(deleted map[string]bool) {
 // networkForm turns bare LF into CRLF and makes sure the message ends with
 // CRLF, as a server does before it sends a message.
 func networkForm(b []byte) []byte {
-	out := make([]byte, 0, len(b)+len(b)/32+2)
-	prevCR := false
-	for _, c := range b {
-		if c == '\n' && !prevCR {
-			out = append(out, '\r')
-		}
-		out = append(out, c)
-		prevCR = c == '\r'
-	}
+	out := formats.ToCRLF(b)
 	if n := len(out); n > 0 && (n < 2 || out[n-2] != '\r' || out[n-1] != '\n') {
-		out = append(out, '\r', '\n')
+		out = append(out[:n:n], '\r', '\n')
 	}
 	return out
 }
