@@ -124,6 +124,9 @@ func parseCopy(c *cli.Context) (copyConfig, error) {
 	if cfg.Source.String() == cfg.Dest.String() {
 		return cfg, usageErrorf("source and destination are the same (%s)", cfg.Source)
 	}
+	if nested(cfg.Source, cfg.Dest) {
+		return cfg, usageErrorf("destination %s and source %s overlap: one is inside the other, so the copy would write into the store it reads; choose a destination outside the source", cfg.Dest, cfg.Source)
+	}
 	cfg.SourceSecrets = secretsFrom(c, "source", "source", "MAILFERRY_SOURCE_PASSWORD")
 	cfg.DestSecrets = secretsFrom(c, "destination", "dest", "MAILFERRY_DEST_PASSWORD")
 	cfg.TLS = tlsFrom(c)

@@ -273,3 +273,25 @@ func parseLocal(role, raw, scheme, rest string) (Endpoint, error) {
 	ep.Path = abs
 	return ep, nil
 }
+
+// nested reports whether two local endpoints are the same path or one lies
+// inside the other (after following symbolic links where they exist). A
+// Maildir source reads every file in cur/ and new/, and an mbox directory
+// every file: a destination inside it would be read back as mail.
+func nested(a, b Endpoint) bool {
+	if a.IsServer() || b.IsServer() {
+		return false
+	}
+	resolve := func(p string) string {
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			return r
+		}
+		return filepath.Clean(p)
+	}
+	pa, pb := resolve(a.Path), resolve(b.Path)
+	inside := func(parent, child string) bool {
+		rel, err := filepath.Rel(parent, child)
+		return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+	}
+	return inside(pa, pb) || inside(pb, pa)
+}

@@ -148,3 +148,31 @@ func FuzzParseEndpoint(f *testing.F) {
 		}
 	})
 }
+
+func TestNestedEndpoints(t *testing.T) {
+	dir := t.TempDir()
+	ep := func(raw string) Endpoint {
+		t.Helper()
+		e, err := parseEndpoint("test", raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	for _, tc := range []struct {
+		a, b string
+		want bool
+	}{
+		{"maildir:" + dir + "/Mail", "mbox:" + dir + "/Mail/cur", true},
+		{"mbox:" + dir + "/old", "maildir:" + dir, true},
+		{"maildir:" + dir + "/Mail", "maildir:" + dir + "/Mail/", true},
+		{"maildir:" + dir + "/Mail", "mbox:" + dir + "/Mail.mbox", false},
+		{"maildir:" + dir + "/Mail", "mbox:" + dir + "/Mailbackup", false},
+		{"maildir:" + dir + "/a", "maildir:" + dir + "/b", false},
+		{"imaps://u@" + "example.org", "maildir:" + dir, false},
+	} {
+		if got := nested(ep(tc.a), ep(tc.b)); got != tc.want {
+			t.Errorf("nested(%s, %s) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
