@@ -40,7 +40,7 @@ Examples:
   mailferry copy mbox:~/old-mail imaps://alice@imap.example.com --dry-run
 
 Exit codes: 0 done, 1 failed, 2 usage error, 3 some messages failed, 130 interrupted.`,
-		Commands:        []*cli.Command{copyCommand(), foldersCommand(), demoCommand()},
+		Commands:        []*cli.Command{copyCommand(), verifyCommand(), foldersCommand(), demoCommand()},
 		Writer:          stdout,
 		ErrWriter:       stderr,
 		HideHelpCommand: false,

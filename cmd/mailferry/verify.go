@@ -1,0 +1,473 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	imapsource "github.com/mailferry/mailferry/source/imap"
+	maildirsource "github.com/mailferry/mailferry/source/maildir"
+	mboxsource "github.com/mailferry/mailferry/source/mbox"
+	"github.com/mailferry/mailferry/transfer"
+)
+
+func verifyCommand() *cli.Command {
+	flags := []cli.Flag{
+		&cli.StringSliceFlag{Name: "include", Category: catFilter, Usage: "verify only folders matching `REGEX` (repeatable)"},
+		&cli.StringSliceFlag{Name: "exclude", Category: catFilter, Usage: "skip folders matching `REGEX` (repeatable)"},
+		&cli.StringSliceFlag{Name: "map", Category: catFilter, Usage: "folder `OLD=NEW` was renamed at the destination; subfolders follow (repeatable)"},
+		&cli.StringFlag{Name: "since", Category: catFilter, Usage: "only messages that arrived on or after `DATE` (YYYY-MM-DD)"},
+		&cli.StringFlag{Name: "before", Category: catFilter, Usage: "only messages that arrived before `DATE` (YYYY-MM-DD)"},
+		&cli.StringFlag{Name: "max-size", Category: catFilter, Usage: "skip messages larger than `SIZE` (10M, 1.5G, or bytes)"},
+		&cli.IntFlag{Name: "connections", Category: catRun, Value: 4, Usage: "open at most `N` connections to each server"},
+	}
+	flags = append(flags, outputFlags()...)
+	flags = append(flags, secretFlags("source", "MAILFERRY_SOURCE_PASSWORD")...)
+	flags = append(flags, secretFlags("dest", "MAILFERRY_DEST_PASSWORD")...)
+	flags = append(flags, tlsFlags()...)
+	return &cli.Command{
+		Name:      "verify",
+		Usage:     "prove DEST holds every SOURCE message: content, flags, date; exit 3 on differences",
+		ArgsUsage: "SOURCE DEST",
+		Description: `Reads every selected message on both sides and compares them. A source message
+is present when DEST holds a message with the same content (line endings aside,
+so an LF archive matches a CRLF server); its flags and arrival date (to the
+second) must match too. Identical messages are counted: two copies in SOURCE
+need two in DEST. Nothing is written anywhere.
+
+Folders are matched as 'mailferry copy' maps them: give the same --include,
+--exclude, --map, --since, --before and --max-size as the copy. A single mbox
+file as DEST holds all folders in one.
+
+Reported: messages missing at DEST (or stored with different content, e.g. by a
+server that rewrites NUL bytes), flag differences, date differences, and with
+-v the messages DEST holds beyond SOURCE (extra, not a failure).
+
+Examples:
+  mailferry verify imaps://alice@imap.example.com maildir:/backup/alice -q
+  mailferry verify imaps://alice@old.example imaps://alice@new.example --map 'Sent Items=Sent'
+  mailferry verify maildir:~/Maildir mbox:~/all.mbox --json
+
+Exit codes: 0 everything matches, 1 failed (connection, I/O), 2 usage error,
+3 messages missing or different, 130 interrupted.`,
+		Flags:  flags,
+		Action: verifyAction,
+	}
+}
+
+// verifyConfig is a parsed verify command line.
+type verifyConfig struct {
+	Source, Dest  Endpoint
+	SourceSecrets secretSource
+	DestSecrets   secretSource
+	TLS           tlsOptions
+	Options       transfer.VerifyOptions
+}
+
+// differencesError means the verification finished and found messages
+// missing or different; they were already reported one by one. It maps to
+// exit code 3 through the partialError it wraps.
+type differencesError struct {
+	res transfer.VerifyResult
+}
+
+func (e *differencesError) Error() string {
+	return fmt.Sprintf("%s at the destination (listed above)", countDifferences(e.res))
+}
+
+func (e *differencesError) Unwrap() error {
+	return &partialError{failed: e.res.Missing + e.res.FlagDiffs + e.res.DateDiffs}
+}
+
+func countDifferences(r transfer.VerifyResult) string {
+	var parts []string
+	add := func(n int, what string) {
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, what))
+		}
+	}
+	add(r.Missing, "message(s) missing or with different content")
+	add(r.FlagDiffs, "with different flags")
+	add(r.DateDiffs, "with a different date")
+	return strings.Join(parts, ", ")
+}
+
+func verifyAction(c *cli.Context) error {
+	mode, err := outputFrom(c)
+	if err != nil {
+		return err
+	}
+	out := &verifyOutput{mode: mode, stdout: c.App.Writer, stderr: c.App.ErrWriter}
+	var res transfer.VerifyResult
+	cfg, err := parseVerify(c)
+	if err == nil {
+		cfg.Options.OnDifference = out.difference
+		cfg.Options.OnFolder = out.folder
+		cfg.Options.Warn = out.warn
+		res, err = runVerify(c.Context, cfg, out, osTerminal())
+	}
+	if err == nil && !res.OK() {
+		err = &differencesError{res: res}
+	}
+	if err != nil && c.Context.Err() != nil {
+		err = fmt.Errorf("%w: verification stopped", errInterrupted)
+	}
+	out.finish(res, err)
+	return reported(err)
+}
+
+// parseVerify turns the command line into a verifyConfig; every error is a
+// usage error.
+func parseVerify(c *cli.Context) (verifyConfig, error) {
+	var cfg verifyConfig
+	if c.NArg() != 2 {
+		return cfg, usageErrorf("verify needs exactly two endpoints, SOURCE and DEST (got %d); see 'mailferry verify --help'", c.NArg())
+	}
+	var err error
+	if cfg.Source, err = parseEndpoint("source", c.Args().Get(0)); err != nil {
+		return cfg, err
+	}
+	if cfg.Dest, err = parseEndpoint("destination", c.Args().Get(1)); err != nil {
+		return cfg, err
+	}
+	if cfg.Dest.Scheme == "pop3" || cfg.Dest.Scheme == "pop3s" {
+		return cfg, usageErrorf("destination %s: POP3 is never a copy's destination; verify a copy in imap://, imaps://, maildir: or mbox:", cfg.Dest)
+	}
+	cfg.SourceSecrets = secretsFrom(c, "source", "source", "MAILFERRY_SOURCE_PASSWORD")
+	cfg.DestSecrets = secretsFrom(c, "destination", "dest", "MAILFERRY_DEST_PASSWORD")
+	cfg.TLS = tlsFrom(c)
+
+	o := &cfg.Options
+	if o.Include, err = compileAll("include", c.StringSlice("include")); err != nil {
+		return cfg, err
+	}
+	if o.Exclude, err = compileAll("exclude", c.StringSlice("exclude")); err != nil {
+		return cfg, err
+	}
+	if o.Map, err = parseMappings(c.StringSlice("map")); err != nil {
+		return cfg, err
+	}
+	if o.Since, err = parseDate("since", c.String("since")); err != nil {
+		return cfg, err
+	}
+	if o.Before, err = parseDate("before", c.String("before")); err != nil {
+		return cfg, err
+	}
+	if !o.Since.IsZero() && !o.Before.IsZero() && !o.Since.Before(o.Before) {
+		return cfg, usageErrorf("--since %s is not before --before %s: no message could match", c.String("since"), c.String("before"))
+	}
+	if s := c.String("max-size"); s != "" {
+		if o.MaxSize, err = parseSize(s); err != nil {
+			return cfg, usageErrorf("--max-size: %v", err)
+		}
+		if o.MaxSize == 0 {
+			return cfg, usageErrorf("--max-size 0 would skip every message")
+		}
+	}
+	o.Connections = c.Int("connections")
+	if o.Connections < 1 || o.Connections > 64 {
+		return cfg, usageErrorf("--connections %d: give a number from 1 to 64", o.Connections)
+	}
+	return cfg, nil
+}
+
+// runVerify opens both ends as sources, verifies and closes them again.
+func runVerify(ctx context.Context, cfg verifyConfig, out *verifyOutput, t terminal) (res transfer.VerifyResult, err error) {
+	if cfg.TLS.InsecureSkipVerify && (cfg.Source.IsServer() || cfg.Dest.IsServer()) {
+		fmt.Fprintln(t.stderr, insecureWarning)
+	}
+	srcCfg := endpointConfig{Endpoint: cfg.Source, TLS: cfg.TLS, Connections: cfg.Options.Connections, Warn: out.warn}
+	dstCfg := endpointConfig{Endpoint: cfg.Dest, TLS: cfg.TLS, Connections: cfg.Options.Connections, Warn: out.warn}
+	for _, ep := range []Endpoint{cfg.Source, cfg.Dest} {
+		if ep.IsServer() {
+			if _, err := cfg.TLS.config(ep.Host); err != nil {
+				return res, err
+			}
+		}
+	}
+	if cfg.Source.IsServer() {
+		if srcCfg.Credentials, err = credentials(ctx, cfg.Source, cfg.SourceSecrets, t); err != nil {
+			return res, err
+		}
+	}
+	if cfg.Dest.IsServer() {
+		if dstCfg.Credentials, err = credentials(ctx, cfg.Dest, cfg.DestSecrets, t); err != nil {
+			return res, err
+		}
+	}
+
+	src, err := openSource(ctx, srcCfg)
+	if err != nil {
+		return res, err
+	}
+	defer func() {
+		if cerr := src.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("closing source %s: %w", cfg.Source, cerr)
+		}
+	}()
+	dst, err := openVerifyDest(ctx, dstCfg)
+	if err != nil {
+		return res, err
+	}
+	defer func() {
+		if cerr := dst.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("closing destination %s: %w", cfg.Dest, cerr)
+		}
+	}()
+
+	opts := cfg.Options
+	if cfg.Dest.Scheme == "mbox" && mboxIsSingleFile(cfg.Dest.Path) {
+		// A single mbox file holds one folder: copy merged every source
+		// folder into it.
+		opts.FlattenTo = "INBOX"
+	}
+	res, err = transfer.Verify(ctx, src, dst, opts)
+	if err != nil && ctx.Err() == nil {
+		err = fmt.Errorf("verify %s → %s stopped: %w", cfg.Source, cfg.Dest, err)
+	}
+	return res, err
+}
+
+// openVerifyDest opens the destination of a copy for reading.
+func openVerifyDest(ctx context.Context, c endpointConfig) (transfer.Source, error) {
+	ep := c.Endpoint
+	switch ep.Scheme {
+	case "maildir", "mbox":
+		if _, err := os.Stat(ep.Path); err != nil {
+			if os.IsNotExist(err) {
+				return nil, usageErrorf("destination %s: %s does not exist, so it holds nothing to verify", ep, ep.Path)
+			}
+			return nil, fmt.Errorf("destination %s: %w", ep, err)
+		}
+	}
+	switch ep.Scheme {
+	case "maildir":
+		dst, err := maildirsource.Open(ep.Path, maildirsource.Options{Layout: ep.Layout, Warn: c.Warn})
+		if err != nil {
+			return nil, fmt.Errorf("destination %s: %w", ep, err)
+		}
+		return dst, nil
+	case "mbox":
+		dst, err := mboxsource.Open(ep.Path, mboxsource.Options{Warn: c.Warn})
+		if err != nil {
+			return nil, fmt.Errorf("destination %s: %w", ep, err)
+		}
+		return dst, nil
+	case "imap", "imaps":
+		opts, err := imapOptions(c)
+		if err != nil {
+			return nil, err
+		}
+		dst, err := openWithRetry(ctx, "destination "+ep.String(), c.Warn, func() (*imapsource.Source, error) {
+			return imapsource.New(ctx, opts)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("destination %s: %w", ep, err)
+		}
+		return dst, nil
+	}
+	return nil, usageErrorf("destination %s: cannot be verified (scheme %q)", ep, ep.Scheme)
+}
+
+// verifyOutput renders what Verify reports: a line per difference on
+// stdout, warnings on stderr, or JSON lines with --json. It is safe for
+// concurrent use.
+type verifyOutput struct {
+	mode   outputMode
+	stdout io.Writer
+	stderr io.Writer
+	mu     sync.Mutex
+}
+
+// jsonDifference is one difference in --json output.
+type jsonDifference struct {
+	Type        string   `json:"type"`
+	Folder      string   `json:"folder,omitempty"`
+	ID          string   `json:"id,omitempty"`
+	DestFolder  string   `json:"dest_folder"`
+	DestID      string   `json:"dest_id,omitempty"`
+	Subject     string   `json:"subject,omitempty"`
+	MessageID   string   `json:"message_id,omitempty"`
+	SourceFlags []string `json:"source_flags,omitempty"`
+	DestFlags   []string `json:"dest_flags,omitempty"`
+	SourceDate  string   `json:"source_date,omitempty"`
+	DestDate    string   `json:"dest_date,omitempty"`
+	Reason      string   `json:"reason,omitempty"`
+}
+
+// jsonVerifySummary is the last line of verify --json output; its shape is
+// a contract.
+type jsonVerifySummary struct {
+	Type      string `json:"type"`
+	Checked   int    `json:"checked"`
+	Missing   int    `json:"missing"`
+	FlagDiffs int    `json:"flag_diffs"`
+	DateDiffs int    `json:"date_diffs"`
+	Extra     int    `json:"extra"`
+}
+
+func (o *verifyOutput) jsonLine(v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return
+	}
+	_, _ = o.stdout.Write(append(b, '\n'))
+}
+
+func (o *verifyOutput) difference(d transfer.Difference) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.mode.JSON {
+		j := jsonDifference{Type: d.Kind.String(), Folder: d.Folder, ID: d.ID, DestFolder: d.DestFolder, DestID: d.DestID,
+			Subject: d.Subject, MessageID: d.MessageID, Reason: d.Reason}
+		if d.Kind == transfer.DiffFlags {
+			j.SourceFlags, j.DestFlags = nonNil(d.SourceFlags), nonNil(d.DestFlags)
+		}
+		if d.Kind == transfer.DiffDate {
+			j.SourceDate, j.DestDate = jsonTime(d.SourceDate), jsonTime(d.DestDate)
+		}
+		o.jsonLine(j)
+		return
+	}
+	if d.Kind == transfer.DiffExtra && !o.mode.Verbose {
+		return
+	}
+	fmt.Fprintln(o.stdout, describeDifference(d))
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func jsonTime(t time.Time) string {
+	if t.IsZero() {
+		return "unknown"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// describeDifference is the text line for one difference: what differs,
+// the folder and message, and the header fields that identify it.
+func describeDifference(d transfer.Difference) string {
+	var b strings.Builder
+	msg := func(folder, id string) {
+		fmt.Fprintf(&b, "folder %q message %s", folder, id)
+		if d.Subject != "" {
+			fmt.Fprintf(&b, " (Subject %q", d.Subject)
+			if d.MessageID != "" {
+				fmt.Fprintf(&b, ", Message-ID <%s>", d.MessageID)
+			}
+			b.WriteString(")")
+		} else if d.MessageID != "" {
+			fmt.Fprintf(&b, " (Message-ID <%s>)", d.MessageID)
+		}
+	}
+	switch d.Kind {
+	case transfer.DiffMissing:
+		b.WriteString("missing: ")
+		msg(d.Folder, d.ID)
+		fmt.Fprintf(&b, ": %s", d.Reason)
+		if !strings.Contains(d.Reason, d.DestFolder) {
+			fmt.Fprintf(&b, " (destination folder %q)", d.DestFolder)
+		}
+	case transfer.DiffFlags:
+		b.WriteString("flags differ: ")
+		msg(d.Folder, d.ID)
+		fmt.Fprintf(&b, ": source has %s, destination %q message %s has %s",
+			flagList(d.SourceFlags), d.DestFolder, d.DestID, flagList(d.DestFlags))
+	case transfer.DiffDate:
+		b.WriteString("date differs: ")
+		msg(d.Folder, d.ID)
+		fmt.Fprintf(&b, ": source %s, destination %q message %s %s",
+			jsonTime(d.SourceDate), d.DestFolder, d.DestID, jsonTime(d.DestDate))
+	case transfer.DiffExtra:
+		b.WriteString("extra (not in the source): ")
+		msg(d.DestFolder, d.DestID)
+	}
+	return b.String()
+}
+
+func flagList(flags []string) string {
+	if len(flags) == 0 {
+		return "no flags"
+	}
+	return strings.Join(flags, " ")
+}
+
+func (o *verifyOutput) folder(f transfer.FolderCheck) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if !o.mode.Verbose || o.mode.JSON {
+		return
+	}
+	status := "all present"
+	if n := f.Missing + f.FlagDiffs + f.DateDiffs; n > 0 {
+		status = fmt.Sprintf("%d missing, %d flag and %d date difference(s)", f.Missing, f.FlagDiffs, f.DateDiffs)
+	}
+	fmt.Fprintf(o.stderr, "%s → %s: %d message(s) checked, %s\n", f.Folder, f.DestFolder, f.Checked, status)
+}
+
+func (o *verifyOutput) warn(msg string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.mode.JSON {
+		o.jsonLine(jsonEvent{Type: "warning", Message: msg})
+		return
+	}
+	if !o.mode.Quiet {
+		fmt.Fprintf(o.stderr, "warning: %s\n", msg)
+	}
+}
+
+// finish prints the error, if any, and the summary (with --json always, as
+// the last line).
+func (o *verifyOutput) finish(res transfer.VerifyResult, err error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	code := exitCode(err)
+	if err != nil {
+		fmt.Fprintf(o.stderr, "mailferry: %v\n", err)
+	}
+	if o.mode.JSON {
+		if err != nil && code != exitPartial {
+			o.jsonLine(struct {
+				Type  string `json:"type"`
+				Error string `json:"error"`
+				Exit  int    `json:"exit"`
+			}{"error", err.Error(), code})
+		}
+		o.jsonLine(jsonVerifySummary{Type: "verify-summary", Checked: res.Checked, Missing: res.Missing,
+			FlagDiffs: res.FlagDiffs, DateDiffs: res.DateDiffs, Extra: res.Extra})
+		return
+	}
+	if err != nil && code != exitPartial {
+		return
+	}
+	if o.mode.Quiet && err == nil {
+		return
+	}
+	extra := ""
+	if res.Extra > 0 {
+		extra = fmt.Sprintf("; the destination holds %d message(s) more than the source", res.Extra)
+		if !o.mode.Verbose {
+			extra += " (-v lists them)"
+		}
+	}
+	if err == nil {
+		fmt.Fprintf(o.stdout, "verified %d message(s): all at the destination with their content, flags and dates%s (%.1fs)\n",
+			res.Checked, extra, res.Seconds)
+		return
+	}
+	fmt.Fprintf(o.stdout, "verified %d message(s): %d missing or different, %d flag and %d date difference(s)%s (%.1fs)\n",
+		res.Checked, res.Missing, res.FlagDiffs, res.DateDiffs, extra, res.Seconds)
+}
