@@ -94,8 +94,8 @@ func countDifferences(r transfer.VerifyResult) string {
 		}
 	}
 	add(r.Missing, "message(s) missing or with different content")
-	add(r.FlagDiffs, "with different flags")
-	add(r.DateDiffs, "with a different date")
+	add(r.FlagDiffs, "message(s) with different flags")
+	add(r.DateDiffs, "message(s) with a different date")
 	return strings.Join(parts, ", ")
 }
 
