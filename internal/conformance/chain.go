@@ -46,7 +46,6 @@ func ExpectFor(stores ...Store) Expect {
 		}
 		prevCRLF = s.CRLF
 		oneFolder = oneFolder || s.OneFolder
-		e.FoldKeywords = e.FoldKeywords || s.FoldsKeywords
 	}
 	if len(steps) > 0 {
 		e.Body = func(b []byte) []byte {

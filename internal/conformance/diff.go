@@ -21,8 +21,6 @@ type Expect struct {
 	// FlagsOnly, when not nil, limits the flag comparison to these flags
 	// (for stores that cannot keep keywords); nil compares all flags.
 	FlagsOnly map[string]bool
-	// FoldKeywords compares keywords case-insensitively.
-	FoldKeywords bool
 }
 
 func (e Expect) body(b []byte) []byte {
@@ -40,16 +38,6 @@ func (e Expect) folder(f string) string {
 }
 
 func (e Expect) flags(f []string) []string {
-	if e.FoldKeywords {
-		folded := make([]string, len(f))
-		for i, x := range f {
-			if x = formats.CanonicalFlag(x); !formats.IsSystemFlag(x) && x != formats.FlagForwarded {
-				x = strings.ToLower(x)
-			}
-			folded[i] = x
-		}
-		f = folded
-	}
 	f = formats.NormalizeFlags(f)
 	if e.FlagsOnly == nil {
 		return f

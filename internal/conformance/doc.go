@@ -18,7 +18,7 @@
 // Store kinds: Maildir, MaildirFS, MboxDir and MboxFile for the local
 // stores; IMAP (the in-process server) and Dovecot (a real one, skipped when
 // it is not installed) for network stores, with the changes each server is
-// documented to make (Store.Body, Store.FolderName, Store.FoldsKeywords).
+// documented to make (Store.Body, Store.FolderName).
 //
 // The crash tests re-execute the test binary (TestCrashChild) and SIGKILL it
 // at random moments; MAILFERRY_CRASH_SEED replays a schedule.

@@ -54,8 +54,7 @@ func IMAP(t testing.TB, opts imapserver.Options) Store {
 		OpenSource: func(addr string) (transfer.Source, error) {
 			return sourceimap.New(context.Background(), conn(addr))
 		},
-		CRLF:          true,
-		FoldsKeywords: true,
+		CRLF: true,
 	}
 }
 
@@ -68,7 +67,6 @@ func Dovecot(t testing.TB, opts dovecot.Options) Store {
 	opts.Users = []dovecot.User{{Name: "alice", Password: "secret"}}
 	s := IMAP(t, imapserver.Options{})
 	s.Name = "dovecot"
-	s.FoldsKeywords = false
 	s.Body = dovecotBody
 	if opts.Separator == "." {
 		s.FolderName = func(f string) string { return strings.ReplaceAll(f, ".", "_") }

@@ -24,10 +24,6 @@ type Store struct {
 	// CRLF is set for network stores (IMAP, POP3): they hold bodies in
 	// network form and their sources deliver Message.CRLF = true.
 	CRLF bool
-	// FoldsKeywords is set for stores that do not keep the case of
-	// keywords (IMAP keywords are case-insensitive; go-imap's memory server
-	// lowers them): keywords are then compared case-insensitively.
-	FoldsKeywords bool
 	// Body, when set, is the documented change the store makes to the
 	// bytes it is given in its own form (Dovecot turns NUL into 0x80 and
 	// drops a CR before CRLF); nil means it keeps them.

@@ -14,7 +14,7 @@ import (
 // Stored is one message as a server holds it.
 type Stored struct {
 	UID   uint32
-	Flags []string // sorted, as the server spells them
+	Flags []string // as the server spells them, sorted ignoring case
 	Date  time.Time
 	Body  []byte
 }
@@ -68,7 +68,7 @@ func Dump(addr string, tlsConfig *tls.Config, user, password string) (map[string
 						s.Flags = append(s.Flags, string(f))
 					}
 				}
-				sort.Strings(s.Flags)
+				sortFlags(s.Flags)
 				for _, sec := range b.BodySection {
 					s.Body = sec.Bytes
 				}
@@ -87,4 +87,16 @@ func hasAttr(attrs []imap.MailboxAttr, a imap.MailboxAttr) bool {
 		}
 	}
 	return false
+}
+
+// sortFlags sorts flags ignoring case (IMAP flags are case-insensitive),
+// so the order does not depend on how a server spells keywords.
+func sortFlags(flags []string) {
+	sort.Slice(flags, func(i, j int) bool {
+		a, b := strings.ToLower(flags[i]), strings.ToLower(flags[j])
+		if a != b {
+			return a < b
+		}
+		return flags[i] < flags[j]
+	})
 }

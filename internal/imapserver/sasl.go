@@ -7,7 +7,6 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	goimapserver "github.com/emersion/go-imap/v2/imapserver"
-	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 	"github.com/emersion/go-sasl"
 )
 
@@ -57,7 +56,6 @@ func (s *session) tokenLogin(username, token string) error {
 		return errBadToken
 	}
 	s.user = u
-	s.inner = imapmemserver.NewUserSession(u.mem)
 	return nil
 }
 

@@ -15,7 +15,6 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	goimapserver "github.com/emersion/go-imap/v2/imapserver"
-	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 
 	"github.com/mailferry/mailferry/internal/faultproxy"
 )
@@ -52,6 +51,11 @@ type Options struct {
 	// broke mid-literal, as sloppy servers do, so clients can be tested
 	// for cleaning it up.
 	KeepPartialAppend bool
+	// ServeBody, when set, changes the bytes served for a whole message
+	// (BODY[], BODY.PEEK[], RFC822) of the folder (stored "/"-separated
+	// name) with the UID, to test clients against servers that lose or
+	// alter mail. RFC822.SIZE stays the size of what is stored.
+	ServeBody func(folder string, uid imap.UID, body []byte) []byte
 	// Caps replaces the advertised capabilities; nil means IMAP4rev1 with
 	// NAMESPACE, UIDPLUS, MOVE, SPECIAL-USE, LIST-EXTENDED, LIST-STATUS,
 	// STATUS=SIZE, ESEARCH, LITERAL+ and CHILDREN.
@@ -74,11 +78,12 @@ type Server struct {
 }
 
 type user struct {
-	password string
-	mem      *imapmemserver.User
+	name, password string
 
-	mu      sync.Mutex
-	folders map[string]bool // mem name → subscribed
+	mu              sync.Mutex
+	folders         map[string]bool     // stored name → subscribed
+	boxes           map[string]*mailbox // stored name → messages
+	lastUIDValidity uint32
 }
 
 // Start listens on 127.0.0.1 (random ports) and serves.
@@ -91,11 +96,11 @@ func Start(opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, users: make(map[string]*user)}
 	for _, u := range opts.Users {
-		mu := imapmemserver.NewUser(u.Name, u.Password)
-		if err := mu.Create("INBOX", nil); err != nil {
+		us := &user{name: u.Name, password: u.Password, folders: map[string]bool{}, boxes: map[string]*mailbox{}}
+		if err := us.create("INBOX"); err != nil {
 			return nil, err
 		}
-		us := &user{password: u.Password, mem: mu, folders: map[string]bool{"INBOX": true}}
+		us.folders["INBOX"] = true
 		s.users[u.Name] = us
 		for f := range opts.SpecialUse {
 			if err := s.createFolder(us, f); err != nil {
@@ -202,7 +207,7 @@ func (s *Server) user(name string) (*user, error) {
 	return u, nil
 }
 
-// createFolder creates a folder (mem name) and its parents, subscribed.
+// createFolder creates a folder (stored name) and its parents, subscribed.
 func (s *Server) createFolder(u *user, name string) error {
 	parts := strings.Split(name, "/")
 	for i := 1; i <= len(parts); i++ {
@@ -216,7 +221,7 @@ func (s *Server) createFolder(u *user, name string) error {
 		if ok {
 			continue
 		}
-		if err := u.mem.Create(n, nil); err != nil && !isAlreadyExists(err) {
+		if err := u.create(n); err != nil && !isAlreadyExists(err) {
 			return err
 		}
 		u.mu.Lock()
@@ -248,13 +253,10 @@ func (s *Server) AddMessage(userName, folder string, flags []string, date time.T
 	for _, f := range flags {
 		fl = append(fl, imap.Flag(f))
 	}
-	_, err = u.mem.Append(folder, &literal{Reader: bytes.NewReader(body), size: int64(len(body))}, &imap.AppendOptions{Flags: fl, Time: date})
-	return err
+	mb, err := u.mailbox(folder)
+	if err != nil {
+		return err
+	}
+	mb.add(bytes.Clone(body), fl, date)
+	return nil
 }
-
-type literal struct {
-	*bytes.Reader
-	size int64
-}
-
-func (l *literal) Size() int64 { return l.size }

@@ -1,27 +1,33 @@
 package imapserver
 
 import (
-	"bytes"
 	"io"
 	"sort"
 	"strings"
 
 	"github.com/emersion/go-imap/v2"
 	goimapserver "github.com/emersion/go-imap/v2/imapserver"
-	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 )
 
-// session wraps imapmemserver's session: it translates folder names
-// between what clients see (Options.Delimiter, Options.Prefix) and the
-// "/"-separated names imapmemserver keeps, and answers LIST itself so
-// special-use attributes and subscriptions appear.
+// session is one client connection. It translates folder names between
+// what clients see (Options.Delimiter, Options.Prefix) and the
+// "/"-separated names the store keeps.
 type session struct {
-	srv   *Server
-	user  *user
-	inner *imapmemserver.UserSession
+	srv  *Server
+	user *user
+
+	// The selected folder, if any, and its stored name.
+	selected     *mailbox
+	selectedName string
+	view         *goimapserver.SessionTracker
+	readOnly     bool
+	searchRes    imap.UIDSet
 }
 
-var _ goimapserver.SessionIMAP4rev2 = (*session)(nil)
+var (
+	_ goimapserver.SessionIMAP4rev2 = (*session)(nil)
+	_ goimapserver.SessionMove      = (*session)(nil)
+)
 
 func (s *session) toMem(name string) string {
 	if strings.EqualFold(name, "INBOX") {
@@ -49,68 +55,65 @@ func (s *session) toClient(mem string) string {
 }
 
 func (s *session) Close() error {
-	if s.inner != nil {
-		return s.inner.Close()
-	}
+	s.unselect()
 	return nil
+}
+
+func (s *session) unselect() {
+	if s.view != nil {
+		s.view.Close()
+	}
+	s.selected, s.selectedName, s.view, s.readOnly, s.searchRes = nil, "", nil, false, nil
 }
 
 func (s *session) Login(username, password string) error {
 	u, err := s.srv.user(username)
-	if err != nil || u.mem.Login(username, password) != nil {
+	if err != nil || !u.checkPassword(password) {
 		return goimapserver.ErrAuthFailed
 	}
 	s.user = u
-	s.inner = imapmemserver.NewUserSession(u.mem)
 	return nil
 }
 
 func (s *session) Select(mailbox string, options *imap.SelectOptions) (*imap.SelectData, error) {
-	return s.inner.Select(s.toMem(mailbox), options)
+	name := s.toMem(mailbox)
+	mb, err := s.user.mailbox(name)
+	if err != nil {
+		return nil, err
+	}
+	s.unselect()
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	s.selected, s.selectedName, s.view = mb, name, mb.tracker.NewSession()
+	s.readOnly = options != nil && options.ReadOnly
+	return mb.selectDataLocked(), nil
+}
+
+func (s *session) Unselect() error {
+	s.unselect()
+	return nil
 }
 
 func (s *session) Create(mailbox string, options *imap.CreateOptions) error {
-	mem := strings.TrimRight(s.toMem(mailbox), "/")
-	if err := s.inner.Create(mem, options); err != nil {
-		return err
-	}
-	s.user.mu.Lock()
-	s.user.folders[mem] = false
-	s.user.mu.Unlock()
-	return nil
+	return s.user.create(strings.TrimRight(s.toMem(mailbox), "/"))
 }
 
 func (s *session) Delete(mailbox string) error {
-	mem := s.toMem(mailbox)
-	if err := s.inner.Delete(mem); err != nil {
-		return err
-	}
-	s.user.mu.Lock()
-	delete(s.user.folders, mem)
-	s.user.mu.Unlock()
-	return nil
+	return s.user.delete(s.toMem(mailbox))
 }
 
 func (s *session) Rename(mailbox, newName string, options *imap.RenameOptions) error {
-	from, to := s.toMem(mailbox), strings.TrimRight(s.toMem(newName), "/")
-	if err := s.inner.Rename(from, to, options); err != nil {
-		return err
-	}
-	s.user.mu.Lock()
-	s.user.folders[to] = s.user.folders[from]
-	delete(s.user.folders, from)
-	s.user.mu.Unlock()
-	return nil
+	return s.user.rename(s.toMem(mailbox), strings.TrimRight(s.toMem(newName), "/"))
 }
 
 func (s *session) setSubscribed(mailbox string, sub bool) error {
 	mem := s.toMem(mailbox)
-	if _, err := s.inner.Status(mem, &imap.StatusOptions{}); err != nil {
-		return err
-	}
 	s.user.mu.Lock()
+	defer s.user.mu.Unlock()
+	if s.user.boxes[mem] == nil {
+		return errNoMailbox
+	}
 	s.user.folders[mem] = sub
-	s.user.mu.Unlock()
 	return nil
 }
 
@@ -167,8 +170,8 @@ func (s *session) List(w *goimapserver.ListWriter, ref string, patterns []string
 			data.Attrs = append(data.Attrs, imap.MailboxAttrHasNoChildren)
 		}
 		if options.ReturnStatus != nil {
-			st, err := s.inner.Status(mem, options.ReturnStatus)
-			if err == nil {
+			if mb, err := s.user.mailbox(mem); err == nil {
+				st := mb.status(options.ReturnStatus)
 				st.Mailbox = name
 				data.Status = st
 			}
@@ -181,58 +184,93 @@ func (s *session) List(w *goimapserver.ListWriter, ref string, patterns []string
 }
 
 func (s *session) Status(mailbox string, options *imap.StatusOptions) (*imap.StatusData, error) {
-	data, err := s.inner.Status(s.toMem(mailbox), options)
+	mb, err := s.user.mailbox(s.toMem(mailbox))
 	if err != nil {
 		return nil, err
 	}
+	data := mb.status(options)
 	data.Mailbox = mailbox
 	return data, nil
 }
 
+// Append stores the literal exactly as sent. With
+// Options.KeepPartialAppend, what arrived of a literal cut short is stored
+// too.
 func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.AppendOptions) (*imap.AppendData, error) {
-	if !s.srv.opts.KeepPartialAppend {
-		return s.inner.Append(s.toMem(mailbox), r, options)
+	mb, err := s.user.mailbox(s.toMem(mailbox))
+	if err != nil {
+		return nil, errTryCreate
 	}
-	buf, err := io.ReadAll(r)
-	data, aerr := s.inner.Append(s.toMem(mailbox), &literal{Reader: bytes.NewReader(buf), size: int64(len(buf))}, options)
+	body, err := io.ReadAll(r)
+	if err != nil && !s.srv.opts.KeepPartialAppend {
+		return nil, err
+	}
+	data := mb.add(body, options.Flags, options.Time)
 	if err != nil {
 		return nil, err
 	}
-	return data, aerr
+	return data, nil
 }
 
 func (s *session) Poll(w *goimapserver.UpdateWriter, allowExpunge bool) error {
-	return s.inner.Poll(w, allowExpunge)
+	if s.view == nil {
+		return nil
+	}
+	return s.view.Poll(w, allowExpunge)
 }
 
 func (s *session) Idle(w *goimapserver.UpdateWriter, stop <-chan struct{}) error {
-	return s.inner.Idle(w, stop)
+	if s.view == nil {
+		<-stop
+		return nil
+	}
+	return s.view.Idle(w, stop)
 }
-
-func (s *session) Unselect() error { return s.inner.Unselect() }
 
 func (s *session) Expunge(w *goimapserver.ExpungeWriter, uids *imap.UIDSet) error {
-	return s.inner.Expunge(w, uids)
-}
-
-func (s *session) Search(kind goimapserver.NumKind, criteria *imap.SearchCriteria, options *imap.SearchOptions) (*imap.SearchData, error) {
-	return s.inner.Search(kind, criteria, options)
-}
-
-func (s *session) Fetch(w *goimapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
-	return s.inner.Fetch(w, numSet, options)
-}
-
-func (s *session) Store(w *goimapserver.FetchWriter, numSet imap.NumSet, flags *imap.StoreFlags, options *imap.StoreOptions) error {
-	return s.inner.Store(w, numSet, flags, options)
+	mb := s.selected
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	mb.expungeLocked(func(m *message) bool {
+		return m.has(imap.FlagDeleted) && (uids == nil || uids.Contains(m.uid))
+	})
+	return nil
 }
 
 func (s *session) Copy(numSet imap.NumSet, dest string) (*imap.CopyData, error) {
-	return s.inner.Copy(numSet, s.toMem(dest))
+	to, err := s.user.mailbox(s.toMem(dest))
+	if err != nil {
+		return nil, errTryCreate
+	}
+	if to == s.selected {
+		return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Text: "Source and destination mailboxes are identical"}
+	}
+	var copied []*message
+	s.forEach(numSet, func(_ uint32, m *message) {
+		copied = append(copied, &message{uid: m.uid, body: m.body, date: m.date, flags: m.flagList()})
+	})
+	data := &imap.CopyData{UIDValidity: to.uidValidity}
+	for _, m := range copied {
+		ad := to.add(m.body, m.flags, m.date)
+		data.SourceUIDs.AddNum(m.uid)
+		data.DestUIDs.AddNum(ad.UID)
+	}
+	return data, nil
 }
 
+// Move copies, then expunges the originals; the EXPUNGE responses go out
+// with the update poll that follows every command.
 func (s *session) Move(w *goimapserver.MoveWriter, numSet imap.NumSet, dest string) error {
-	return s.inner.Move(w, numSet, s.toMem(dest))
+	data, err := s.Copy(numSet, dest)
+	if err != nil {
+		return err
+	}
+	moved := data.SourceUIDs
+	mb := s.selected
+	mb.mu.Lock()
+	mb.expungeLocked(func(m *message) bool { return moved.Contains(m.uid) })
+	mb.mu.Unlock()
+	return w.WriteCopyData(data)
 }
 
 func (s *session) Namespace() (*imap.NamespaceData, error) {
