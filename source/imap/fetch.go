@@ -30,8 +30,10 @@ func collectMeta(c *imapconn.Conn) ([]*imapclientBuffer, error) {
 const memoryLimit = 8 << 20
 
 // Fetch streams BODY.PEEK[] of msgs and calls fn for each. Messages the
-// server does not return are reported at the end as PerMessage
-// *transfer.MessageError values (joined with errors.Join).
+// server does not return, or returns empty although List gave them a size
+// (RFC822.SIZE), are reported at the end as PerMessage
+// *transfer.MessageError values (joined with errors.Join); a body whose size
+// differs from the listed one is copied as sent, with a warning.
 func (s *Source) Fetch(ctx context.Context, folder string, msgs []transfer.Message, fn func(transfer.Message, io.Reader) error) error {
 	if len(msgs) == 0 {
 		return nil
@@ -91,7 +93,7 @@ func (s *Source) Fetch(ctx context.Context, folder string, msgs []transfer.Messa
 				c.Options().Server()))
 		}
 	}
-	var errs []error
+	errs := run.errs
 	for _, uid := range run.pending() {
 		m := run.want[uid]
 		errs = append(errs, transfer.PerMessageError(&transfer.MessageError{Folder: folder, ID: m.ID, Err: errVanished}))
@@ -105,6 +107,7 @@ type fetchRun struct {
 	want   map[imap.UID]transfer.Message
 	done   map[imap.UID]bool
 	fn     func(transfer.Message, io.Reader) error
+	errs   []error // PerMessage errors for bodies that were not delivered
 }
 
 // pending is the requested UIDs not delivered yet.
@@ -242,6 +245,17 @@ func (r *fetchRun) deliver(uid imap.UID, body io.Reader, size int64) error {
 	if !ok || r.done[uid] {
 		_, err := io.Copy(io.Discard, body)
 		return err
+	}
+	if listed := m.Size; listed > 0 && size != listed {
+		if size == 0 {
+			// Copying it would replace the message with nothing.
+			r.done[uid] = true
+			r.errs = append(r.errs, transfer.PerMessageError(&transfer.MessageError{Folder: r.folder, ID: m.ID,
+				Err: fmt.Errorf("server returned an empty body for a message of %d bytes", listed)}))
+			return nil
+		}
+		warn(r.c, fmt.Sprintf("imap %s: folder %q, UID %d: the server sent %d bytes for a message it listed as %d bytes (RFC822.SIZE); copying what it sent",
+			r.c.Options().Server(), r.folder, uid, size, listed))
 	}
 	m.Size = size
 	m.CRLF = true
