@@ -23,6 +23,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Usage:   "copy mail between IMAP, POP3, Maildir and mbox, and lose nothing",
 		Version: version,
 		UsageText: `mailferry copy SOURCE DEST [options]     copy what is new (re-runnable)
+mailferry verify SOURCE DEST [options]   prove DEST holds every SOURCE message
 mailferry folders ENDPOINT [options]     list folders, message counts and sizes
 mailferry demo [DIR]                     try it on sample mail, nothing to set up`,
 		Description: `mailferry moves mail between stores, once or on a schedule:
@@ -53,7 +54,7 @@ Exit codes: 0 done, 1 failed, 2 usage error, 3 some messages failed, 130 interru
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return usageErrorf("unknown command %q; the commands are copy, folders and demo (see 'mailferry --help')", c.Args().First())
+				return usageErrorf("unknown command %q; the commands are copy, verify, folders and demo (see 'mailferry --help')", c.Args().First())
 			}
 			return cli.ShowAppHelp(c)
 		},

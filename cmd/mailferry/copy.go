@@ -221,7 +221,7 @@ func runCopy(ctx context.Context, cfg copyConfig, rep *reporter, t terminal) (su
 		}
 	}
 
-	src, err := openSource(ctx, srcCfg)
+	src, err := openSource(ctx, "source", srcCfg)
 	if err != nil {
 		return sum, err
 	}

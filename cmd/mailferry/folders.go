@@ -69,7 +69,7 @@ func foldersAction(c *cli.Context) error {
 		}
 		fmt.Fprintln(c.App.Writer, report)
 	}
-	src, err := openSource(c.Context, cfg)
+	src, err := openSource(c.Context, "source", cfg)
 	if err != nil {
 		return err
 	}

@@ -28,29 +28,30 @@ type endpointConfig struct {
 	Warn        func(string)
 }
 
-// openSource opens a store to copy from.
-func openSource(ctx context.Context, c endpointConfig) (transfer.Source, error) {
+// openSource opens a store to read from. role ("source", or "destination"
+// for verify) names it in errors.
+func openSource(ctx context.Context, role string, c endpointConfig) (transfer.Source, error) {
 	ep := c.Endpoint
 	switch ep.Scheme {
 	case "maildir", "mbox":
 		if _, err := os.Stat(ep.Path); err != nil {
 			if os.IsNotExist(err) {
-				return nil, usageErrorf("source %s: %s does not exist", ep, ep.Path)
+				return nil, usageErrorf("%s %s: %s does not exist", role, ep, ep.Path)
 			}
-			return nil, fmt.Errorf("source %s: %w", ep, err)
+			return nil, fmt.Errorf("%s %s: %w", role, ep, err)
 		}
 	}
 	switch ep.Scheme {
 	case "maildir":
 		src, err := maildirsource.Open(ep.Path, maildirsource.Options{Layout: ep.Layout, Warn: c.Warn})
 		if err != nil {
-			return nil, fmt.Errorf("source %s: %w", ep, err)
+			return nil, fmt.Errorf("%s %s: %w", role, ep, err)
 		}
 		return src, nil
 	case "mbox":
 		src, err := mboxsource.Open(ep.Path, mboxsource.Options{Warn: c.Warn})
 		if err != nil {
-			return nil, fmt.Errorf("source %s: %w", ep, err)
+			return nil, fmt.Errorf("%s %s: %w", role, ep, err)
 		}
 		return src, nil
 	case "imap", "imaps":
@@ -58,11 +59,11 @@ func openSource(ctx context.Context, c endpointConfig) (transfer.Source, error) 
 		if err != nil {
 			return nil, err
 		}
-		src, err := openWithRetry(ctx, "source "+ep.String(), c.Warn, func() (*imapsource.Source, error) {
+		src, err := openWithRetry(ctx, role+" "+ep.String(), c.Warn, func() (*imapsource.Source, error) {
 			return imapsource.New(ctx, opts)
 		})
 		if err != nil {
-			return nil, fmt.Errorf("source %s: %w", ep, err)
+			return nil, fmt.Errorf("%s %s: %w", role, ep, err)
 		}
 		return src, nil
 	case "pop3", "pop3s":
@@ -70,16 +71,16 @@ func openSource(ctx context.Context, c endpointConfig) (transfer.Source, error) 
 		if err != nil {
 			return nil, err
 		}
-		src, err := openWithRetry(ctx, "source "+ep.String(), c.Warn, func() (*pop3.Source, error) {
+		src, err := openWithRetry(ctx, role+" "+ep.String(), c.Warn, func() (*pop3.Source, error) {
 			return pop3.New(ctx, pop3.Options{Addr: ep.Addr(), Security: ep.Security, TLSConfig: tlsCfg,
 				Credentials: c.Credentials, Warn: c.Warn})
 		})
 		if err != nil {
-			return nil, fmt.Errorf("source %s: %w", ep, err)
+			return nil, fmt.Errorf("%s %s: %w", role, ep, err)
 		}
 		return src, nil
 	}
-	return nil, usageErrorf("source %s: unsupported scheme %q", ep, ep.Scheme)
+	return nil, usageErrorf("%s %s: cannot be read (scheme %q)", role, ep, ep.Scheme)
 }
 
 // openSink opens a store to copy into.

@@ -5,16 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
-	imapsource "github.com/mailferry/mailferry/source/imap"
-	maildirsource "github.com/mailferry/mailferry/source/maildir"
-	mboxsource "github.com/mailferry/mailferry/source/mbox"
 	"github.com/mailferry/mailferry/transfer"
 )
 
@@ -203,7 +199,7 @@ func runVerify(ctx context.Context, cfg verifyConfig, out *verifyOutput, t termi
 		}
 	}
 
-	src, err := openSource(ctx, srcCfg)
+	src, err := openSource(ctx, "source", srcCfg)
 	if err != nil {
 		return res, err
 	}
@@ -212,7 +208,7 @@ func runVerify(ctx context.Context, cfg verifyConfig, out *verifyOutput, t termi
 			err = fmt.Errorf("closing source %s: %w", cfg.Source, cerr)
 		}
 	}()
-	dst, err := openVerifyDest(ctx, dstCfg)
+	dst, err := openSource(ctx, "destination", dstCfg)
 	if err != nil {
 		return res, err
 	}
@@ -233,47 +229,6 @@ func runVerify(ctx context.Context, cfg verifyConfig, out *verifyOutput, t termi
 		err = fmt.Errorf("verify %s → %s stopped: %w", cfg.Source, cfg.Dest, err)
 	}
 	return res, err
-}
-
-// openVerifyDest opens the destination of a copy for reading.
-func openVerifyDest(ctx context.Context, c endpointConfig) (transfer.Source, error) {
-	ep := c.Endpoint
-	switch ep.Scheme {
-	case "maildir", "mbox":
-		if _, err := os.Stat(ep.Path); err != nil {
-			if os.IsNotExist(err) {
-				return nil, usageErrorf("destination %s: %s does not exist, so it holds nothing to verify", ep, ep.Path)
-			}
-			return nil, fmt.Errorf("destination %s: %w", ep, err)
-		}
-	}
-	switch ep.Scheme {
-	case "maildir":
-		dst, err := maildirsource.Open(ep.Path, maildirsource.Options{Layout: ep.Layout, Warn: c.Warn})
-		if err != nil {
-			return nil, fmt.Errorf("destination %s: %w", ep, err)
-		}
-		return dst, nil
-	case "mbox":
-		dst, err := mboxsource.Open(ep.Path, mboxsource.Options{Warn: c.Warn})
-		if err != nil {
-			return nil, fmt.Errorf("destination %s: %w", ep, err)
-		}
-		return dst, nil
-	case "imap", "imaps":
-		opts, err := imapOptions(c)
-		if err != nil {
-			return nil, err
-		}
-		dst, err := openWithRetry(ctx, "destination "+ep.String(), c.Warn, func() (*imapsource.Source, error) {
-			return imapsource.New(ctx, opts)
-		})
-		if err != nil {
-			return nil, fmt.Errorf("destination %s: %w", ep, err)
-		}
-		return dst, nil
-	}
-	return nil, usageErrorf("destination %s: cannot be verified (scheme %q)", ep, ep.Scheme)
 }
 
 // verifyOutput renders what Verify reports: a line per difference on
