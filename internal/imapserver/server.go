@@ -17,6 +17,7 @@ import (
 	goimapserver "github.com/emersion/go-imap/v2/imapserver"
 
 	"github.com/mailferry/mailferry/internal/faultproxy"
+	"github.com/mailferry/mailferry/internal/testcert"
 )
 
 // User is an account on the server.
@@ -127,12 +128,12 @@ func Start(opts Options) (*Server, error) {
 	}
 	var tlsCfg *tls.Config
 	if opts.TLS {
-		cert, pool, err := selfSigned()
+		cert, err := testcert.New(24 * time.Hour)
 		if err != nil {
 			return nil, err
 		}
-		s.pool = pool
-		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}}
+		s.pool = cert.Pool
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert.TLS}}
 		srvOpts.TLSConfig = tlsCfg
 	}
 	s.srv = goimapserver.New(srvOpts)
