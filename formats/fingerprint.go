@@ -28,15 +28,17 @@ var storeHeaders = map[string]bool{
 }
 
 // HeaderEnd returns the length of the header block of msg including the
-// blank line that ends it (LF or CRLF), or len(msg) if there is none.
+// blank line that ends it, or len(msg) if there is none. A blank line is an
+// LF with nothing but CRs before it ("\n", "\r\n", "\r\r\n"): stores keep
+// runs of CRs before a line end apart differently (see ToLF), and the header
+// must end at the same line in every store's copy.
 func HeaderEnd(msg []byte) int {
 	for i := 0; i < len(msg); {
 		j := bytes.IndexByte(msg[i:], '\n')
 		if j < 0 {
 			return len(msg)
 		}
-		line := msg[i : i+j]
-		if len(line) == 0 || (len(line) == 1 && line[0] == '\r') {
+		if len(bytes.TrimLeft(msg[i:i+j], "\r")) == 0 {
 			return i + j + 1
 		}
 		i += j + 1

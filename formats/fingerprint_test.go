@@ -54,6 +54,7 @@ func TestHeaderEnd(t *testing.T) {
 		"A: b\r\n\r\nbody": 8,
 		"A: b\n":           5,
 		"\nbody":           1,
+		"A: b\n\r\r\nbody": 8,
 		"":                 0,
 	} {
 		if got := HeaderEnd([]byte(in)); got != want {
