@@ -68,12 +68,9 @@ Exit codes: 0 done, 1 failed, 2 usage error, 3 some messages failed, 130 interru
 
 // copyConfig is a parsed copy command line.
 type copyConfig struct {
-	Source, Dest  Endpoint
-	SourceSecrets secretSource
-	DestSecrets   secretSource
-	TLS           tlsOptions
-	Options       transfer.Options
-	StateFile     string
+	ends
+	Options   transfer.Options
+	StateFile string
 }
 
 func copyAction(c *cli.Context) error {
@@ -196,31 +193,10 @@ func compileAll(flag string, exprs []string) ([]*regexp.Regexp, error) {
 // everything again, in that order, whatever happens.
 func runCopy(ctx context.Context, cfg copyConfig, rep *reporter, t terminal) (sum transfer.Summary, err error) {
 	defer func() { err = outcome(ctx, sum, err) }()
-	if cfg.TLS.InsecureSkipVerify && (cfg.Source.IsServer() || cfg.Dest.IsServer()) {
-		fmt.Fprintln(t.stderr, insecureWarning)
+	srcCfg, dstCfg, err := cfg.prepare(ctx, cfg.Options.Connections, rep.Warn, t)
+	if err != nil {
+		return sum, err
 	}
-	srcCfg := endpointConfig{Endpoint: cfg.Source, TLS: cfg.TLS, Connections: cfg.Options.Connections, Warn: rep.Warn}
-	dstCfg := endpointConfig{Endpoint: cfg.Dest, TLS: cfg.TLS, Connections: cfg.Options.Connections, Warn: rep.Warn}
-	for _, ep := range []Endpoint{cfg.Source, cfg.Dest} {
-		if ep.IsServer() {
-			// A bad --ca-file is a configuration error: report it
-			// before any connection is attempted.
-			if _, err := cfg.TLS.config(ep.Host); err != nil {
-				return sum, err
-			}
-		}
-	}
-	if cfg.Source.IsServer() {
-		if srcCfg.Credentials, err = credentials(ctx, cfg.Source, cfg.SourceSecrets, t); err != nil {
-			return sum, err
-		}
-	}
-	if cfg.Dest.IsServer() {
-		if dstCfg.Credentials, err = credentials(ctx, cfg.Dest, cfg.DestSecrets, t); err != nil {
-			return sum, err
-		}
-	}
-
 	src, err := openSource(ctx, "source", srcCfg)
 	if err != nil {
 		return sum, err

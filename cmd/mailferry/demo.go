@@ -137,10 +137,12 @@ func demoAction(c *cli.Context) error {
 // the demo servers' password.
 func demoCopy(c *cli.Context, from, to Endpoint, password string) (transfer.Summary, error) {
 	cfg := copyConfig{
-		Source:        from,
-		Dest:          to,
-		SourceSecrets: secretSource{role: "source", flagPrefix: "source", password: password},
-		Options:       transfer.Options{SourceKey: from.String(), Connections: 4, Workers: 4},
+		ends: ends{
+			Source:        from,
+			Dest:          to,
+			SourceSecrets: secretSource{role: "source", flagPrefix: "source", password: password},
+		},
+		Options: transfer.Options{SourceKey: from.String(), Connections: 4, Workers: 4},
 	}
 	mode, err := outputFrom(c)
 	if err != nil {

@@ -28,6 +28,45 @@ type endpointConfig struct {
 	Warn        func(string)
 }
 
+// ends are the two endpoints of copy or verify and where their secrets
+// come from.
+type ends struct {
+	Source, Dest  Endpoint
+	SourceSecrets secretSource
+	DestSecrets   secretSource
+	TLS           tlsOptions
+}
+
+// prepare readies both ends for opening: it warns about
+// --insecure-skip-verify, checks --ca-file before any connection is
+// attempted (a bad one is a configuration error), and gets the credentials
+// of the ends that are servers.
+func (e ends) prepare(ctx context.Context, connections int, warn func(string), t terminal) (src, dst endpointConfig, err error) {
+	if e.TLS.InsecureSkipVerify && (e.Source.IsServer() || e.Dest.IsServer()) {
+		fmt.Fprintln(t.stderr, insecureWarning)
+	}
+	src = endpointConfig{Endpoint: e.Source, TLS: e.TLS, Connections: connections, Warn: warn}
+	dst = endpointConfig{Endpoint: e.Dest, TLS: e.TLS, Connections: connections, Warn: warn}
+	for _, ep := range []Endpoint{e.Source, e.Dest} {
+		if ep.IsServer() {
+			if _, err := e.TLS.config(ep.Host); err != nil {
+				return src, dst, err
+			}
+		}
+	}
+	if e.Source.IsServer() {
+		if src.Credentials, err = credentials(ctx, e.Source, e.SourceSecrets, t); err != nil {
+			return src, dst, err
+		}
+	}
+	if e.Dest.IsServer() {
+		if dst.Credentials, err = credentials(ctx, e.Dest, e.DestSecrets, t); err != nil {
+			return src, dst, err
+		}
+	}
+	return src, dst, nil
+}
+
 // openSource opens a store to read from. role ("source", or "destination"
 // for verify) names it in errors.
 func openSource(ctx context.Context, role string, c endpointConfig) (transfer.Source, error) {

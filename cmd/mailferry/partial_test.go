@@ -24,8 +24,7 @@ func TestCopyPartialFailureExitCode(t *testing.T) {
 	src.Vanished = map[string]bool{"2": true}
 	dst := Endpoint{Scheme: "maildir", Path: filepath.Join(t.TempDir(), "dst")}
 	cfg := copyConfig{
-		Source:    Endpoint{Scheme: "test", Path: "mem"},
-		Dest:      dst,
+		ends:      ends{Source: Endpoint{Scheme: "test", Path: "mem"}, Dest: dst},
 		StateFile: filepath.Join(t.TempDir(), "s.state"),
 		Options:   transfer.Options{SourceKey: "test:mem", Connections: 1, Workers: 1},
 	}

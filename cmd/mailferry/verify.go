@@ -60,11 +60,8 @@ Exit codes: 0 everything matches, 1 failed (connection, I/O), 2 usage error,
 
 // verifyConfig is a parsed verify command line.
 type verifyConfig struct {
-	Source, Dest  Endpoint
-	SourceSecrets secretSource
-	DestSecrets   secretSource
-	TLS           tlsOptions
-	Options       transfer.VerifyOptions
+	ends
+	Options transfer.VerifyOptions
 }
 
 // differencesError means the verification finished and found messages
@@ -176,27 +173,9 @@ func parseVerify(c *cli.Context) (verifyConfig, error) {
 
 // runVerify opens both ends as sources, verifies and closes them again.
 func runVerify(ctx context.Context, cfg verifyConfig, out *verifyOutput, t terminal) (res transfer.VerifyResult, err error) {
-	if cfg.TLS.InsecureSkipVerify && (cfg.Source.IsServer() || cfg.Dest.IsServer()) {
-		fmt.Fprintln(t.stderr, insecureWarning)
-	}
-	srcCfg := endpointConfig{Endpoint: cfg.Source, TLS: cfg.TLS, Connections: cfg.Options.Connections, Warn: out.warn}
-	dstCfg := endpointConfig{Endpoint: cfg.Dest, TLS: cfg.TLS, Connections: cfg.Options.Connections, Warn: out.warn}
-	for _, ep := range []Endpoint{cfg.Source, cfg.Dest} {
-		if ep.IsServer() {
-			if _, err := cfg.TLS.config(ep.Host); err != nil {
-				return res, err
-			}
-		}
-	}
-	if cfg.Source.IsServer() {
-		if srcCfg.Credentials, err = credentials(ctx, cfg.Source, cfg.SourceSecrets, t); err != nil {
-			return res, err
-		}
-	}
-	if cfg.Dest.IsServer() {
-		if dstCfg.Credentials, err = credentials(ctx, cfg.Dest, cfg.DestSecrets, t); err != nil {
-			return res, err
-		}
+	srcCfg, dstCfg, err := cfg.prepare(ctx, cfg.Options.Connections, out.warn, t)
+	if err != nil {
+		return res, err
 	}
 
 	src, err := openSource(ctx, "source", srcCfg)
