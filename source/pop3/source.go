@@ -133,21 +133,30 @@ func (s *Source) Folders(ctx context.Context) ([]transfer.Folder, error) {
 	return []transfer.Folder{{Name: Inbox, Messages: count, Bytes: int64(size)}}, nil
 }
 
-// List returns the maildrop: ID is the UIDL (or a header hash, see the
-// package doc), Size the size from LIST, no flags (unseen), CRLF true. Date
-// is zero unless the header was read to identify the message; Fetch sets it.
-func (s *Source) List(ctx context.Context, folder string) ([]transfer.Message, error) {
+// listed returns the session with a fresh listing of the maildrop, for
+// folder, which must be INBOX. s.mu must be held.
+func (s *Source) listed(ctx context.Context, folder string) (*session, error) {
 	if err := s.checkFolder(folder); err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	sess, err := s.session(ctx)
 	if err != nil {
 		return nil, err
 	}
-	err = sess.list(ctx, s.opts.Warn)
-	s.settle(err)
+	if err := sess.list(ctx, s.opts.Warn); err != nil {
+		s.settle(err)
+		return nil, err
+	}
+	return sess, nil
+}
+
+// List returns the maildrop: ID is the UIDL (or a header hash, see the
+// package doc), Size the size from LIST, no flags (unseen), CRLF true. Date
+// is zero unless the header was read to identify the message; Fetch sets it.
+func (s *Source) List(ctx context.Context, folder string) ([]transfer.Message, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess, err := s.listed(ctx, folder)
 	if err != nil {
 		return nil, err
 	}
@@ -170,17 +179,10 @@ func (s *Source) List(ctx context.Context, folder string) ([]transfer.Message, e
 // per-message error; Fetch goes on and returns those errors at the end.
 // A failed connection or a timeout ends Fetch with a temporary error.
 func (s *Source) Fetch(ctx context.Context, folder string, msgs []transfer.Message, fn func(transfer.Message, io.Reader) error) error {
-	if err := s.checkFolder(folder); err != nil {
-		return err
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sess, err := s.session(ctx)
+	sess, err := s.listed(ctx, folder)
 	if err != nil {
-		return err
-	}
-	if err := sess.list(ctx, s.opts.Warn); err != nil {
-		s.settle(err)
 		return err
 	}
 	var perMessage []error
@@ -225,20 +227,13 @@ func (s *Source) Fetch(ctx context.Context, folder string, msgs []transfer.Messa
 // the server deletes them; a crash before QUIT deletes nothing. Messages no
 // longer on the server are passed over. The next call opens a new session.
 func (s *Source) Delete(ctx context.Context, folder string, msgs []transfer.Message) error {
-	if err := s.checkFolder(folder); err != nil {
-		return err
-	}
 	if len(msgs) == 0 {
-		return nil
+		return s.checkFolder(folder)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sess, err := s.session(ctx)
+	sess, err := s.listed(ctx, folder)
 	if err != nil {
-		return err
-	}
-	if err := sess.list(ctx, s.opts.Warn); err != nil {
-		s.settle(err)
 		return err
 	}
 	var perMessage []error
