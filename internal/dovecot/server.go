@@ -97,6 +97,21 @@ func Start(t testing.TB, opts Options) *Server {
 	return s
 }
 
+// debianDovecot is where Debian's dovecot-core installs the binary; a
+// PATH without the sbin directories (cron, some CI runners) does not find it.
+const debianDovecot = "/usr/sbin/dovecot"
+
+// dovecotBinary finds the dovecot binary on PATH or where Debian puts it.
+func dovecotBinary() (string, error) {
+	if bin, err := exec.LookPath("dovecot"); err == nil {
+		return bin, nil
+	}
+	if st, err := os.Stat(debianDovecot); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+		return debianDovecot, nil
+	}
+	return "", ErrNotInstalled
+}
+
 // Launch starts a Dovecot and returns once it accepts connections on all
 // four ports. The caller must Close it. It returns ErrNotInstalled when
 // there is no dovecot binary.
@@ -104,9 +119,9 @@ func Launch(opts Options) (*Server, error) {
 	if err := validate(opts); err != nil {
 		return nil, err
 	}
-	bin, err := exec.LookPath("dovecot")
+	bin, err := dovecotBinary()
 	if err != nil {
-		return nil, ErrNotInstalled
+		return nil, err
 	}
 	l, err := newLayout(opts)
 	if err != nil {
