@@ -105,14 +105,8 @@ func copyAction(c *cli.Context) error {
 // usage error.
 func parseCopy(c *cli.Context) (copyConfig, error) {
 	var cfg copyConfig
-	if c.NArg() != 2 {
-		return cfg, usageErrorf("copy needs exactly two endpoints, SOURCE and DEST (got %d); see 'mailferry copy --help'", c.NArg())
-	}
 	var err error
-	if cfg.Source, err = parseEndpoint("source", c.Args().Get(0)); err != nil {
-		return cfg, err
-	}
-	if cfg.Dest, err = parseEndpoint("destination", c.Args().Get(1)); err != nil {
+	if cfg.ends, err = parseEnds(c, "copy"); err != nil {
 		return cfg, err
 	}
 	if cfg.Dest.Scheme == "pop3" || cfg.Dest.Scheme == "pop3s" {
@@ -124,38 +118,15 @@ func parseCopy(c *cli.Context) (copyConfig, error) {
 	if nested(cfg.Source, cfg.Dest) {
 		return cfg, usageErrorf("destination %s and source %s overlap: one is inside the other, so the copy would write into the store it reads; choose a destination outside the source", cfg.Dest, cfg.Source)
 	}
-	cfg.SourceSecrets = secretsFrom(c, "source", "source", "MAILFERRY_SOURCE_PASSWORD")
-	cfg.DestSecrets = secretsFrom(c, "destination", "dest", "MAILFERRY_DEST_PASSWORD")
-	cfg.TLS = tlsFrom(c)
 	cfg.StateFile = c.String("state")
 
+	sel, err := parseSelection(c)
+	if err != nil {
+		return cfg, err
+	}
 	o := &cfg.Options
-	if o.Include, err = compileAll("include", c.StringSlice("include")); err != nil {
-		return cfg, err
-	}
-	if o.Exclude, err = compileAll("exclude", c.StringSlice("exclude")); err != nil {
-		return cfg, err
-	}
-	if o.Map, err = parseMappings(c.StringSlice("map")); err != nil {
-		return cfg, err
-	}
-	if o.Since, err = parseDate("since", c.String("since")); err != nil {
-		return cfg, err
-	}
-	if o.Before, err = parseDate("before", c.String("before")); err != nil {
-		return cfg, err
-	}
-	if !o.Since.IsZero() && !o.Before.IsZero() && !o.Since.Before(o.Before) {
-		return cfg, usageErrorf("--since %s is not before --before %s: no message could match", c.String("since"), c.String("before"))
-	}
-	if s := c.String("max-size"); s != "" {
-		if o.MaxSize, err = parseSize(s); err != nil {
-			return cfg, usageErrorf("--max-size: %v", err)
-		}
-		if o.MaxSize == 0 {
-			return cfg, usageErrorf("--max-size 0 would skip every message")
-		}
-	}
+	o.Include, o.Exclude, o.Map = sel.Include, sel.Exclude, sel.Map
+	o.Since, o.Before, o.MaxSize = sel.Since, sel.Before, sel.MaxSize
 	o.DryRun = c.Bool("dry-run")
 	o.DeleteSource = c.Bool("delete-source")
 	o.KeepDays = c.Int("keep-days")
@@ -168,10 +139,7 @@ func parseCopy(c *cli.Context) (copyConfig, error) {
 	if o.DeleteSource && !(cfg.Source.IsServer() || cfg.Source.Scheme == "maildir" || cfg.Source.Scheme == "mbox") {
 		return cfg, usageErrorf("--delete-source: %s cannot delete messages", cfg.Source)
 	}
-	o.Connections = c.Int("connections")
-	if o.Connections < 1 || o.Connections > 64 {
-		return cfg, usageErrorf("--connections %d: give a number from 1 to 64", o.Connections)
-	}
+	o.Connections = sel.Connections
 	o.Workers = o.Connections
 	o.SourceKey = cfg.Source.String()
 	return cfg, nil

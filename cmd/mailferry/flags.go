@@ -2,10 +2,13 @@ package main
 
 import (
 	"os"
+	"regexp"
 	"time"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
+
+	"github.com/mailferry/mailferry/transfer"
 )
 
 // Flag categories, so --help groups what belongs together.
@@ -70,4 +73,72 @@ func outputFrom(c *cli.Context) (outputMode, error) {
 		return m, usageErrorf("-q and -v contradict each other; give one")
 	}
 	return m, nil
+}
+
+// parseEnds reads the two endpoints of verb (copy or verify) and where
+// their secrets and TLS settings come from.
+func parseEnds(c *cli.Context, verb string) (ends, error) {
+	var e ends
+	if c.NArg() != 2 {
+		return e, usageErrorf("%s needs exactly two endpoints, SOURCE and DEST (got %d); see 'mailferry %s --help'", verb, c.NArg(), verb)
+	}
+	var err error
+	if e.Source, err = parseEndpoint("source", c.Args().Get(0)); err != nil {
+		return e, err
+	}
+	if e.Dest, err = parseEndpoint("destination", c.Args().Get(1)); err != nil {
+		return e, err
+	}
+	e.SourceSecrets = secretsFrom(c, "source", "source", "MAILFERRY_SOURCE_PASSWORD")
+	e.DestSecrets = secretsFrom(c, "destination", "dest", "MAILFERRY_DEST_PASSWORD")
+	e.TLS = tlsFrom(c)
+	return e, nil
+}
+
+// selection is what copy and verify look at: the folder and message
+// filters, the folder mapping, and how many connections to use.
+type selection struct {
+	Include, Exclude []*regexp.Regexp
+	Map              []transfer.FolderMapping
+	Since, Before    time.Time
+	MaxSize          int64
+	Connections      int
+}
+
+// parseSelection reads and checks the filter, mapping and connection
+// options; every error is a usage error.
+func parseSelection(c *cli.Context) (selection, error) {
+	var sel selection
+	var err error
+	if sel.Include, err = compileAll("include", c.StringSlice("include")); err != nil {
+		return sel, err
+	}
+	if sel.Exclude, err = compileAll("exclude", c.StringSlice("exclude")); err != nil {
+		return sel, err
+	}
+	if sel.Map, err = parseMappings(c.StringSlice("map")); err != nil {
+		return sel, err
+	}
+	if sel.Since, err = parseDate("since", c.String("since")); err != nil {
+		return sel, err
+	}
+	if sel.Before, err = parseDate("before", c.String("before")); err != nil {
+		return sel, err
+	}
+	if !sel.Since.IsZero() && !sel.Before.IsZero() && !sel.Since.Before(sel.Before) {
+		return sel, usageErrorf("--since %s is not before --before %s: no message could match", c.String("since"), c.String("before"))
+	}
+	if s := c.String("max-size"); s != "" {
+		if sel.MaxSize, err = parseSize(s); err != nil {
+			return sel, usageErrorf("--max-size: %v", err)
+		}
+		if sel.MaxSize == 0 {
+			return sel, usageErrorf("--max-size 0 would skip every message")
+		}
+	}
+	sel.Connections = c.Int("connections")
+	if sel.Connections < 1 || sel.Connections > 64 {
+		return sel, usageErrorf("--connections %d: give a number from 1 to 64", sel.Connections)
+	}
+	return sel, nil
 }
