@@ -17,14 +17,8 @@ import (
 )
 
 func startServer(t *testing.T, opts imapserver.Options) *imapserver.Server {
-	t.Helper()
 	opts.Users = []imapserver.User{{Name: "alice", Password: "secret"}}
-	srv, err := imapserver.Start(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	return srv
+	return imapserver.StartTest(t, opts)
 }
 
 func options(addr string, sec account.Security, password string) Options {

@@ -20,16 +20,10 @@ func testMessage(i int) []byte {
 }
 
 func startServer(t *testing.T, opts imapserver.Options) *imapserver.Server {
-	t.Helper()
 	if opts.Users == nil {
 		opts.Users = []imapserver.User{{Name: "alice", Password: "secret"}}
 	}
-	srv, err := imapserver.Start(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	return srv
+	return imapserver.StartTest(t, opts)
 }
 
 func clientOpts(addr string) imapconn.Options {

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/mailferry/mailferry/formats"
 	"github.com/mailferry/mailferry/internal/dovecot"
@@ -22,14 +21,7 @@ func TestReadsDovecotMaildir(t *testing.T) {
 	t.Parallel()
 	user := dovecot.User{Name: "reader", Password: "pw"}
 	s := dovecot.Start(t, dovecot.Options{Users: []dovecot.User{user}})
-	c, err := imapclient.DialTLS(s.IMAPSAddr, &imapclient.Options{TLSConfig: s.TLSConfig()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Login(user.Name, user.Password).Wait(); err != nil {
-		t.Fatal(err)
-	}
+	c := s.Login(t, user)
 
 	type msg struct {
 		folder string

@@ -5,8 +5,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/emersion/go-imap/v2/imapclient"
-
 	"github.com/mailferry/mailferry/formats"
 	"github.com/mailferry/mailferry/internal/dovecot"
 )
@@ -18,14 +16,7 @@ func TestFolderPathsMatchDovecot(t *testing.T) {
 	t.Parallel()
 	user := dovecot.User{Name: "names", Password: "pw"}
 	s := dovecot.Start(t, dovecot.Options{Users: []dovecot.User{user}})
-	c, err := imapclient.DialTLS(s.IMAPSAddr, &imapclient.Options{TLSConfig: s.TLSConfig()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Login(user.Name, user.Password).Wait(); err != nil {
-		t.Fatal(err)
-	}
+	c := s.Login(t, user)
 	for _, name := range []string{
 		"Archive", "Archive/2019", "Archive/a.b/c", "a.b", `back\slash`, `a\2eb`, ".hidden", "./x", "../x",
 		"~home", "x/~y", "~a/~b/c~", "INBOX/Sub", "Entwürfe", "台北/日本語", "a&b", "Ä.ö", "p%q", "sp ace", "a*b",

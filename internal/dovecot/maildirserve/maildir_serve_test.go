@@ -126,14 +126,7 @@ func serve(t *testing.T, msgs []stored) {
 		t.Fatal(err)
 	}
 
-	c, err := imapclient.DialTLS(s.IMAPSAddr, &imapclient.Options{TLSConfig: s.TLSConfig()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Login(user.Name, user.Password).Wait(); err != nil {
-		t.Fatal(err)
-	}
+	c := s.Login(t, user)
 
 	list, err := c.List("", "*", nil).Collect()
 	if err != nil {
