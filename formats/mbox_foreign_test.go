@@ -321,3 +321,22 @@ func FuzzMboxRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+// TestMboxForeignTakeoutFromLine: Google Takeout writes a numeric zone
+// before the year; such a file was once refused at its first byte.
+func TestMboxForeignTakeoutFromLine(t *testing.T) {
+	file := "From 1789012345678901234@xxx Sat Mar 09 17:04:05 +0000 2024\n" +
+		"X-GM-THRID: 1789012345678901234\n" +
+		"Subject: one\n" +
+		"\n" +
+		"hello\n" +
+		"\n" +
+		"From 1789012345678901235@xxx Sun Mar 10 10:00:00 +0000 2024\n" +
+		"Subject: two\n" +
+		"\n" +
+		"x\n"
+	checkMbox(t, "takeout", file, []wantMsg{
+		{"X-GM-THRID: 1789012345678901234\nSubject: one\n\nhello\n", nil, d2024},
+		{"Subject: two\n\nx\n", nil, d2024b},
+	})
+}

@@ -57,9 +57,9 @@ func cleanMboxSender(sender string) string {
 
 // ParseMboxFromLine parses a From_ line ("From " addr date, RFC 4155),
 // given without its line ending. It accepts the asctime date with or
-// without seconds, with a time zone name before the year or a numeric zone
-// after it, as old mail programs wrote them. ok is false when line is not a
-// From_ line.
+// without seconds and with the time zones and trailers real files carry
+// (see parseAsctime): mutt, Pine, Thunderbird, Apple Mail, Google Takeout
+// and old Unix and UUCP mailers. ok is false when line is not a From_ line.
 func ParseMboxFromLine(line []byte) (sender string, date time.Time, ok bool) {
 	line = bytes.TrimSuffix(line, []byte("\r"))
 	if !bytes.HasPrefix(line, []byte(fromPrefix)) || len(line) > maxFromLine {
@@ -103,10 +103,16 @@ func monthIndex(s string) int {
 
 var errAsctime = errors.New("not an asctime date")
 
-// parseAsctime parses "Www Mmm dd hh:mm[:ss] [ZONE] yyyy [+hhmm|ZONE]"
-// from fields, which must be used up exactly.
+// parseAsctime parses "Www Mmm dd hh:mm[:ss] [ZONE...] yyyy [ZONE...]
+// [remote from HOST]" from fields, which must be used up exactly. Real
+// files put the zone in many places: mutt and Pine write none, old Unix
+// mailers a name before the year ("MET DST 1997"), some mailers a numeric
+// zone after it, and Google Takeout a numeric zone before the year
+// ("+0000 2024"); UUCP mailers end the line with "remote from HOST" (RFC
+// 976). A numeric zone is applied; zone names are taken as UTC, as they
+// cannot be resolved reliably.
 func parseAsctime(f []string) (time.Time, error) {
-	if len(f) < 5 || len(f) > 6 {
+	if len(f) < 5 || len(f) > 12 {
 		return time.Time{}, errAsctime
 	}
 	mon := monthIndex(f[1])
@@ -131,32 +137,40 @@ func parseAsctime(f []string) (time.Time, error) {
 		return time.Time{}, errAsctime
 	}
 	rest := f[4:]
-	var zone string
-	year, ok := atoiRange(rest[0], 1, 9999)
-	if ok && len(rest[0]) == 4 {
-		if len(rest) == 2 {
-			zone = rest[1]
+	if n := len(rest); n >= 3 && rest[n-3] == "remote" && rest[n-2] == "from" {
+		rest = rest[:n-3]
+	}
+	var (
+		year, offset int
+		numeric      bool
+	)
+	for i, tok := range rest {
+		if y, ok := atoiRange(tok, 1, 9999); ok && len(tok) == 4 && year == 0 {
+			year = y
+			if i > 2 || len(rest)-i-1 > 2 {
+				return time.Time{}, errAsctime // at most two zone words on either side
+			}
+			continue
 		}
-	} else if len(rest) == 2 && isZoneName(rest[0]) {
-		year, ok = atoiRange(rest[1], 1, 9999)
-		if !ok || len(rest[1]) != 4 {
+		if off, ok := numericZone(tok); ok {
+			if numeric {
+				return time.Time{}, errAsctime
+			}
+			offset, numeric = off, true
+			continue
+		}
+		if !isZoneName(tok) {
 			return time.Time{}, errAsctime
 		}
-	} else {
+	}
+	if year == 0 {
 		return time.Time{}, errAsctime
 	}
 	t := time.Date(year, time.Month(mon+1), day, hh, mm, ss, 0, time.UTC)
 	if t.Day() != day {
 		return time.Time{}, errAsctime // Feb 31 and the like
 	}
-	if zone != "" {
-		off, ok := numericZone(zone)
-		if !ok && !isZoneName(zone) {
-			return time.Time{}, errAsctime
-		}
-		t = t.Add(-time.Duration(off) * time.Second)
-	}
-	return t, nil
+	return t.Add(-time.Duration(offset) * time.Second), nil
 }
 
 func atoiRange(s string, lo, hi int) (int, bool) {

@@ -242,6 +242,17 @@ func TestParseMboxFromLine(t *testing.T) {
 		{"From a@b Sat Mar  9 17:04:05 2024 UTC", "a@b", d2024, true},
 		{"From a@b  Sat  Mar  9  17:04:05  2024", "a@b", d2024, true},
 		{"From  Sat Mar  9 17:04:05 2024", "", d2024, true},
+		// Google Takeout: a numeric zone before the year.
+		{"From 1234567890123456789@xxx Sat Mar 09 17:04:05 +0000 2024", "1234567890123456789@xxx", d2024, true},
+		{"From 1234567890123456789@xxx Sat Mar 09 18:04:05 +0100 2024", "1234567890123456789@xxx", d2024, true},
+		{"From a@b Sat Mar  9 17:04:05 MET DST 2024", "a@b", d2024, true},
+		{"From a@b Sat Mar  9 17:04:05 2024 -0000 (UTC)", "", time.Time{}, false},
+		{"From uucp Sat Mar  9 17:04:05 2024 remote from gateway", "uucp", d2024, true},
+		{"From a@b sat mar  9 17:04:05 2024", "a@b", d2024, true},
+		{"From a@b Sat Mar  9 17:04:05 +0000 2024 +0000", "", time.Time{}, false},
+		{"From a@b Sat Mar  9 17:04:05 2024 2024", "", time.Time{}, false},
+		{"From a@b Sat Mar  9 17:04:05 A B C 2024", "", time.Time{}, false},
+		{"From a@b Sat Mar  9 17:04:05 remote from x", "", time.Time{}, false},
 		{"From here on we go", "", time.Time{}, false},
 		{"From a@b Sat Mar 32 17:04:05 2024", "", time.Time{}, false},
 		{"From a@b Sat Feb 30 17:04:05 2024", "", time.Time{}, false},
@@ -297,4 +308,37 @@ func TestMboxFolderNames(t *testing.T) {
 	if f := MboxFolderName("50%off%zz.mbox"); f != "50%off%zz" {
 		t.Errorf("foreign name with stray %% decoded to %q", f)
 	}
+}
+
+// FuzzParseMboxFromLine: whatever the line, parsing ends without a panic,
+// and a date it accepts is written back by FormatMboxFromLine as a line
+// that parses to the same time.
+func FuzzParseMboxFromLine(f *testing.F) {
+	for _, l := range []string{
+		"From MAILER-DAEMON Sat Mar  9 17:04:05 2024",
+		"From 1234567890123456789@xxx Sat Mar 09 17:04:05 +0000 2024",
+		"From a@b Sat Mar  9 17:04:05 MET DST 2024",
+		"From uucp Sat Mar  9 17:04:05 2024 remote from gateway",
+		"From a@b Sat Mar  9 18:04:05 2024 +0100",
+		"From - Mon Jan  1 00:00:00 0001 +2359",
+	} {
+		f.Add([]byte(l))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		_, date, ok := ParseMboxFromLine(line)
+		if !ok || date.IsZero() {
+			return // the zero time is written as "unknown"
+		}
+		out, err := FormatMboxFromLine("x", date)
+		if err != nil {
+			if y := date.Year(); y >= 1 && y <= 9999 {
+				t.Fatalf("%q: date %v not writable: %v", line, date, err)
+			}
+			return
+		}
+		_, back, ok := ParseMboxFromLine([]byte(strings.TrimSuffix(out, "\n")))
+		if !ok || !back.Equal(date) {
+			t.Fatalf("%q: date %v written as %q, read back as %v (%v)", line, date, out, back, ok)
+		}
+	})
 }
