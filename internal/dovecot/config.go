@@ -19,8 +19,11 @@ type layout struct {
 	separator  string // IMAP hierarchy separator, "/" or "."
 	prefix     string // personal namespace prefix, "" or "INBOX" + separator
 	specialUse map[string]string
-	mailUID    int // owner of the mail files
-	mailGID    int
+	// introspectionURL, when set, turns on the oauth2 passdb.
+	introspectionURL string
+	oauth2Mechs      []string // the mechanisms the oauth2 passdb serves
+	mailUID          int      // owner of the mail files
+	mailGID          int
 	// unprivileged is set when Dovecot is started by a user other than
 	// root: every process then runs as that user, without chroot.
 	unprivileged bool
@@ -61,12 +64,28 @@ func (l *layout) config() string {
 	// Plaintext LOGIN on the non-TLS ports is allowed because STARTTLS and
 	// implicit TLS are always offered too; tests that can use TLS do.
 	p("disable_plaintext_auth = no")
-	p("auth_mechanisms = plain login")
 	// Tests of wrong passwords should not wait the default 2 s.
 	p("auth_failure_delay = 0")
 	p("")
+	if l.introspectionURL == "" {
+		p("auth_mechanisms = plain login")
+	} else {
+		// Each passdb serves its own mechanisms, so a token is never
+		// compared with a password and a password never sent to the
+		// introspection server.
+		mechs := strings.Join(l.oauth2Mechs, " ")
+		p("auth_mechanisms = plain login %s", mechs)
+		p("passdb {")
+		p("  driver = oauth2")
+		p("  mechanisms = %s", mechs)
+		p("  args = %s", l.path(oauth2ConfFile))
+		p("}")
+	}
 	p("passdb {")
 	p("  driver = passwd-file")
+	if l.introspectionURL != "" {
+		p("  mechanisms = plain login")
+	}
 	p("  args = scheme=PLAIN %s", l.path("passwd"))
 	p("}")
 	p("userdb {")
@@ -124,6 +143,21 @@ func (l *layout) config() string {
 		p("}")
 	}
 	return b.String()
+}
+
+// oauth2ConfFile is the oauth2 passdb's own configuration file.
+const oauth2ConfFile = "dovecot-oauth2.conf.ext"
+
+// oauth2Config renders the oauth2 passdb's configuration: every token is
+// checked by POSTing it to the introspection URL (RFC 7662), which names
+// the user and says whether the token is active.
+func (l *layout) oauth2Config() string {
+	return "introspection_mode = post\n" +
+		"introspection_url = " + l.introspectionURL + "\n" +
+		"force_introspection = yes\n" +
+		"username_attribute = username\n" +
+		"active_attribute = active\n" +
+		"active_value = true\n"
 }
 
 func (l *layout) service(b *strings.Builder, name, plain string, plainPort int, tls string, tlsPort int) {

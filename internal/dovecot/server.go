@@ -42,6 +42,16 @@ type Options struct {
 	// subscribed automatically and LIST shows the attribute. Dovecot
 	// announces the SPECIAL-USE capability only when this is not empty.
 	SpecialUse map[string]string
+	// OAuth2IntrospectionURL, when set, adds Dovecot's oauth2 passdb for
+	// the XOAUTH2 and OAUTHBEARER mechanisms: each token is POSTed to this
+	// URL (introspection_mode = post), which must answer with a JSON object
+	// {"active": true, "username": USER} for a token that logs USER in.
+	// See TokenServer. Passwords keep working for PLAIN and LOGIN.
+	OAuth2IntrospectionURL string
+	// OAuth2Mechanisms are the token mechanisms offered, "xoauth2" and/or
+	// "oauthbearer"; empty means both. Clients that prefer OAUTHBEARER are
+	// tested with XOAUTH2 by offering only that.
+	OAuth2Mechanisms []string
 }
 
 // ErrNotInstalled is returned by Launch when no dovecot binary is on PATH.
@@ -177,6 +187,14 @@ func validate(opts Options) error {
 			return fmt.Errorf("dovecot: special-use folder %q is not a folder name", folder)
 		}
 	}
+	if u := opts.OAuth2IntrospectionURL; u != "" && (!strings.HasPrefix(u, "http://") || strings.ContainsAny(u, " \t\r\n\x00")) {
+		return fmt.Errorf("dovecot: introspection URL %q: want http://… without spaces", u)
+	}
+	for _, m := range opts.OAuth2Mechanisms {
+		if m != "xoauth2" && m != "oauthbearer" {
+			return fmt.Errorf("dovecot: OAuth2 mechanism %q: want xoauth2 or oauthbearer", m)
+		}
+	}
 	for _, u := range opts.Users {
 		if !userName.MatchString(u.Name) {
 			return fmt.Errorf("dovecot: user name %q: use letters, digits and . _ - + @ only", u.Name)
@@ -191,7 +209,10 @@ func validate(opts Options) error {
 // newLayout creates the server's private directory for opts, which
 // validate has accepted.
 func newLayout(opts Options) (*layout, error) {
-	l := &layout{separator: opts.Separator, specialUse: opts.SpecialUse}
+	l := &layout{separator: opts.Separator, specialUse: opts.SpecialUse, introspectionURL: opts.OAuth2IntrospectionURL, oauth2Mechs: opts.OAuth2Mechanisms}
+	if len(l.oauth2Mechs) == 0 {
+		l.oauth2Mechs = []string{"xoauth2", "oauthbearer"}
+	}
 	if l.separator == "" {
 		l.separator = "/"
 	}
@@ -297,6 +318,11 @@ func (s *Server) prepare(l *layout, opts Options) error {
 	}
 	if err := os.WriteFile(l.path("passwd"), []byte(passwd.String()), 0o644); err != nil {
 		return fmt.Errorf("dovecot: %w", err)
+	}
+	if l.introspectionURL != "" {
+		if err := os.WriteFile(l.path(oauth2ConfFile), []byte(l.oauth2Config()), 0o644); err != nil {
+			return fmt.Errorf("dovecot: %w", err)
+		}
 	}
 	if err := os.Mkdir(l.path("mail"), 0o755); err != nil {
 		return fmt.Errorf("dovecot: %w", err)

@@ -1,0 +1,177 @@
+package dovecot
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TokenServer is an OAuth2 authorization server in miniature, on
+// 127.0.0.1: it issues bearer tokens, answers the token introspection
+// requests (RFC 7662) of Dovecot's oauth2 passdb, and lets a test expire,
+// revoke or refuse tokens. Pass IntrospectionURL as
+// Options.OAuth2IntrospectionURL.
+type TokenServer struct {
+	srv *httptest.Server
+
+	mu             sync.Mutex
+	ttl            time.Duration
+	tokens         map[string]*issuedToken
+	issued         []string
+	failIssues     int // issue requests still to refuse; negative: all
+	introspections int
+}
+
+type issuedToken struct {
+	user    string
+	expires time.Time // zero: never
+	revoked bool
+}
+
+// StartTokenServer starts a token server that stops when the test ends.
+func StartTokenServer(t testing.TB) *TokenServer {
+	t.Helper()
+	s := &TokenServer{tokens: make(map[string]*issuedToken)}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /introspect", s.introspect)
+	mux.HandleFunc("GET /token", s.issue)
+	s.srv = httptest.NewServer(mux)
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+// IntrospectionURL is where Dovecot checks tokens.
+func (s *TokenServer) IntrospectionURL() string { return s.srv.URL + "/introspect" }
+
+// IssueURL is where a token helper GETs a new token for user: the body of
+// a 200 answer is the token; while FailIssues is in effect the answer is
+// 503 with a one-line explanation.
+func (s *TokenServer) IssueURL(user string) string {
+	return s.srv.URL + "/token?user=" + url.QueryEscape(user)
+}
+
+// SetTTL makes tokens issued from now on expire d after they were issued;
+// 0 means they never expire.
+func (s *TokenServer) SetTTL(d time.Duration) {
+	s.mu.Lock()
+	s.ttl = d
+	s.mu.Unlock()
+}
+
+// Issue returns a new token for user.
+func (s *TokenServer) Issue(user string) string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	tok := "tok-" + hex.EncodeToString(b)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it := &issuedToken{user: user}
+	if s.ttl > 0 {
+		it.expires = time.Now().Add(s.ttl)
+	}
+	s.tokens[tok] = it
+	s.issued = append(s.issued, tok)
+	return tok
+}
+
+// Revoke makes tok inactive at once.
+func (s *TokenServer) Revoke(tok string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if it := s.tokens[tok]; it != nil {
+		it.revoked = true
+	}
+}
+
+// FailIssues makes the next n requests to IssueURL fail, as an identity
+// provider does during an outage; a negative n makes all of them fail,
+// 0 ends the outage.
+func (s *TokenServer) FailIssues(n int) {
+	s.mu.Lock()
+	s.failIssues = n
+	s.mu.Unlock()
+}
+
+// Issued returns every token issued so far, oldest first.
+func (s *TokenServer) Issued() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.issued...)
+}
+
+// Introspections is how many tokens Dovecot has checked: one per login
+// attempt with a token.
+func (s *TokenServer) Introspections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.introspections
+}
+
+func (s *TokenServer) issue(w http.ResponseWriter, r *http.Request) {
+	user := r.URL.Query().Get("user")
+	s.mu.Lock()
+	fail := s.failIssues != 0
+	if s.failIssues > 0 {
+		s.failIssues--
+	}
+	s.mu.Unlock()
+	if fail {
+		http.Error(w, "identity provider unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	if user == "" {
+		http.Error(w, "no user", http.StatusBadRequest)
+		return
+	}
+	io.WriteString(w, s.Issue(user)+"\n")
+}
+
+// introspect answers as RFC 7662 says: {"active": false} for a token that
+// is unknown, expired or revoked, else active with the user's name.
+func (s *TokenServer) introspect(w http.ResponseWriter, r *http.Request) {
+	tok := r.PostFormValue("token")
+	s.mu.Lock()
+	s.introspections++
+	it := s.tokens[tok]
+	active := it != nil && !it.revoked && (it.expires.IsZero() || time.Now().Before(it.expires))
+	s.mu.Unlock()
+	answer := map[string]any{"active": active}
+	if active {
+		answer["username"] = it.user
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(answer)
+}
+
+// FetchToken GETs a token from issueURL (a TokenServer's IssueURL) and
+// writes it to stdout, the way an OAuth2 token helper does; a refusal is
+// written to stderr and returns an error. Test binaries run it as the
+// helper command.
+func FetchToken(issueURL string, stdout, stderr io.Writer) error {
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Get(issueURL)
+	if err != nil {
+		fmt.Fprintf(stderr, "token helper: %v\n", err)
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if err != nil {
+		fmt.Fprintf(stderr, "token helper: %v\n", err)
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintf(stderr, "token helper: %s: %s", resp.Status, body)
+		return fmt.Errorf("token endpoint answered %s", resp.Status)
+	}
+	_, err = stdout.Write(body)
+	return err
+}
