@@ -2,8 +2,10 @@ package imapconn
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/emersion/go-imap/v2"
@@ -14,7 +16,12 @@ import (
 
 // xoauth2Client is the SASL XOAUTH2 mechanism (Google, Microsoft), which
 // go-sasl does not implement. On failure the server sends a JSON error as a
-// challenge and expects an empty response, after which it answers NO.
+// challenge and waits for one more client response before it answers NO.
+// Google describes that response as empty, but go-imap sends an empty
+// continuation as "=", which is valid only as an initial response: Dovecot
+// answers it with BAD ("Invalid base64 data in continued response") and the
+// server's refusal is lost. The %x01 dummy that RFC 7628 prescribes for
+// OAUTHBEARER is what the server ignores either way, so it gets the NO.
 type xoauth2Client struct {
 	user, token string
 	failure     string
@@ -26,7 +33,7 @@ func (x *xoauth2Client) Start() (string, []byte, error) {
 
 func (x *xoauth2Client) Next(challenge []byte) ([]byte, error) {
 	x.failure = string(challenge)
-	return []byte{}, nil
+	return []byte{0x01}, nil
 }
 
 // oauthBearerClient wraps go-sasl's OAUTHBEARER client, whose Next returns
@@ -47,9 +54,27 @@ func (o *oauthBearerClient) Next(challenge []byte) ([]byte, error) {
 	return resp, nil
 }
 
-// login authenticates c with the credentials of its options. A refusal is
-// Fatal and names the server and user; the caller closes the connection.
-func (c *Conn) login(ctx context.Context) error {
+// oauth2Token runs the credentials' token function, if there is one, before
+// the connection is made: a token command may take its time (it retries
+// when it fails on a reconnect), and neither the watchdog nor the server's
+// patience with a client that has not logged in should be spent on it.
+func (c *Conn) oauth2Token(ctx context.Context) (string, error) {
+	creds := c.opts.Credentials
+	if creds.OAuth2Token == nil {
+		return "", nil
+	}
+	token, err := creds.OAuth2Token(ctx)
+	if err != nil {
+		return "", transfer.FatalError(fmt.Errorf("imap %s: getting an OAuth2 token: %w", c.opts.Server(), err))
+	}
+	return token, nil
+}
+
+// login authenticates c with the credentials of its options, using token
+// (from oauth2Token) when the credentials have a token function. A
+// refusal is Fatal and names the server and user; the caller closes the
+// connection.
+func (c *Conn) login(ctx context.Context, token string) error {
 	creds := c.opts.Credentials
 	var caps imap.CapSet
 	if err := c.Do(ctx, "CAPABILITY", func() error {
@@ -69,12 +94,6 @@ func (c *Conn) login(ctx context.Context) error {
 	end := c.Begin(ctx)
 	switch {
 	case creds.OAuth2Token != nil:
-		var token string
-		token, err = creds.OAuth2Token(ctx)
-		if err != nil {
-			end()
-			return transfer.FatalError(fmt.Errorf("imap %s: getting an OAuth2 token: %w", c.opts.Server(), err))
-		}
 		switch {
 		case caps.Has(imap.AuthCap(sasl.OAuthBearer)):
 			mech = sasl.OAuthBearer
@@ -125,7 +144,7 @@ func (c *Conn) login(ctx context.Context) error {
 	}
 	detail := ""
 	if failure != nil && failure() != "" {
-		detail = " (" + strings.TrimSpace(failure()) + ")"
+		detail = " (" + oauth2Reason(failure()) + ")"
 	}
 	var ie *imap.Error
 	errors.As(err, &ie)
@@ -138,6 +157,37 @@ func (c *Conn) login(ctx context.Context) error {
 	}
 	return transfer.Classify(class, fmt.Errorf("imap server %s: login as user %q with %s failed: %w%s; check the user name and password (or token)",
 		c.opts.Addr, creds.User, mech, err, detail))
+}
+
+// oauth2Reason explains the error challenge of a refused XOAUTH2 or
+// OAUTHBEARER login, a JSON object such as {"status":"invalid_token",
+// "scope":"mail"} (RFC 7628). XOAUTH2 servers put an HTTP status in
+// "status"; it is named by its RFC 6750 error code too, so both mechanisms
+// say invalid_token for a token that expired or was revoked.
+func oauth2Reason(challenge string) string {
+	var e struct {
+		Status string `json:"status"`
+		Scope  string `json:"scope"`
+	}
+	if err := json.Unmarshal([]byte(challenge), &e); err != nil || e.Status == "" {
+		return "the server says " + strconv.Quote(strings.TrimSpace(challenge))
+	}
+	reason := e.Status
+	if code, ok := bearerErrors[e.Status]; ok {
+		reason = code + " (status " + e.Status + ")"
+	}
+	if e.Scope != "" {
+		reason += ", scope " + strconv.Quote(e.Scope)
+	}
+	return "the server's reason: " + reason
+}
+
+// bearerErrors are the RFC 6750 error codes of the HTTP statuses XOAUTH2
+// servers report.
+var bearerErrors = map[string]string{
+	"400": "invalid_request",
+	"401": "invalid_token",
+	"403": "insufficient_scope",
 }
 
 func mechList(caps imap.CapSet) string {

@@ -62,10 +62,14 @@ func Dial(ctx context.Context, opts *Options, info *ServerInfo) (*Conn, error) {
 			c.C.Close()
 		}
 	})
+	token, err := c.oauth2Token(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if err := c.connect(ctx); err != nil {
 		return nil, err
 	}
-	if err := c.login(ctx); err != nil {
+	if err := c.login(ctx, token); err != nil {
 		c.C.Close()
 		return nil, err
 	}
