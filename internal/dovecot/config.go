@@ -22,8 +22,13 @@ type layout struct {
 	// introspectionURL, when set, turns on the oauth2 passdb.
 	introspectionURL string
 	oauth2Mechs      []string // the mechanisms the oauth2 passdb serves
-	mailUID          int      // owner of the mail files
-	mailGID          int
+	// maxMailSize, quotaMessages and strictNames are Options.MaxMailSize,
+	// QuotaMessages and StrictNames.
+	maxMailSize   string
+	quotaMessages int
+	strictNames   bool
+	mailUID       int // owner of the mail files
+	mailGID       int
 	// unprivileged is set when Dovecot is started by a user other than
 	// root: every process then runs as that user, without chroot.
 	unprivileged bool
@@ -94,10 +99,7 @@ func (l *layout) config() string {
 	p("}")
 	p("")
 	p("mail_location = maildir:~/Maildir:LAYOUT=maildir++")
-	p("mail_plugins = listescape")
-	p("plugin {")
-	p(`  listescape_char = "\\"`)
-	p("}")
+	l.plugins(p)
 	p("protocol imap {")
 	p("  mail_max_userip_connections = 200")
 	p("}")
@@ -158,6 +160,37 @@ func (l *layout) oauth2Config() string {
 		"username_attribute = username\n" +
 		"active_attribute = active\n" +
 		"active_value = true\n"
+}
+
+// plugins configures listescape (unless strictNames) and the quota
+// plugin when a limit is set.
+func (l *layout) plugins(p func(string, ...any)) {
+	var plugins []string
+	if !l.strictNames {
+		plugins = append(plugins, "listescape")
+	}
+	quota := l.maxMailSize != "" || l.quotaMessages > 0
+	if quota {
+		plugins = append(plugins, "quota")
+	}
+	p("mail_plugins = %s", strings.Join(plugins, " "))
+	p("plugin {")
+	if !l.strictNames {
+		p(`  listescape_char = "\\"`)
+	}
+	if quota {
+		// The count backend keeps no file of its own; it needs virtual
+		// sizes, which Dovecot then keeps in its index.
+		p("  quota = count:User quota")
+		p("  quota_vsizes = yes")
+		if l.quotaMessages > 0 {
+			p("  quota_rule = *:messages=%d", l.quotaMessages)
+		}
+		if l.maxMailSize != "" {
+			p("  quota_max_mail_size = %s", l.maxMailSize)
+		}
+	}
+	p("}")
 }
 
 func (l *layout) service(b *strings.Builder, name, plain string, plainPort int, tls string, tlsPort int) {

@@ -52,6 +52,19 @@ type Options struct {
 	// "oauthbearer"; empty means both. Clients that prefer OAUTHBEARER are
 	// tested with XOAUTH2 by offering only that.
 	OAuth2Mechanisms []string
+	// MaxMailSize, when set, is quota_max_mail_size (such as "4k"): an
+	// APPEND of a larger message is refused with "NO [LIMIT] Mail size is
+	// larger than the maximum size allowed by server configuration".
+	MaxMailSize string
+	// QuotaMessages, when above 0, lets each user hold at most that many
+	// messages (the quota plugin's count backend); an APPEND beyond it is
+	// refused with "NO [OVERQUOTA] Quota exceeded (mailbox for user is
+	// full)".
+	QuotaMessages int
+	// StrictNames leaves out the listescape plugin, so a folder name with
+	// the Maildir++ separator '.' in it is refused: "NO [CANNOT] Character
+	// not allowed in mailbox name: '.'" (Separator "/" only).
+	StrictNames bool
 }
 
 // ErrNotInstalled is returned by Launch when no dovecot binary is on PATH.
@@ -176,6 +189,15 @@ func validate(opts Options) error {
 	if opts.Separator != "" && opts.Separator != "/" && opts.Separator != "." {
 		return fmt.Errorf("dovecot: separator %q: want \"/\" or \".\"", opts.Separator)
 	}
+	if opts.StrictNames && opts.Separator == "." {
+		return errors.New(`dovecot: StrictNames needs Separator "/": with "." a dot in a name is the hierarchy`)
+	}
+	if opts.QuotaMessages < 0 {
+		return fmt.Errorf("dovecot: QuotaMessages %d is negative", opts.QuotaMessages)
+	}
+	if !quotaSize.MatchString(opts.MaxMailSize) {
+		return fmt.Errorf("dovecot: MaxMailSize %q: want a size such as 4k or 10M", opts.MaxMailSize)
+	}
 	if opts.Prefix != "" && opts.Prefix != "INBOX." && opts.Prefix != "INBOX/" {
 		return fmt.Errorf("dovecot: prefix %q: want \"\" or \"INBOX.\"", opts.Prefix)
 	}
@@ -209,7 +231,8 @@ func validate(opts Options) error {
 // newLayout creates the server's private directory for opts, which
 // validate has accepted.
 func newLayout(opts Options) (*layout, error) {
-	l := &layout{separator: opts.Separator, specialUse: opts.SpecialUse, introspectionURL: opts.OAuth2IntrospectionURL, oauth2Mechs: opts.OAuth2Mechanisms}
+	l := &layout{separator: opts.Separator, specialUse: opts.SpecialUse, introspectionURL: opts.OAuth2IntrospectionURL, oauth2Mechs: opts.OAuth2Mechanisms,
+		maxMailSize: opts.MaxMailSize, quotaMessages: opts.QuotaMessages, strictNames: opts.StrictNames}
 	if len(l.oauth2Mechs) == 0 {
 		l.oauth2Mechs = []string{"xoauth2", "oauthbearer"}
 	}
@@ -271,6 +294,7 @@ func newLayout(opts Options) (*layout, error) {
 var (
 	specialUseAttr = regexp.MustCompile(`^\\[A-Za-z]+$`)
 	userName       = regexp.MustCompile(`^[A-Za-z0-9._+@-]+$`)
+	quotaSize      = regexp.MustCompile(`^([0-9]+[kKmMgG]?)?$`)
 )
 
 // lookupUser returns the uid and primary gid of name.
