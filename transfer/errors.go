@@ -81,3 +81,32 @@ func (e *MessageError) Error() string {
 }
 
 func (e *MessageError) Unwrap() error { return e.Err }
+
+// ErrOverQuota is wrapped in the error of a destination that refused a
+// message because the account is full (IMAP [OVERQUOTA]). It is Fatal:
+// every further message would be refused the same way, so the run stops
+// and says how much it copied before.
+var ErrOverQuota = errors.New("the destination account is over its quota")
+
+// FolderRefusedError is a destination that refused to create a folder
+// (IMAP: NO [CANNOT] to CREATE, such as Dovecot's "Character not allowed in
+// mailbox name"). It is PerMessage: the messages of that folder fail, each
+// reported, and the other folders go on. Sinks return it for every message
+// of the folder without asking the server again, so a caller can recognise
+// the folder (errors.As) and store it under another name.
+type FolderRefusedError struct {
+	// Folder is the destination folder (transfer name).
+	Folder string
+	// Server names the destination, e.g. "imap alice@host:993".
+	Server string
+	// Reason is the server's answer, e.g. "NO [CANNOT] Character not
+	// allowed in mailbox name: '.'".
+	Reason string
+	Err    error
+}
+
+func (e *FolderRefusedError) Error() string {
+	return fmt.Sprintf("%s refused to create folder %q: %s", e.Server, e.Folder, e.Reason)
+}
+
+func (e *FolderRefusedError) Unwrap() error { return e.Err }

@@ -223,7 +223,7 @@ func copyFrom(ctx context.Context, src transfer.Source, cfg copyConfig, dstCfg e
 
 	sum, err = transfer.Run(ctx, src, dst, opts)
 	if err != nil && ctx.Err() == nil {
-		err = describeRunError(err, cfg)
+		err = describeRunError(err, cfg, sum)
 	}
 	return sum, err
 }
@@ -270,7 +270,12 @@ func selected(name string, include, exclude []*regexp.Regexp) bool {
 }
 
 // describeRunError adds advice to the error that stopped a run.
-func describeRunError(err error, cfg copyConfig) error {
+func describeRunError(err error, cfg copyConfig, sum transfer.Summary) error {
+	if errors.Is(err, transfer.ErrOverQuota) {
+		return fmt.Errorf("copy %s → %s stopped: the destination is over its quota: %d message(s) (%s) were copied before it refused more; "+
+			"free space there or raise the quota, then run the same command again to copy the rest: %w",
+			cfg.Source, cfg.Dest, sum.Copied, formatBytes(sum.Bytes), err)
+	}
 	switch transfer.ClassOf(err) {
 	case transfer.Temporary:
 		return fmt.Errorf("copy %s → %s stopped: %w (the connection kept failing; what was copied is recorded, run again later)", cfg.Source, cfg.Dest, err)

@@ -3,6 +3,7 @@ package imapconn
 import (
 	"errors"
 	"fmt"
+	"regexp"
 
 	"github.com/emersion/go-imap/v2"
 
@@ -15,7 +16,8 @@ import (
 // one message cannot be handled ([TOOBIG], [NONEXISTENT], [PARSE],
 // [CANNOT]) → PerMessage. A NO without a known code is Fatal for commands
 // other than APPEND (see ClassOfAppend), so nothing unknown is retried
-// forever.
+// forever. docs/architecture.md ("Error classes") lists the answers seen
+// from real servers.
 func ClassOfResponse(e *imap.Error) transfer.Class {
 	if e.Type == imap.StatusResponseTypeBye {
 		return transfer.Temporary
@@ -34,15 +36,54 @@ func ClassOfResponse(e *imap.Error) transfer.Class {
 	return transfer.Fatal
 }
 
-// ClassOfAppend is ClassOfResponse for a refused APPEND: a NO without a
-// known code refuses that one message (servers use it for content they
-// will not store), so the run goes on with the others.
+// ClassOfAppend is ClassOfResponse for a refused APPEND. A NO without a
+// known code, and [LIMIT], refuse that one message: servers use them for
+// content or a size they will not store (Dovecot's quota_max_mail_size
+// answers "NO [LIMIT] Mail size is larger than the maximum size allowed by
+// server configuration"), so the run goes on with the others.
 func ClassOfAppend(e *imap.Error) transfer.Class {
-	if e.Code == "" && e.Type == imap.StatusResponseTypeNo {
+	if e.Code == imap.ResponseCodeLimit || e.Code == "" && e.Type == imap.StatusResponseTypeNo {
 		return transfer.PerMessage
 	}
 	return ClassOfResponse(e)
 }
+
+// AppendRefusal classifies err, which carries the server's refusal e of an
+// APPEND, with ClassOfAppend; an [OVERQUOTA] refusal also wraps
+// transfer.ErrOverQuota, so the run can say the account is full.
+func AppendRefusal(e *imap.Error, err error) error {
+	return transfer.Classify(ClassOfAppend(e), withQuota(e, err))
+}
+
+// withQuota wraps transfer.ErrOverQuota around err when e is [OVERQUOTA].
+func withQuota(e *imap.Error, err error) error {
+	if e.Code == imap.ResponseCodeOverQuota {
+		return fmt.Errorf("%w: %w", transfer.ErrOverQuota, err)
+	}
+	return err
+}
+
+// Refusal is a tagged NO or BAD as the user should read it: "NO [CANNOT]
+// Character not allowed in mailbox name: '.'", without go-imap's "imap:"
+// prefix and without the timing Dovecot appends to every tagged answer
+// (" (0.001 + 0.000 secs)."), which would make the same refusal read
+// differently each time. It unwraps to the *imap.Error.
+type Refusal struct{ E *imap.Error }
+
+func (r Refusal) Error() string {
+	s := string(r.E.Type)
+	if r.E.Code != "" {
+		s += " [" + string(r.E.Code) + "]"
+	}
+	if text := dovecotTiming.ReplaceAllString(r.E.Text, ""); text != "" {
+		s += " " + text
+	}
+	return s
+}
+
+func (r Refusal) Unwrap() error { return r.E }
+
+var dovecotTiming = regexp.MustCompile(` \([0-9.]+ \+ [0-9.]+(?: \+ [0-9.]+)? secs\)\.$`)
 
 // IsResponse reports whether err is the server's answer to a command (a
 // tagged NO or BAD) rather than a broken connection, which leaves the
@@ -77,7 +118,7 @@ func (c *Conn) classify(what string, err error) error {
 		if ie.Type == imap.StatusResponseTypeBye {
 			c.markBroken()
 		}
-		return transfer.Classify(class, fmt.Errorf("imap %s: %s: %w", server, what, err))
+		return transfer.Classify(class, withQuota(ie, fmt.Errorf("imap %s: %s: %w", server, what, Refusal{ie})))
 	}
 	// Anything else is the connection itself: a drop, a reset, or a
 	// response the library could not parse (which makes it close the

@@ -46,6 +46,9 @@ type destFolder struct {
 
 	mu    sync.Mutex // held while the folder is set up
 	ready bool
+	// refused is the server's refusal to create the folder, returned for
+	// every message of it without asking the server again.
+	refused error
 	// permanent is PERMANENTFLAGS from SELECT; nil when the server did not
 	// say, which means every flag is kept.
 	permanent  []imap.Flag
@@ -106,6 +109,9 @@ func (s *Sink) folder(name string) *destFolder {
 func (s *Sink) prepare(ctx context.Context, f *destFolder) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.refused != nil {
+		return f.refused
+	}
 	if f.ready {
 		return nil
 	}
@@ -135,8 +141,12 @@ func (s *Sink) prepare(ctx context.Context, f *destFolder) error {
 				// Another run (or our own other connection) may have
 				// created it meanwhile; only a folder still missing is an
 				// error.
-				if ok, lerr := folderExists(ctx, c, name); lerr != nil || !ok {
-					return transfer.FatalError(fmt.Errorf("creating folder %q: %w", f.name, err))
+				ok, lerr := folderExists(ctx, c, name)
+				if lerr != nil {
+					return lerr
+				}
+				if !ok {
+					return s.createRefused(f, name, err)
 				}
 			}
 			if err := c.Do(ctx, fmt.Sprintf("SUBSCRIBE %q", name), func() error { return c.C.Subscribe(name).Wait() }); err != nil && !imapconn.IsResponse(err) {
@@ -164,6 +174,31 @@ func (s *Sink) prepare(ctx context.Context, f *destFolder) error {
 	}
 	f.ready = true
 	return nil
+}
+
+// createRefused handles the server's refusal (err, a tagged NO or BAD) to
+// create name, the folder f or one of its parents. A refusal that may pass
+// ([UNAVAILABLE], [INUSE]) is returned as it is, and [OVERQUOTA] stays
+// Fatal. Any other refusal fails only this folder: it is remembered, so
+// each message of the folder is reported without another CREATE.
+func (s *Sink) createRefused(f *destFolder, name string, err error) error {
+	if c := transfer.ClassOf(err); c == transfer.Temporary || errors.Is(err, transfer.ErrOverQuota) {
+		return err
+	}
+	var ie *imap.Error
+	errors.As(err, &ie)
+	reason := imapconn.Refusal{E: ie}.Error()
+	if name != f.server {
+		reason = fmt.Sprintf("creating its parent %q: %s", name, reason)
+	}
+	f.refused = transfer.PerMessageError(&transfer.FolderRefusedError{
+		Folder: f.name,
+		Server: "imap " + s.pool.Options().Server(),
+		Reason: reason,
+		Err:    err,
+	})
+	s.warn(fmt.Sprintf("%v; its messages are not copied, the other folders are", f.refused))
+	return f.refused
 }
 
 // folderExists asks LIST for exactly name.
@@ -326,11 +361,11 @@ func (s *Sink) append(ctx context.Context, f *destFolder, m transfer.Message, fl
 		s.pool.Put(c)
 		var ie *imap.Error
 		errors.As(err, &ie)
-		full := fmt.Errorf("imap %s: %s: %w", c.Options().Server(), what, err)
+		full := fmt.Errorf("imap %s: APPEND: %w", c.Options().Server(), imapconn.Refusal{E: ie})
 		if ie.Code == imap.ResponseCodeTryCreate {
 			return &tryCreate{transfer.TemporaryError(full)}
 		}
-		return transfer.Classify(imapconn.ClassOfAppend(ie), &transfer.MessageError{Folder: m.Folder, ID: m.ID, Err: full})
+		return imapconn.AppendRefusal(ie, &transfer.MessageError{Folder: m.Folder, ID: m.ID, Err: full})
 	}
 	cerr := c.Err(what, err)
 	c.MarkBroken()
