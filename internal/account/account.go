@@ -1,7 +1,8 @@
 // Package account carries what sources and sinks need to log in to a
 // server: the user name and functions that produce secrets on demand, so a
 // password is read once and an OAuth2 token is fetched again for every new
-// connection.
+// connection; and how to explain a connection that failed in a way trying
+// again will not mend (a wrong port or scheme, an unknown host).
 package account
 
 import "context"

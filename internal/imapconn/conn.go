@@ -34,6 +34,9 @@ type Conn struct {
 
 	opts *Options
 	wd   *watchdog
+	// first is set for the first connection to the account, whose errors
+	// that cannot heal are Fatal (see account.CannotHeal).
+	first bool
 	// preAuth are the capabilities before login, which list the SASL
 	// mechanisms (servers drop AUTH= after login).
 	preAuth imap.CapSet
@@ -56,7 +59,7 @@ type Conn struct {
 // info is what an earlier connection learned (nil for the first, which
 // then asks NAMESPACE and the hierarchy delimiter).
 func Dial(ctx context.Context, opts *Options, info *ServerInfo) (*Conn, error) {
-	c := &Conn{opts: opts}
+	c := &Conn{opts: opts, first: info == nil}
 	c.wd = newWatchdog(opts.timeout(), func() {
 		if c.C != nil {
 			c.C.Close()
@@ -102,7 +105,11 @@ func (c *Conn) connect(ctx context.Context) error {
 	dialer := &net.Dialer{Timeout: timeout}
 	raw, err := dialer.DialContext(ctx, "tcp", opts.Addr)
 	if err != nil {
-		return transfer.TemporaryError(fmt.Errorf("imap %s: connecting: %w", opts.Server(), err))
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() && ctx.Err() == nil {
+			err = fmt.Errorf("%w within %v (%w)", ErrTimeout, timeout, err)
+		}
+		return c.connError(fmt.Errorf("imap %s: connecting: %w", opts.Server(), err))
 	}
 	cfg := &tls.Config{}
 	if opts.TLSConfig != nil {
@@ -140,8 +147,11 @@ func (c *Conn) connect(ctx context.Context) error {
 		}
 		tc := tls.Client(raw, cfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
-			guard.Stop()
+			inTime := guard.Stop()
 			raw.Close()
+			if !inTime && ctx.Err() == nil {
+				return transfer.TemporaryError(fmt.Errorf("imap %s: TLS handshake: %w within %v", opts.Server(), ErrTimeout, timeout))
+			}
 			return c.tlsError(err)
 		}
 		c.C = imapclient.New(tc, copts)
@@ -154,7 +164,7 @@ func (c *Conn) connect(ctx context.Context) error {
 				return c.tlsError(err)
 			}
 			if !inTime && ctx.Err() == nil {
-				return transfer.TemporaryError(fmt.Errorf("imap %s: no answer to STARTTLS within %v", opts.Server(), timeout))
+				return transfer.TemporaryError(fmt.Errorf("imap %s: greeting and STARTTLS: %w within %v", opts.Server(), ErrTimeout, timeout))
 			}
 			return transfer.FatalError(fmt.Errorf("imap %s: STARTTLS failed: %w; the server may not offer STARTTLS: use imaps:// for implicit TLS, or ?tls=none to allow plaintext", opts.Server(), err))
 		}
@@ -171,6 +181,20 @@ func (c *Conn) connect(ctx context.Context) error {
 	return nil
 }
 
+// connError classifies a failure to connect: Temporary, unless it cannot
+// heal (account.CannotHeal) and this is the first connection, which then
+// fails at once with advice instead of being retried.
+func (c *Conn) connError(err error) error {
+	hint := account.CannotHeal("imap", c.opts.Security, c.opts.Credentials.User, c.opts.Addr, err)
+	switch {
+	case hint == "":
+		return transfer.TemporaryError(err)
+	case c.first:
+		return transfer.FatalError(fmt.Errorf("%w; %s", err, hint))
+	}
+	return transfer.TemporaryError(fmt.Errorf("%w; %s", err, hint))
+}
+
 func isCertError(err error) bool {
 	var cve *tls.CertificateVerificationError
 	var ua x509.UnknownAuthorityError
@@ -184,7 +208,7 @@ func isCertError(err error) bool {
 func (c *Conn) tlsError(err error) error {
 	server := c.opts.Server()
 	if !isCertError(err) {
-		return transfer.TemporaryError(fmt.Errorf("imap %s: TLS handshake: %w", server, err))
+		return c.connError(fmt.Errorf("imap %s: TLS handshake: %w", server, err))
 	}
 	subject := ""
 	var cve *tls.CertificateVerificationError

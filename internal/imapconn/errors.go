@@ -7,6 +7,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
+	"github.com/mailferry/mailferry/internal/account"
 	"github.com/mailferry/mailferry/transfer"
 )
 
@@ -93,8 +94,10 @@ func IsResponse(err error) bool {
 	return errors.As(err, &ie) && ie.Type != imap.StatusResponseTypeBye
 }
 
-// ErrTimeout is wrapped in the error of a command the watchdog ended.
-var ErrTimeout = errors.New("no answer from the server")
+// ErrTimeout is wrapped in the error of a command the watchdog ended. It
+// is account.ErrNoAnswer, which POP3 uses too, so a caller can tell a
+// silent server from others without knowing the protocol.
+var ErrTimeout = account.ErrNoAnswer
 
 // classify turns the error of a command on c into a classified error that
 // names the server and what was being done, and marks c broken unless the

@@ -1,11 +1,15 @@
 package imapconn
 
 import (
+	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/emersion/go-imap/v2"
 
+	"github.com/mailferry/mailferry/internal/account"
+	"github.com/mailferry/mailferry/internal/imapserver"
 	"github.com/mailferry/mailferry/transfer"
 )
 
@@ -50,5 +54,33 @@ func TestAppendRefusalOverQuota(t *testing.T) {
 	var back *imap.Error
 	if !errors.As(err, &back) || back != ie {
 		t.Errorf("the server's answer is not in the error chain")
+	}
+}
+
+// A refused connection is final on the first connection, which names the
+// port and scheme to check, and Temporary later in a run, when it is more
+// likely a server restarting.
+func TestConnectionRefusedFatalOnlyFirst(t *testing.T) {
+	srv := startServer(t, imapserver.Options{})
+	opts := options(srv.Addr(), account.SecurityNone, "secret")
+	opts.Connections = 2
+	pool, err := NewPool(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	held, err := pool.Get(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Put(held)
+	srv.Close()
+	_, err = pool.Get(context.Background())
+	if err == nil || transfer.ClassOf(err) != transfer.Temporary || !strings.Contains(err.Error(), "nothing accepts connections on "+srv.Addr()) {
+		t.Errorf("a later connection refused: %v (class %v), want Temporary with the hint", err, transfer.ClassOf(err))
+	}
+	_, err = NewPool(context.Background(), opts)
+	if err == nil || transfer.ClassOf(err) != transfer.Fatal || !strings.Contains(err.Error(), "check the port and the scheme") {
+		t.Errorf("the first connection refused: %v (class %v), want Fatal with the hint", err, transfer.ClassOf(err))
 	}
 }

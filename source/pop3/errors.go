@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 
+	"github.com/mailferry/mailferry/internal/account"
 	"github.com/mailferry/mailferry/transfer"
 )
 
@@ -106,7 +107,7 @@ const errNoInfo = "unknown error (no info specified in response)"
 func connError(server, command string, err error) error {
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		return transfer.TemporaryError(fmt.Errorf("pop3 server %s: %s: no response (timed out): %w", server, command, err))
+		return transfer.TemporaryError(fmt.Errorf("pop3 server %s: %s: %w (timed out: %w)", server, command, account.ErrNoAnswer, err))
 	}
 	return transfer.TemporaryError(fmt.Errorf("pop3 server %s: %s: connection failed: %w", server, command, err))
 }

@@ -44,14 +44,16 @@ type listed struct {
 
 // dial opens, secures and authenticates a session. The authorization
 // exchange is done here; go-pop3 takes over the connection afterwards.
-func (s *Source) dial(ctx context.Context) (*session, error) {
+// first is set for the first session of a run, whose connection errors
+// that cannot heal are Fatal (see account.CannotHeal).
+func (s *Source) dial(ctx context.Context, first bool) (*session, error) {
 	o := s.opts
 	raw, err := (&net.Dialer{Timeout: o.Timeout}).DialContext(ctx, "tcp", o.Addr)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("pop3 server %s: connecting: %w", o.Addr, ctx.Err())
 		}
-		return nil, connError(o.Addr, "connecting", err)
+		return nil, s.unreachable(first, connError(o.Addr, "connecting", err))
 	}
 	dc := &deadlineConn{Conn: raw, timeout: o.Timeout}
 	stop := context.AfterFunc(ctx, func() { raw.Close() })
@@ -62,9 +64,22 @@ func (s *Source) dial(ctx context.Context) (*session, error) {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("pop3 server %s: logging in: %w", o.Addr, ctx.Err())
 		}
-		return nil, err
+		return nil, s.unreachable(first, err)
 	}
 	return sess, nil
+}
+
+// unreachable adds advice to a connection error that trying again will
+// not mend, and makes it Fatal on the first session.
+func (s *Source) unreachable(first bool, err error) error {
+	hint := account.CannotHeal("pop3", s.opts.Security, s.opts.Credentials.User, s.opts.Addr, err)
+	switch {
+	case hint == "":
+		return err
+	case first:
+		return transfer.FatalError(fmt.Errorf("%w; %s", err, hint))
+	}
+	return transfer.TemporaryError(fmt.Errorf("%w; %s", err, hint))
 }
 
 func (s *Source) authorize(ctx context.Context, dc *deadlineConn) (*session, error) {

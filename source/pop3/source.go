@@ -68,7 +68,7 @@ func New(ctx context.Context, opts Options) (*Source, error) {
 		return nil, transfer.FatalError(fmt.Errorf("pop3: server address %q: %w", opts.Addr, err))
 	}
 	s := &Source{opts: opts}
-	sess, err := s.dial(ctx)
+	sess, err := s.dial(ctx, true)
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +86,7 @@ func (s *Source) session(ctx context.Context) (*session, error) {
 		return s.sess, nil
 	}
 	s.drop()
-	sess, err := s.dial(ctx)
+	sess, err := s.dial(ctx, false)
 	if err != nil {
 		return nil, err
 	}
