@@ -31,7 +31,7 @@ func copyCommand() *cli.Command {
 	flags = append(flags, outputFlags()...)
 	flags = append(flags, secretFlags("source", "MAILFERRY_SOURCE_PASSWORD")...)
 	flags = append(flags, secretFlags("dest", "MAILFERRY_DEST_PASSWORD")...)
-	flags = append(flags, tlsFlags()...)
+	flags = append(flags, serverFlags()...)
 	return &cli.Command{
 		Name:      "copy",
 		Usage:     "copy what is new from SOURCE to DEST (safe to re-run: nothing is copied twice)",

@@ -14,7 +14,7 @@ import (
 // Flag categories, so --help groups what belongs together.
 const (
 	catSecrets = "Secrets (never on the command line)"
-	catTLS     = "TLS"
+	catTLS     = "Servers: TLS and timeout"
 	catOutput  = "Output"
 	catFilter  = "Filters (what to copy)"
 	catRun     = "Behaviour"
@@ -41,11 +41,24 @@ func secretsFrom(c *cli.Context, role, prefix, env string) secretSource {
 	}
 }
 
-func tlsFlags() []cli.Flag {
+// serverFlags are the options of every command that connects to a server:
+// TLS trust and --timeout.
+func serverFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "ca-file", Category: catTLS, Usage: "also trust the CA certificates in PEM `FILE` (a private or self-signed server)"},
 		&cli.BoolFlag{DisableDefaultText: true, Name: "insecure-skip-verify", Category: catTLS, Usage: "do not check TLS certificates (dangerous: prints a warning)"},
+		&cli.DurationFlag{Name: "timeout", Category: catTLS, Value: defaultTimeout,
+			Usage: "give up on a server that keeps us waiting this long (`DURATION`: 30s, 2m) to connect, greet or answer a command; a silent server is tried twice"},
 	}
+}
+
+// timeoutFrom reads --timeout; it must be positive.
+func timeoutFrom(c *cli.Context) (time.Duration, error) {
+	d := c.Duration("timeout")
+	if d <= 0 {
+		return 0, usageErrorf("--timeout %v: give a positive duration such as 30s or 2m", d)
+	}
+	return d, nil
 }
 
 func tlsFrom(c *cli.Context) tlsOptions {
@@ -92,6 +105,9 @@ func parseEnds(c *cli.Context, verb string) (ends, error) {
 	e.SourceSecrets = secretsFrom(c, "source", "source", "MAILFERRY_SOURCE_PASSWORD")
 	e.DestSecrets = secretsFrom(c, "destination", "dest", "MAILFERRY_DEST_PASSWORD")
 	e.TLS = tlsFrom(c)
+	if e.Timeout, err = timeoutFrom(c); err != nil {
+		return e, err
+	}
 	return e, nil
 }
 

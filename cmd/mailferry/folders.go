@@ -21,7 +21,7 @@ func foldersCommand() *cli.Command {
 	}
 	// folders reads, so it takes the source's secret options.
 	flags = append(flags, secretFlags("source", "MAILFERRY_SOURCE_PASSWORD")...)
-	flags = append(flags, tlsFlags()...)
+	flags = append(flags, serverFlags()...)
 	return &cli.Command{
 		Name:      "folders",
 		Usage:     "list the folders of ENDPOINT with their roles, message counts and sizes",
@@ -52,7 +52,11 @@ func foldersAction(c *cli.Context) error {
 	if tlsOpts.InsecureSkipVerify && ep.IsServer() {
 		fmt.Fprintln(t.stderr, insecureWarning)
 	}
-	cfg := endpointConfig{Endpoint: ep, TLS: tlsOpts, Connections: 1,
+	timeout, err := timeoutFrom(c)
+	if err != nil {
+		return err
+	}
+	cfg := endpointConfig{Endpoint: ep, TLS: tlsOpts, Connections: 1, Timeout: timeout,
 		Warn: func(s string) { fmt.Fprintf(c.App.ErrWriter, "warning: %s\n", s) }}
 	if ep.IsServer() {
 		if cfg.Credentials, err = credentials(c.Context, ep, secretsFrom(c, "source", "source", "MAILFERRY_SOURCE_PASSWORD"), t); err != nil {

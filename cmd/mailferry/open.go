@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/mailferry/mailferry/internal/account"
 	"github.com/mailferry/mailferry/internal/imapconn"
@@ -25,7 +26,9 @@ type endpointConfig struct {
 	Credentials account.Credentials
 	TLS         tlsOptions
 	Connections int
-	Warn        func(string)
+	// Timeout bounds the connection, the greeting and each command.
+	Timeout time.Duration
+	Warn    func(string)
 }
 
 // ends are the two endpoints of copy or verify and where their secrets
@@ -35,6 +38,7 @@ type ends struct {
 	SourceSecrets secretSource
 	DestSecrets   secretSource
 	TLS           tlsOptions
+	Timeout       time.Duration
 }
 
 // prepare readies both ends for opening: it warns about
@@ -45,8 +49,8 @@ func (e ends) prepare(ctx context.Context, connections int, warn func(string), t
 	if e.TLS.InsecureSkipVerify && (e.Source.IsServer() || e.Dest.IsServer()) {
 		fmt.Fprintln(t.stderr, insecureWarning)
 	}
-	src = endpointConfig{Endpoint: e.Source, TLS: e.TLS, Connections: connections, Warn: warn}
-	dst = endpointConfig{Endpoint: e.Dest, TLS: e.TLS, Connections: connections, Warn: warn}
+	src = endpointConfig{Endpoint: e.Source, TLS: e.TLS, Connections: connections, Timeout: e.Timeout, Warn: warn}
+	dst = endpointConfig{Endpoint: e.Dest, TLS: e.TLS, Connections: connections, Timeout: e.Timeout, Warn: warn}
 	for _, ep := range []Endpoint{e.Source, e.Dest} {
 		if ep.IsServer() {
 			if _, err := e.TLS.config(ep.Host); err != nil {
@@ -98,11 +102,11 @@ func openSource(ctx context.Context, role string, c endpointConfig) (transfer.So
 		if err != nil {
 			return nil, err
 		}
-		src, err := openWithRetry(ctx, role+" "+ep.String(), c.Warn, func() (*imapsource.Source, error) {
+		src, err := openWithRetry(ctx, role+" "+ep.String(), c.Warn, c.timeout(), func() (*imapsource.Source, error) {
 			return imapsource.New(ctx, opts)
 		})
 		if err != nil {
-			return nil, fmt.Errorf("%s %s: %w", role, ep, err)
+			return nil, openError(role, ep, err)
 		}
 		return src, nil
 	case "pop3", "pop3s":
@@ -110,12 +114,12 @@ func openSource(ctx context.Context, role string, c endpointConfig) (transfer.So
 		if err != nil {
 			return nil, err
 		}
-		src, err := openWithRetry(ctx, role+" "+ep.String(), c.Warn, func() (*pop3.Source, error) {
+		src, err := openWithRetry(ctx, role+" "+ep.String(), c.Warn, c.timeout(), func() (*pop3.Source, error) {
 			return pop3.New(ctx, pop3.Options{Addr: ep.Addr(), Security: ep.Security, TLSConfig: tlsCfg,
-				Credentials: c.Credentials, Warn: c.Warn})
+				Credentials: c.Credentials, Timeout: c.timeout(), Warn: c.Warn})
 		})
 		if err != nil {
-			return nil, fmt.Errorf("%s %s: %w", role, ep, err)
+			return nil, openError(role, ep, err)
 		}
 		return src, nil
 	}
@@ -143,11 +147,11 @@ func openSink(ctx context.Context, c endpointConfig) (transfer.Sink, error) {
 		if err != nil {
 			return nil, err
 		}
-		dst, err := openWithRetry(ctx, "destination "+ep.String(), c.Warn, func() (*imapsink.Sink, error) {
+		dst, err := openWithRetry(ctx, "destination "+ep.String(), c.Warn, c.timeout(), func() (*imapsink.Sink, error) {
 			return imapsink.New(ctx, opts)
 		})
 		if err != nil {
-			return nil, fmt.Errorf("destination %s: %w", ep, err)
+			return nil, openError("destination", ep, err)
 		}
 		return dst, nil
 	case "pop3", "pop3s":
@@ -192,6 +196,16 @@ func imapOptions(c endpointConfig) (imapconn.Options, error) {
 		TLSConfig:   tlsCfg,
 		Credentials: c.Credentials,
 		Connections: c.Connections,
+		Timeout:     c.timeout(),
 		Warn:        c.Warn,
 	}, nil
+}
+
+// timeout is --timeout, or its default when none was set (tests build
+// endpointConfigs by hand).
+func (c endpointConfig) timeout() time.Duration {
+	if c.Timeout <= 0 {
+		return defaultTimeout
+	}
+	return c.Timeout
 }

@@ -27,7 +27,7 @@ func verifyCommand() *cli.Command {
 	flags = append(flags, outputFlags()...)
 	flags = append(flags, secretFlags("source", "MAILFERRY_SOURCE_PASSWORD")...)
 	flags = append(flags, secretFlags("dest", "MAILFERRY_DEST_PASSWORD")...)
-	flags = append(flags, tlsFlags()...)
+	flags = append(flags, serverFlags()...)
 	return &cli.Command{
 		Name:      "verify",
 		Usage:     "prove DEST holds every SOURCE message: content, flags, date; exit 3 on differences",
