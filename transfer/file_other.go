@@ -16,3 +16,6 @@ func lockFile(f *os.File) error { return nil }
 
 // syncDir does nothing where directories cannot be synced.
 func syncDir(dir string) error { return nil }
+
+// fileID cannot name files here: no identity, so no same-folder check.
+func fileID(os.FileInfo) string { return "" }

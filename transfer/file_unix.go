@@ -4,6 +4,7 @@ package transfer
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"syscall"
 )
@@ -36,4 +37,13 @@ func lockFile(f *os.File) error {
 			return err
 		}
 	}
+}
+
+// fileID names the file st describes by device and inode.
+func fileID(st os.FileInfo) string {
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	if !ok {
+		return ""
+	}
+	return fmt.Sprintf("%d:%d", sys.Dev, sys.Ino)
 }

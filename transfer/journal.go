@@ -18,7 +18,9 @@ type Record struct {
 	Source      string    `json:"source"`            // Options.SourceKey
 	Folder      string    `json:"folder"`            // source folder
 	ID          string    `json:"id"`                // Message.ID
-	Fingerprint string    `json:"fp"`                // formats.Fingerprint of the copy
+	Key         string    `json:"key,omitempty"`     // formats.IdentityKey of the message
+	Digest      string    `json:"digest,omitempty"`  // formats.ContentDigest, when the copy was confirmed by content
+	Fingerprint string    `json:"fp,omitempty"`      // what older versions wrote instead of Key; read, not used
 	Dest        string    `json:"dest"`              // destination folder
 	Time        time.Time `json:"time"`              // when first committed (first seen, for --keep-days)
 	Deleted     bool      `json:"deleted,omitempty"` // the message was deleted from the source afterwards
@@ -37,7 +39,7 @@ type journalHeader struct {
 
 type recordKey struct{ source, folder, id string }
 
-type destKey struct{ dest, fingerprint string }
+type folderKey struct{ source, folder string }
 
 // Journal is the append-only state file: a header line followed by one JSON
 // record per line. Every Append is fsync'd before it returns, so a record in
@@ -53,12 +55,12 @@ type Journal struct {
 
 	mu      sync.Mutex
 	index   map[recordKey]Record
-	counts  map[destKey]int
-	size    int64         // bytes known good on disk
-	err     error         // sticky write failure
-	batch   *journalBatch // records waiting for the next write
-	writing bool          // a goroutine is writing batches
-	idle    *sync.Cond    // signalled when writing becomes false
+	folders map[folderKey]int // records per source folder
+	size    int64             // bytes known good on disk
+	err     error             // sticky write failure
+	batch   *journalBatch     // records waiting for the next write
+	writing bool              // a goroutine is writing batches
+	idle    *sync.Cond        // signalled when writing becomes false
 	closed  bool
 }
 
@@ -88,10 +90,10 @@ func OpenJournal(path string) (*Journal, error) {
 		return nil, fmt.Errorf("state file %s: lock: %w", path, err)
 	}
 	j := &Journal{
-		path:   path,
-		f:      f,
-		index:  make(map[recordKey]Record),
-		counts: make(map[destKey]int),
+		path:    path,
+		f:       f,
+		index:   make(map[recordKey]Record),
+		folders: make(map[folderKey]int),
 	}
 	j.idle = sync.NewCond(&j.mu)
 	if err := j.load(); err != nil {
@@ -141,7 +143,7 @@ func (j *Journal) load() error {
 				break
 			}
 			return fmt.Errorf("state file %s, line %d: %v; the file can be removed safely "+
-				"(mailferry recognises messages already at the destination by their fingerprints)",
+				"(mailferry recognises messages already at the destination by their identity)",
 				j.path, lineNo, perr)
 		}
 		header = true
@@ -212,19 +214,26 @@ func (j *Journal) parseLine(line []byte, isHeader bool) error {
 }
 
 // index1 adds one record to the index. The first record of a message keeps
-// its time (first seen); later ones can only mark it deleted.
+// its time (first seen); later ones can mark it deleted and add the key and
+// digest an earlier record lacked (a copy confirmed by content later).
 func (j *Journal) index1(rec Record) {
 	k := recordKey{rec.Source, rec.Folder, rec.ID}
 	old, ok := j.index[k]
 	if !ok {
 		j.index[k] = rec
-		j.counts[destKey{rec.Dest, rec.Fingerprint}]++
+		j.folders[folderKey{rec.Source, rec.Folder}]++
 		return
 	}
-	if rec.Deleted && !old.Deleted {
+	if rec.Deleted {
 		old.Deleted = true
-		j.index[k] = old
 	}
+	if old.Key == "" {
+		old.Key = rec.Key
+	}
+	if old.Digest == "" {
+		old.Digest = rec.Digest
+	}
+	j.index[k] = old
 }
 
 // Path returns the file name of the journal.
@@ -240,13 +249,13 @@ func (j *Journal) Lookup(source, folder, id string) (Record, bool) {
 	return rec, ok
 }
 
-// Count returns how many messages the journal records in destination folder
-// dest with fingerprint fp, whatever their source. Run subtracts it from the
-// sink's own count to tell copies it made from messages it does not know.
-func (j *Journal) Count(dest, fp string) int {
+// FolderLen returns how many messages the journal records for one source
+// folder: a folder that has records but none of whose listed messages is
+// known has been renumbered (a UIDVALIDITY change).
+func (j *Journal) FolderLen(source, folder string) int {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return j.counts[destKey{dest, fp}]
+	return j.folders[folderKey{source, folder}]
 }
 
 // Len returns the number of messages the journal knows.
@@ -258,7 +267,7 @@ func (j *Journal) Len() int {
 
 // Append writes records and fsyncs before returning. Records appended by
 // concurrent callers are written together with one fsync. They become
-// visible to Lookup and Count once they are durable. A failed write is a
+// visible to Lookup once they are durable. A failed write is a
 // Fatal error and makes every later Append fail too: the state of the file
 // is no longer known.
 func (j *Journal) Append(recs ...Record) error {

@@ -12,7 +12,7 @@ import (
 )
 
 func rec(id string) Record {
-	return Record{Source: "src", Folder: "INBOX", ID: id, Fingerprint: "fp" + id, Dest: "INBOX",
+	return Record{Source: "src", Folder: "INBOX", ID: id, Key: "k" + id, Dest: "INBOX",
 		Time: time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)}
 }
 
@@ -54,16 +54,16 @@ func TestJournalCreatesHeaderAndReadsBack(t *testing.T) {
 	if _, ok := j.Lookup("other", "INBOX", "1"); ok {
 		t.Fatal("Lookup ignored the source key")
 	}
-	if n := j.Count("INBOX", "fp1"); n != 1 {
-		t.Fatalf("Count = %d", n)
+	if n := j.FolderLen("src", "INBOX"); n != 2 {
+		t.Fatalf("FolderLen = %d", n)
 	}
 }
 
-func TestJournalCountsAndDeletedRecords(t *testing.T) {
+func TestJournalDeletedAndConfirmedRecords(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state")
 	j := openJournal(t, path)
 	a, b := rec("1"), rec("2")
-	b.Fingerprint = a.Fingerprint // identical copies
+	b.Key = a.Key // identical copies
 	if err := j.Append(a, b); err != nil {
 		t.Fatal(err)
 	}
@@ -73,10 +73,21 @@ func TestJournalCountsAndDeletedRecords(t *testing.T) {
 	if err := j.Append(del); err != nil {
 		t.Fatal(err)
 	}
+	// A later record confirms b by content: the digest is added, the
+	// first-seen time stays.
+	conf := b
+	conf.Digest = "d2"
+	conf.Time = b.Time.Add(time.Hour)
+	if err := j.Append(conf); err != nil {
+		t.Fatal(err)
+	}
 	check := func(j *Journal) {
 		t.Helper()
-		if n := j.Count("INBOX", a.Fingerprint); n != 2 {
-			t.Errorf("Count = %d, want 2 (a deletion from the source does not change the destination)", n)
+		if got, _ := j.Lookup("src", "INBOX", "2"); got.Digest != "d2" || !got.Time.Equal(b.Time) || got.Key != b.Key {
+			t.Errorf("record after confirmation = %+v", got)
+		}
+		if n := j.FolderLen("src", "INBOX"); n != 2 {
+			t.Errorf("FolderLen = %d, want 2 (a deletion is not a new message)", n)
 		}
 		got, _ := j.Lookup("src", "INBOX", "1")
 		if !got.Deleted || !got.Time.Equal(a.Time) {

@@ -27,6 +27,14 @@ type Message struct {
 	// Size is an estimate when listed and the exact length of the body
 	// reader when handed to a Sink.
 	Size int64
+	// VirtualSize is the size with CRLF line ends when the source knows it
+	// without reading the body (IMAP RFC822.SIZE), else 0. With Key it lets
+	// the plan recognise a message already at the destination without
+	// fetching it.
+	VirtualSize int64
+	// Key is formats.IdentityKey of the header when the source read it
+	// while listing, else "" (the plan then asks a Keyer or reads the body).
+	Key string
 	// CRLF reports the line-ending form of the body as the source delivers
 	// it: true for network stores (IMAP, POP3), whose bodies use CRLF; false
 	// for local archives, whose bodies are passed on exactly as stored. A
@@ -101,15 +109,56 @@ type Flusher interface {
 	Flush(ctx context.Context) error
 }
 
-// Fingerprinter is an add-on interface for Sink: a sink that can tell what
-// it already holds. Fingerprints returns, for one folder, how many messages
-// the sink holds under each key, counting every stored message under each of
-// formats.FingerprintKeys(header, stored date). A folder that does not exist
-// yields an empty map and no error. Run uses it to avoid
-// duplicates when the journal does not know a message (a lost state file, a
-// crash between the sink write and the journal append).
-type Fingerprinter interface {
-	Fingerprints(ctx context.Context, folder string) (map[string]int, error)
+// StoredMessage is one message a sink holds, as its index describes it
+// without reading its body.
+type StoredMessage struct {
+	// Ref names the message for Indexer.Digests (an IMAP UID, a file name).
+	Ref string
+	// Key is formats.IdentityKey of its header.
+	Key string
+	// VirtualSize is its size with CRLF line ends (IMAP RFC822.SIZE), 0 when
+	// it is not known without reading the body.
+	VirtualSize int64
+}
+
+// FolderIndex is what one destination folder holds.
+type FolderIndex struct {
+	// Identity names the mailbox itself, so that one mailbox reached under
+	// two names (a second host name, a symlink) is recognised: see
+	// MailboxIdentity. "" when the store cannot tell.
+	Identity string
+	Messages []StoredMessage
+}
+
+// Indexer is an add-on interface for Sink: a sink that can tell what it
+// already holds. Run's plan reads the index of every destination folder it
+// copies into (headers and sizes only), so that a message already there is
+// not fetched, let alone copied again, whoever put it there.
+type Indexer interface {
+	// Index describes folder's messages. A folder that does not exist
+	// yields an empty index and no error.
+	Index(ctx context.Context, folder string) (FolderIndex, error)
+	// Digests returns formats.ContentDigest of the messages named by refs,
+	// each computed on the message as the store's source would deliver
+	// it. A ref whose message is gone is left out of the map.
+	Digests(ctx context.Context, folder string, refs []string) (map[string]string, error)
+}
+
+// Keyer is an add-on interface for Source: a source that can read identity
+// keys without bodies (IMAP: BODY.PEEK[HEADER.FIELDS]). Without it, the plan
+// learns a message's key by fetching it, which is cheap only for local
+// stores.
+type Keyer interface {
+	// Keys returns formats.IdentityKey for each of msgs, by Message.ID.
+	// A message that vanished is left out.
+	Keys(ctx context.Context, folder string, msgs []Message) (map[string]string, error)
+}
+
+// MailboxIdentifier is an add-on interface for Source: the identity of a
+// listed folder, in the same terms as a sink's FolderIndex.Identity.
+// --delete-source refuses when source and destination folder share it.
+type MailboxIdentifier interface {
+	MailboxIdentity(ctx context.Context, folder string, listed []Message) (string, error)
 }
 
 // RoleResolver is an add-on interface for Sink: a sink that has its own

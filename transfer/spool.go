@@ -23,6 +23,8 @@ type spool struct {
 	file   *os.File // the whole body, when it did not
 	size   int64    // exact length
 	header []byte   // the header block (at most maxHeaderKeep bytes)
+	digest string   // formats.ContentDigest of the body
+	vsize  int64    // the body's size with CRLF line ends
 }
 
 // errSpool marks a failure writing the spool itself (as opposed to reading
@@ -54,7 +56,9 @@ func newSpool(r io.Reader, hint, memLimit int64, dir string) (*spool, error) {
 			if int64(len(buf)) > memLimit {
 				break
 			}
-			return &spool{mem: buf, size: int64(len(buf)), header: buf[:headerLen(buf)]}, nil
+			d := formats.NewDigester()
+			d.Write(buf)
+			return &spool{mem: buf, size: int64(len(buf)), header: buf[:headerLen(buf)], digest: d.Sum(), vsize: d.VirtualSize()}, nil
 		}
 		if err != nil {
 			return nil, err
@@ -75,7 +79,9 @@ func newSpool(r io.Reader, hint, memLimit int64, dir string) (*spool, error) {
 	if _, err := f.Write(buf); err != nil {
 		return fail(FatalError(&errSpool{err}))
 	}
-	n, err := io.Copy(io.MultiWriter(&spillWriter{f: f}, head), r)
+	d := formats.NewDigester()
+	d.Write(buf)
+	n, err := io.Copy(io.MultiWriter(&spillWriter{f: f}, head, d), r)
 	if err != nil {
 		var se *errSpool
 		if errors.As(err, &se) {
@@ -85,6 +91,7 @@ func newSpool(r io.Reader, hint, memLimit int64, dir string) (*spool, error) {
 	}
 	sp.size = int64(len(buf)) + n
 	sp.header = head.b[:headerLen(head.b)]
+	sp.digest, sp.vsize = d.Sum(), d.VirtualSize()
 	return sp, nil
 }
 
@@ -144,10 +151,8 @@ func (s *spool) reader() io.Reader {
 	return bytes.NewReader(s.mem)
 }
 
-// fingerprint returns formats.Fingerprint of the body for the given date.
-func (s *spool) fingerprint(m Message) string {
-	return formats.Fingerprint(s.header, m.Date)
-}
+// key returns formats.IdentityKey of the body.
+func (s *spool) key() string { return formats.IdentityKey(s.header) }
 
 // close releases the memory and removes the temporary file.
 func (s *spool) close() error {
@@ -165,4 +170,22 @@ func (s *spool) close() error {
 		return fmt.Errorf("spool %s: %w", name, err)
 	}
 	return nil
+}
+
+// bodyDigest is an io.Writer that learns a body's identity key, content
+// digest and size with CRLF line ends, without keeping the body.
+type bodyDigest struct {
+	head headCollector
+	d    *formats.Digester
+}
+
+func newBodyDigest() *bodyDigest { return &bodyDigest{d: formats.NewDigester()} }
+
+func (b *bodyDigest) Write(p []byte) (int, error) {
+	b.head.Write(p)
+	return b.d.Write(p)
+}
+
+func (b *bodyDigest) sum() (key, digest string, vsize int64) {
+	return formats.IdentityKey(b.head.b[:headerLen(b.head.b)]), b.d.Sum(), b.d.VirtualSize()
 }

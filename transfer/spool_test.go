@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
-	"time"
 
 	"github.com/mailferry/mailferry/formats"
 )
@@ -24,7 +23,6 @@ func spoolBody(n int) []byte {
 }
 
 func TestSpool(t *testing.T) {
-	date := time.Date(2023, 1, 2, 3, 4, 5, 0, time.UTC)
 	for _, tc := range []struct {
 		name    string
 		size    int
@@ -63,9 +61,8 @@ func TestSpool(t *testing.T) {
 					t.Fatalf("read back %d bytes, err %v", len(got), err)
 				}
 			}
-			m := Message{Date: date}
-			if fp := sp.fingerprint(m); fp != formats.Fingerprint(body, date) {
-				t.Fatal("fingerprint differs from formats.Fingerprint of the whole body")
+			if sp.key() != formats.IdentityKey(body) || sp.digest != formats.ContentDigest(body) || sp.vsize != formats.VirtualSize(body) {
+				t.Fatal("key, digest or size differ from those of formats for the whole body")
 			}
 			if err := sp.close(); err != nil {
 				t.Fatal(err)
@@ -99,7 +96,6 @@ func TestSpoolUnwritableDirIsFatal(t *testing.T) {
 }
 
 func TestSpoolHeaderLongerThanMemoryLimit(t *testing.T) {
-	date := time.Date(2023, 1, 2, 3, 4, 5, 0, time.UTC)
 	for _, tc := range []struct {
 		name  string
 		lines int
@@ -124,9 +120,11 @@ func TestSpoolHeaderLongerThanMemoryLimit(t *testing.T) {
 			if sp.file == nil {
 				t.Fatal("not spilled")
 			}
-			want := formats.Fingerprint(body[:min(len(body), maxHeaderKeep)], date)
-			if got := sp.fingerprint(Message{Date: date}); got != want {
-				t.Fatal("fingerprint of a spilled message differs from formats.Fingerprint")
+			if got, want := sp.key(), formats.IdentityKey(body[:min(len(body), maxHeaderKeep)]); got != want {
+				t.Fatal("key of a spilled message differs from formats.IdentityKey")
+			}
+			if sp.digest != formats.ContentDigest(body) || sp.vsize != formats.VirtualSize(body) {
+				t.Fatal("digest or size of a spilled message differ from those of formats")
 			}
 			if len(sp.header) > maxHeaderKeep {
 				t.Fatalf("kept %d header bytes", len(sp.header))

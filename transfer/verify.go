@@ -202,7 +202,7 @@ func (d Difference) sortFolder() string {
 type verifier struct {
 	src, dst Source
 	opts     VerifyOptions
-	filter   *runner // applies Run's filters; nothing else of it is used
+	sel      selection // Run's selection of folders and messages
 	retries  int
 
 	mu  sync.Mutex // guards res and serialises the callbacks
@@ -226,8 +226,8 @@ func newVerifier(src, dst Source, opts VerifyOptions) *verifier {
 	case v.retries < 0:
 		v.retries = 0
 	}
-	v.filter = &runner{opts: Options{Include: opts.Include, Exclude: opts.Exclude,
-		Since: opts.Since, Before: opts.Before, MaxSize: opts.MaxSize}}
+	v.sel = newSelection(Options{Include: opts.Include, Exclude: opts.Exclude,
+		Since: opts.Since, Before: opts.Before, MaxSize: opts.MaxSize, Map: opts.Map, FlattenTo: opts.FlattenTo})
 	return v
 }
 
@@ -261,7 +261,7 @@ func (v *verifier) run(ctx context.Context) error {
 	var pairs []*pair
 	byDest := make(map[string]*pair)
 	for _, f := range srcFolders {
-		if !v.filter.selected(f.Name) {
+		if !v.sel.folder(f.Name) {
 			continue
 		}
 		dest, exists := v.destFolder(f, dstFolders)
@@ -322,10 +322,7 @@ func (v *verifier) destFolder(f Folder, dst []Folder) (string, bool) {
 		}
 		return false
 	}
-	if v.opts.FlattenTo != "" {
-		return v.opts.FlattenTo, has(v.opts.FlattenTo)
-	}
-	if dest, ok := mapFolder(f.Name, v.opts.Map); ok {
+	if dest, ok := v.sel.mapped(f.Name); ok {
 		return dest, has(dest)
 	}
 	if f.Role != "" {
@@ -391,7 +388,7 @@ func (v *verifier) verifyPair(ctx context.Context, p *pair) error {
 			}
 			var sel []Message
 			for _, m := range msgs {
-				if v.filter.passes(m) {
+				if v.sel.message(m) {
 					sel = append(sel, m)
 				}
 			}
@@ -404,7 +401,7 @@ func (v *verifier) verifyPair(ctx context.Context, p *pair) error {
 			}
 			// A message listed without a date is filtered once its date
 			// is known, as Run does.
-			srcAll[i] = slices.DeleteFunc(got, func(h *hashed) bool { return !v.filter.passesDate(h.msg) })
+			srcAll[i] = slices.DeleteFunc(got, func(h *hashed) bool { return !v.sel.date(h.msg) })
 		}
 		return nil
 	})
@@ -426,7 +423,7 @@ func (v *verifier) verifyPair(ctx context.Context, p *pair) error {
 		v.mu.Unlock()
 	}
 	for _, d := range dest {
-		if d.used || !v.filter.passes(d.msg) {
+		if d.used || !v.sel.message(d.msg) {
 			continue
 		}
 		v.report(Difference{Kind: DiffExtra, DestFolder: p.dest, DestID: d.msg.ID,

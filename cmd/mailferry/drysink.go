@@ -14,16 +14,20 @@ import (
 type emptySink struct{}
 
 var (
-	_ transfer.Sink          = emptySink{}
-	_ transfer.Fingerprinter = emptySink{}
+	_ transfer.Sink    = emptySink{}
+	_ transfer.Indexer = emptySink{}
 )
 
 func (emptySink) Put(context.Context, transfer.Message, io.Reader) error {
 	return transfer.FatalError(errors.New("dry run: nothing may be written"))
 }
 
-func (emptySink) Fingerprints(context.Context, string) (map[string]int, error) {
-	return map[string]int{}, nil
+func (emptySink) Index(context.Context, string) (transfer.FolderIndex, error) {
+	return transfer.FolderIndex{}, nil
+}
+
+func (emptySink) Digests(context.Context, string, []string) (map[string]string, error) {
+	return map[string]string{}, nil
 }
 
 func (emptySink) Close() error { return nil }

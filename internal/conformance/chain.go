@@ -77,7 +77,7 @@ func ExpectFor(stores ...Store) Expect {
 //   - the copy reports every message copied and none failed;
 //   - stores[i] holds every message exactly once with the expected bytes,
 //     flags and date (Diff with ExpectFor(stores[:i+1]...));
-//   - a Fingerprinter sink counts exactly the expected fingerprints;
+//   - an Indexer sink indexes exactly the expected keys and digests;
 //   - a second run with the same state file copies nothing and skips all;
 //   - a run after the state file was deleted copies nothing, and the store
 //     still holds each message exactly once (identical copies still twice);
@@ -222,7 +222,7 @@ func CopyOnce(from Store, fromPath string, to Store, toPath, statePath string) (
 
 // CheckStore reads the store at path back through its source and reports
 // every difference from msgs (see Diff) as a test error; when the store's
-// sink is a Fingerprinter it checks the fingerprint counts as well. It
+// sink is an Indexer it checks its index and digests as well. It
 // reports whether the store matched.
 func CheckStore(t testing.TB, s Store, path string, msgs []corpus.Message, e Expect) bool {
 	t.Helper()
@@ -242,14 +242,14 @@ func CheckStore(t testing.TB, s Store, path string, msgs []corpus.Message, e Exp
 		return false
 	}
 	defer sink.Close()
-	if fp, isFP := sink.(transfer.Fingerprinter); isFP {
-		problems, err := CheckFingerprints(context.Background(), fp, msgs, e)
+	if ix, isIx := sink.(transfer.Indexer); isIx {
+		problems, err := CheckIndex(context.Background(), ix, msgs, e)
 		if err != nil {
 			t.Errorf("%s: %v", s.Name, err)
 			return false
 		}
 		if len(problems) > 0 {
-			t.Errorf("%s at %s: fingerprints differ:\n  %s", s.Name, path, strings.Join(problems, "\n  "))
+			t.Errorf("%s at %s: the index differs:\n  %s", s.Name, path, strings.Join(problems, "\n  "))
 			ok = false
 		}
 	}

@@ -11,7 +11,7 @@
 //
 // Chain runs the whole round trip, including the re-run checks (a second
 // run copies nothing; a run after the state file is lost copies and
-// duplicates nothing). Fill, ReadAll, Diff and CheckFingerprints are the
+// duplicates nothing). Fill, ReadAll, Diff and CheckIndex are the
 // pieces, for tests that need a different shape (crash tests, malformed
 // input, servers).
 //

@@ -35,9 +35,9 @@ type memMsg struct {
 }
 
 var (
-	_ transfer.Source        = (*memStore)(nil)
-	_ transfer.Sink          = (*memStore)(nil)
-	_ transfer.Fingerprinter = (*memStore)(nil)
+	_ transfer.Source  = (*memStore)(nil)
+	_ transfer.Sink    = (*memStore)(nil)
+	_ transfer.Indexer = (*memStore)(nil)
 )
 
 var (
@@ -94,13 +94,24 @@ func (s *memStore) Put(_ context.Context, m transfer.Message, r io.Reader) error
 	return nil
 }
 
-func (s *memStore) Fingerprints(_ context.Context, folder string) (map[string]int, error) {
+func (s *memStore) Index(_ context.Context, folder string) (transfer.FolderIndex, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := map[string]int{}
-	for _, mm := range s.folders[folder] {
-		for _, k := range formats.FingerprintKeys(mm.body, mm.m.Date) {
-			out[k]++
+	var idx transfer.FolderIndex
+	for i, mm := range s.folders[folder] {
+		idx.Messages = append(idx.Messages, transfer.StoredMessage{Ref: fmt.Sprint(i), Key: formats.IdentityKey(mm.body), VirtualSize: formats.VirtualSize(mm.body)})
+	}
+	return idx, nil
+}
+
+func (s *memStore) Digests(_ context.Context, folder string, refs []string) (map[string]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]string{}
+	for _, r := range refs {
+		var i int
+		if _, err := fmt.Sscan(r, &i); err == nil && i >= 0 && i < len(s.folders[folder]) {
+			out[r] = formats.ContentDigest(s.folders[folder][i].body)
 		}
 	}
 	return out, nil

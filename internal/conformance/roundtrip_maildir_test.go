@@ -22,8 +22,8 @@ func TestLocalSinksAddOns(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer sink.Close()
-			if _, ok := sink.(transfer.Fingerprinter); !ok {
-				t.Error("sink is no transfer.Fingerprinter")
+			if _, ok := sink.(transfer.Indexer); !ok {
+				t.Error("sink is no transfer.Indexer")
 			}
 			if _, ok := sink.(transfer.StateLocator); !ok {
 				t.Error("sink is no transfer.StateLocator")

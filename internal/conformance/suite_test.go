@@ -46,7 +46,7 @@ func fillMem(t *testing.T, msgs []corpus.Message, crlf bool, faults func(*memSto
 	if crlf {
 		e = ExpectFor(Store{CRLF: true})
 	}
-	fp, err := CheckFingerprints(context.Background(), sink.(*memStore), msgs, e)
+	fp, err := CheckIndex(context.Background(), sink.(*memStore), msgs, e)
 	if err != nil {
 		t.Fatal(err)
 	}

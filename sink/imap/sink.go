@@ -34,9 +34,9 @@ type Sink struct {
 }
 
 var (
-	_ transfer.Sink          = (*Sink)(nil)
-	_ transfer.Fingerprinter = (*Sink)(nil)
-	_ transfer.RoleResolver  = (*Sink)(nil)
+	_ transfer.Sink         = (*Sink)(nil)
+	_ transfer.Indexer      = (*Sink)(nil)
+	_ transfer.RoleResolver = (*Sink)(nil)
 )
 
 // destFolder is what the sink knows about one destination folder.

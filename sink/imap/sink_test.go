@@ -113,18 +113,26 @@ func TestSinkPutsWithFlagsDateAndLineEndings(t *testing.T) {
 		t.Errorf("INBOX = %+v", in)
 	}
 
-	// Fingerprints match what a source would compute from the message.
-	fps, err := s.Fingerprints(context.Background(), "Entwürfe & Co/2011")
+	// The index and the digests match what a source would compute from
+	// the message.
+	ctx := context.Background()
+	idx, err := s.Index(ctx, "Entwürfe & Co/2011")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := formats.FingerprintKeys(lf, date)
-	if len(fps) != len(want) || fps[want[0]] != 1 || fps[want[1]] != 1 {
-		t.Errorf("fingerprints = %v, want each of %q once", fps, want)
+	if len(idx.Messages) != 1 || idx.Messages[0].Key != formats.IdentityKey(lf) ||
+		idx.Messages[0].VirtualSize != formats.VirtualSize(lf) || idx.Identity == "" {
+		t.Errorf("index = %+v, want key %s size %d", idx, formats.IdentityKey(lf), formats.VirtualSize(lf))
 	}
-	fps, err = s.Fingerprints(context.Background(), "No/Such/Folder")
-	if err != nil || len(fps) != 0 {
-		t.Errorf("missing folder: %v, %v", fps, err)
+	if len(idx.Messages) == 1 {
+		ds, err := s.Digests(ctx, "Entwürfe & Co/2011", []string{idx.Messages[0].Ref, "999"})
+		if err != nil || len(ds) != 1 || ds[idx.Messages[0].Ref] != formats.ContentDigest(lf) {
+			t.Errorf("digests = %v, %v", ds, err)
+		}
+	}
+	idx, err = s.Index(ctx, "No/Such/Folder")
+	if err != nil || len(idx.Messages) != 0 {
+		t.Errorf("missing folder: %v, %v", idx, err)
 	}
 }
 

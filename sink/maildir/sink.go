@@ -59,10 +59,10 @@ type Sink struct {
 }
 
 var (
-	_ transfer.Sink          = (*Sink)(nil)
-	_ transfer.Fingerprinter = (*Sink)(nil)
-	_ transfer.StateLocator  = (*Sink)(nil)
-	_ transfer.RoleResolver  = (*Sink)(nil)
+	_ transfer.Sink         = (*Sink)(nil)
+	_ transfer.Indexer      = (*Sink)(nil)
+	_ transfer.StateLocator = (*Sink)(nil)
+	_ transfer.RoleResolver = (*Sink)(nil)
 )
 
 // New opens the Maildir at path for writing, creating it (with tmp/, new/

@@ -486,7 +486,7 @@ func TestPutConcurrent(t *testing.T) {
 	}
 }
 
-func TestFingerprints(t *testing.T) {
+func TestIndex(t *testing.T) {
 	s, root := newSink(t, Options{})
 	date := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
 	a := "Message-ID: <a@x>\r\nSubject: a\r\n\r\nbody\r\n"
@@ -498,43 +498,62 @@ func TestFingerprints(t *testing.T) {
 	foreign := filepath.Join(root, ".F", "new", "1577934245.12345_1.otherhost")
 	c := "Subject: foreign\n\nline\nline\n"
 	os.WriteFile(foreign, []byte(c), 0o600)
-	os.Chtimes(foreign, date, date)
 
-	got, err := s.Fingerprints(ctx, "F")
+	idx, err := s.Index(ctx, "F")
 	if err != nil {
 		t.Fatal(err)
 	}
+	if idx.Identity == "" || idx.Identity != transfer.PathMailboxIdentity(filepath.Join(root, ".F")) {
+		t.Errorf("identity %q", idx.Identity)
+	}
+	got := map[string]int{}
+	var refs []string
+	for _, m := range idx.Messages {
+		got[fmt.Sprintf("%s %d", m.Key, m.VirtualSize)]++
+		refs = append(refs, m.Ref)
+	}
 	want := map[string]int{}
 	for msg, n := range map[string]int{a: 2, b: 1, c: 1} {
-		for _, k := range formats.FingerprintKeys([]byte(msg), date) {
-			want[k] += n
-		}
+		want[fmt.Sprintf("%s %d", formats.IdentityKey([]byte(msg)), formats.VirtualSize([]byte(msg)))] += n
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("Fingerprints = %v, want %v", got, want)
+		t.Errorf("Index = %v, want %v", got, want)
 	}
-	if got, err := s.Fingerprints(ctx, "Nothing/Here"); err != nil || len(got) != 0 {
-		t.Errorf("Fingerprints of a missing folder = %v, %v", got, err)
+	digests, err := s.Digests(ctx, "F", append(refs, "cur/gone", "../escape"))
+	if err != nil || len(digests) != 4 {
+		t.Fatalf("Digests = %v, %v", digests, err)
+	}
+	for _, msg := range []string{a, b, c} {
+		found := false
+		for _, d := range digests {
+			found = found || d == formats.ContentDigest([]byte(msg))
+		}
+		if !found {
+			t.Errorf("no digest for %q", msg)
+		}
+	}
+	if got, err := s.Index(ctx, "Nothing/Here"); err != nil || len(got.Messages) != 0 {
+		t.Errorf("Index of a missing folder = %v, %v", got, err)
 	}
 	if _, err := os.Stat(filepath.Join(root, ".Nothing.Here")); err == nil {
-		t.Error("Fingerprints created a folder")
+		t.Error("Index created a folder")
 	}
 }
 
-func TestFingerprintLongHeader(t *testing.T) {
+func TestIndexLongHeader(t *testing.T) {
 	s, _ := newSink(t, Options{})
 	date := time.Unix(1700000000, 0)
 	// A header longer than the bound: only its first 256 KiB count, as in
 	// the transfer spool.
 	body := "Subject: long\n" + strings.Repeat("X-Pad: "+strings.Repeat("p", 90)+"\n", 4000) + "\nbody\n"
 	put(t, s, transfer.Message{Folder: "INBOX", ID: "l", Date: date}, body)
-	got, err := s.Fingerprints(ctx, "INBOX")
+	idx, err := s.Index(ctx, "INBOX")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := formats.Fingerprint([]byte(body[:maxFingerprintHeader]), date)
-	if got[want] != 1 {
-		t.Errorf("Fingerprints = %v, want %s", got, want)
+	want := formats.IdentityKey([]byte(body[:maxIndexHeader]))
+	if len(idx.Messages) != 1 || idx.Messages[0].Key != want {
+		t.Errorf("Index = %+v, want key %s", idx, want)
 	}
 }
 

@@ -368,15 +368,15 @@ func (mf *mboxFile) close() error {
 	return err
 }
 
-// fingerprints counts the fingerprints of the messages in the file, each
-// computed from the message as the mbox source reads it. Called with mu
-// held and the file open.
-func (mf *mboxFile) fingerprints(ctx context.Context, counts map[string]int) error {
+// scan calls fn for each complete message in the file, numbered from 0,
+// with the message as the mbox source reads it. Called with mu held and the
+// file open.
+func (mf *mboxFile) scan(ctx context.Context, fn func(n int, body io.Reader) error) error {
 	if err := mf.flush(); err != nil {
 		return err
 	}
 	r := formats.NewMboxReader(mf.f, mf.disk)
-	for {
+	for n := 0; ; {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -390,24 +390,11 @@ func (mf *mboxFile) fingerprints(ctx context.Context, counts map[string]int) err
 		if m.Incomplete {
 			continue
 		}
-		keys, err := fingerprintKeys(m)
-		if err != nil {
+		if err := fn(n, m.Body()); err != nil {
 			return transfer.FatalError(fmt.Errorf("mbox %s: %w", mf.path, err))
 		}
-		for _, k := range keys {
-			counts[k]++
-		}
+		n++
 	}
-}
-
-// fingerprintKeys computes formats.FingerprintKeys for a message read from
-// an mbox file: its header and its date, read in one pass over the body.
-func fingerprintKeys(m *formats.MboxMessage) ([]string, error) {
-	var hc headerCapture
-	if _, err := io.Copy(&hc, m.Body()); err != nil {
-		return nil, err
-	}
-	return formats.FingerprintKeys(hc.buf, m.Date), nil
 }
 
 // headerCapture keeps the header block of what is written to it, up to

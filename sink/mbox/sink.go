@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -34,10 +35,10 @@ type Sink struct {
 }
 
 var (
-	_ transfer.Sink          = (*Sink)(nil)
-	_ transfer.Flusher       = (*Sink)(nil)
-	_ transfer.Fingerprinter = (*Sink)(nil)
-	_ transfer.StateLocator  = (*Sink)(nil)
+	_ transfer.Sink         = (*Sink)(nil)
+	_ transfer.Flusher      = (*Sink)(nil)
+	_ transfer.Indexer      = (*Sink)(nil)
+	_ transfer.StateLocator = (*Sink)(nil)
 )
 
 // New opens the mbox archive at path. A path that is an existing directory,
@@ -195,31 +196,72 @@ func (s *Sink) Close() error {
 	return errors.Join(errs...)
 }
 
-// Fingerprints returns how many messages of folder's file carry each
-// fingerprint, computed from each message as the mbox source reads it back.
-// A single-file sink holds all folders in one file and answers for it
-// whatever the folder. A folder without a file yields an empty map.
-func (s *Sink) Fingerprints(ctx context.Context, folder string) (map[string]int, error) {
+// Index describes the messages of folder's file, each as the mbox source
+// reads it back; refs are their positions in the file. A single-file sink
+// holds all folders in one file and answers for it whatever the folder. A
+// folder without a file yields an empty index.
+func (s *Sink) Index(ctx context.Context, folder string) (transfer.FolderIndex, error) {
+	var idx transfer.FolderIndex
+	err := s.scan(ctx, folder, func(n int, body io.Reader) error {
+		var hc headerCapture
+		d := formats.NewDigester()
+		if _, err := io.Copy(io.MultiWriter(&hc, d), body); err != nil {
+			return err
+		}
+		idx.Messages = append(idx.Messages, transfer.StoredMessage{
+			Ref: strconv.Itoa(n), Key: formats.IdentityKey(hc.buf), VirtualSize: d.VirtualSize(),
+		})
+		return nil
+	})
+	if err == nil && len(idx.Messages) > 0 {
+		if path, perr := s.pathOf(folder); perr == nil {
+			idx.Identity = transfer.PathMailboxIdentity(path)
+		}
+	}
+	return idx, err
+}
+
+// Digests returns the content digests of the messages refs name.
+func (s *Sink) Digests(ctx context.Context, folder string, refs []string) (map[string]string, error) {
+	want := make(map[string]bool, len(refs))
+	for _, r := range refs {
+		want[r] = true
+	}
+	out := make(map[string]string, len(refs))
+	err := s.scan(ctx, folder, func(n int, body io.Reader) error {
+		ref := strconv.Itoa(n)
+		if !want[ref] {
+			return nil
+		}
+		d := formats.NewDigester()
+		if _, err := io.Copy(d, body); err != nil {
+			return err
+		}
+		out[ref] = d.Sum()
+		return nil
+	})
+	return out, err
+}
+
+// scan reads folder's file message by message; a folder without a file has
+// no messages.
+func (s *Sink) scan(ctx context.Context, folder string, fn func(n int, body io.Reader) error) error {
 	path, err := s.pathOf(folder)
 	if err != nil {
-		return nil, transfer.FatalError(fmt.Errorf("mbox %s: folder %q: %w", s.root, folder, err))
+		return transfer.FatalError(fmt.Errorf("mbox %s: folder %q: %w", s.root, folder, err))
 	}
-	counts := map[string]int{}
 	mf := s.fileFor(path)
 	mf.mu.Lock()
 	defer mf.mu.Unlock()
 	if !mf.opened {
 		if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
-			return counts, nil
+			return nil
 		}
 	}
 	if err := mf.open(ctx, false, s.warn); err != nil {
-		return nil, err
+		return err
 	}
-	if err := mf.fingerprints(ctx, counts); err != nil {
-		return nil, err
-	}
-	return counts, nil
+	return mf.scan(ctx, fn)
 }
 
 // DefaultStatePath is <file>.mailferry.state beside a single file, or

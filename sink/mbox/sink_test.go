@@ -356,9 +356,31 @@ func TestConcurrentPuts(t *testing.T) {
 	sameMessages(t, readAll(t, dir), want)
 }
 
-// TestFingerprints: the sink's counts equal the fingerprints computed from
-// what the source reads back, also from a freshly opened sink.
-func TestFingerprints(t *testing.T) {
+// indexCounts counts an index by key, size and digest.
+func indexCounts(t *testing.T, s *sinkmbox.Sink, folder string) map[string]int {
+	t.Helper()
+	idx, err := s.Index(ctx, folder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refs []string
+	for _, m := range idx.Messages {
+		refs = append(refs, m.Ref)
+	}
+	digests, err := s.Digests(ctx, folder, refs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, m := range idx.Messages {
+		out[fmt.Sprintf("%s %d %s", m.Key, m.VirtualSize, digests[m.Ref])]++
+	}
+	return out
+}
+
+// TestIndex: the sink's index equals the keys, sizes and digests computed
+// from what the source reads back, also from a freshly opened sink.
+func TestIndex(t *testing.T) {
 	dir := t.TempDir()
 	msgs := hostileCorpus(t)
 	s, err := sinkmbox.New(dir, sinkmbox.Options{})
@@ -366,10 +388,7 @@ func TestFingerprints(t *testing.T) {
 		t.Fatal(err)
 	}
 	put(t, s, msgs, false)
-	before, err := s.Fingerprints(ctx, "INBOX")
-	if err != nil {
-		t.Fatal(err)
-	}
+	before := indexCounts(t, s, "INBOX")
 	s.Close()
 
 	want := map[string]map[string]int{}
@@ -377,36 +396,30 @@ func TestFingerprints(t *testing.T) {
 		if want[m.Folder] == nil {
 			want[m.Folder] = map[string]int{}
 		}
-		for _, k := range formats.FingerprintKeys(m.Body, m.Date) {
-			want[m.Folder][k]++
-		}
+		want[m.Folder][fmt.Sprintf("%s %d %s", formats.IdentityKey(m.Body), formats.VirtualSize(m.Body), formats.ContentDigest(m.Body))]++
 	}
 	if !reflect.DeepEqual(before, want["INBOX"]) {
-		t.Errorf("INBOX fingerprints before Close differ from the source's")
+		t.Errorf("INBOX index before Close differs from the source's")
 	}
 	s2, err := sinkmbox.New(dir, sinkmbox.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s2.Close()
-	for folder, fps := range want {
-		got, err := s2.Fingerprints(ctx, folder)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(got, fps) {
-			t.Errorf("folder %s: fingerprints %v, want %v", folder, got, fps)
+	for folder, counts := range want {
+		if got := indexCounts(t, s2, folder); !reflect.DeepEqual(got, counts) {
+			t.Errorf("folder %s: index %v, want %v", folder, got, counts)
 		}
 	}
 	if sum(want["INBOX"]) < 10 || len(want["INBOX"]) == sum(want["INBOX"]) {
 		t.Errorf("INBOX should hold many messages, two of them identical: %v", want["INBOX"])
 	}
-	empty, err := s2.Fingerprints(ctx, "No/Such/Folder")
-	if err != nil || len(empty) != 0 {
+	empty, err := s2.Index(ctx, "No/Such/Folder")
+	if err != nil || len(empty.Messages) != 0 {
 		t.Errorf("missing folder: %v, %v", empty, err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "No")); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("Fingerprints created a folder: %v", err)
+		t.Errorf("Index created a folder: %v", err)
 	}
 }
 

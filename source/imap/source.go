@@ -153,7 +153,9 @@ func (s *Source) List(ctx context.Context, folder string) ([]transfer.Message, e
 			Flags:  formats.NormalizeFlags(flags),
 			Date:   b.InternalDate,
 			Size:   b.RFC822Size,
-			CRLF:   true,
+			// RFC822.SIZE is the size in CRLF form.
+			VirtualSize: b.RFC822Size,
+			CRLF:        true,
 		})
 	}
 	sort.Slice(out, func(i, j int) bool {

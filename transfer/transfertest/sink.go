@@ -20,7 +20,7 @@ type Stored struct {
 	Body []byte
 }
 
-// MemSink is an in-memory transfer.Sink that implements the Fingerprinter
+// MemSink is an in-memory transfer.Sink that implements the Indexer
 // and RoleResolver add-ons. Each Put is durable at once; see
 // NewBufferedMemSink for a Flusher. Set its fault fields before the run
 // starts; it is safe for concurrent use during the run.
@@ -36,6 +36,9 @@ type MemSink struct {
 	// when a connection dies after the server stored a message, or the
 	// process is killed before the journal is written.
 	AfterPut func(n int, m transfer.Message) error
+	// Identity names the store in FolderIndex.Identity; see
+	// MemSource.Identity.
+	Identity string
 
 	buffered bool
 	mu       sync.Mutex
@@ -43,6 +46,8 @@ type MemSink struct {
 	folders  map[string][]Stored // durable
 	pending  map[string][]Stored // written but not flushed (buffered mode)
 	flushes  int
+	// digestReads counts the messages Digests read.
+	digestReads int
 	// beforeFlush is BufferedMemSink.BeforeFlush.
 	beforeFlush func(flush func()) error
 }
@@ -54,10 +59,10 @@ type BufferedMemSink struct {
 }
 
 var (
-	_ transfer.Sink          = (*MemSink)(nil)
-	_ transfer.Fingerprinter = (*MemSink)(nil)
-	_ transfer.RoleResolver  = (*MemSink)(nil)
-	_ transfer.Flusher       = BufferedMemSink{}
+	_ transfer.Sink         = (*MemSink)(nil)
+	_ transfer.Indexer      = (*MemSink)(nil)
+	_ transfer.RoleResolver = (*MemSink)(nil)
+	_ transfer.Flusher      = BufferedMemSink{}
 )
 
 // NewMemSink returns an empty sink.
@@ -189,20 +194,49 @@ func (s *MemSink) Add(m transfer.Message, body []byte) {
 	s.folders[m.Folder] = append(s.folders[m.Folder], Stored{Message: m, Body: bytes.Clone(body)})
 }
 
-// Fingerprints implements transfer.Fingerprinter over durable and buffered
-// messages, from the stored bytes.
-func (s *MemSink) Fingerprints(ctx context.Context, folder string) (map[string]int, error) {
+// Index implements transfer.Indexer over durable and buffered messages,
+// from the stored bytes. Refs are "folder/position".
+func (s *MemSink) Index(ctx context.Context, folder string) (transfer.FolderIndex, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make(map[string]int)
-	for _, list := range [][]Stored{s.folders[folder], s.pending[folder]} {
-		for _, st := range list {
-			for _, k := range formats.FingerprintKeys(st.Body, st.Date) {
-				out[k]++
-			}
+	var idx transfer.FolderIndex
+	if s.Identity != "" {
+		idx.Identity = s.Identity + "/" + folder
+	}
+	for li, list := range [][]Stored{s.folders[folder], s.pending[folder]} {
+		for i, st := range list {
+			idx.Messages = append(idx.Messages, transfer.StoredMessage{
+				Ref:         fmt.Sprintf("%d/%d", li, i),
+				Key:         formats.IdentityKey(st.Body),
+				VirtualSize: formats.VirtualSize(st.Body),
+			})
 		}
 	}
+	return idx, nil
+}
+
+// Digests implements transfer.Indexer.
+func (s *MemSink) Digests(ctx context.Context, folder string, refs []string) (map[string]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	lists := [][]Stored{s.folders[folder], s.pending[folder]}
+	out := make(map[string]string, len(refs))
+	for _, ref := range refs {
+		var li, i int
+		if _, err := fmt.Sscanf(ref, "%d/%d", &li, &i); err != nil || li > 1 || i >= len(lists[li]) {
+			continue
+		}
+		s.digestReads++
+		out[ref] = formats.ContentDigest(lists[li][i].Body)
+	}
 	return out, nil
+}
+
+// DigestReads returns how many stored messages Digests read.
+func (s *MemSink) DigestReads() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.digestReads
 }
 
 // FolderForRole implements transfer.RoleResolver from Roles.

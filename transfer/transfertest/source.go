@@ -50,8 +50,12 @@ type MemSource struct {
 	// BeforeDelete, when set, is called by Delete before anything is
 	// removed; an error it returns is returned by Delete.
 	BeforeDelete func(folder string, msgs []transfer.Message) error
+	// Identity names the store for transfer.MailboxIdentifier: a MemSink
+	// with the same Identity is the same mailbox.
+	Identity string
 
 	mu        sync.Mutex
+	keyCalls  int
 	folders   []*memFolder
 	cuts      int
 	fetches   int
@@ -75,6 +79,8 @@ var (
 	_ transfer.Source   = (*MemSource)(nil)
 	_ transfer.Fetchers = (*MemSource)(nil)
 	_ transfer.Deleter  = (*MemSource)(nil)
+
+	_ transfer.MailboxIdentifier = (*MemSource)(nil)
 )
 
 // NewMemSource returns an empty source.

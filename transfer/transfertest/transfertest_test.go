@@ -33,23 +33,34 @@ func TestMemSinkChecksSizeContract(t *testing.T) {
 	}
 }
 
-func TestMemSinkFingerprintsMatchFormats(t *testing.T) {
+func TestMemSinkIndexMatchesFormats(t *testing.T) {
 	s := NewMemSink()
 	lf := []byte("Message-ID: <a@b>\nSubject: x\n\nbody\n")
 	s.Add(transfer.Message{Folder: "INBOX", Date: date}, lf)
 	s.Add(transfer.Message{Folder: "INBOX", Date: date}, lf)
-	fps, err := s.Fingerprints(context.Background(), "INBOX")
+	ctx := context.Background()
+	idx, err := s.Index(ctx, "INBOX")
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The CRLF form of the same message has the same fingerprint.
+	// The CRLF form of the same message has the same key, size and digest.
 	crlf := bytes.ReplaceAll(lf, []byte("\n"), []byte("\r\n"))
-	want := formats.Fingerprint(crlf, date)
-	if len(fps) != 2 || fps[want] != 2 || fps[formats.Fingerprint(crlf, time.Time{})] != 2 {
-		t.Fatalf("fingerprints %v, want %s: 2", fps, want)
+	if len(idx.Messages) != 2 {
+		t.Fatalf("index %+v", idx)
 	}
-	if fps, _ := s.Fingerprints(context.Background(), "Nope"); len(fps) != 0 {
-		t.Fatalf("missing folder: %v", fps)
+	var refs []string
+	for _, m := range idx.Messages {
+		if m.Key != formats.IdentityKey(crlf) || m.VirtualSize != int64(len(crlf)) {
+			t.Errorf("indexed %+v, want key %s and size %d", m, formats.IdentityKey(crlf), len(crlf))
+		}
+		refs = append(refs, m.Ref)
+	}
+	ds, err := s.Digests(ctx, "INBOX", refs)
+	if err != nil || len(ds) != 2 || ds[refs[0]] != formats.ContentDigest(crlf) || ds[refs[1]] != ds[refs[0]] {
+		t.Fatalf("digests %v, %v", ds, err)
+	}
+	if idx, _ := s.Index(ctx, "Nope"); len(idx.Messages) != 0 {
+		t.Fatalf("missing folder: %+v", idx)
 	}
 }
 
@@ -67,8 +78,8 @@ func TestBufferedMemSinkCrashLosesUnflushed(t *testing.T) {
 		t.Fatal(err)
 	}
 	put("2")
-	if fps, _ := s.Fingerprints(ctx, "INBOX"); len(fps) != 2 {
-		t.Fatalf("fingerprints before the crash count written messages: %v", fps)
+	if idx, _ := s.Index(ctx, "INBOX"); len(idx.Messages) != 2 {
+		t.Fatalf("the index before the crash holds the written messages: %+v", idx)
 	}
 	s.Crash()
 	if s.Len() != 1 || s.Messages("INBOX")[0].ID != "1" {

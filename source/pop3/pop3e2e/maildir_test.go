@@ -43,9 +43,9 @@ func copyToMaildir(t *testing.T, so pop3.Options, msgs []mail) {
 		t.Fatalf("re-run: %+v, %v; want nothing copied", sum, err)
 	}
 
-	// Lost state: the sink's fingerprints recognise every message, also
-	// those without any date in their header, which were stored with the
-	// time of the copy (formats.FingerprintKeys).
+	// Lost state: the destination's index recognises every message by
+	// identity, also those without any date in their header, which were
+	// stored with the time of the copy.
 	if err := os.Remove(state); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,97 @@
+package imapconn
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/mailferry/mailferry/formats"
+)
+
+// KeyedMessage is one message of the selected mailbox with its identity key.
+type KeyedMessage struct {
+	SeqNum uint32
+	UID    imap.UID
+	// Size is RFC822.SIZE: the size with CRLF line ends.
+	Size int64
+	// Key is formats.IdentityKey of its header.
+	Key string
+}
+
+// maxKeyHeader bounds the header read per message, as the transfer spool
+// bounds it, so both key the same bytes; a hostile header must not fill the
+// memory.
+const maxKeyHeader = 256 << 10
+
+// FetchKeys reads UID, RFC822.SIZE and BODY.PEEK[HEADER] of every message in
+// set of the selected mailbox: the identity of each message without its
+// body. The whole header is asked for, not HEADER.FIELDS: a server parses the
+// header to pick fields and parsers differ on odd headers (a From_ line on
+// top), while the raw header gives the key a local store computes. set is a
+// sequence set, so go-imap routes each response whatever the order of its
+// items (a UID after the literal is fine).
+func (c *Conn) FetchKeys(ctx context.Context, set imap.SeqSet, what string) ([]KeyedMessage, error) {
+	section := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, Peek: true}
+	end := c.Begin(ctx)
+	cmd := c.C.Fetch(set, &imap.FetchOptions{UID: true, RFC822Size: true, BodySection: []*imap.FetchItemBodySection{section}})
+	var out []KeyedMessage
+	for {
+		c.Arm()
+		msg := cmd.Next()
+		c.Disarm()
+		if msg == nil {
+			break
+		}
+		km := KeyedMessage{SeqNum: msg.SeqNum}
+		var header []byte
+		for {
+			c.Arm()
+			item := msg.Next()
+			c.Disarm()
+			if item == nil {
+				break
+			}
+			switch it := item.(type) {
+			case imapclient.FetchItemDataUID:
+				km.UID = it.UID
+			case imapclient.FetchItemDataRFC822Size:
+				km.Size = it.Size
+			case imapclient.FetchItemDataBodySection:
+				if it.Literal == nil {
+					continue
+				}
+				var err error
+				header, err = io.ReadAll(io.LimitReader(c.WatchedReader(it.Literal), maxKeyHeader))
+				if err == nil {
+					_, err = io.Copy(io.Discard, c.WatchedReader(it.Literal))
+				}
+				if err != nil {
+					end()
+					c.MarkBroken()
+					return nil, c.Err(what, err)
+				}
+			}
+		}
+		km.Key = formats.IdentityKey(header)
+		out = append(out, km)
+	}
+	c.Arm()
+	err := cmd.Close()
+	end()
+	if err != nil {
+		return nil, c.Err(what, err)
+	}
+	return out, nil
+}
+
+// FetchAllKeys is FetchKeys over the whole selected mailbox of n messages.
+func (c *Conn) FetchAllKeys(ctx context.Context, n uint32, mailbox string) ([]KeyedMessage, error) {
+	if n == 0 {
+		return nil, nil
+	}
+	return c.FetchKeys(ctx, imap.SeqSet{imap.SeqRange{Start: 1, Stop: n}},
+		fmt.Sprintf("folder %q: FETCH (UID RFC822.SIZE BODY.PEEK[HEADER])", mailbox))
+}

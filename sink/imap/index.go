@@ -1,0 +1,148 @@
+package imap
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/mailferry/mailferry/formats"
+	"github.com/mailferry/mailferry/transfer"
+)
+
+type imapclientBuffer = imapclient.FetchMessageBuffer
+
+// Index describes the messages of folder from one FETCH of UID, RFC822.SIZE
+// and the identity header fields (by sequence number, which go-imap routes
+// whatever the order of the items). Refs are UIDs. A folder that does not
+// exist gives an empty index.
+func (s *Sink) Index(ctx context.Context, folder string) (transfer.FolderIndex, error) {
+	var idx transfer.FolderIndex
+	f := s.folder(folder)
+	c, err := s.pool.Get(ctx)
+	if err != nil {
+		return idx, err
+	}
+	defer s.pool.Put(c)
+	exists, err := folderExists(ctx, c, f.server)
+	if err != nil || !exists {
+		return idx, err
+	}
+	c.Unselected() // a fresh EXAMINE: a cached one may predate new messages
+	sel, err := c.Select(ctx, f.server, true)
+	if err != nil {
+		return idx, fmt.Errorf("folder %q: %w", folder, err)
+	}
+	keyed, err := c.FetchAllKeys(ctx, sel.NumMessages, folder)
+	if err != nil {
+		return idx, err
+	}
+	uids := make([]uint32, 0, len(keyed))
+	sizes := make([]int64, 0, len(keyed))
+	for _, k := range keyed {
+		if k.UID == 0 {
+			continue
+		}
+		idx.Messages = append(idx.Messages, transfer.StoredMessage{Ref: strconv.FormatUint(uint64(k.UID), 10), Key: k.Key, VirtualSize: k.Size})
+		uids = append(uids, uint32(k.UID))
+		sizes = append(sizes, k.Size)
+	}
+	idx.Identity = transfer.UIDMailboxIdentity(sel.UIDValidity, uids, sizes)
+	return idx, nil
+}
+
+// Digests fetches the messages refs name and returns their content digests,
+// computed as the bodies stream past. The UIDs are mapped to sequence
+// numbers first (UID FETCH (UID) has no literal, so go-imap routes it
+// correctly), and the bodies fetched by sequence number, so a server that
+// sends the UID after the body is no problem.
+func (s *Sink) Digests(ctx context.Context, folder string, refs []string) (map[string]string, error) {
+	out := make(map[string]string, len(refs))
+	var uids []imap.UID
+	for _, r := range refs {
+		if n, err := strconv.ParseUint(r, 10, 32); err == nil && n > 0 {
+			uids = append(uids, imap.UID(n))
+		}
+	}
+	if len(uids) == 0 {
+		return out, nil
+	}
+	f := s.folder(folder)
+	c, err := s.pool.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer s.pool.Put(c)
+	if _, err := c.Select(ctx, f.server, true); err != nil {
+		return nil, fmt.Errorf("folder %q: %w", folder, err)
+	}
+	var bufs []*imapclientBuffer
+	err = c.Do(ctx, fmt.Sprintf("folder %q: UID FETCH (UID)", folder), func() error {
+		var err error
+		bufs, err = c.C.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{UID: true}).Collect()
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var seqs imap.SeqSet
+	for _, b := range bufs {
+		if b.SeqNum != 0 {
+			seqs.AddNum(b.SeqNum)
+		}
+	}
+	if len(seqs) == 0 {
+		return out, nil
+	}
+	what := fmt.Sprintf("folder %q: FETCH (UID BODY.PEEK[])", folder)
+	end := c.Begin(ctx)
+	cmd := c.C.Fetch(seqs, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
+	for {
+		c.Arm()
+		msg := cmd.Next()
+		c.Disarm()
+		if msg == nil {
+			break
+		}
+		var (
+			uid    imap.UID
+			digest string
+		)
+		for {
+			c.Arm()
+			item := msg.Next()
+			c.Disarm()
+			if item == nil {
+				break
+			}
+			switch it := item.(type) {
+			case imapclient.FetchItemDataUID:
+				uid = it.UID
+			case imapclient.FetchItemDataBodySection:
+				if it.Literal == nil {
+					continue
+				}
+				d := formats.NewDigester()
+				if _, err := io.Copy(d, c.WatchedReader(it.Literal)); err != nil {
+					end()
+					c.MarkBroken()
+					return nil, c.Err(what, err)
+				}
+				digest = d.Sum()
+			}
+		}
+		if uid != 0 && digest != "" {
+			out[strconv.FormatUint(uint64(uid), 10)] = digest
+		}
+	}
+	c.Arm()
+	err = cmd.Close()
+	end()
+	if err != nil {
+		return nil, c.Err(what, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,212 @@
+package transfer
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/mailferry/mailferry/formats"
+)
+
+// match decides, for the entries of one destination group, which messages
+// the destination already holds. It works in two steps (the identity rules
+// of docs/architecture.md):
+//
+//  1. Identity keys (formats.IdentityKey, from header fields) find
+//     candidates. A key held by no destination message means copy. A key
+//     held by exactly one source message and exactly one destination message
+//     of agreeing size is a match without reading a body, except with
+//     --delete-source, which deletes nothing on a key alone.
+//  2. Every other key is ambiguous, and content digests decide: per digest,
+//     the destination's copies are assigned to the source messages, those the
+//     journal records first; a source message left without a copy is copied.
+//
+// A destination message counts once, whichever source put it there; two
+// identical copies in the source need two at the destination.
+func (r *runner) match(ctx context.Context, g *destGroup, entries []*planEntry, idx FolderIndex) error {
+	if len(idx.Messages) == 0 {
+		for _, e := range entries {
+			e.copy = !e.known
+		}
+		return nil
+	}
+	dstByKey := make(map[string][]StoredMessage)
+	for _, m := range idx.Messages {
+		dstByKey[m.Key] = append(dstByKey[m.Key], m)
+	}
+	if err := r.learnKeys(ctx, entries); err != nil {
+		return err
+	}
+	srcByKey := make(map[string][]*planEntry)
+	var keys []string
+	for _, e := range entries {
+		if e.key == "" {
+			// Its key could not be learnt (it vanished meanwhile):
+			// the fetch reports it.
+			e.copy = !e.known
+			continue
+		}
+		if srcByKey[e.key] == nil {
+			keys = append(keys, e.key)
+		}
+		srcByKey[e.key] = append(srcByKey[e.key], e)
+	}
+
+	var ambiguous []string
+	for _, k := range keys {
+		var unknown, known, unconfirmed []*planEntry
+		for _, e := range srcByKey[k] {
+			switch {
+			case !e.known:
+				unknown = append(unknown, e)
+			default:
+				known = append(known, e)
+				if e.digest == "" {
+					unconfirmed = append(unconfirmed, e)
+				}
+			}
+		}
+		deleting := r.deleter != nil
+		if len(unknown) == 0 && (!deleting || len(unconfirmed) == 0) {
+			continue
+		}
+		dst := dstByKey[k]
+		switch {
+		case len(dst) == 0:
+			for _, e := range unknown {
+				e.copy = true
+			}
+		case !deleting && len(dst) <= len(known):
+			// Every destination copy with this key is accounted for by
+			// a message the journal knows.
+			for _, e := range unknown {
+				e.copy = true
+			}
+		case !deleting && len(unknown) == 1 && len(known) == 0 && len(dst) == 1 &&
+			formats.SizesAgree(unknown[0].vsize, dst[0].VirtualSize):
+			unknown[0].held = true
+		default:
+			ambiguous = append(ambiguous, k)
+		}
+	}
+	if len(ambiguous) == 0 {
+		return nil
+	}
+	return r.matchDigests(ctx, g, ambiguous, srcByKey, dstByKey)
+}
+
+// learnKeys fills in the identity keys the listing and the journal did not
+// give: from the source's Keyer when it has one, else by reading the
+// bodies (cheap for the local stores that lack a Keyer).
+func (r *runner) learnKeys(ctx context.Context, entries []*planEntry) error {
+	var need []*planEntry
+	for _, e := range entries {
+		if e.key == "" {
+			need = append(need, e)
+		}
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	if r.keyer == nil {
+		return r.probe(ctx, need)
+	}
+	byJob := make(map[*folderJob][]*planEntry)
+	var jobs []*folderJob
+	for _, e := range need {
+		if byJob[e.job] == nil {
+			jobs = append(jobs, e.job)
+		}
+		byJob[e.job] = append(byJob[e.job], e)
+	}
+	for _, job := range jobs {
+		es := byJob[job]
+		msgs := make([]Message, len(es))
+		for i, e := range es {
+			msgs[i] = e.msg
+		}
+		var keys map[string]string
+		err := r.withFetchSlot(ctx, func() error {
+			return r.retrier.do(ctx, job.folder.Name, nil, "reading message headers", func() error {
+				var err error
+				keys, err = r.keyer.Keys(ctx, job.folder.Name, msgs)
+				return err
+			})
+		})
+		if err != nil {
+			return fmt.Errorf("folder %q: reading message headers: %w", job.folder.Name, err)
+		}
+		for _, e := range es {
+			e.key = keys[e.msg.ID]
+		}
+	}
+	return nil
+}
+
+// matchDigests settles ambiguous keys by content digest.
+func (r *runner) matchDigests(ctx context.Context, g *destGroup, keys []string, srcByKey map[string][]*planEntry, dstByKey map[string][]StoredMessage) error {
+	var probe []*planEntry
+	var refs []string
+	for _, k := range keys {
+		for _, e := range srcByKey[k] {
+			if e.digest == "" {
+				probe = append(probe, e)
+			}
+		}
+		for _, m := range dstByKey[k] {
+			refs = append(refs, m.Ref)
+		}
+	}
+	if err := r.probe(ctx, probe); err != nil {
+		return err
+	}
+	var dstDigests map[string]string
+	err := r.withFetchSlot(ctx, func() error {
+		return r.retrier.do(ctx, g.dest, nil, "reading destination messages", func() error {
+			var err error
+			dstDigests, err = r.indexer.Digests(ctx, g.dest, refs)
+			return err
+		})
+	})
+	if err != nil {
+		return FatalError(fmt.Errorf("destination folder %q: reading messages to compare: %w", g.dest, err))
+	}
+	for _, k := range keys {
+		have := make(map[string]int)
+		for _, m := range dstByKey[k] {
+			if d, ok := dstDigests[m.Ref]; ok {
+				have[d]++
+			}
+		}
+		// Known messages first: their copies were made by this source.
+		var order []*planEntry
+		for _, e := range srcByKey[k] {
+			if e.known {
+				order = append(order, e)
+			}
+		}
+		for _, e := range srcByKey[k] {
+			if !e.known {
+				order = append(order, e)
+			}
+		}
+		for _, e := range order {
+			if e.digest == "" {
+				// Not delivered by the probe: the fetch reports it.
+				e.copy = !e.known
+				continue
+			}
+			if have[e.digest] > 0 {
+				have[e.digest]--
+				e.confirmed = true
+				if !e.known {
+					e.held = true
+				}
+				continue
+			}
+			if !e.known {
+				e.copy = true
+			}
+		}
+	}
+	return nil
+}

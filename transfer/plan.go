@@ -1,0 +1,284 @@
+package transfer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// ErrSameMailbox is returned when --delete-source would delete from the very
+// mailbox it copies into, reached under a second name: a second host name
+// for one server, a symlink to one folder. Nothing is deleted.
+var ErrSameMailbox = errors.New("the source and the destination are the same mailbox")
+
+// planEntry is one selected source message in the plan of a destination
+// group.
+type planEntry struct {
+	job    *folderJob
+	msg    Message
+	known  bool   // the journal records it as copied
+	rec    Record // its record, when known
+	key    string // formats.IdentityKey, "" until learnt
+	vsize  int64  // size with CRLF line ends, 0 when unknown
+	digest string // formats.ContentDigest, "" until learnt
+	// decision, made by match: copy it, or it is already at the
+	// destination (held, by key alone or confirmed by digest).
+	copy      bool
+	held      bool
+	confirmed bool
+}
+
+// planGroup lists every source folder of g, applies the filters and the
+// journal, reads the destination folder's index and decides, for every
+// message the journal does not know, whether it is to be copied. It fetches
+// a body only where identity keys are ambiguous (or, for a source without
+// Keyer, to learn its key), never one it is sure it will skip.
+func (r *runner) planGroup(ctx context.Context, g *destGroup) error {
+	var (
+		entries []*planEntry
+		unknown int
+		listed  = make(map[*folderJob][]Message)
+	)
+	for _, job := range g.jobs {
+		msgs, err := r.list(ctx, job)
+		if err != nil {
+			return err
+		}
+		listed[job] = msgs
+		filtered, known := 0, 0
+		seen := make(map[string]bool, len(msgs))
+		for _, m := range msgs {
+			m.Folder = job.folder.Name
+			// Identity is what keeps a message from being copied twice; a
+			// source that cannot give one gets the message reported, not
+			// guessed at.
+			switch {
+			case m.ID == "":
+				r.failMessage(job, m, PerMessageError(errors.New("the source gave the message no identity")))
+				continue
+			case seen[m.ID]:
+				r.failMessage(job, m, PerMessageError(fmt.Errorf("the source lists message id %s twice", m.ID)))
+				continue
+			}
+			seen[m.ID] = true
+			if !r.sel.message(m) {
+				filtered++
+				continue
+			}
+			job.selected = append(job.selected, m)
+			e := &planEntry{job: job, msg: m, key: m.Key, vsize: m.VirtualSize}
+			if r.j != nil {
+				if rec, ok := r.j.Lookup(r.opts.SourceKey, job.folder.Name, m.ID); ok {
+					e.known, e.rec, e.digest = true, rec, rec.Digest
+					if e.key == "" {
+						e.key = rec.Key
+					}
+					known++
+				}
+			}
+			if !e.known {
+				unknown++
+			}
+			entries = append(entries, e)
+		}
+		if filtered > 0 {
+			r.event(Event{Kind: EventSkipped, Folder: job.folder.Name, Count: filtered, Text: "filtered"})
+		}
+		if r.j != nil && known == 0 && len(job.selected) > 0 {
+			if n := r.j.FolderLen(r.opts.SourceKey, job.folder.Name); n > 0 {
+				r.event(Event{Kind: EventWarning, Folder: job.folder.Name, Count: n,
+					Text: fmt.Sprintf("none of the %d messages the state file records for this folder is listed any more: "+
+						"the folder was renumbered (UIDVALIDITY changed) or recreated; messages are matched by identity instead", n)})
+			}
+		}
+	}
+
+	needsDest := unknown > 0 || r.deleter != nil
+	var idx FolderIndex
+	if needsDest && r.indexer != nil {
+		err := r.withFetchSlot(ctx, func() error {
+			return r.retrier.do(ctx, g.dest, nil, "reading the destination folder", func() error {
+				var err error
+				idx, err = r.indexer.Index(ctx, g.dest)
+				return err
+			})
+		})
+		if err != nil {
+			return FatalError(fmt.Errorf("destination folder %q: reading what it holds: %w", g.dest, err))
+		}
+	}
+	if r.deleter != nil {
+		if err := r.sameMailbox(ctx, g, idx, listed); err != nil {
+			return err
+		}
+	}
+	if needsDest {
+		if err := r.match(ctx, g, entries, idx); err != nil {
+			return err
+		}
+	}
+	return r.finishPlan(g, entries)
+}
+
+// list lists one source folder, holding a fetch slot.
+func (r *runner) list(ctx context.Context, job *folderJob) ([]Message, error) {
+	name := job.folder.Name
+	var msgs []Message
+	err := r.withFetchSlot(ctx, func() error {
+		return r.retrier.do(ctx, name, nil, "listing", func() error {
+			var err error
+			msgs, err = r.src.List(ctx, name)
+			return err
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("folder %q: listing messages: %w", name, err)
+	}
+	return msgs, nil
+}
+
+// sameMailbox refuses a group whose destination folder is one of its source
+// folders under another name.
+func (r *runner) sameMailbox(ctx context.Context, g *destGroup, idx FolderIndex, listed map[*folderJob][]Message) error {
+	if idx.Identity == "" || r.identifier == nil {
+		return nil
+	}
+	for _, job := range g.jobs {
+		id, err := r.identifier.MailboxIdentity(ctx, job.folder.Name, listed[job])
+		if err != nil {
+			return fmt.Errorf("folder %q: %w", job.folder.Name, err)
+		}
+		if id == idx.Identity {
+			return fmt.Errorf("--delete-source: source folder %q and destination folder %q hold the same messages under the same "+
+				"identity (%s): %w; nothing was deleted. Check that the destination is not the source under a second name "+
+				"(another host name or address for the same server, a symlink)", job.folder.Name, g.dest, id, ErrSameMailbox)
+		}
+	}
+	return nil
+}
+
+// finishPlan turns the decisions into each folder's todo list, journals what
+// was found already at the destination and reports the plan.
+func (r *runner) finishPlan(g *destGroup, entries []*planEntry) error {
+	var recs []Record
+	type tally struct {
+		known, held int
+		bytes       int64
+	}
+	counts := make(map[*folderJob]*tally)
+	for _, job := range g.jobs {
+		counts[job] = &tally{}
+	}
+	for _, e := range entries {
+		t := counts[e.job]
+		switch {
+		case e.known:
+			t.known++
+			if e.confirmed && e.rec.Digest == "" {
+				recs = append(recs, r.record(e))
+			}
+		case e.held:
+			t.held++
+			recs = append(recs, r.record(e))
+		default:
+			e.job.todo = append(e.job.todo, e.msg)
+			t.bytes += e.msg.Size
+		}
+	}
+	if !r.opts.DryRun {
+		if err := r.journal(recs...); err != nil {
+			return err
+		}
+	}
+	for _, job := range g.jobs {
+		t := counts[job]
+		r.skipped(job, t.known, "already copied")
+		r.skipped(job, t.held, "already at destination")
+		r.event(Event{Kind: EventPlanned, Folder: job.folder.Name, Count: len(job.todo), Bytes: t.bytes, Text: job.dest})
+		if r.opts.DryRun {
+			for i := range job.todo {
+				r.event(Event{Kind: EventPlanMessage, Folder: job.folder.Name, Message: &job.todo[i], Bytes: job.todo[i].Size, Text: job.dest})
+			}
+		}
+	}
+	return nil
+}
+
+// record is the journal record of a message found at the destination.
+func (r *runner) record(e *planEntry) Record {
+	rec := Record{
+		Source: r.opts.SourceKey,
+		Folder: e.job.folder.Name,
+		ID:     e.msg.ID,
+		Key:    e.key,
+		Dest:   e.job.dest,
+		Time:   r.now().UTC(),
+	}
+	if e.confirmed {
+		rec.Digest = e.digest
+	}
+	return rec
+}
+
+// withFetchSlot runs fn holding one of the source's connections.
+func (r *runner) withFetchSlot(ctx context.Context, fn func() error) error {
+	select {
+	case r.fetchSem <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-r.fetchSem }()
+	return fn()
+}
+
+// probe learns key, size and digest of entries by fetching their bodies and
+// discarding them: for a source without Keyer, and to settle ambiguous keys.
+func (r *runner) probe(ctx context.Context, entries []*planEntry) error {
+	byJob := make(map[*folderJob][]*planEntry)
+	var jobs []*folderJob
+	for _, e := range entries {
+		if byJob[e.job] == nil {
+			jobs = append(jobs, e.job)
+		}
+		byJob[e.job] = append(byJob[e.job], e)
+	}
+	for _, job := range jobs {
+		es := byJob[job]
+		byID := make(map[string]*planEntry, len(es))
+		msgs := make([]Message, len(es))
+		for i, e := range es {
+			byID[e.msg.ID] = e
+			msgs[i] = e.msg
+		}
+		for start := 0; start < len(msgs); start += r.opts.ChunkSize {
+			chunk := msgs[start:min(start+r.opts.ChunkSize, len(msgs))]
+			err := r.withFetchSlot(ctx, func() error {
+				return r.fetchLoop(ctx, job, chunk, func(m Message, body io.Reader) error {
+					key, digest, vsize, err := digestBody(body)
+					if err != nil {
+						return err
+					}
+					e := byID[m.ID]
+					e.key, e.digest, e.vsize = key, digest, vsize
+					return nil
+				})
+			})
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// digestBody reads a body to its end and returns its identity key, content
+// digest and size with CRLF line ends.
+func digestBody(body io.Reader) (key, digest string, vsize int64, err error) {
+	d := newBodyDigest()
+	if _, err := io.Copy(d, body); err != nil {
+		return "", "", 0, err
+	}
+	key, digest, vsize = d.sum()
+	return key, digest, vsize, nil
+}

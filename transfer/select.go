@@ -1,0 +1,192 @@
+package transfer
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+)
+
+// selection is what Options choose: which folders (Include, Exclude), where
+// each lands (FlattenTo, Map, special-use roles), and which messages (Since,
+// Before, MaxSize). Run and Verify apply the same selection.
+type selection struct {
+	include, exclude []*regexp.Regexp
+	since, before    time.Time
+	maxSize          int64
+	maps             []FolderMapping
+	flattenTo        string
+}
+
+func newSelection(opts Options) selection {
+	return selection{
+		include: opts.Include, exclude: opts.Exclude,
+		since: opts.Since, before: opts.Before, maxSize: opts.MaxSize,
+		maps: opts.Map, flattenTo: opts.FlattenTo,
+	}
+}
+
+// folder applies Include and Exclude to a source folder name.
+func (s selection) folder(name string) bool {
+	if len(s.include) > 0 {
+		ok := false
+		for _, re := range s.include {
+			if re.MatchString(name) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	for _, re := range s.exclude {
+		if re.MatchString(name) {
+			return false
+		}
+	}
+	return true
+}
+
+// message applies Since, Before and MaxSize.
+func (s selection) message(m Message) bool {
+	return s.date(m) && (s.maxSize <= 0 || m.Size <= s.maxSize)
+}
+
+// date applies Since and Before; a message of unknown date passes.
+func (s selection) date(m Message) bool {
+	if m.Date.IsZero() {
+		return true
+	}
+	if !s.since.IsZero() && m.Date.Before(s.since) {
+		return false
+	}
+	return s.before.IsZero() || m.Date.Before(s.before)
+}
+
+// mapped applies FlattenTo and the longest matching Map entry to a source
+// folder name; ok is false when neither applies.
+func (s selection) mapped(name string) (string, bool) {
+	if s.flattenTo != "" {
+		return s.flattenTo, true
+	}
+	return mapFolder(name, s.maps)
+}
+
+// mapFolder applies the longest matching mapping to name.
+func mapFolder(name string, maps []FolderMapping) (string, bool) {
+	best := -1
+	for i, m := range maps {
+		if m.Old == "" {
+			continue
+		}
+		if name != m.Old && !strings.HasPrefix(name, m.Old+"/") {
+			continue
+		}
+		if best < 0 || len(m.Old) > len(maps[best].Old) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return "", false
+	}
+	m := maps[best]
+	return m.New + name[len(m.Old):], true
+}
+
+// folderJob is one source folder on its way to one destination folder.
+type folderJob struct {
+	folder Folder
+	dest   string
+	// selected are the listed messages that passed the filters: the ones
+	// --delete-source may delete once their copies are confirmed.
+	selected []Message
+	// todo are the messages the plan decided to copy.
+	todo []Message
+	// inFlight counts messages handed to the put workers and not done yet.
+	inFlight sync.WaitGroup
+}
+
+// destGroup is one destination folder and every source folder that lands in
+// it: they are planned together, so a destination message counts once.
+type destGroup struct {
+	dest   string
+	jobs   []*folderJob
+	failed bool
+}
+
+// selectFolders lists the source folders, applies the selection and groups
+// the chosen ones by destination folder, in source order.
+func (r *runner) selectFolders(ctx context.Context) ([]*destGroup, error) {
+	var folders []Folder
+	err := r.retrier.do(ctx, "", nil, "listing source folders", func() error {
+		var err error
+		folders, err = r.src.Folders(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing source folders: %w", err)
+	}
+	var groups []*destGroup
+	byDest := make(map[string]*destGroup)
+	roles := make(map[string]string)
+	for _, f := range folders {
+		if !r.sel.folder(f.Name) {
+			continue
+		}
+		dest, err := r.destFolder(ctx, f, roles)
+		if err != nil {
+			return nil, err
+		}
+		g := byDest[dest]
+		if g == nil {
+			g = &destGroup{dest: dest}
+			byDest[dest] = g
+			groups = append(groups, g)
+		}
+		g.jobs = append(g.jobs, &folderJob{folder: f, dest: dest})
+	}
+	return groups, nil
+}
+
+// destFolder names the destination folder of a source folder: FlattenTo,
+// else the longest matching Map entry (subfolders follow), else the sink's
+// folder for the folder's special-use role, else the same name. roles caches
+// the sink's answers.
+func (r *runner) destFolder(ctx context.Context, f Folder, roles map[string]string) (string, error) {
+	if dest, ok := r.sel.mapped(f.Name); ok {
+		return dest, nil
+	}
+	rr, ok := r.dst.(RoleResolver)
+	if f.Role == "" || !ok {
+		return f.Name, nil
+	}
+	if dest, ok := roles[f.Role]; ok {
+		if dest == "" {
+			return f.Name, nil
+		}
+		return dest, nil
+	}
+	var (
+		dest  string
+		found bool
+	)
+	err := r.retrier.do(ctx, f.Name, nil, "finding the destination folder for "+f.Role, func() error {
+		var err error
+		dest, found, err = rr.FolderForRole(ctx, f.Role)
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("destination folder for %s (source folder %q): %w", f.Role, f.Name, err)
+	}
+	if !found {
+		dest = ""
+	}
+	roles[f.Role] = dest
+	if dest == "" {
+		return f.Name, nil
+	}
+	return dest, nil
+}

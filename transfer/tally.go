@@ -1,0 +1,63 @@
+package transfer
+
+// event reports e to the run's Progress.
+func (r *runner) event(e Event) { r.progress.Event(e) }
+
+// folderFailed handles an error that ended a folder: a PerMessage one fails
+// only the folder (counted as one failure), anything else is returned.
+func (r *runner) folderFailed(ctx interface{ Err() error }, job *folderJob, err error) error {
+	if ctx.Err() != nil || ClassOf(err) != PerMessage {
+		return err
+	}
+	me := &MessageError{Folder: job.folder.Name, Err: err}
+	r.mu.Lock()
+	r.sum.Failed++
+	r.sum.Failures = append(r.sum.Failures, me)
+	r.mu.Unlock()
+	r.event(Event{Kind: EventFailed, Folder: job.folder.Name, Err: me})
+	return nil
+}
+
+// groupFailed is folderFailed for a plan that failed: every source folder of
+// the group is reported, the first error is returned when it is not
+// PerMessage.
+func (r *runner) groupFailed(ctx interface{ Err() error }, g *destGroup, err error) error {
+	if ctx.Err() != nil || ClassOf(err) != PerMessage {
+		return err
+	}
+	for _, job := range g.jobs {
+		_ = r.folderFailed(ctx, job, err)
+	}
+	return nil
+}
+
+// failMessage counts one message as failed.
+func (r *runner) failMessage(job *folderJob, m Message, err error) {
+	me := &MessageError{Folder: job.folder.Name, ID: m.ID, Err: err}
+	r.mu.Lock()
+	r.sum.Failed++
+	r.sum.Failures = append(r.sum.Failures, me)
+	r.mu.Unlock()
+	r.event(Event{Kind: EventFailed, Folder: job.folder.Name, Message: &m, Err: me})
+}
+
+// skipped counts n messages of a folder that are not copied, with why.
+func (r *runner) skipped(job *folderJob, n int, why string) {
+	if n == 0 {
+		return
+	}
+	r.mu.Lock()
+	r.sum.Skipped += n
+	r.mu.Unlock()
+	r.event(Event{Kind: EventSkipped, Folder: job.folder.Name, Count: n, Text: why})
+}
+
+// copied counts a message that is durable and journaled.
+func (r *runner) copied(it *item) {
+	r.mu.Lock()
+	r.sum.Copied++
+	r.sum.Bytes += it.msg.Size
+	r.mu.Unlock()
+	m := it.msg
+	r.event(Event{Kind: EventCopied, Folder: it.job.folder.Name, Message: &m, Bytes: m.Size, Text: it.job.dest})
+}
