@@ -26,8 +26,10 @@ type TokenServer struct {
 	ttl            time.Duration
 	tokens         map[string]*issuedToken
 	issued         []string
-	failIssues     int // issue requests still to refuse; negative: all
+	refuse         func(n int) bool // says which issue requests to refuse
+	requests       int              // issue requests since refuse was set
 	introspections int
+	inactive       int // introspections answered "not active"
 }
 
 type issuedToken struct {
@@ -52,8 +54,8 @@ func StartTokenServer(t testing.TB) *TokenServer {
 func (s *TokenServer) IntrospectionURL() string { return s.srv.URL + "/introspect" }
 
 // IssueURL is where a token helper GETs a new token for user: the body of
-// a 200 answer is the token; while FailIssues is in effect the answer is
-// 503 with a one-line explanation.
+// a 200 answer is the token; a request RefuseIssues refuses gets 503 with
+// a one-line explanation.
 func (s *TokenServer) IssueURL(user string) string {
 	return s.srv.URL + "/token?user=" + url.QueryEscape(user)
 }
@@ -91,12 +93,12 @@ func (s *TokenServer) Revoke(tok string) {
 	}
 }
 
-// FailIssues makes the next n requests to IssueURL fail, as an identity
-// provider does during an outage; a negative n makes all of them fail,
-// 0 ends the outage.
-func (s *TokenServer) FailIssues(n int) {
+// RefuseIssues makes the token server refuse the n-th request to IssueURL
+// from now on (counting from 1) when refuse(n), as an identity provider
+// does during an outage; nil refuses none.
+func (s *TokenServer) RefuseIssues(refuse func(n int) bool) {
 	s.mu.Lock()
-	s.failIssues = n
+	s.refuse, s.requests = refuse, 0
 	s.mu.Unlock()
 }
 
@@ -115,13 +117,19 @@ func (s *TokenServer) Introspections() int {
 	return s.introspections
 }
 
+// Inactive is how many of the tokens Dovecot checked were not active
+// (expired, revoked or unknown).
+func (s *TokenServer) Inactive() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inactive
+}
+
 func (s *TokenServer) issue(w http.ResponseWriter, r *http.Request) {
 	user := r.URL.Query().Get("user")
 	s.mu.Lock()
-	fail := s.failIssues != 0
-	if s.failIssues > 0 {
-		s.failIssues--
-	}
+	s.requests++
+	fail := s.refuse != nil && s.refuse(s.requests)
 	s.mu.Unlock()
 	if fail {
 		http.Error(w, "identity provider unavailable", http.StatusServiceUnavailable)
@@ -142,6 +150,9 @@ func (s *TokenServer) introspect(w http.ResponseWriter, r *http.Request) {
 	s.introspections++
 	it := s.tokens[tok]
 	active := it != nil && !it.revoked && (it.expires.IsZero() || time.Now().Before(it.expires))
+	if !active {
+		s.inactive++
+	}
 	s.mu.Unlock()
 	answer := map[string]any{"active": active}
 	if active {

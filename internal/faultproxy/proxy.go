@@ -49,12 +49,13 @@ type Proxy struct {
 	ln      net.Listener
 	rewrite func(server io.Reader, client io.Writer) error
 
-	mu     sync.Mutex
-	faults []*faultState
-	conns  map[net.Conn]bool
-	fired  int
-	closed bool
-	wg     sync.WaitGroup
+	mu       sync.Mutex
+	faults   []*faultState
+	conns    map[net.Conn]bool
+	accepted int
+	fired    int
+	closed   bool
+	wg       sync.WaitGroup
 }
 
 type faultState struct {
@@ -101,6 +102,13 @@ func (p *Proxy) Fired() int {
 	return p.fired
 }
 
+// Accepted is how many client connections the proxy has accepted.
+func (p *Proxy) Accepted() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.accepted
+}
+
 // Close stops listening and closes every connection.
 func (p *Proxy) Close() error {
 	p.mu.Lock()
@@ -132,6 +140,9 @@ func (p *Proxy) accept() {
 		if err != nil {
 			return
 		}
+		p.mu.Lock()
+		p.accepted++
+		p.mu.Unlock()
 		server, err := net.Dial("tcp", p.target)
 		if err != nil {
 			client.Close()
