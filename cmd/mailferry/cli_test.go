@@ -27,6 +27,7 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	runAsTokenHelper()
 	dir, err := os.MkdirTemp("", "mailferry-cli-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -59,7 +59,7 @@ func foldersAction(c *cli.Context) error {
 	cfg := endpointConfig{Endpoint: ep, TLS: tlsOpts, Connections: 1, Timeout: timeout,
 		Warn: func(s string) { fmt.Fprintf(c.App.ErrWriter, "warning: %s\n", s) }}
 	if ep.IsServer() {
-		if cfg.Credentials, err = credentials(c.Context, ep, secretsFrom(c, "source", "source", "MAILFERRY_SOURCE_PASSWORD"), t); err != nil {
+		if cfg.Credentials, err = credentials(c.Context, ep, secretsFrom(c, "source", "source", "MAILFERRY_SOURCE_PASSWORD"), t, cfg.Warn); err != nil {
 			return err
 		}
 	}

@@ -59,12 +59,12 @@ func (e ends) prepare(ctx context.Context, connections int, warn func(string), t
 		}
 	}
 	if e.Source.IsServer() {
-		if src.Credentials, err = credentials(ctx, e.Source, e.SourceSecrets, t); err != nil {
+		if src.Credentials, err = credentials(ctx, e.Source, e.SourceSecrets, t, warn); err != nil {
 			return src, dst, err
 		}
 	}
 	if e.Dest.IsServer() {
-		if dst.Credentials, err = credentials(ctx, e.Dest, e.DestSecrets, t); err != nil {
+		if dst.Credentials, err = credentials(ctx, e.Dest, e.DestSecrets, t, warn); err != nil {
 			return src, dst, err
 		}
 	}

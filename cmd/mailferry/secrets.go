@@ -43,25 +43,20 @@ func osTerminal() terminal {
 // credentials returns the login of a server endpoint. A password is read
 // once, here, so a missing file or a failing command is reported before any
 // connection is made; an OAuth2 token command is run again for every
-// connection the source or sink opens.
+// connection the source or sink opens (see tokenCommand; warn receives its
+// retries).
 //
 // Precedence: --X-password-file, --X-password-command, the environment
 // variable, then a prompt when stdin is a terminal. With only an OAuth2
 // token command no password is needed.
-func credentials(ctx context.Context, ep Endpoint, s secretSource, t terminal) (account.Credentials, error) {
+func credentials(ctx context.Context, ep Endpoint, s secretSource, t terminal, warn func(string)) (account.Credentials, error) {
 	cred := account.Credentials{User: ep.User}
 	if s.passwordFile != "" && s.passwordCmd != "" {
 		return cred, usageErrorf("give either --%s-password-file or --%s-password-command, not both", s.flagPrefix, s.flagPrefix)
 	}
 	if s.oauth2Cmd != "" {
-		cmd := s.oauth2Cmd
-		cred.OAuth2Token = func(ctx context.Context) (string, error) {
-			tok, err := runSecretCommand(ctx, cmd, t.stderr)
-			if err != nil {
-				return "", fmt.Errorf("--%s-oauth2-token-command: %w", s.flagPrefix, err)
-			}
-			return tok, nil
-		}
+		tc := &tokenCommand{flag: "--" + s.flagPrefix + "-oauth2-token-command", cmdline: s.oauth2Cmd, stderr: t.stderr, warn: warn}
+		cred.OAuth2Token = tc.Token
 	}
 	var password string
 	switch {
