@@ -137,12 +137,12 @@ func (o *oauth2Server) expectNoToken(t *testing.T, outputs []result, dirs ...str
 	}
 }
 
-// longRun copies the account while tokens live 500 ms and the proxy cuts
-// four connections once each has passed 150 KB to the client: each
-// reconnect waits at least a second, so the token of the connection it
-// replaces has expired. Every connection must log in with a fresh token
-// of its own, no expired token may be offered, and every message arrives
-// exactly once.
+// longRun copies the account while tokens live 500 ms from their first
+// use and the proxy cuts four connections once each has passed 150 KB to
+// the client: each reconnect waits at least a second, so the token of the
+// connection it replaces has expired. Every connection must log in with a
+// fresh token of its own, no expired token may be offered, and every
+// message arrives exactly once.
 func (o *oauth2Server) longRun(t *testing.T) {
 	const ttl = 500 * time.Millisecond
 	o.ts.SetTTL(ttl)

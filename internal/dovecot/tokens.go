@@ -34,7 +34,8 @@ type TokenServer struct {
 
 type issuedToken struct {
 	user    string
-	expires time.Time // zero: never
+	ttl     time.Duration // 0: never expires
+	expires time.Time     // set when first checked, if ttl > 0
 	revoked bool
 }
 
@@ -60,8 +61,11 @@ func (s *TokenServer) IssueURL(user string) string {
 	return s.srv.URL + "/token?user=" + url.QueryEscape(user)
 }
 
-// SetTTL makes tokens issued from now on expire d after they were issued;
-// 0 means they never expire.
+// SetTTL makes tokens issued from now on expire d after Dovecot first
+// checks them; 0 means they never expire. Counting from the first use
+// rather than from issue keeps a slow test machine from expiring a token
+// before the login it was fetched for, while a client that offers it again
+// after d finds it expired, as it would a real token an hour old.
 func (s *TokenServer) SetTTL(d time.Duration) {
 	s.mu.Lock()
 	s.ttl = d
@@ -75,11 +79,7 @@ func (s *TokenServer) Issue(user string) string {
 	tok := "tok-" + hex.EncodeToString(b)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	it := &issuedToken{user: user}
-	if s.ttl > 0 {
-		it.expires = time.Now().Add(s.ttl)
-	}
-	s.tokens[tok] = it
+	s.tokens[tok] = &issuedToken{user: user, ttl: s.ttl}
 	s.issued = append(s.issued, tok)
 	return tok
 }
@@ -149,7 +149,11 @@ func (s *TokenServer) introspect(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.introspections++
 	it := s.tokens[tok]
-	active := it != nil && !it.revoked && (it.expires.IsZero() || time.Now().Before(it.expires))
+	now := time.Now()
+	if it != nil && it.ttl > 0 && it.expires.IsZero() {
+		it.expires = now.Add(it.ttl)
+	}
+	active := it != nil && !it.revoked && (it.expires.IsZero() || now.Before(it.expires))
 	if !active {
 		s.inactive++
 	}
