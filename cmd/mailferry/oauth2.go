@@ -48,7 +48,9 @@ func (tc *tokenCommand) Token(ctx context.Context) (string, error) {
 		tc.succeeded()
 		return tok, nil
 	}
-	tok, err := openWithRetry(ctx, tc.flag+" (getting a token for a new connection)", tc.warn, func() (string, error) {
+	// The command has no --timeout of its own; the default only bounds
+	// how long the attempts may take together.
+	tok, err := openWithRetry(ctx, tc.flag+" (getting a token for a new connection)", tc.warn, defaultTimeout, func() (string, error) {
 		var errOut bytes.Buffer
 		tok, err := runSecretCommand(ctx, tc.cmdline, &errOut)
 		if err != nil {
@@ -59,7 +61,7 @@ func (tc *tokenCommand) Token(ctx context.Context) (string, error) {
 		return tok, nil
 	})
 	if err != nil {
-		return "", fmt.Errorf("%s: %w, also when tried again on reconnecting", tc.flag, err)
+		return "", fmt.Errorf("%s, on reconnecting: %w", tc.flag, err)
 	}
 	tc.succeeded()
 	return tok, nil

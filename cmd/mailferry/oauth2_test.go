@@ -284,7 +284,7 @@ func TestOAuth2DovecotOAUTHBEARER(t *testing.T) {
 		r1 := o.copyVia(t, proxy.Addr(), dst, state, "--connections", "1")
 		elapsed := time.Since(start)
 		expectCode(t, r1, exitFailed)
-		want := "--source-oauth2-token-command: " + fmt.Sprintf("%q", o.helper(t)) + " failed: exit status 1, also when tried again on reconnecting"
+		want := "getting an OAuth2 token: --source-oauth2-token-command, on reconnecting: " + fmt.Sprintf("%q", o.helper(t)) + " failed: exit status 1 (tried 5 time(s) in "
 		if !strings.Contains(r1.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, r1)
 		}
