@@ -47,7 +47,7 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.Is(err, errInterrupted):
 		return exitInterrupted
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), errors.Is(err, transfer.ErrSameMailbox):
 		return exitUsage
 	case errors.As(err, &pe):
 		return exitPartial

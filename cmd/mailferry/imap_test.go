@@ -217,3 +217,26 @@ func TestIMAPOAuth2TokenCommand(t *testing.T) {
 	r = mailferry(t, nil, "folders", "imap://alice@"+srv.Addr()+"?tls=none", "--source-oauth2-token-command", "echo wrong-token")
 	expectCode(t, r, exitFailed)
 }
+
+// One mailbox reached under two names (after a DNS switch, the old
+// provider's name points at the new server): --delete-source refuses with
+// exit code 2 and deletes nothing.
+func TestCopyDeleteSourceRefusesOneMailboxUnderTwoNames(t *testing.T) {
+	srv, ca := startIMAP(t)
+	_, port, _ := strings.Cut(srv.TLSAddr(), ":")
+	src := "imaps://alice%40example.com@127.0.0.1:" + port
+	dst := "imaps://alice%40example.com@localhost:" + port
+	env := []string{"MAILFERRY_SOURCE_PASSWORD=s3cret", "MAILFERRY_DEST_PASSWORD=s3cret"}
+	before := mailferry(t, env, "folders", src, "--ca-file", ca)
+	expectCode(t, before, 0)
+	state := filepath.Join(t.TempDir(), "state")
+	r := mailferry(t, env, "copy", src, dst, "--include", "^INBOX$", "--delete-source", "--ca-file", ca, "--state", state)
+	expectCode(t, r, exitUsage)
+	if !strings.Contains(r.stderr, "same mailbox") || !strings.Contains(r.stderr, "nothing was deleted") {
+		t.Errorf("the refusal does not say why:\n%s", r)
+	}
+	after := mailferry(t, env, "folders", src, "--ca-file", ca)
+	if after.stdout != before.stdout {
+		t.Errorf("the source changed:\nbefore\n%s\nafter\n%s", before.stdout, after.stdout)
+	}
+}
