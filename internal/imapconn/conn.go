@@ -37,6 +37,9 @@ type Conn struct {
 	// first is set for the first connection to the account, whose errors
 	// that cannot heal are Fatal (see account.CannotHeal).
 	first bool
+	// raw is the TCP connection under go-imap (and under TLS). Closing it
+	// is how a connection is abandoned; see abort.
+	raw net.Conn
 	// preAuth are the capabilities before login, which list the SASL
 	// mechanisms (servers drop AUTH= after login).
 	preAuth imap.CapSet
@@ -61,9 +64,8 @@ type Conn struct {
 func Dial(ctx context.Context, opts *Options, info *ServerInfo) (*Conn, error) {
 	c := &Conn{opts: opts, first: info == nil}
 	c.wd = newWatchdog(opts.timeout(), func() {
-		if c.C != nil {
-			c.C.Close()
-		}
+		c.markBroken()
+		c.abort()
 	})
 	token, err := c.oauth2Token(ctx)
 	if err != nil {
@@ -111,6 +113,7 @@ func (c *Conn) connect(ctx context.Context) error {
 		}
 		return c.connError(fmt.Errorf("imap %s: connecting: %w", opts.Server(), err))
 	}
+	c.raw = raw
 	cfg := &tls.Config{}
 	if opts.TLSConfig != nil {
 		cfg = opts.TLSConfig.Clone()
@@ -253,7 +256,10 @@ func (c *Conn) Begin(ctx context.Context) (end func()) {
 	c.mu.Lock()
 	c.ctx = ctx
 	c.mu.Unlock()
-	stop := context.AfterFunc(ctx, func() { c.C.Close() })
+	stop := context.AfterFunc(ctx, func() {
+		c.markBroken()
+		c.abort()
+	})
 	c.wd.arm()
 	return func() {
 		c.wd.disarm()
@@ -310,9 +316,45 @@ func (c *Conn) markBroken() {
 	c.mu.Unlock()
 }
 
+// abort closes the TCP connection under go-imap, and under TLS, so that
+// every read and write on it fails at once; it does not wait for anything.
+//
+// imapclient.Client.Close is not enough to abandon a connection: it closes
+// the socket too, but then waits for go-imap's decoder goroutine to end,
+// and that goroutine does not end while a FETCH literal it handed out is
+// unread (beta.8 blocks until the literal's reader reaches its end or an
+// error). A caller that gave up in the middle of a message body would wait
+// for itself forever. With the socket closed, reading the rest of any
+// literal ends at once (only what is already buffered is left), so the
+// decoder can finish; Abandon does that reading. Closing the raw socket
+// rather than the TLS connection also skips the close_notify alert, whose
+// write can wait up to 5 s on a server that stopped reading.
+func (c *Conn) abort() {
+	if c.raw != nil {
+		c.raw.Close()
+	}
+}
+
 // MarkBroken makes the pool close c instead of reusing it: after an
-// aborted command the protocol state is unknown.
-func (c *Conn) MarkBroken() { c.markBroken(); c.C.Close() }
+// aborted command the protocol state is unknown. It closes the socket
+// under go-imap and returns at once; the client itself is closed when the
+// pool gets c back. A caller in the middle of a FETCH uses Abandon.
+func (c *Conn) MarkBroken() {
+	c.markBroken()
+	c.abort()
+}
+
+// Abandon gives up cmd, a FETCH whose responses are no longer wanted, and
+// the connection with it: the socket is closed first, so draining what is
+// left of cmd (which go-imap needs before its decoder can end, see abort)
+// reads only what was already buffered and cannot wait for the server.
+// Then the client is closed. Abandon returns within moments, whatever
+// state the FETCH was in.
+func (c *Conn) Abandon(cmd *imapclient.FetchCommand) {
+	c.MarkBroken()
+	cmd.Close()
+	c.C.Close()
+}
 
 // Broken reports whether c must not be reused.
 func (c *Conn) Broken() bool {
@@ -329,6 +371,10 @@ func (c *Conn) Broken() bool {
 	return c.C.State() == imap.ConnStateLogout
 }
 
+// logoutWait bounds the polite LOGOUT in Close, which runs also when a
+// run is stopping and must not keep it waiting for a slow server.
+const logoutWait = time.Second
+
 // Close logs out (briefly) and closes the connection.
 func (c *Conn) Close() error {
 	if !c.Broken() {
@@ -339,9 +385,11 @@ func (c *Conn) Close() error {
 		}()
 		select {
 		case <-done:
-		case <-time.After(2 * time.Second):
+		case <-time.After(logoutWait):
 		}
 	}
+	// After LOGOUT (or without it) nothing more is wanted from the server.
+	c.abort()
 	c.C.Close()
 	return nil
 }

@@ -147,14 +147,15 @@ func (r *fetchRun) run(ctx context.Context, set imap.NumSet, what string) error 
 		}
 		if err := r.consume(msg); err != nil {
 			end()
+			// The rest of the FETCH is not wanted (fn gave up, or the
+			// stream broke), and reading it from the server could take
+			// long. Abandon closes the connection first, so the part of
+			// a literal left unread cannot hold go-imap up.
+			c.Abandon(cmd)
 			var stop *stopError
 			if errors.As(err, &stop) {
-				// fn gave up: the rest of the FETCH is not wanted, and
-				// draining it could take long.
-				c.MarkBroken()
 				return stop.err
 			}
-			c.MarkBroken()
 			return c.Err(fmt.Sprintf("folder %q: %s", r.folder, what), err)
 		}
 	}
