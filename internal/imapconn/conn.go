@@ -56,6 +56,8 @@ type Conn struct {
 
 	misrouted atomic.Int64
 	expunged  atomic.Int64
+	// literalCut is set when the literal being read ended before its size.
+	literalCut atomic.Bool
 }
 
 // Dial connects, secures, logs in and learns the server's capabilities.
@@ -294,19 +296,29 @@ func (c *Conn) ctxErr() error {
 	return c.ctx.Err()
 }
 
-// WatchedReader returns r with the watchdog armed during each Read: the
-// body of a literal that stops arriving ends the connection.
-func (c *Conn) WatchedReader(r io.Reader) io.Reader { return &watchedReader{r: r, c: c} }
+// WatchedReader returns lit, a FETCH literal, with the watchdog armed
+// during each Read: the body of a literal that stops arriving ends the
+// connection. It also notes whether the literal ended short, which Abandon
+// needs to know.
+func (c *Conn) WatchedReader(lit imap.LiteralReader) io.Reader {
+	c.literalCut.Store(false)
+	return &watchedReader{r: lit, c: c, left: lit.Size()}
+}
 
 type watchedReader struct {
-	r io.Reader
-	c *Conn
+	r    io.Reader
+	c    *Conn
+	left int64
 }
 
 func (w *watchedReader) Read(p []byte) (int, error) {
 	w.c.wd.arm()
 	n, err := w.r.Read(p)
 	w.c.wd.disarm()
+	w.left -= int64(n)
+	if err != nil && w.left > 0 {
+		w.c.literalCut.Store(true)
+	}
 	return n, err
 }
 
@@ -345,16 +357,32 @@ func (c *Conn) MarkBroken() {
 }
 
 // Abandon gives up cmd, a FETCH whose responses are no longer wanted, and
-// the connection with it: the socket is closed first, so draining what is
+// the connection with it. The socket is closed first, so draining what is
 // left of cmd (which go-imap needs before its decoder can end, see abort)
 // reads only what was already buffered and cannot wait for the server.
-// Then the client is closed. Abandon returns within moments, whatever
-// state the FETCH was in.
+// A literal that already ended short (the stream broke) is not drained:
+// go-imap's decoder has moved past it and ends by itself on the dead
+// stream, and reading the literal again would race with it. Then the
+// client is closed, waiting at most closeWait for go-imap to finish, so
+// Abandon returns within moments whatever state the FETCH was in.
 func (c *Conn) Abandon(cmd *imapclient.FetchCommand) {
 	c.MarkBroken()
-	cmd.Close()
-	c.C.Close()
+	if !c.literalCut.Load() {
+		cmd.Close()
+	}
+	done := make(chan struct{})
+	go func() {
+		c.C.Close()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(closeWait):
+	}
 }
+
+// closeWait bounds how long Abandon waits for go-imap to close.
+const closeWait = 2 * time.Second
 
 // Broken reports whether c must not be reused.
 func (c *Conn) Broken() bool {

@@ -64,13 +64,14 @@ func (c *Conn) FetchKeys(ctx context.Context, set imap.SeqSet, what string) ([]K
 					continue
 				}
 				var err error
-				header, err = io.ReadAll(io.LimitReader(c.WatchedReader(it.Literal), maxKeyHeader))
+				lit := c.WatchedReader(it.Literal)
+				header, err = io.ReadAll(io.LimitReader(lit, maxKeyHeader))
 				if err == nil {
-					_, err = io.Copy(io.Discard, c.WatchedReader(it.Literal))
+					_, err = io.Copy(io.Discard, lit)
 				}
 				if err != nil {
 					end()
-					c.MarkBroken()
+					c.Abandon(cmd)
 					return nil, c.Err(what, err)
 				}
 			}

@@ -128,7 +128,7 @@ func (s *Sink) Digests(ctx context.Context, folder string, refs []string) (map[s
 				d := formats.NewDigester()
 				if _, err := io.Copy(d, c.WatchedReader(it.Literal)); err != nil {
 					end()
-					c.MarkBroken()
+					c.Abandon(cmd)
 					return nil, c.Err(what, err)
 				}
 				digest = d.Sum()
