@@ -169,10 +169,12 @@ func (s *Sink) Put(ctx context.Context, m transfer.Message, r io.Reader) error {
 	return s.deliver(ctx, f, m, r, letters)
 }
 
-// flagLetters returns the ":2," letters for m's flags. $Forwarded is stored
-// both as 'P' (the Maildir letter other programs read) and as a keyword,
-// since Dovecot ignores 'P'. Keywords that are not valid IMAP atoms, or for
-// which the folder has no letter left, are dropped with a warning.
+// flagLetters returns the ":2," letters for m's flags. $Forwarded is 'P'
+// only: Dovecot, mutt and the Maildir specification read 'P' as forwarded
+// (passed), and a keyword letter for it as well would spend one of the
+// folder's 26 letters on a flag that already has one. Keywords that are not
+// valid IMAP atoms, or for which the folder has no letter left, are dropped
+// with a warning.
 func (s *Sink) flagLetters(f *folder, m transfer.Message) ([]byte, error) {
 	letters, keywords := formats.MaildirFlagLetters(m.Flags)
 	var valid []string
@@ -182,11 +184,6 @@ func (s *Sink) flagLetters(f *folder, m transfer.Message) ([]byte, error) {
 			continue
 		}
 		valid = append(valid, k)
-	}
-	for _, c := range letters {
-		if c == 'P' {
-			valid = append(valid, formats.FlagForwarded)
-		}
 	}
 	if len(valid) == 0 {
 		return letters, nil

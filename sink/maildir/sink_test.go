@@ -277,6 +277,37 @@ func TestPutKeywordOverflow(t *testing.T) {
 	}
 }
 
+// $Forwarded is the letter P and nothing else: a folder with 26 keywords
+// keeps all of them on a forwarded message.
+func TestForwardedIsLetterPOnly(t *testing.T) {
+	s, root := newSink(t, Options{})
+	var warnings []string
+	s.opts.Warn = func(w string) { warnings = append(warnings, w) }
+	flags := []string{"$Forwarded", `\Seen`}
+	for i := 0; i < 26; i++ {
+		flags = append(flags, fmt.Sprintf("kw%02d", i))
+	}
+	put(t, s, transfer.Message{Folder: "Fwd", ID: "f1", Flags: flags}, "Subject: fwd\n\n")
+	dir := filepath.Join(root, ".Fwd")
+	kwData, _ := os.ReadFile(filepath.Join(dir, "dovecot-keywords"))
+	if strings.Contains(string(kwData), "$Forwarded") {
+		t.Errorf("dovecot-keywords = %q: $Forwarded took a keyword letter", kwData)
+	}
+	kw, _ := formats.ParseMaildirKeywords(kwData)
+	n := onlyMessage(t, dir)
+	got, unknown := n.FlagsWith(&kw)
+	if len(got) != 28 || !contains(got, "$Forwarded") || !contains(got, "kw25") || len(unknown) != 0 {
+		t.Errorf("stored %d flags %q (unknown %q), want $Forwarded, \\Seen and 26 keywords", len(got), got, unknown)
+	}
+	name := files(t, filepath.Join(dir, "cur"))[0]
+	if _, letters, _ := strings.Cut(name, ":2,"); !strings.HasPrefix(letters, "PS") || len(letters) != 28 {
+		t.Errorf("name %q: want P, S and 26 keyword letters", name)
+	}
+	if len(warnings) != 0 {
+		t.Errorf("warnings %q, want none", warnings)
+	}
+}
+
 func TestStaleKeywordsLockIsBroken(t *testing.T) {
 	s, root := newSink(t, Options{})
 	lock := filepath.Join(root, "dovecot-keywords.lock")

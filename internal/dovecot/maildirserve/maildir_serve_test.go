@@ -172,7 +172,11 @@ func serve(t *testing.T, msgs []stored) {
 			if f.date.Unix() != m.date.Unix() {
 				t.Errorf("%q message %d: INTERNALDATE = %v, want %v (to the second)", folder, i, f.date, m.date)
 			}
-			if want := formats.NormalizeFlags(m.flags); !slices.Equal(f.flags, want) {
+			// $Forwarded is stored as the Maildir letter P only, which
+			// Dovecot 2.3 does not report (it keeps forwarded as a keyword
+			// of its own); every other flag and keyword it serves.
+			want := slices.DeleteFunc(formats.NormalizeFlags(m.flags), func(f string) bool { return f == formats.FlagForwarded })
+			if !slices.Equal(f.flags, want) {
 				t.Errorf("%q message %d: FLAGS = %v, want %v", folder, i, f.flags, want)
 			}
 		}
