@@ -33,14 +33,15 @@ var mozillaStatusBits = []struct {
 }
 
 // MboxKeywordOK reports whether keyword k can be kept in an X-Keywords
-// header: not empty, no white space or control characters, and not a
-// system flag (those start with a backslash).
+// header: not empty, no white space, commas or control characters (mbox
+// programs separate keywords by spaces or commas), and not a system flag
+// (those start with a backslash).
 func MboxKeywordOK(k string) bool {
 	if k == "" || k[0] == '\\' {
 		return false
 	}
 	for i := 0; i < len(k); i++ {
-		if k[i] <= ' ' || k[i] == 0x7f {
+		if k[i] <= ' ' || k[i] == 0x7f || k[i] == ',' {
 			return false
 		}
 	}
@@ -161,8 +162,44 @@ func foreignFlags(name, value string) (flags []string, store bool) {
 		return mozillaStatusFlags(value), true
 	case "x-mozilla-keys":
 		return keywordList(value, false), true
-	case "x-mozilla-status2", "x-uid", "x-imap", "x-imapbase", "x-mailferry-frame":
-		return nil, true
 	}
-	return nil, false
+	// A Content-Length is the store's only where it frames the message
+	// (mboxcl2); the reader decides that.
+	return nil, isMboxStoreHeader(name) && name != "content-length"
+}
+
+// mboxStoreHeaders are the header fields mbox programs keep their own
+// bookkeeping in (lower case): flags, framing, UIDs, Thunderbird's status,
+// and the frame of mailferry's old archives. The reader takes them as the
+// store's, never as the message's, so a message's own copies are renamed
+// when it is written (see MboxWriter).
+var mboxStoreHeaders = map[string]bool{
+	"status": true, "x-status": true, "x-keywords": true, "content-length": true,
+	"x-uid": true, "x-imap": true, "x-imapbase": true,
+	"x-mozilla-status": true, "x-mozilla-status2": true, "x-mozilla-keys": true,
+	"x-mailferry-frame": true,
+}
+
+func isMboxStoreHeader(lowerName string) bool { return mboxStoreHeaders[lowerName] }
+
+// mboxRenamePrefix is put in front of a message's own store header field
+// (and of a field already carrying it in front of a store header name), so
+// no reader takes it for the store's; MboxReader removes one.
+const mboxRenamePrefix = "X-Original-"
+
+// unrenamed strips every rename prefix from a lower-case field name.
+func unrenamed(lowerName string) string {
+	p := strings.ToLower(mboxRenamePrefix)
+	for strings.HasPrefix(lowerName, p) {
+		lowerName = lowerName[len(p):]
+	}
+	return lowerName
+}
+
+// renamedStoreHeader reports whether a lower-case field name is a store
+// header with at least one rename prefix: a message's own field that
+// MboxWriter renamed.
+func renamedStoreHeader(lowerName string) bool {
+	base := unrenamed(lowerName)
+	return base != lowerName && isMboxStoreHeader(base)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -124,7 +125,8 @@ func TestMboxForeignMuttDovecot(t *testing.T) {
 		"\r\n"
 	checkMbox(t, "mutt and dovecot", file, []wantMsg{
 		{"Subject: mutt\n\nbody\n", []string{`\Answered`, `\Flagged`, `\Seen`}, d2024},
-		{"Date: Sun, 10 Mar 2024 11:00:00 +0100\nSubject: dovecot\n\nx\n", []string{"$Forwarded", "junk", "work"}, d2024b},
+		// The Unix epoch is a date like any other, not "unknown".
+		{"Date: Sun, 10 Mar 2024 11:00:00 +0100\nSubject: dovecot\n\nx\n", []string{"$Forwarded", "junk", "work"}, time.Unix(0, 0).UTC()},
 		{"Subject: crlf\r\n\r\nline\r\n", []string{`\Draft`}, d2024b},
 	})
 }
@@ -158,8 +160,8 @@ func TestMboxRewrittenFrame(t *testing.T) {
 	checkMbox(t, "dovecot", dovecot, []wantMsg{{"Subject: hi\n\nhello\n", []string{`\Seen`, "work"}, d2024}})
 }
 
-// TestMboxAppendToForeign appends framed messages to a foreign file, as the
-// sink does, and reads both kinds back.
+// TestMboxAppendToForeign appends messages to a foreign file, as the sink
+// does, and reads both kinds back.
 func TestMboxAppendToForeign(t *testing.T) {
 	for _, foreign := range []string{
 		"From a Sat Mar  9 17:04:05 2024\nSubject: f\n\nno final newline",
@@ -174,7 +176,7 @@ func TestMboxAppendToForeign(t *testing.T) {
 			t.Fatal(err)
 		}
 		msgs, bodies := readAllMbox(t, buf.Bytes())
-		if len(msgs) != 2 || msgs[0].Framed || !msgs[1].Framed || string(bodies[1]) != "Subject: ours\n\nFrom x\n" {
+		if len(msgs) != 2 || msgs[0].Framed || msgs[1].Framed || string(bodies[1]) != "Subject: ours\n\nFrom x\n" {
 			t.Fatalf("after %q: %d messages, bodies %q", foreign, len(msgs), bodies)
 		}
 		if !bytes.HasPrefix(bodies[0], []byte("Subject: f\n\n")) {
@@ -212,12 +214,30 @@ func TestMboxNotMbox(t *testing.T) {
 	}
 }
 
+// legacyFramed is a message as mailferry wrote it before version 2 of its
+// mbox format: a frame block with the quoted length in front of it.
+func legacyFramed(t *testing.T, body string) string {
+	t.Helper()
+	var q bytes.Buffer
+	f := newFromFilter(&q, false)
+	f.Write([]byte(body))
+	f.Close()
+	tail := "\n"
+	if body != "" && !strings.HasSuffix(body, "\n") {
+		tail = "\n\n"
+	}
+	return fmt.Sprintf("From MAILER-DAEMON Sat Mar  9 17:04:05 2024\nStatus: RO\n%s: %s %d\n%s%s", mboxFrameField, mboxFrameVersion, q.Len(), q.String(), tail)
+}
+
 // TestMboxTornTail cuts a file at every byte of its last message: the
-// messages before it stay whole and framed, the last one is Incomplete.
+// messages before it stay whole, and the cut never makes them more or
+// fewer. Without a frame the reader cannot tell a message cut after a line
+// from a shorter one (the sink knows from what it committed); it does see
+// a From_ line cut short.
 func TestMboxTornTail(t *testing.T) {
 	cases := []mboxCase{
 		{"one", "Subject: 1\n\nFrom a\n\nbody\n", []string{`\Seen`}, d2024},
-		{"two", "Subject: 2\n\n\n\nx", nil, d2024},
+		{"two", "Subject: 2\n\n\n\nx\n", nil, d2024},
 		{"last", "Subject: 3\nFrom: x\n\n\nFrom me Sat Mar  9 17:04:05 2024\n\nend\n\n", []string{`\Flagged`, "kw"}, d2024},
 	}
 	file := writeMbox(t, cases)
@@ -233,19 +253,44 @@ func TestMboxTornTail(t *testing.T) {
 			t.Fatalf("cut at %d: %d messages, want %d", cut, len(msgs), n)
 		}
 		for i := 0; i < 2; i++ {
-			if !msgs[i].Framed || string(bodies[i]) != cases[i].body {
-				t.Fatalf("cut at %d: message %d damaged: framed=%v %q", cut, i, msgs[i].Framed, bodies[i])
+			if string(bodies[i]) != cases[i].body || msgs[i].Incomplete {
+				t.Fatalf("cut at %d: message %d damaged: %q", cut, i, bodies[i])
 			}
 		}
 		if n == 3 {
-			last := msgs[2]
-			complete := cut == int64(len(file))
-			if last.Incomplete == complete || last.Framed != complete || last.Offset != lastStart {
-				t.Fatalf("cut at %d of %d: Incomplete=%v Framed=%v offset %d", cut, len(file), last.Incomplete, last.Framed, last.Offset)
+			fromLine := bytes.IndexByte(file[lastStart:], '\n') + 1
+			if cut-lastStart < int64(fromLine) && !msgs[2].Incomplete {
+				t.Fatalf("cut at %d: Incomplete=%v", cut, msgs[2].Incomplete)
 			}
-			if !complete && !bytes.Equal(bodies[2], file[lastStart:cut]) {
-				t.Fatalf("cut at %d: incomplete body is not the raw tail", cut)
+		}
+	}
+}
+
+// TestMboxLegacyTornTail: in an archive written before version 2, the frame
+// still tells a complete last message from a torn one.
+func TestMboxLegacyTornTail(t *testing.T) {
+	bodies := []string{"Subject: 1\n\nFrom a\n\nbody\n", "Subject: 2\n\nno newline", "Subject: 3\n\n\nFrom me Sat Mar  9 17:04:05 2024\n\nend\n\n"}
+	var file string
+	for _, b := range bodies {
+		file += legacyFramed(t, b)
+	}
+	lastStart := int64(len(file) - len(legacyFramed(t, bodies[2])))
+	for cut := lastStart + 1; cut <= int64(len(file)); cut++ {
+		msgs, got := readAllMbox(t, []byte(file[:cut]))
+		if len(msgs) != 3 {
+			t.Fatalf("cut at %d: %d messages", cut, len(msgs))
+		}
+		for i := 0; i < 2; i++ {
+			if !msgs[i].Framed || string(got[i]) != bodies[i] {
+				t.Fatalf("cut at %d: message %d: framed=%v %q", cut, i, msgs[i].Framed, got[i])
 			}
+		}
+		complete := cut == int64(len(file))
+		if msgs[2].Incomplete == complete || msgs[2].Framed != complete {
+			t.Fatalf("cut at %d of %d: Incomplete=%v Framed=%v", cut, len(file), msgs[2].Incomplete, msgs[2].Framed)
+		}
+		if complete && (string(got[2]) != bodies[2] || !msgs[2].Date.Equal(d2024)) {
+			t.Fatalf("complete legacy message read as %q, %v", got[2], msgs[2].Date)
 		}
 	}
 }
@@ -294,7 +339,8 @@ func FuzzMboxRoundTrip(f *testing.F) {
 		if MboxKeywordOK(kw) {
 			flags = append(flags, kw)
 		}
-		// Dates from 1900 to 2100, to the second; 0 stands for unknown.
+		// Dates from 1900 to 2100, to the second; 0 stands for unknown,
+		// which the writer replaces by the Date: header's time or now.
 		date := time.Unix(unix%(200*365*86400)-70*365*86400, 0).UTC()
 		if unix == 0 {
 			date = time.Time{}
@@ -312,10 +358,13 @@ func FuzzMboxRoundTrip(f *testing.F) {
 		}
 		for i, body := range [][]byte{a, b, a} {
 			m := msgs[i]
-			if !bytes.Equal(bodies[i], body) {
-				t.Fatalf("message %d: got %q, want %q", i, bodies[i], body)
+			if want := mboxKept(body); !bytes.Equal(bodies[i], want) {
+				t.Fatalf("message %d: got %q, want %q", i, bodies[i], want)
 			}
-			if !m.Framed || !m.Date.Equal(date) || !reflect.DeepEqual(m.Flags, wantFlags(flags)) {
+			if date.IsZero() && m.Date.IsZero() {
+				t.Fatalf("message %d: an unknown date was written as no date", i)
+			}
+			if m.Framed || (!date.IsZero() && !m.Date.Equal(date)) || !reflect.DeepEqual(m.Flags, wantFlags(flags)) {
 				t.Fatalf("message %d: framed=%v date %v (want %v) flags %q (want %q)", i, m.Framed, m.Date, date, m.Flags, wantFlags(flags))
 			}
 		}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/mail"
 	"sort"
 	"strconv"
 	"strings"
@@ -40,14 +39,15 @@ type MboxMessage struct {
 	Length int64
 	// Sender is the address of the From_ line.
 	Sender string
-	// Date is the arrival time from the From_ line, in UTC. A From_ line
-	// holding the Unix epoch means "unknown": then Date is zero for
-	// mailferry's own frame and the Date: header's time for foreign files.
+	// Date is the arrival time from the From_ line, in UTC. Only in the
+	// framed messages of mailferry's old archives does the Unix epoch mean
+	// "unknown" (Date is then zero); anywhere else it is a real date.
 	Date time.Time
 	// Flags are the IMAP flags from the flag headers, normalized.
 	Flags []string
-	// Framed reports that the message carries a valid mailferry frame, so
-	// Body yields exactly the bytes once given to MboxWriter.
+	// Framed reports that the message carries a valid X-Mailferry-Frame,
+	// the framing of mailferry's old archives (MboxWriter no longer writes
+	// it): Body yields exactly the bytes once given to the writer.
 	Framed bool
 	// Incomplete reports that the file ends inside this message: an append
 	// that was cut short. Its Body yields the raw bytes from Offset to the
@@ -73,12 +73,15 @@ func (m *MboxMessage) StoredSize() int64 {
 }
 
 // Body streams the message: for a framed message exactly the bytes given to
-// the writer; for a foreign one the message without its From_ line, its
+// the writer; for any other the message without its From_ line, its
 // flag and bookkeeping headers (Status, X-Status, X-Keywords,
 // X-Mozilla-Status, X-Mozilla-Status2, X-Mozilla-Keys, X-UID, X-IMAP,
-// X-IMAPbase, a Content-Length that framed the body) and the separating blank
-// line, with ">From " quoting undone (except in mboxcl2 messages, which are
-// not quoted). Each call starts a new reader.
+// X-IMAPbase, a Content-Length) and the separating blank line, with one
+// "X-Original-" removed from the header fields MboxWriter renamed and
+// ">From " quoting undone (except in mboxcl2 messages, which are not
+// quoted). For what MboxWriter wrote that is the message it was given (see
+// MboxWriter for what an mbox file cannot keep). Each call starts a new
+// reader.
 func (m *MboxMessage) Body() io.Reader {
 	rs := make([]io.Reader, 0, len(m.spans))
 	for _, s := range m.spans {
@@ -448,7 +451,6 @@ func (r *MboxReader) foreign(start, bodyStart int64, sender string, date time.Ti
 	var (
 		flags   []string
 		dropped []span
-		dateHdr string
 		cls     []span // Content-Length fields
 		clValue string
 		field   struct {
@@ -466,16 +468,18 @@ func (r *MboxReader) foreign(start, bodyStart int64, sender string, date time.Ti
 		}
 		inField = false
 		v := string(field.value)
+		if renamedStoreHeader(field.name) {
+			// A message's own store header, renamed by MboxWriter:
+			// give it back its name.
+			dropped = append(dropped, span{field.off, int64(len(mboxRenamePrefix))})
+			return
+		}
 		if f, store := foreignFlags(field.name, v); store {
 			flags = append(flags, f...)
 			dropped = append(dropped, span{field.off, field.n})
 			return
 		}
 		switch field.name {
-		case "date":
-			if dateHdr == "" {
-				dateHdr = v
-			}
 		case "content-length":
 			cls = append(cls, span{field.off, field.n})
 			clValue = strings.TrimSpace(v)
@@ -500,6 +504,9 @@ func (r *MboxReader) foreign(start, bodyStart int64, sender string, date time.Ti
 		}
 		finish()
 		name, value, ok := bytes.Cut(l.text(), []byte(":"))
+		// RFC 822 allowed white space before the colon, and some
+		// readers still take "Content-Length :" for the field.
+		name = bytes.TrimRight(name, " \t")
 		if ok && fieldName(name) {
 			inField = true
 			field.name = strings.ToLower(string(name))
@@ -527,7 +534,8 @@ func (r *MboxReader) foreign(start, bodyStart int64, sender string, date time.Ti
 			if !ok {
 				break
 			}
-			if prevBlank && bytes.HasPrefix(l.head, []byte(fromPrefix)) {
+			// A last line cut short of "From " may be a torn From_ line too.
+			if prevBlank && (bytes.HasPrefix(l.head, []byte(fromPrefix)) || (!l.lf && tornFromLine(l.head))) {
 				if l.lf && l.whole() {
 					if _, _, ok := ParseMboxFromLine(l.text()); ok {
 						found = true
@@ -555,12 +563,6 @@ func (r *MboxReader) foreign(start, bodyStart int64, sender string, date time.Ti
 		return r.incomplete(start)
 	}
 
-	if date.Equal(mboxUnknownDate) {
-		date = time.Time{}
-		if t, err := mail.ParseDate(strings.TrimSpace(dateHdr)); err == nil {
-			date = t.UTC().Truncate(time.Second)
-		}
-	}
 	sort.Slice(dropped, func(i, j int) bool { return dropped[i].off < dropped[j].off })
 	var spans []span
 	pos := bodyStart

@@ -1,19 +1,22 @@
 package formats
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
+	"net/mail"
 	"strings"
 	"time"
 )
 
-// mboxFrameField is the name of the last line of mailferry's frame block.
+// mboxFrameField is the name of the last line of the frame block that
+// mailferry wrote in front of every message before version 2 of its mbox
+// format. The reader still recognises it in old archives; nothing writes it.
 const mboxFrameField = "X-Mailferry-Frame"
 
-// mboxFrameVersion is the frame format written by this code.
+// mboxFrameVersion is the only frame version old archives hold.
 const mboxFrameVersion = "1"
 
 // MboxEnvelope is what an mbox file keeps about a message besides its bytes.
@@ -44,40 +47,46 @@ func SplitMboxFlags(flags []string) (keep, drop []string) {
 	return keep, drop
 }
 
-// MboxWriter appends messages to an mbox file in mailferry's framing.
+// MboxWriter appends messages to an mbox file.
 //
-// It writes mboxrd that mutt, Dovecot and other mbox readers take as
-// an ordinary mbox, with a small block of header lines in front of every
-// message that lets its own reader give back the exact bytes it was handed:
+// It writes plain mboxrd, as mutt, Dovecot, Python's mailbox and other mbox
+// readers read it, with the flags in the headers they all know:
 //
-//	From <sender> <Www Mmm dd hh:mm:ss yyyy>     From_ line, date = arrival time in UTC
-//	Status: RO                                  always; R = \Seen, O = old
-//	X-Status: AFTD                              only with \Answered \Flagged \Draft \Deleted
-//	X-Keywords: $Forwarded work                 only with other keywords
-//	X-Mailferry-Frame: 1 <n>                    always the last line of the block
-//	<n bytes: the message, mboxrd-quoted>       each line matching ^>*From gets one more '>'
-//	<LF>                                        only if the message is not empty and lacks a final LF
-//	<LF>                                        the blank line that separates messages
+//	From <sender> <Www Mmm dd hh:mm:ss yyyy>   From_ line, date = arrival time in UTC
+//	<the message's header>                    its own store headers renamed (see below)
+//	Status: RO                                always, at the end of the header; R = \Seen, O = old
+//	X-Status: AFTD                            only with \Answered \Flagged \Draft \Deleted
+//	X-Keywords: $Forwarded work               only with other keywords
+//	<the rest of the message>                 from its blank line on
+//	<LF>                                      only if the message lacks a final LF
+//	<LF>                                      the blank line that separates messages
 //
-// The sender is the message's Return-Path, or MAILER-DAEMON; a zero arrival
-// time is written as the Unix epoch and read back as zero.
+// Every line of the message matching ^>*From gets one more '>'. Nothing
+// else is added: no Content-Length (the quoting already frames every
+// message, and Python's mailbox ignores lengths anyway) and no header only
+// mailferry knows. A reader that drops the Status, X-Status and X-Keywords
+// lines and undoes the quoting has the message's bytes again.
 //
-// The block sits in front of the message, so the message's own bytes stay in
-// one piece: its own Status, X-Status, X-Keywords, Content-Length or even
-// X-Mailferry-Frame headers, a missing final newline, CRLF or mixed line
-// endings, NUL and 8-bit bytes, a header without a body or an empty message
-// all come back unchanged. n counts the quoted bytes on disk, so a reader can
-// check a frame without reading the message: the frame is valid only if the n
-// bytes are followed by the expected line feeds and then the end of the file
-// or another From_ line. An append cut short by a crash therefore never
-// passes for a complete message (see MboxMessage.Incomplete). A message whose
-// frame does not check out (an mbox rewritten by another program) is read
-// like a foreign one.
+// A message's own store headers (Status, X-Status, X-Keywords,
+// Content-Length, X-UID, X-IMAP, X-IMAPbase, Thunderbird's X-Mozilla-Status,
+// X-Mozilla-Status2 and X-Mozilla-Keys, and the X-Mailferry-Frame of old
+// archives) would make other readers frame or flag it differently from what
+// it is: mutt trusts a Content-Length that happens to point at a quoted
+// ">From " line and shows a forged message there. Such a field is renamed
+// by putting "X-Original-" in front of its name, and a field already named
+// X-Original-<store header> gets one more prefix, so the renaming can be
+// undone exactly, like the quoting: MboxReader removes one prefix.
 //
-// Mail programs see the frame lines as ordinary header fields: Status and
-// X-Status are mutt's and pine's flag headers, X-Keywords is Dovecot's, and
-// X-Mailferry-Frame is ignored. mailferry writes no Content-Length header, so
-// no reader trusts a length meant for another.
+// What the file cannot keep: a message without a final line feed gets one;
+// other readers see the quoting and the renamed fields. Where the header
+// ends is the first line that is empty or a lone CR; a message without such
+// a line gets the flag headers after its last line.
+//
+// The sender is the message's Return-Path, or MAILER-DAEMON. A message
+// without an arrival time is written with its Date: header's time, or the
+// time it was written, as a Maildir stores it: the From_ line needs a date,
+// and any fixed stand-in (such as the Unix epoch) would be taken for a real
+// one.
 //
 // MboxWriter writes nothing but whole messages, so the caller decides where
 // buffering and durability happen.
@@ -105,65 +114,85 @@ func MboxAppendPrefix(tail []byte) string {
 }
 
 // WriteMessage writes one message: size bytes read from msg, which is read
-// twice (once to measure, once to write). It returns the number of bytes
-// written to the underlying writer. The message's bytes are not interpreted,
-// except that Return-Path supplies the sender when env.Sender is empty.
+// twice (once for its header, once to write it). It returns the number of
+// bytes written to the underlying writer. Return-Path supplies the sender
+// when env.Sender is empty, and Date: the date when env.Date is zero.
 func (w *MboxWriter) WriteMessage(env MboxEnvelope, msg io.ReaderAt, size int64) (int64, error) {
 	if _, drop := SplitMboxFlags(env.Flags); len(drop) > 0 {
 		return 0, fmt.Errorf("%w: %s", ErrMboxFlag, strings.Join(drop, " "))
 	}
+	hdr, err := scanMboxHeader(io.NewSectionReader(msg, 0, size))
+	if err != nil {
+		return 0, fmt.Errorf("mbox: reading message: %w", err)
+	}
 	sender := env.Sender
 	if sender == "" {
-		sender = returnPath(msg, size)
+		sender = hdr.returnPath
 	}
-	fromLine, err := FormatMboxFromLine(sender, env.Date)
+	date := env.Date
+	if date.IsZero() {
+		date = hdr.date
+	}
+	if date.IsZero() {
+		date = time.Now()
+	}
+	fromLine, err := FormatMboxFromLine(sender, date)
 	if err != nil {
 		return 0, err
 	}
-	quoted := &countWriter{}
-	qf := newFromFilter(quoted, false)
-	if _, err := io.Copy(qf, io.NewSectionReader(msg, 0, size)); err != nil {
-		return 0, fmt.Errorf("mbox: reading message: %w", err)
-	}
-	qf.Close()
-	tail := "\n"
-	if size > 0 {
-		var last [1]byte
-		if _, err := msg.ReadAt(last[:], size-1); err != nil && err != io.EOF {
-			return 0, fmt.Errorf("mbox: reading message: %w", err)
-		}
-		if last[0] != '\n' {
-			tail = "\n\n"
-		}
-	}
 
 	status, xstatus, keywords, _ := mboxFlagValues(env.Flags)
-	var head strings.Builder
-	head.WriteString(fromLine)
-	head.WriteString("Status: " + status + "\n")
+	var flagLines strings.Builder
+	if hdr.end == size && size > 0 && !hdr.endsLF {
+		flagLines.WriteString("\n") // the flag headers need a line of their own
+	}
+	flagLines.WriteString("Status: " + status + "\n")
 	if xstatus != "" {
-		head.WriteString("X-Status: " + xstatus + "\n")
+		flagLines.WriteString("X-Status: " + xstatus + "\n")
 	}
 	if keywords != "" {
-		head.WriteString("X-Keywords: " + keywords + "\n")
+		flagLines.WriteString("X-Keywords: " + keywords + "\n")
 	}
-	head.WriteString(mboxFrameField + ": " + mboxFrameVersion + " " + strconv.FormatInt(quoted.n, 10) + "\n")
+	tail := "\n"
+	if hdr.end < size && !hdr.endsLF {
+		tail = "\n\n"
+	}
 
 	cw := &countWriter{}
 	out := io.MultiWriter(w.w, cw)
-	if _, err := io.WriteString(out, head.String()); err != nil {
+	if _, err := io.WriteString(out, fromLine); err != nil {
 		return cw.n, err
 	}
-	body := &countWriter{}
-	f := newFromFilter(io.MultiWriter(out, body), false)
-	if _, err := io.Copy(f, io.NewSectionReader(msg, 0, size)); err != nil {
-		return cw.n, fmt.Errorf("mbox: writing message: %w", err)
+	f := newFromFilter(out, false)
+	var pos int64
+	copyTo := func(end int64) error {
+		if end > pos {
+			if _, err := io.Copy(f, io.NewSectionReader(msg, pos, end-pos)); err != nil {
+				return fmt.Errorf("mbox: writing message: %w", err)
+			}
+			pos = end
+		}
+		return nil
+	}
+	for _, off := range hdr.rename {
+		if err := copyTo(off); err != nil {
+			return cw.n, err
+		}
+		if _, err := io.WriteString(f, mboxRenamePrefix); err != nil {
+			return cw.n, err
+		}
+	}
+	if err := copyTo(hdr.end); err != nil {
+		return cw.n, err
+	}
+	if _, err := io.WriteString(f, flagLines.String()); err != nil {
+		return cw.n, err
+	}
+	if err := copyTo(size); err != nil {
+		return cw.n, err
 	}
 	if err := f.Close(); err != nil {
 		return cw.n, err
-	}
-	if body.n != quoted.n {
-		return cw.n, fmt.Errorf("mbox: message changed while it was written (%d bytes, then %d)", quoted.n, body.n)
 	}
 	if _, err := io.WriteString(out, tail); err != nil {
 		return cw.n, err
@@ -176,19 +205,116 @@ func (w *MboxWriter) WriteMessageBytes(env MboxEnvelope, msg []byte) (int64, err
 	return w.WriteMessage(env, bytes.NewReader(msg), int64(len(msg)))
 }
 
-// returnPath returns the address of the first Return-Path header field of
-// the message, or "" (the From_ line then says MAILER-DAEMON).
-func returnPath(msg io.ReaderAt, size int64) string {
-	const maxHeader = 256 * 1024
-	n := min(size, maxHeader)
-	buf := make([]byte, n)
-	if _, err := msg.ReadAt(buf, 0); err != nil && err != io.EOF {
-		return ""
+// mboxHeader is what the writer needs to know about a message's header.
+type mboxHeader struct {
+	end        int64   // where the flag headers go: the first empty line, or the end
+	rename     []int64 // offsets of store header fields to rename
+	endsLF     bool    // the message's last byte is a line feed
+	returnPath string  // the first Return-Path's address
+	date       time.Time
+}
+
+// mboxHeaderValueMax bounds how much of a Return-Path or Date value is kept.
+const mboxHeaderValueMax = 1024
+
+// scanMboxHeader reads a message's header line by line, in bounded memory
+// whatever its length, finding where it ends exactly as MboxReader does: at
+// the first line that is "\n" or "\r\n".
+func scanMboxHeader(r io.Reader) (mboxHeader, error) {
+	var h mboxHeader
+	br := bufio.NewReaderSize(r, 4096)
+	var (
+		pos     int64
+		lastCR  int64 = -1 // where a last line of a lone CR starts
+		last    byte
+		inBody  bool
+		field   string // lower-case name of the field being read
+		value   []byte
+		dateHdr string
+	)
+	finish := func() {
+		v := strings.TrimSpace(string(value))
+		switch field {
+		case "return-path":
+			if h.returnPath == "" {
+				h.returnPath = v
+			}
+		case "date":
+			if dateHdr == "" {
+				dateHdr = v
+			}
+		}
+		field, value = "", value[:0]
 	}
-	for _, f := range headerFields(buf[:HeaderEnd(buf)]) {
-		if f[0] == "return-path" {
-			return strings.TrimSpace(f[1])
+	h.end = -1
+	for {
+		lineStart := pos
+		var head []byte
+		var n int64
+		for {
+			chunk, err := br.ReadSlice('\n')
+			if n == 0 {
+				head = append(head[:0], chunk[:min(len(chunk), mboxHeaderValueMax)]...)
+			}
+			n += int64(len(chunk))
+			if len(chunk) > 0 {
+				last = chunk[len(chunk)-1]
+			}
+			if err == bufio.ErrBufferFull {
+				continue
+			}
+			if err != nil && err != io.EOF {
+				return h, err
+			}
+			break
+		}
+		if n == 0 {
+			break
+		}
+		if string(head) == "\r" {
+			lastCR = lineStart
+		}
+		pos += n
+		if inBody {
+			continue
+		}
+		if string(head) == "\n" || string(head) == "\r\n" {
+			finish()
+			h.end, inBody = lineStart, true
+			continue
+		}
+		if (head[0] == ' ' || head[0] == '\t') && field != "" {
+			if len(value) < mboxHeaderValueMax {
+				value = append(value, bytes.TrimRight(head, "\r\n")...)
+			}
+			continue
+		}
+		finish()
+		name, v, ok := bytes.Cut(head, []byte(":"))
+		if !ok {
+			continue
+		}
+		lower := strings.ToLower(string(bytes.TrimRight(name, " \t")))
+		if isMboxStoreHeader(unrenamed(lower)) {
+			h.rename = append(h.rename, lineStart)
+		}
+		field = lower
+		value = append(value[:0], bytes.TrimRight(v, "\r\n")...)
+	}
+	finish()
+	h.endsLF = last == '\n'
+	if h.end < 0 {
+		h.end = pos
+		if lastCR >= 0 {
+			// The line feed the file adds would turn this last line
+			// into "\r\n", the end of the header: the flag headers go
+			// before it.
+			h.end = lastCR
 		}
 	}
-	return ""
+	if t, err := mail.ParseDate(dateHdr); err == nil {
+		h.date = t
+	}
+	h.returnPath = strings.TrimSpace(h.returnPath)
+	return h, nil
 }
