@@ -369,3 +369,65 @@ func FuzzParseMboxFromLine(f *testing.F) {
 		}
 	})
 }
+
+func TestMboxDovecotNames(t *testing.T) {
+	tests := []struct{ folder, path string }{
+		{"INBOX", "INBOX"},
+		{"Archive/2019", "Archive/2019"},
+		{"Entwürfe", "Entw&APw-rfe"},
+		{"日本語/テスト", "&ZeVnLIqe-/&MMYwuTDI-"},
+		{"a&b", "a&-b"},
+		{"100%", "100%25"},
+		{".hidden/~home", "%2Ehidden/%7Ehome"},
+		{"x.sbd/y.msf/z.mbox/w.lock", "x%2Esbd/y%2Emsf/z%2Embox/w%2Elock"},
+		{"a//b", "a/%/b"},
+		{"back\\slash", "back\\slash"},
+		{"tab\there", "tab&AAk-here"},
+		{"a.b", "a.b"},
+		{"Gr\xfc\xdfe", "Gr%FC%DFe"},
+		{"50%&x", "50%25&-x"},
+	}
+	for _, tt := range tests {
+		p, err := MboxDovecotPath(tt.folder)
+		if err != nil || p != tt.path {
+			t.Errorf("MboxDovecotPath(%q) = %q, %v; want %q", tt.folder, p, err, tt.path)
+		}
+		if f := MboxDovecotFolderName(p); f != tt.folder {
+			t.Errorf("MboxDovecotFolderName(%q) = %q, want %q", p, f, tt.folder)
+		}
+	}
+	// The sink's names for a folder holding messages and subfolders.
+	if f := MboxDovecotFolderName("Entw&APw-rfe.sbd/x.mbox"); f != "Entwürfe/x" {
+		t.Errorf("fallback names decoded to %q", f)
+	}
+	// Files other programs named are taken as they are.
+	if f := MboxDovecotFolderName("AT&T"); f != "AT&T" {
+		t.Errorf("foreign name decoded to %q", f)
+	}
+}
+
+func FuzzMboxDovecotPath(f *testing.F) {
+	for _, s := range []string{"INBOX", "Entwürfe/x", "a&b", ".x/~y", "z.mbox", "\xff&", "%", "a//b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, folder string) {
+		p, err := MboxDovecotPath(folder)
+		if folder == "" {
+			if err == nil {
+				t.Fatal("empty folder accepted")
+			}
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range strings.Split(p, "/") {
+			if l == "" || l[0] == '.' || l[0] == '~' || strings.HasSuffix(l, ".lock") || strings.HasSuffix(l, ".mbox") || strings.HasSuffix(l, ".sbd") {
+				t.Fatalf("%q: level %q of %q", folder, l, p)
+			}
+		}
+		if back := MboxDovecotFolderName(p); back != folder {
+			t.Fatalf("%q -> %q -> %q", folder, p, back)
+		}
+	})
+}
