@@ -612,7 +612,7 @@ func TestDemo(t *testing.T) {
 	if n := len(messageFiles(t, filepath.Join(dir, "Maildir"))); n != total {
 		t.Errorf("the demo Maildir holds %d messages, want %d", n, total)
 	}
-	for file, want := range map[string]int{"pop3-inbox.mbox": inbox, "mbox/INBOX.mbox": inbox} {
+	for file, want := range map[string]int{"pop3-inbox.mbox": inbox, "mbox/INBOX": inbox} {
 		b, err := os.ReadFile(filepath.Join(dir, file))
 		if err != nil {
 			t.Errorf("demo output: %v", err)

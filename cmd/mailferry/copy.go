@@ -43,7 +43,7 @@ Options may come before or after the endpoints.
 
 Endpoints:
   imaps://USER@HOST[:PORT]   imap://USER@HOST[?tls=none]   pop3s://USER@HOST   pop3://USER@HOST
-  maildir:PATH[?layout=fs]   mbox:PATH (a directory of .mbox files, or one .mbox file)
+  maildir:PATH[?layout=fs]   mbox:PATH (a directory of mbox files, or one .mbox file)
 
 Passwords come from --source-password-file/-command, --dest-password-file/-command,
 $MAILFERRY_SOURCE_PASSWORD / $MAILFERRY_DEST_PASSWORD, or a prompt on a terminal.

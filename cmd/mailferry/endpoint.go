@@ -40,7 +40,7 @@ const endpointForms = `valid forms:
   pop3s://USER@HOST[:PORT]          POP3 over TLS (port 995)
   pop3://USER@HOST[:PORT]           POP3 with STLS, required (port 110); add ?tls=none for plaintext
   maildir:PATH                      Maildir++ (Dovecot layout); maildir:PATH?layout=fs for nested directories
-  mbox:PATH                         a directory of <folder>.mbox files, or one file (*.mbox or existing file)
+  mbox:PATH                         a directory of mbox files (one per folder), or one file (*.mbox or existing file)
 a user name containing @ is written %40: imaps://alice%40example.com@imap.example.com`
 
 var defaultPorts = map[string]string{"imaps": "993", "imap": "143", "pop3s": "995", "pop3": "110"}

@@ -162,7 +162,7 @@ func openSink(ctx context.Context, c endpointConfig) (transfer.Sink, error) {
 
 // mboxIsSingleFile applies sink/mbox's rule: an existing regular file, or a
 // path that does not exist and ends in ".mbox", is one file holding one
-// folder; anything else is a directory of <folder>.mbox files.
+// folder; anything else is a directory of mbox files, one per folder.
 func mboxIsSingleFile(path string) bool {
 	fi, err := os.Stat(path)
 	if err == nil {

@@ -15,6 +15,14 @@ func init() { localStores = append(localStores, MboxDir(), MboxFile()) }
 func MboxDir() Store {
 	return Store{
 		Name: "mbox-dir",
+		// The one thing an mbox file cannot keep: a message without a
+		// final line feed gets one.
+		Body: func(b []byte) []byte {
+			if len(b) > 0 && b[len(b)-1] != '\n' {
+				return append(append([]byte{}, b...), '\n')
+			}
+			return b
+		},
 		Path: func(dir string) string { return filepath.Join(dir, "mail") },
 		NewSink: func(path string) (transfer.Sink, error) {
 			return mboxsink.New(path, mboxsink.Options{})

@@ -54,7 +54,7 @@ func TestMalformedDirectoryForMboxFile(t *testing.T) {
 	msgs := corpus.InFolder(FromSample(sample.Generate(5, 5, 1500)), "INBOX")
 	src := fillStore(t, Maildir(), msgs)
 	dst := MboxDir().Path(t.TempDir())
-	blocker := filepath.Join(dst, "INBOX.mbox")
+	blocker := filepath.Join(dst, "INBOX")
 	if err := os.MkdirAll(blocker, 0o755); err != nil {
 		t.Fatal(err)
 	}

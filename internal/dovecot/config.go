@@ -27,7 +27,8 @@ type layout struct {
 	maxMailSize   string
 	quotaMessages int
 	strictNames   bool
-	mailUID       int // owner of the mail files
+	mbox          bool // mbox files instead of a Maildir
+	mailUID       int  // owner of the mail files
 	mailGID       int
 	// unprivileged is set when Dovecot is started by a user other than
 	// root: every process then runs as that user, without chroot.
@@ -98,7 +99,12 @@ func (l *layout) config() string {
 	p("  args = uid=%d gid=%d home=%s/%%u", l.mailUID, l.mailGID, l.path("mail"))
 	p("}")
 	p("")
-	p("mail_location = maildir:~/Maildir:LAYOUT=maildir++")
+	if l.mbox {
+		// As the README tells users to serve a mailferry mbox directory.
+		p("mail_location = mbox:~/mbox:INBOX=~/mbox/INBOX")
+	} else {
+		p("mail_location = maildir:~/Maildir:LAYOUT=maildir++")
+	}
 	l.plugins(p)
 	p("protocol imap {")
 	p("  mail_max_userip_connections = 200")
@@ -165,8 +171,11 @@ func (l *layout) oauth2Config() string {
 // plugins configures listescape (unless strictNames) and the quota
 // plugin when a limit is set.
 func (l *layout) plugins(p func(string, ...any)) {
+	// The listescape plugin is for Maildir++ names; an mbox directory is
+	// served as the README configures it, without plugins.
+	escape := !l.strictNames && !l.mbox
 	var plugins []string
-	if !l.strictNames {
+	if escape {
 		plugins = append(plugins, "listescape")
 	}
 	quota := l.maxMailSize != "" || l.quotaMessages > 0
@@ -175,7 +184,7 @@ func (l *layout) plugins(p func(string, ...any)) {
 	}
 	p("mail_plugins = %s", strings.Join(plugins, " "))
 	p("plugin {")
-	if !l.strictNames {
+	if escape {
 		p(`  listescape_char = "\\"`)
 	}
 	if quota {

@@ -65,6 +65,10 @@ type Options struct {
 	// the Maildir++ separator '.' in it is refused: "NO [CANNOT] Character
 	// not allowed in mailbox name: '.'" (Separator "/" only).
 	StrictNames bool
+	// Mbox serves each user's mail from a directory of mbox files instead
+	// of a Maildir, with the configuration the README gives users:
+	// mail_location = mbox:DIR:INBOX=DIR/INBOX, where DIR is MboxDir(user).
+	Mbox bool
 }
 
 // ErrNotInstalled is returned by Launch when no dovecot binary is on PATH.
@@ -232,7 +236,7 @@ func validate(opts Options) error {
 // validate has accepted.
 func newLayout(opts Options) (*layout, error) {
 	l := &layout{separator: opts.Separator, specialUse: opts.SpecialUse, introspectionURL: opts.OAuth2IntrospectionURL, oauth2Mechs: opts.OAuth2Mechanisms,
-		maxMailSize: opts.MaxMailSize, quotaMessages: opts.QuotaMessages, strictNames: opts.StrictNames}
+		maxMailSize: opts.MaxMailSize, quotaMessages: opts.QuotaMessages, strictNames: opts.StrictNames, mbox: opts.Mbox}
 	if len(l.oauth2Mechs) == 0 {
 		l.oauth2Mechs = []string{"xoauth2", "oauthbearer"}
 	}
@@ -477,7 +481,14 @@ func (s *Server) MailDir(user string) string {
 	return filepath.Join(s.dir, "mail", user, "Maildir")
 }
 
-// ChownMail gives everything below MailDir(user) to the system user that
+// MboxDir returns the directory of user's mbox files when the server was
+// started with Options.Mbox: INBOX is the file INBOX in it, other folders
+// are files named as their folders, subfolders in subdirectories.
+func (s *Server) MboxDir(user string) string {
+	return filepath.Join(s.dir, "mail", user, "mbox")
+}
+
+// ChownMail gives everything below MailDir(user) and MboxDir(user) to the system user that
 // Dovecot runs mail processes as (nobody when started as root). It does
 // nothing when not running as root, since Dovecot then uses the caller's
 // own user.
@@ -485,12 +496,18 @@ func (s *Server) ChownMail(user string) error {
 	if os.Geteuid() != 0 {
 		return nil
 	}
-	return filepath.WalkDir(s.MailDir(user), func(path string, _ fs.DirEntry, err error) error {
-		if err != nil {
+	for _, dir := range []string{s.MailDir(user), s.MboxDir(user)} {
+		err := filepath.WalkDir(dir, func(path string, _ fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			return os.Lchown(path, s.mailUID, s.mailGID)
+		})
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
-		return os.Lchown(path, s.mailUID, s.mailGID)
-	})
+	}
+	return nil
 }
 
 // Log returns what Dovecot has logged so far, start-up errors included.

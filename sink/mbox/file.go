@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"time"
 
@@ -26,6 +25,8 @@ const bufferSize = 256 * 1024
 // writers of this file; different files are written in parallel.
 type mboxFile struct {
 	path string
+	rel  string // path relative to the archive, slash-separated: its record's key
+	meta *meta
 	mu   sync.Mutex
 
 	opened  bool
@@ -39,6 +40,7 @@ type mboxFile struct {
 	dirty   bool   // written since the last fsync
 	created []string
 	broken  error // a failed write could not be undone
+	marked  bool  // the record says a run is writing to the file
 }
 
 // diskWriter writes to the file and counts what reached it; its errors are
@@ -116,31 +118,54 @@ func (mf *mboxFile) doOpen(ctx context.Context, create bool, warn func(string)) 
 	return nil
 }
 
-// repair checks the file, cuts off an incomplete last message and works out
-// the line feeds owed before the next message. It returns the file size.
+// repair checks the file, cuts off what an interrupted run left at its end
+// and works out the line feeds owed before the next message. It returns
+// the file size.
+//
+// What was committed is known from the file's record (see fileRecord):
+// when a run was killed while appending, everything past the size of the
+// last Flush is cut off, complete messages included, since none of it was
+// journaled and the next run copies it again. A file without a record (an
+// archive written before records existed, or another program's file) is
+// checked by its content instead: a last message that is an old framed
+// one cut short, or a From_ line cut short.
 func (mf *mboxFile) repair(warn func(string)) (int64, error) {
 	fi, err := mf.f.Stat()
 	if err != nil {
 		return 0, err
 	}
 	size := fi.Size()
-	if size == 0 {
-		return 0, nil
-	}
-	if _, err := formats.NewMboxReader(mf.f, size).Next(); err != nil && err != io.EOF {
-		if errors.Is(err, formats.ErrNotMbox) {
-			return 0, fmt.Errorf("will not append to a file that is not an mbox file: %w", err)
-		}
-		return 0, err
-	}
-	cut, err := tornTail(mf.f, size)
+	rec, err := mf.meta.get(mf.rel)
 	if err != nil {
 		return 0, err
 	}
-	if cut < size {
-		saved, err := mf.saveTorn(cut, size)
+	if size > 0 {
+		if _, err := formats.NewMboxReader(mf.f, size).Next(); err != nil && err != io.EOF {
+			if errors.Is(err, formats.ErrNotMbox) {
+				return 0, fmt.Errorf("will not append to a file that is not an mbox file: %w", err)
+			}
+			return 0, err
+		}
+	}
+	cut := size
+	switch {
+	case rec == nil:
+		if cut, err = tornTail(mf.f, size); err != nil {
+			return 0, err
+		}
+	case rec.Open && size > rec.Size:
+		h, err := tailHash(mf.f, rec.Size)
 		if err != nil {
-			return 0, fmt.Errorf("saving the incomplete message at byte %d before removing it: %w", cut, err)
+			return 0, err
+		}
+		if h == rec.Tail {
+			cut = rec.Size
+		}
+	}
+	if cut < size {
+		saved, err := mf.meta.saveTorn(mf.rel, mf.f, cut, size)
+		if err != nil {
+			return 0, fmt.Errorf("saving the %d bytes at its end that were never committed (from byte %d) before removing them: %w", size-cut, cut, err)
 		}
 		if err := mf.f.Truncate(cut); err != nil {
 			return 0, err
@@ -149,7 +174,8 @@ func (mf *mboxFile) repair(warn func(string)) (int64, error) {
 			return 0, err
 		}
 		if warn != nil {
-			warn(fmt.Sprintf("mbox %s: removed an incomplete message at the end (%d bytes from byte %d, left by an interrupted write); the bytes are saved in %s",
+			warn(fmt.Sprintf("mbox %s: removed %d bytes from its end (from byte %d) that an interrupted run had not finished writing; "+
+				"the messages in them are copied again, and the bytes are saved in %s (delete it once you have checked)",
 				mf.path, size-cut, cut, saved))
 		}
 		size = cut
@@ -161,25 +187,20 @@ func (mf *mboxFile) repair(warn func(string)) (int64, error) {
 		}
 		mf.prefix = formats.MboxAppendPrefix(tail)
 	}
+	if err := mf.record(size, false); err != nil {
+		return 0, err
+	}
 	return size, nil
 }
 
-// saveTorn copies the bytes from cut to size into a hidden file beside the
-// mbox, so nothing is lost even if the judgement "incomplete" was wrong.
-func (mf *mboxFile) saveTorn(cut, size int64) (string, error) {
-	name := filepath.Join(filepath.Dir(mf.path), "."+filepath.Base(mf.path)+".torn-"+strconv.FormatInt(cut, 10))
-	out, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+// record notes that the file now ends, durably, at size; open says a run
+// may have written past it.
+func (mf *mboxFile) record(size int64, open bool) error {
+	h, err := tailHash(mf.f, size)
 	if err != nil {
-		return "", err
+		return err
 	}
-	_, err = io.Copy(out, io.NewSectionReader(mf.f, cut, size-cut))
-	if err == nil {
-		err = out.Sync()
-	}
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	return name, err
+	return mf.meta.set(mf.rel, fileRecord{Size: size, Tail: h, Open: open})
 }
 
 // tornTail returns where the file should end: its size, or the start of an
@@ -253,6 +274,18 @@ func lastMessage(ra io.ReaderAt, size, p int64) (*formats.MboxMessage, error) {
 func (mf *mboxFile) append(env formats.MboxEnvelope, sp *spool) error {
 	if mf.broken != nil {
 		return mf.broken
+	}
+	if !mf.marked {
+		// Before the first byte of this run reaches the file, the record
+		// says so durably: a crash from here on leaves bytes past the
+		// recorded size that repair may cut.
+		if err := mf.record(mf.flushed, true); err != nil {
+			return transfer.FatalError(fmt.Errorf("mbox %s: %w", mf.path, err))
+		}
+		if err := mf.meta.save(); err != nil {
+			return transfer.FatalError(fmt.Errorf("mbox %s: %w", mf.path, err))
+		}
+		mf.marked = true
 	}
 	if mf.bw == nil {
 		// Buffers exist only between a file's first Put and the next
@@ -343,7 +376,13 @@ func (mf *mboxFile) flush() error {
 		}
 		mf.dirty = false
 	}
-	mf.flushed = mf.size
+	if mf.flushed != mf.size {
+		mf.flushed = mf.size
+		// The caller saves the records before it reports the flush.
+		if err := mf.record(mf.flushed, mf.marked); err != nil {
+			return transfer.FatalError(fmt.Errorf("mbox %s: %w", mf.path, err))
+		}
+	}
 	for len(mf.created) > 0 {
 		dir := mf.created[len(mf.created)-1]
 		if err := syncDir(dir); err != nil {
@@ -360,6 +399,10 @@ func (mf *mboxFile) close() error {
 		return nil
 	}
 	err := mf.flush()
+	if err == nil && mf.marked {
+		// Written and flushed to the end: no run is writing any more.
+		err = mf.record(mf.flushed, false)
+	}
 	if cerr := mf.f.Close(); err == nil && cerr != nil {
 		err = transfer.FatalError(fmt.Errorf("mbox %s: %w", mf.path, cerr))
 	}

@@ -27,11 +27,15 @@ type Options struct {
 type Sink struct {
 	root   string // the file, or the directory of folder files
 	single bool
+	legacy bool // a directory in the layout of old archives: <folder>.mbox files
 	warn   func(string)
+	meta   *meta
 
-	mu     sync.Mutex
-	files  map[string]*mboxFile // by path
-	closed bool
+	mu      sync.Mutex
+	files   map[string]*mboxFile // by path
+	folders map[string]string    // folder → path, once resolved
+	layout  bool                 // the layout is recorded
+	closed  bool
 }
 
 var (
@@ -42,13 +46,18 @@ var (
 )
 
 // New opens the mbox archive at path. A path that is an existing directory,
-// or does not exist and does not end in ".mbox", is a directory of
-// <folder>.mbox files (created if needed). An existing regular file, or a
-// path ending in ".mbox", is one file that receives every message whatever
-// its folder. A single file is opened, locked and repaired at once; the
-// files of a directory when they are first used.
+// or does not exist and does not end in ".mbox", is a directory of folder
+// files (created if needed). An existing regular file, or a path ending in
+// ".mbox", is one file that receives every message whatever its folder. A
+// single file is opened, locked and repaired at once; the files of a
+// directory when they are first used.
+//
+// A directory is written in the layout Dovecot's mbox driver serves (see
+// formats.MboxDovecotPath), unless it is an archive of an older version,
+// with <folder>.mbox files or a mailferry.state at the top: that one keeps
+// its layout, so incremental runs go on adding to the same files.
 func New(path string, opts Options) (*Sink, error) {
-	s := &Sink{root: filepath.Clean(path), warn: opts.Warn, files: map[string]*mboxFile{}}
+	s := &Sink{root: filepath.Clean(path), warn: opts.Warn, files: map[string]*mboxFile{}, folders: map[string]string{}}
 	fi, err := os.Stat(path)
 	switch {
 	case err == nil && fi.IsDir():
@@ -66,6 +75,16 @@ func New(path string, opts Options) (*Sink, error) {
 		return nil, transfer.FatalError(fmt.Errorf("mbox %s: %w", path, err))
 	}
 	if s.single {
+		s.meta = newMeta(s.root + metaDirSuffix)
+	} else {
+		s.meta = newMeta(filepath.Join(s.root, metaDirSuffix))
+		legacy, err := s.detectLayout()
+		if err != nil {
+			return nil, transfer.FatalError(fmt.Errorf("mbox %s: %w", path, err))
+		}
+		s.legacy = legacy
+	}
+	if s.single {
 		mf := s.fileFor(s.root)
 		mf.mu.Lock()
 		err := mf.open(context.Background(), true, s.warn)
@@ -77,16 +96,160 @@ func New(path string, opts Options) (*Sink, error) {
 	return s, nil
 }
 
-// pathOf returns the file that holds folder.
+// Layout names, as the meta directory's layout file records them.
+const (
+	layoutDovecot = "dovecot"
+	layoutLegacy  = "mbox-extension"
+)
+
+// detectLayout reads the directory's recorded layout, or works it out: an
+// archive of an older version has <folder>.mbox files or mailferry.state at
+// the top; anything else (new, empty, another program's mbox directory)
+// gets the Dovecot layout. It records the answer when the meta directory
+// already exists; otherwise the first write does (see Put).
+func (s *Sink) detectLayout() (legacy bool, err error) {
+	data, err := os.ReadFile(filepath.Join(s.meta.dir, layoutFile))
+	if err == nil {
+		return strings.TrimSpace(string(data)) == layoutLegacy, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return false, err
+	}
+	entries, err := os.ReadDir(s.root)
+	if err != nil {
+		return false, err
+	}
+	for _, e := range entries {
+		if n := e.Name(); n == "mailferry.state" || (strings.HasSuffix(n, formats.MboxExt) && e.Type().IsRegular()) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// writeLayout records the layout in the meta directory, once.
+func (s *Sink) writeLayout() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.layout {
+		return nil
+	}
+	p := filepath.Join(s.meta.dir, layoutFile)
+	if _, err := os.Stat(p); err == nil {
+		s.layout = true
+		return nil
+	}
+	s.meta.mu.Lock()
+	err := s.meta.ensureDir()
+	s.meta.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	l := layoutDovecot
+	if s.legacy {
+		l = layoutLegacy
+	}
+	if err := writeAtomic(p, []byte(l+"\n")); err != nil {
+		return err
+	}
+	s.layout = true
+	return nil
+}
+
+// pathOf returns the file that holds folder. In the Dovecot layout a
+// folder's file and its subfolders' directory would have the same name;
+// when one exists already, the other takes Thunderbird's names: the
+// subfolders go into "<name>.sbd/", or the folder's messages into
+// "<name>.mbox" (the source maps both back; Dovecot shows them with the
+// suffix). Once resolved, a folder keeps its path for the life of the sink.
 func (s *Sink) pathOf(folder string) (string, error) {
 	if s.single {
 		return s.root, nil
 	}
-	rel, err := formats.MboxFolderPath(folder)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p, ok := s.folders[folder]; ok {
+		return p, nil
+	}
+	var rel string
+	var err error
+	if s.legacy {
+		rel, err = formats.MboxFolderPath(folder)
+	} else {
+		rel, err = s.dovecotPath(folder)
+	}
 	if err != nil {
 		return "", err
 	}
-	return filepath.Join(s.root, filepath.FromSlash(rel)), nil
+	p := filepath.Join(s.root, filepath.FromSlash(rel))
+	s.folders[folder] = p
+	return p, nil
+}
+
+// dovecotPath resolves folder in the Dovecot layout against what exists.
+// Called with s.mu held, so two folders resolving at once see each other.
+func (s *Sink) dovecotPath(folder string) (string, error) {
+	rel, err := formats.MboxDovecotPath(folder)
+	if err != nil {
+		return "", err
+	}
+	if strings.EqualFold(folder, "INBOX") {
+		return "INBOX", nil
+	}
+	levels := strings.Split(rel, "/")
+	dir := s.root
+	for i, l := range levels {
+		last := i == len(levels)-1
+		if !last {
+			switch {
+			case isDir(filepath.Join(dir, l+".sbd")), s.claimed(filepath.Join(dir, l+".sbd")):
+				l += ".sbd"
+			case isDir(filepath.Join(dir, l)), s.claimed(filepath.Join(dir, l)):
+			case exists(filepath.Join(dir, l)), s.claimedFile(filepath.Join(dir, l)):
+				l += ".sbd"
+			}
+		} else {
+			switch {
+			case exists(filepath.Join(dir, l+formats.MboxExt)):
+				l += formats.MboxExt
+			case isDir(filepath.Join(dir, l)), s.claimed(filepath.Join(dir, l)):
+				l += formats.MboxExt
+			}
+		}
+		levels[i] = l
+		dir = filepath.Join(dir, l)
+	}
+	return strings.Join(levels, "/"), nil
+}
+
+// claimed reports whether a folder resolved earlier uses dir as a
+// directory; claimedFile whether one uses path as its file.
+func (s *Sink) claimed(dir string) bool {
+	for _, p := range s.folders {
+		if strings.HasPrefix(p, dir+string(filepath.Separator)) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Sink) claimedFile(path string) bool {
+	for _, p := range s.folders {
+		if p == path {
+			return true
+		}
+	}
+	return false
+}
+
+func isDir(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
+}
+
+func exists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
 }
 
 // fileFor returns the entry for path, creating it unopened.
@@ -95,7 +258,13 @@ func (s *Sink) fileFor(path string) *mboxFile {
 	defer s.mu.Unlock()
 	mf, ok := s.files[path]
 	if !ok {
-		mf = &mboxFile{path: path}
+		rel := filepath.Base(path)
+		if !s.single {
+			if r, err := filepath.Rel(s.root, path); err == nil {
+				rel = filepath.ToSlash(r)
+			}
+		}
+		mf = &mboxFile{path: path, rel: rel, meta: s.meta}
 		s.files[path] = mf
 	}
 	return mf
@@ -139,6 +308,11 @@ func (s *Sink) Put(ctx context.Context, m transfer.Message, r io.Reader) error {
 		return transfer.PerMessageError(&transfer.MessageError{Folder: m.Folder, ID: m.ID,
 			Err: fmt.Errorf("body has %d bytes, expected %d", n, m.Size)})
 	}
+	if !s.single {
+		if err := s.writeLayout(); err != nil {
+			return transfer.FatalError(fmt.Errorf("mbox %s: %w", s.root, err))
+		}
+	}
 	mf := s.fileFor(path)
 	mf.mu.Lock()
 	defer mf.mu.Unlock()
@@ -166,6 +340,13 @@ func (s *Sink) Flush(ctx context.Context) error {
 		}
 		mf.mu.Unlock()
 	}
+	if len(errs) == 0 {
+		// The records say what is now durable before the caller
+		// journals it.
+		if err := s.meta.save(); err != nil {
+			errs = append(errs, transfer.FatalError(fmt.Errorf("mbox %s: %w", s.root, err)))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -192,6 +373,9 @@ func (s *Sink) Close() error {
 			errs = append(errs, err)
 		}
 		mf.mu.Unlock()
+	}
+	if err := s.meta.save(); err != nil {
+		errs = append(errs, transfer.FatalError(fmt.Errorf("mbox %s: %w", s.root, err)))
 	}
 	return errors.Join(errs...)
 }
@@ -264,11 +448,15 @@ func (s *Sink) scan(ctx context.Context, folder string, fn func(n int, body io.R
 	return mf.scan(ctx, fn)
 }
 
-// DefaultStatePath is <file>.mailferry.state beside a single file, or
-// mailferry.state inside a directory.
+// DefaultStatePath is <file>.mailferry.state beside a single file, and
+// .mailferry.lock/state inside a directory, where Dovecot does not take it
+// for a mailbox; an archive of an older version keeps its mailferry.state.
 func (s *Sink) DefaultStatePath() string {
 	if s.single {
 		return s.root + ".mailferry.state"
 	}
-	return filepath.Join(s.root, "mailferry.state")
+	if s.legacy {
+		return filepath.Join(s.root, "mailferry.state")
+	}
+	return filepath.Join(s.meta.dir, stateFile)
 }

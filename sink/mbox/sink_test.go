@@ -95,6 +95,10 @@ func sameMessages(t *testing.T, got, want []stored) {
 		g[key(m)]++
 	}
 	for _, m := range want {
+		// An mbox file gives a message without a final line feed one.
+		if n := len(m.Body); n > 0 && m.Body[n-1] != '\n' {
+			m.Body = append(append([]byte{}, m.Body...), '\n')
+		}
 		k := key(m)
 		if g[k] == 0 {
 			t.Errorf("missing or changed: folder %q flags %q date %v body %.120q", m.Folder, m.Flags, m.Date, m.Body)
@@ -145,11 +149,52 @@ func TestRoundTripDirectory(t *testing.T) {
 	}
 	got := readAll(t, dir)
 	sameMessages(t, got, want)
-	if _, err := os.Stat(filepath.Join(dir, "Archive", "2019.mbox")); err != nil {
-		t.Errorf("subfolder file: %v", err)
+	// Dovecot's mbox layout: modified UTF-7 file names without an
+	// extension; Archive holds messages, so its subfolders go into
+	// Archive.sbd.
+	for _, f := range []string{"INBOX", "Archive", "Archive.sbd/2019", "Entw&APw-rfe", "&ZeVnLIqe-/&MMYwuTDI-", "a.b", "back\\slash", ".mailferry.lock/layout"} {
+		if fi, err := os.Stat(filepath.Join(dir, f)); err != nil || !fi.Mode().IsRegular() {
+			t.Errorf("folder file %s: %v", f, err)
+		}
+	}
+	if s.DefaultStatePath() != filepath.Join(dir, ".mailferry.lock", "state") {
+		t.Errorf("state path %s", s.DefaultStatePath())
+	}
+}
+
+// TestOldLayoutKept: a directory written by an older version, with
+// <folder>.mbox files and mailferry.state, keeps that layout, so an
+// incremental run adds to the same files.
+func TestOldLayoutKept(t *testing.T) {
+	dir := t.TempDir()
+	old := "From MAILER-DAEMON Sat Mar  9 17:04:05 2024\nStatus: RO\nX-Mailferry-Frame: 1 16\nSubject: old\n\nx\n\n"
+	os.MkdirAll(filepath.Join(dir, "Archive"), 0o700)
+	os.WriteFile(filepath.Join(dir, "INBOX.mbox"), []byte(old), 0o600)
+	os.WriteFile(filepath.Join(dir, "Archive", "2019.mbox"), []byte(old), 0o600)
+	os.WriteFile(filepath.Join(dir, "mailferry.state"), nil, 0o600)
+	s, err := sinkmbox.New(dir, sinkmbox.Options{})
+	if err != nil {
+		t.Fatal(err)
 	}
 	if s.DefaultStatePath() != filepath.Join(dir, "mailferry.state") {
 		t.Errorf("state path %s", s.DefaultStatePath())
+	}
+	now := time.Unix(1700000000, 0).UTC()
+	put(t, s, []stored{{"INBOX", []string{}, now, []byte("Subject: new\n\ny\n")}, {"Archive/2019", []string{}, now, []byte("Subject: new\n\ny\n")}}, false)
+	s.Close()
+	got := readAll(t, dir)
+	if len(got) != 4 {
+		t.Fatalf("read %d messages: %q", len(got), got)
+	}
+	for _, f := range []string{"INBOX", "Archive/2019"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			t.Errorf("a new-layout file %s was created in an old archive", f)
+		}
+	}
+	for _, m := range got {
+		if m.Folder != "INBOX" && m.Folder != "Archive/2019" {
+			t.Errorf("folder %q", m.Folder)
+		}
 	}
 }
 
@@ -221,8 +266,9 @@ func TestPlainMboxReaders(t *testing.T) {
 			t.Fatalf("go-mbox: %v", err)
 		}
 		b, _ := io.ReadAll(msg)
-		if !bytes.HasPrefix(b, []byte("Status: ")) {
-			t.Errorf("go-mbox message %d does not start with the Status header: %.60q", n, b)
+		header, _, _ := bytes.Cut(b, []byte("\r\n\r\n"))
+		if !bytes.HasPrefix(header, []byte("Status: ")) && !bytes.Contains(header, []byte("\r\nStatus: ")) {
+			t.Errorf("go-mbox message %d has no Status header: %.60q", n, b)
 		}
 		n++
 	}
@@ -231,15 +277,16 @@ func TestPlainMboxReaders(t *testing.T) {
 	}
 }
 
-// TestTornTailRepair cuts a written file at every offset of its last
-// message: reopening cuts the torn message away (saving it), the others
-// stay intact, and appending works again.
+// TestTornTailRepair cuts a written file at every offset after what was
+// committed, as a run killed while appending leaves it: reopening cuts it
+// back to the last Flush (saving the bytes in the torn directory), the
+// committed messages stay intact, and appending works again.
 func TestTornTailRepair(t *testing.T) {
 	dir := t.TempDir()
 	orig := filepath.Join(dir, "orig.mbox")
 	msgs := []stored{
 		{"INBOX", []string{`\Seen`}, time.Unix(1700000000, 0).UTC(), []byte("Subject: 1\n\nFrom a\n\nbody\n")},
-		{"INBOX", []string{}, time.Unix(1700000001, 0).UTC(), []byte("Subject: 2\n\n\n\nx")},
+		{"INBOX", []string{}, time.Unix(1700000001, 0).UTC(), []byte("Subject: 2\n\n\n\nx\n")},
 		{"INBOX", []string{`\Flagged`, "kw"}, time.Unix(1700000002, 0).UTC(), []byte("Subject: 3\n\n\nFrom me Sat Mar  9 17:04:05 2024\n\nend\n\n")},
 	}
 	s, err := sinkmbox.New(orig, sinkmbox.Options{})
@@ -247,50 +294,84 @@ func TestTornTailRepair(t *testing.T) {
 		t.Fatal(err)
 	}
 	put(t, s, msgs[:2], false)
-	s.Flush(ctx)
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
 	fi, _ := os.Stat(orig)
 	lastStart := fi.Size()
+	// The record as a killed run leaves it: open, at the last Flush.
+	record, err := os.ReadFile(orig + ".mailferry.lock/committed")
+	if err != nil || !strings.Contains(string(record), `"open": true`) {
+		t.Fatalf("record after Flush: %s, %v", record, err)
+	}
 	put(t, s, msgs[2:], false)
 	s.Close()
 	full, _ := os.ReadFile(orig)
 	extra := stored{"INBOX", []string{}, time.Unix(1700000009, 0).UTC(), []byte("Subject: after repair\n\nok\n")}
 
 	for cut := lastStart; cut <= int64(len(full)); cut++ {
-		path := filepath.Join(dir, fmt.Sprintf("cut%d.mbox", cut))
+		name := fmt.Sprintf("cut%d.mbox", cut)
+		path := filepath.Join(dir, name)
 		if err := os.WriteFile(path, full[:cut], 0o600); err != nil {
 			t.Fatal(err)
 		}
+		os.MkdirAll(path+".mailferry.lock", 0o700)
+		rec := strings.Replace(string(record), `"orig.mbox"`, fmt.Sprintf("%q", name), 1)
+		os.WriteFile(path+".mailferry.lock/committed", []byte(rec), 0o600)
 		var warnings []string
 		s, err := sinkmbox.New(path, sinkmbox.Options{Warn: func(w string) { warnings = append(warnings, w) }})
 		if err != nil {
 			t.Fatalf("cut %d: New: %v", cut, err)
 		}
-		torn := cut > lastStart && cut < int64(len(full))
+		torn := cut > lastStart
 		if torn != (len(warnings) == 1) {
 			t.Fatalf("cut %d: warnings %q", cut, warnings)
 		}
-		if torn && (!strings.Contains(warnings[0], path) || !strings.Contains(warnings[0], "incomplete")) {
-			t.Errorf("cut %d: warning %q does not name the file", cut, warnings[0])
+		saved := filepath.Join(path+".mailferry.lock", "torn", fmt.Sprintf("%s@%d", name, lastStart))
+		if torn && (!strings.Contains(warnings[0], path) || !strings.Contains(warnings[0], saved)) {
+			t.Errorf("cut %d: warning %q does not name the file and %s", cut, warnings[0], saved)
 		}
 		put(t, s, []stored{extra}, false)
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
-		want := append([]stored{}, msgs[:2]...)
-		if !torn && cut == int64(len(full)) {
-			want = append(want, msgs[2])
-		}
-		want = append(want, extra)
+		want := append(append([]stored{}, msgs[:2]...), extra)
 		sameMessages(t, readAll(t, path), want)
 		if torn {
-			saved, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf(".cut%d.mbox.torn-%d", cut, lastStart)))
-			if err != nil || !bytes.Equal(saved, full[lastStart:cut]) {
-				t.Fatalf("cut %d: saved torn bytes %q, %v", cut, saved, err)
+			got, err := os.ReadFile(saved)
+			if err != nil || !bytes.Equal(got, full[lastStart:cut]) {
+				t.Fatalf("cut %d: saved torn bytes %q, %v", cut, got, err)
 			}
 		}
 		if t.Failed() {
 			t.Fatalf("cut %d failed", cut)
 		}
+	}
+}
+
+// TestChangedByAnotherProgram: a file that another program appended to or
+// rewrote after a finished run is not cut, whatever its record says.
+func TestChangedByAnotherProgram(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.mbox")
+	s, err := sinkmbox.New(path, sinkmbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := stored{"INBOX", []string{}, time.Unix(1700000000, 0).UTC(), []byte("Subject: ours\n\nx\n")}
+	put(t, s, []stored{m}, false)
+	s.Close()
+	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("From mutt@example.org Sat Mar  9 17:04:05 2024\nSubject: theirs\n\ny\n\n")
+	f.Close()
+	var warnings []string
+	s, err = sinkmbox.New(path, sinkmbox.Options{Warn: func(w string) { warnings = append(warnings, w) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	got := readAll(t, path)
+	if len(warnings) != 0 || len(got) != 2 || string(got[1].Body) != "Subject: theirs\n\ny\n" {
+		t.Fatalf("warnings %q, messages %q", warnings, got)
 	}
 }
 
@@ -440,13 +521,13 @@ func TestSinkErrors(t *testing.T) {
 		t.Errorf("appending to a text file: %v", err)
 	}
 	// A directory where a folder's file should be.
-	os.MkdirAll(filepath.Join(dir, "d", "INBOX.mbox"), 0o700)
+	os.MkdirAll(filepath.Join(dir, "d", "INBOX"), 0o700)
 	s, err := sinkmbox.New(filepath.Join(dir, "d"), sinkmbox.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	err = s.Put(ctx, transfer.Message{Folder: "INBOX", ID: "1", Size: 3}, strings.NewReader("x\n\n"))
-	if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "d", "INBOX.mbox")) || transfer.ClassOf(err) != transfer.Fatal {
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "d", "INBOX")) || transfer.ClassOf(err) != transfer.Fatal {
 		t.Errorf("directory in place of a file: %v", err)
 	}
 	// A message whose date cannot be written fails alone.
@@ -466,8 +547,8 @@ func TestSinkErrors(t *testing.T) {
 		t.Errorf("failing reader: %v", err)
 	}
 	s.Close()
-	if b, err := os.ReadFile(filepath.Join(dir, "d", "Other.mbox")); err != nil || len(b) != 0 {
-		t.Errorf("Other.mbox holds %q (%v)", b, err)
+	if b, err := os.ReadFile(filepath.Join(dir, "d", "Other")); err != nil || len(b) != 0 {
+		t.Errorf("Other holds %q (%v)", b, err)
 	}
 	// Unkeepable flags are dropped with a warning.
 	var warned []string

@@ -162,6 +162,7 @@ func (s *Source) scan(ctx context.Context) (map[string]string, error) {
 	}
 	s.mu.Unlock()
 	files := map[string]string{}
+	dovecot := dovecotLayout(s.root)
 	err := filepath.WalkDir(s.root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return transfer.FatalError(fmt.Errorf("mbox %s: %w", p, err))
@@ -189,7 +190,7 @@ func (s *Source) scan(ctx context.Context) (map[string]string, error) {
 		if err != nil {
 			return transfer.FatalError(fmt.Errorf("mbox %s: %w", p, err))
 		}
-		folder := folderName(filepath.ToSlash(rel))
+		folder := folderName(filepath.ToSlash(rel), dovecot)
 		if other, dup := files[folder]; dup {
 			return transfer.FatalError(fmt.Errorf("mbox %s: %s and %s both hold folder %q; rename one of them", s.root, other, p, folder))
 		}
@@ -246,13 +247,28 @@ func startsWithFromLine(p string) bool {
 	return ok
 }
 
-// folderName maps a path relative to the directory to a folder name.
-func folderName(rel string) string {
-	levels := strings.Split(rel, "/")
-	for i := range levels[:len(levels)-1] {
-		levels[i] = strings.TrimSuffix(levels[i], ".sbd")
+// dovecotLayout reports whether the directory is a mailferry archive in
+// the layout Dovecot serves, as its meta directory records (see sink/mbox).
+func dovecotLayout(root string) bool {
+	data, err := os.ReadFile(filepath.Join(root, ".mailferry.lock", "layout"))
+	return err == nil && strings.TrimSpace(string(data)) == "dovecot"
+}
+
+// folderName maps a path relative to the directory to a folder name. Files
+// named <folder>.mbox are named as older mailferry versions wrote them;
+// other files, and every file of an archive in the Dovecot layout, have
+// modified UTF-7 names, as Dovecot and mailferry's sink write them.
+func folderName(rel string, dovecot bool) string {
+	var name string
+	if dovecot || !strings.HasSuffix(rel, formats.MboxExt) {
+		name = formats.MboxDovecotFolderName(rel)
+	} else {
+		levels := strings.Split(rel, "/")
+		for i := range levels[:len(levels)-1] {
+			levels[i] = strings.TrimSuffix(levels[i], ".sbd")
+		}
+		name = formats.MboxFolderName(strings.Join(levels, "/"))
 	}
-	name := formats.MboxFolderName(strings.Join(levels, "/"))
 	if strings.EqualFold(name, "INBOX") {
 		return "INBOX"
 	}

@@ -128,11 +128,13 @@ func TestChangedSinceListed(t *testing.T) {
 	}
 }
 
-// TestIncomplete: a torn append at the end of a file is listed and fails
-// alone when fetched.
+// TestIncomplete: a torn append at the end of a file (here in the framing of
+// old archives, whose frame shows it) is listed and fails alone when
+// fetched.
 func TestIncomplete(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "x.mbox")
-	whole := framed(t, "Subject: a\n\nx\n", "Subject: torn\n\nthis message was cut\n")
+	whole := framed(t, "Subject: a\n\nx\n") +
+		"From MAILER-DAEMON Sat Mar  9 17:04:05 2024\nStatus: RO\nX-Mailferry-Frame: 1 36\nSubject: torn\n\nthis message was cut\n\n"
 	writeFile(t, path, whole[:len(whole)-10])
 	src, _ := srcmbox.Open(path, srcmbox.Options{})
 	list, err := src.List(ctx, "INBOX")
