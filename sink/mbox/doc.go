@@ -1,14 +1,16 @@
 // Package mbox is the mailferry sink that writes mbox files: one file
-// holding one folder, or a directory holding a <folder>.mbox file per folder
-// with subfolders in subdirectories ("Archive/2019" is Archive/2019.mbox;
-// see formats.MboxFolderPath for how unusual folder names are escaped).
+// holding one folder, or a directory holding a file per folder in the
+// layout Dovecot's mbox driver serves (mail_location =
+// mbox:DIR:INBOX=DIR/INBOX): "INBOX" is the file INBOX, "Archive/2019" the
+// file Archive/2019, names in modified UTF-7 (see formats.MboxDovecotPath).
+// A directory written by an older version, with <folder>.mbox files, keeps
+// that layout (formats.MboxFolderPath).
 //
-// Messages are written in formats.MboxWriter's framing: mboxrd that mutt
-// and Dovecot read as an ordinary mbox, with the flags in Status, X-Status
-// and X-Keywords, and a frame line that lets the mailferry source give back
-// every message byte for byte. Messages that arrive in network form
-// (Message.CRLF) are stored with LF line endings, as mbox files hold them;
-// local messages are stored exactly as given.
+// Messages are written as formats.MboxWriter writes them: plain mboxrd with
+// the flags in Status, X-Status and X-Keywords, which mutt, Dovecot and
+// Python's mailbox read back as the original message. Messages that arrive
+// in network form (Message.CRLF) are stored with LF line endings, as mbox
+// files hold them; local messages are stored exactly as given.
 //
 // Locking and durability: the sink takes an exclusive flock on each file it
 // writes, when it first opens it, and holds it until Close, so two mailferry
@@ -16,12 +18,16 @@
 // dot files instead; do not let them write to the file while mailferry
 // does.) Put appends through a buffer under a per-file mutex, so Puts into
 // different folders run in parallel. A message is durable only after Flush
-// (the sink is a transfer.Flusher), which writes the buffers and fsyncs every
-// file it touched and the directories it created; Close flushes too.
+// (the sink is a transfer.Flusher), which writes the buffers, fsyncs every
+// file it touched and the directories it created, and then records each
+// file's new size; Close flushes too.
 //
-// Crash repair: when the sink opens a file whose last message was cut short
-// by a crash during an append (formats.MboxMessage.Incomplete), it cuts the
-// file back to the end of the last complete message. The removed bytes are
-// saved next to the file as .<name>.torn-<offset> (hidden, so no reader
-// takes them for a folder), and Options.Warn is told.
+// Crash repair: mailferry's own files live in one directory per archive,
+// DIR/.mailferry.lock/ (or FILE.mailferry.lock/ beside a single file), a
+// name Dovecot does not list: the default state file, the record of each
+// file's committed size (see fileRecord) and torn/. When the sink opens a
+// file that a killed run was appending to, it cuts the file back to the
+// size of the last Flush; the removed bytes, never journaled and so copied
+// again by the run, are saved in torn/ as <file>@<offset>, and Options.Warn
+// names them.
 package mbox

@@ -2,9 +2,12 @@
 // (folder "INBOX"), or a directory of them.
 //
 // In a directory, every <name>.mbox file is a folder, subdirectories hold
-// subfolders ("Archive/2019.mbox" is folder "Archive/2019"), and file names
-// are unescaped as formats.MboxFolderPath describes, so what the mbox sink
-// wrote comes back under the same names. A top-level inbox file (INBOX.mbox,
+// subfolders ("Archive/2019.mbox" or "Archive/2019" is folder
+// "Archive/2019"), and file names are unescaped as formats.MboxFolderPath
+// (files with the extension, as older versions of the sink wrote them) or
+// formats.MboxDovecotPath (files without, as the sink, Dovecot and mutt
+// write them) describe, so what the mbox sink wrote comes back under the
+// same names. A top-level inbox file (INBOX.mbox,
 // or Inbox as Thunderbird names it) is "INBOX". Files without the .mbox
 // extension are folders too when they start with a From_ line (Thunderbird
 // and mutt folders); Thunderbird's .msf index files, hidden files and
@@ -12,7 +15,8 @@
 // subfolder directories hold the subfolders of <name>.
 //
 // The reader is formats.MboxReader: mailferry's own files give back every
-// message byte for byte with its flags and arrival date; foreign mboxrd,
+// message with its flags and arrival date, byte for byte but for what an
+// mbox file cannot keep (formats.MboxWriter); foreign mboxrd,
 // mboxo, mboxcl2, Thunderbird and mutt files are read with their flag
 // headers turned into flags. Message.ID is a content hash (the first 128 bits
 // of the SHA-256 of the message, in hex), with "#2", "#3"… for further
