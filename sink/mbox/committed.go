@@ -23,11 +23,11 @@ const metaDirSuffix = ".mailferry.lock"
 
 // Files inside the meta directory.
 const (
-	committedFile = "committed"  // what each mbox file held after the last Flush
-	layoutFile    = "layout"     // which folder layout a directory archive uses
-	tornDir       = "torn"       // bytes cut from the ends of files, kept for the user
-	stateFile     = "state"      // the default journal of a new directory archive
-	tailHashBytes = int64(4096)  // how much of a file's end the record hashes
+	committedFile = "committed" // what each mbox file held after the last Flush
+	layoutFile    = "layout"    // which folder layout a directory archive uses
+	tornDir       = "torn"      // bytes cut from the ends of files, kept for the user
+	stateFile     = "state"     // the default journal of a new directory archive
+	tailHashBytes = int64(4096) // how much of a file's end the record hashes
 	committedMode = fs.FileMode(0o600)
 )
 
