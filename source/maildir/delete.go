@@ -31,7 +31,7 @@ func (s *Source) Delete(ctx context.Context, folder string, msgs []transfer.Mess
 		}
 		p := f.Name()
 		f.Close()
-		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := s.fsroot.Remove(s.rel(p)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, transfer.FatalError(fmt.Errorf("maildir %s: folder %q, message %s: delete: %w", s.root, folder, m.ID, err)))
 			continue
 		}

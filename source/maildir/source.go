@@ -7,6 +7,14 @@
 // change its flags; Fetch finds a renamed file again by it. Flags come from
 // the info letters and the folder's dovecot-keywords file, the date from the
 // file's mtime, and bodies are passed on exactly as stored (CRLF=false).
+//
+// The Maildir is read through an os.Root (see internal/localstore): a
+// symbolic link in cur/, new/ or in place of a folder directory is followed
+// only while it stays inside the Maildir; one that leads out, loops or
+// dangles is skipped with a warning naming it. A folder that cannot be read
+// completely (a directory with new/ but no cur/, a cur/ that cannot be
+// read) is listed, and listing its messages fails with a PerMessage error
+// naming it, so the run copies the other folders and exits 3.
 package maildir
 
 import (
@@ -22,6 +30,7 @@ import (
 	"sync"
 
 	"github.com/mailferry/mailferry/formats"
+	"github.com/mailferry/mailferry/internal/localstore"
 	"github.com/mailferry/mailferry/transfer"
 )
 
@@ -42,13 +51,16 @@ type Options struct {
 
 // Source reads a Maildir. It is safe for concurrent use.
 type Source struct {
-	root string
-	opts Options
+	root   string
+	fsroot *os.Root // every file is opened through it
+	opts   Options
 
 	warnMu sync.Mutex
+	warned map[string]bool // warnings given once per Source
 
 	mu      sync.Mutex
 	dirs    map[string]string   // folder name → absolute directory, from Folders
+	broken  map[string]error    // folder name → why it cannot be read completely
 	folders map[string]*listing // folder name → files last seen
 }
 
@@ -95,10 +107,17 @@ func Open(path string, opts Options) (*Source, error) {
 		return nil, transfer.FatalError(fmt.Errorf("maildir %s is not a Maildir: %s missing (a Maildir has cur/, new/ and tmp/)",
 			root, strings.Join(missing, ", ")))
 	}
+	fsroot, err := os.OpenRoot(root)
+	if err != nil {
+		return nil, transfer.FatalError(fmt.Errorf("maildir %s: %w", root, err))
+	}
 	return &Source{
 		root:    root,
+		fsroot:  fsroot,
 		opts:    opts,
+		warned:  make(map[string]bool),
 		dirs:    make(map[string]string),
+		broken:  make(map[string]error),
 		folders: make(map[string]*listing),
 	}, nil
 }
@@ -112,29 +131,50 @@ func (s *Source) warn(format string, args ...any) {
 	s.opts.Warn(fmt.Sprintf("maildir %s: ", s.root) + fmt.Sprintf(format, args...))
 }
 
+// warnOnce warns about err only the first time: Folders, List and the
+// rescans of Fetch meet the same bad link again.
+func (s *Source) warnOnce(err error) {
+	s.warnMu.Lock()
+	seen := s.warned[err.Error()]
+	s.warned[err.Error()] = true
+	s.warnMu.Unlock()
+	if !seen {
+		s.warn("skipping %v", err)
+	}
+}
+
+// rel is dir relative to the root, as the os.Root takes it.
+func (s *Source) rel(p string) string {
+	r, err := filepath.Rel(s.root, p)
+	if err != nil {
+		return p // not below the root: the os.Root refuses it
+	}
+	return r
+}
+
 // MaxFetchers implements transfer.Fetchers.
 func (s *Source) MaxFetchers() int { return maxFetchers }
 
-// Close releases nothing: files are opened only inside Fetch.
-func (s *Source) Close() error { return nil }
+// Close releases the root directory; message files are opened only inside
+// Fetch.
+func (s *Source) Close() error { return s.fsroot.Close() }
 
 // Folders returns INBOX (the root) and every subfolder that is a Maildir,
 // with message counts and sizes. Directories whose names do not decode are
-// skipped with a warning.
+// skipped with a warning. A folder that cannot be read completely is
+// returned with unknown counts; List then fails for it.
 func (s *Source) Folders(ctx context.Context) ([]transfer.Folder, error) {
 	found := map[string]string{"INBOX": s.root}
+	broken := map[string]error{}
 	var err error
 	if strings.EqualFold(s.opts.Layout, formats.LayoutFS) {
-		err = s.scanFS(ctx, "", 0, found)
+		err = s.scanFS(ctx, "", 0, found, broken)
 	} else {
-		err = s.scanPlusPlus(found)
+		err = s.scanPlusPlus(found, broken)
 	}
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	s.dirs = found
-	s.mu.Unlock()
 	names := make([]string, 0, len(found))
 	for n := range found {
 		names = append(names, n)
@@ -145,46 +185,144 @@ func (s *Source) Folders(ctx context.Context) ([]transfer.Folder, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		count, bytes, err := countDir(found[n])
+		if broken[n] != nil {
+			out = append(out, transfer.Folder{Name: n, Messages: -1, Bytes: -1})
+			continue
+		}
+		count, bytes, err := s.countDir(found[n])
 		if err != nil {
-			return nil, transfer.FatalError(fmt.Errorf("maildir %s: folder %q: %w", s.root, n, err))
+			broken[n] = err
+			out = append(out, transfer.Folder{Name: n, Messages: -1, Bytes: -1})
+			continue
 		}
 		out = append(out, transfer.Folder{Name: n, Messages: count, Bytes: bytes})
 	}
+	s.mu.Lock()
+	s.dirs, s.broken = found, broken
+	s.mu.Unlock()
 	return out, nil
 }
 
-// scanPlusPlus finds the ".Name" Maildirs below the root.
-func (s *Source) scanPlusPlus(found map[string]string) error {
-	entries, err := os.ReadDir(s.root)
+// scanPlusPlus finds the ".Name" Maildirs below the root, and hints at
+// ?layout=fs when plain directories below it are Maildirs too.
+func (s *Source) scanPlusPlus(found map[string]string, broken map[string]error) error {
+	entries, err := s.readDir(s.root)
 	if err != nil {
 		return transfer.FatalError(fmt.Errorf("maildir %s: %w", s.root, err))
 	}
+	var fsFolders []string
 	for _, e := range entries {
 		n := e.Name()
-		if !strings.HasPrefix(n, ".") || n == "." || n == ".." {
+		if n == "cur" || n == "new" || n == "tmp" {
+			continue
+		}
+		if !strings.HasPrefix(n, ".") {
+			if s.holdsMaildir(n) {
+				fsFolders = append(fsFolders, n)
+			}
+			continue
+		}
+		if n == "." || n == ".." {
+			continue
+		}
+		info, err := localstore.Stat(s.fsroot, n)
+		if localstore.IsLink(err) {
+			s.warnOnce(err)
+			continue
+		}
+		if err != nil || !info.IsDir() {
 			continue
 		}
 		dir := filepath.Join(s.root, n)
-		if !isMaildir(dir) {
+		ok, why := s.checkMaildir(n)
+		if !ok && why == nil {
+			s.warn("skipping directory %s: it is not a Maildir (no cur/, new/ or tmp/)", n)
 			continue
 		}
-		s.addFolder(found, n, dir)
+		if name := s.addFolder(found, n, dir); name != "" && why != nil {
+			broken[name] = why
+		}
+	}
+	if len(fsFolders) > 0 {
+		s.warn("the directories %q hold Maildirs of the fs layout (nested folder directories), which maildir:%s does not read; "+
+			"write maildir:%s?layout=fs to copy them", fsFolders, s.root, s.root)
 	}
 	return nil
+}
+
+// holdsMaildir reports whether the plain directory rel, or a directory
+// right below it, is a Maildir: the sign of a Maildir in the fs layout.
+func (s *Source) holdsMaildir(rel string) bool {
+	if ok, _ := s.checkMaildir(rel); ok {
+		return true
+	}
+	entries, err := s.readDir(filepath.Join(s.root, rel))
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			if ok, _ := s.checkMaildir(filepath.Join(rel, e.Name())); ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// checkMaildir says whether the directory rel is a readable Maildir (ok),
+// or looks like one (it has new/ or tmp/, or a cur/ that is not a
+// directory) but cannot be read completely (why), or is no Maildir at all
+// (neither).
+func (s *Source) checkMaildir(rel string) (ok bool, why error) {
+	dir := filepath.Join(s.root, rel)
+	info, err := localstore.Stat(s.fsroot, filepath.Join(rel, "cur"))
+	switch {
+	case err == nil && info.IsDir():
+		return true, nil
+	case err == nil:
+		return false, fmt.Errorf("%s/cur is not a directory", dir)
+	case localstore.IsLink(err):
+		return false, err
+	case !errors.Is(err, fs.ErrNotExist):
+		return false, err
+	}
+	var has []string
+	for _, sub := range []string{"new", "tmp"} {
+		if _, err := s.fsroot.Lstat(filepath.Join(rel, sub)); err == nil {
+			has = append(has, sub+"/")
+		}
+	}
+	if len(has) == 0 {
+		return false, nil
+	}
+	return false, fmt.Errorf("%s has %s but no cur/", dir, strings.Join(has, " and "))
+}
+
+// readDir lists the directory dir (absolute, inside the root).
+func (s *Source) readDir(dir string) ([]fs.DirEntry, error) {
+	f, err := localstore.Open(s.fsroot, s.rel(dir))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	entries, err := f.ReadDir(-1)
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	return entries, err
 }
 
 // maxFSDepth bounds the fs-layout walk.
 const maxFSDepth = 64
 
-// scanFS walks the nested directories of the fs layout. Symbolic links are
-// not followed, so a link loop cannot trap the walk.
-func (s *Source) scanFS(ctx context.Context, rel string, depth int, found map[string]string) error {
+// scanFS walks the nested directories of the fs layout. A symbolic link to
+// a folder directory is read when it stays inside the Maildir, but the walk
+// does not go on below it, so a link loop cannot trap the walk.
+func (s *Source) scanFS(ctx context.Context, rel string, depth int, found map[string]string, broken map[string]error) error {
 	if depth > maxFSDepth {
 		s.warn("directory %s is nested more than %d levels deep; not searched further", rel, maxFSDepth)
 		return nil
 	}
-	entries, err := os.ReadDir(filepath.Join(s.root, filepath.FromSlash(rel)))
+	entries, err := s.readDir(filepath.Join(s.root, filepath.FromSlash(rel)))
 	if err != nil {
 		return transfer.FatalError(fmt.Errorf("maildir %s: %w", s.root, err))
 	}
@@ -193,53 +331,72 @@ func (s *Source) scanFS(ctx context.Context, rel string, depth int, found map[st
 			return err
 		}
 		n := e.Name()
-		if !e.IsDir() || (n == "cur" || n == "new" || n == "tmp") {
+		if n == "cur" || n == "new" || n == "tmp" {
 			continue
 		}
 		sub := n
 		if rel != "" {
 			sub = rel + "/" + n
 		}
-		dir := filepath.Join(s.root, filepath.FromSlash(sub))
-		if isMaildir(dir) {
-			s.addFolder(found, sub, dir)
+		link := e.Type()&fs.ModeSymlink != 0
+		if link {
+			info, err := localstore.Stat(s.fsroot, filepath.FromSlash(sub))
+			if localstore.IsLink(err) {
+				s.warnOnce(err)
+				continue
+			}
+			if err != nil || !info.IsDir() {
+				continue
+			}
+		} else if !e.IsDir() {
+			continue
 		}
-		if err := s.scanFS(ctx, sub, depth+1, found); err != nil {
+		dir := filepath.Join(s.root, filepath.FromSlash(sub))
+		ok, why := s.checkMaildir(filepath.FromSlash(sub))
+		if ok || why != nil {
+			if name := s.addFolder(found, sub, dir); name != "" && why != nil {
+				broken[name] = why
+			}
+		}
+		if link {
+			continue
+		}
+		if err := s.scanFS(ctx, sub, depth+1, found, broken); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// addFolder decodes a directory name and records the folder.
-func (s *Source) addFolder(found map[string]string, rel, dir string) {
+// addFolder decodes a directory name and records the folder, returning its
+// name, or "" when it was skipped.
+func (s *Source) addFolder(found map[string]string, rel, dir string) string {
 	name, err := formats.MaildirFolderName(rel, s.opts.Layout)
 	if err != nil {
 		s.warn("skipping %v", err)
-		return
+		return ""
 	}
 	if formats.IsInbox(name) {
 		s.warn("skipping folder directory %q: it decodes to INBOX, which is the Maildir root", rel)
-		return
+		return ""
 	}
 	if other, dup := found[name]; dup {
 		s.warn("skipping folder directory %q: folder %q is already read from %s", rel, name, other)
-		return
+		return ""
 	}
 	found[name] = dir
+	return name
 }
 
-func isMaildir(dir string) bool {
-	st, err := os.Stat(filepath.Join(dir, "cur"))
-	return err == nil && st.IsDir()
-}
-
-// countDir counts the messages in cur/ and new/ and their stored bytes.
-func countDir(dir string) (int, int64, error) {
+// countDir counts the messages in cur/ and new/ and their stored bytes,
+// as scan will find them: symbolic links count only when they stay inside
+// the Maildir.
+func (s *Source) countDir(dir string) (int, int64, error) {
 	count, bytes := 0, int64(0)
 	for _, sub := range []string{"new", "cur"} {
-		entries, err := os.ReadDir(filepath.Join(dir, sub))
-		if errors.Is(err, os.ErrNotExist) {
+		d := filepath.Join(dir, sub)
+		entries, err := s.readDir(d)
+		if errors.Is(err, os.ErrNotExist) && !localstore.IsLink(err) {
 			continue
 		}
 		if err != nil {
@@ -251,6 +408,15 @@ func countDir(dir string) (int, int64, error) {
 				continue
 			}
 			size := n.Size
+			if e.Type()&fs.ModeSymlink != 0 {
+				info, err := localstore.Stat(s.fsroot, s.rel(filepath.Join(d, e.Name())))
+				if err != nil || !info.Mode().IsRegular() {
+					continue
+				}
+				if size < 0 {
+					size = info.Size()
+				}
+			}
 			if size < 0 {
 				info, err := e.Info()
 				if err != nil {
@@ -270,7 +436,11 @@ func countDir(dir string) (int, int64, error) {
 func (s *Source) folderDir(folder string) (string, error) {
 	s.mu.Lock()
 	dir, ok := s.dirs[folder]
+	why := s.broken[folder]
 	s.mu.Unlock()
+	if why != nil {
+		return "", s.unreadable(folder, why)
+	}
 	if ok {
 		return dir, nil
 	}
@@ -279,6 +449,13 @@ func (s *Source) folderDir(folder string) (string, error) {
 		return "", transfer.FatalError(fmt.Errorf("maildir %s: %w", s.root, err))
 	}
 	return filepath.Join(s.root, filepath.FromSlash(rel)), nil
+}
+
+// unreadable is the error of a folder that cannot be read completely. It
+// is PerMessage: the other folders can still be copied, and this one is
+// reported by name (exit code 3).
+func (s *Source) unreadable(folder string, why error) error {
+	return transfer.PerMessageError(fmt.Errorf("maildir %s: folder %q cannot be read completely, so none of it was copied: %w", s.root, folder, why))
 }
 
 // file is one message file found in a scan.
@@ -297,8 +474,8 @@ func (s *Source) scan(dir string) (map[string]file, error) {
 	var vanished bool
 	read := func(sub string) error {
 		d := filepath.Join(dir, sub)
-		entries, err := os.ReadDir(d)
-		if errors.Is(err, os.ErrNotExist) {
+		entries, err := s.readDir(d)
+		if errors.Is(err, os.ErrNotExist) && !localstore.IsLink(err) {
 			return nil
 		}
 		if err != nil {
@@ -313,12 +490,15 @@ func (s *Source) scan(dir string) (map[string]file, error) {
 				continue
 			}
 			p := filepath.Join(d, e.Name())
-			info, err := os.Stat(p)
-			if errors.Is(err, os.ErrNotExist) {
+			info, err := localstore.Stat(s.fsroot, s.rel(p))
+			switch {
+			case localstore.IsLink(err):
+				s.warnOnce(err)
+				continue
+			case errors.Is(err, os.ErrNotExist):
 				vanished = true
 				continue
-			}
-			if err != nil {
+			case err != nil:
 				return err
 			}
 			if !info.Mode().IsRegular() {
@@ -357,7 +537,7 @@ func (s *Source) List(ctx context.Context, folder string) ([]transfer.Message, e
 	}
 	files, err := s.scan(dir)
 	if err != nil {
-		return nil, transfer.FatalError(fmt.Errorf("maildir %s: folder %q: %w", s.root, folder, err))
+		return nil, s.unreadable(folder, err)
 	}
 	kw := s.keywords(dir, folder)
 	msgs := make([]transfer.Message, 0, len(files))
@@ -400,7 +580,7 @@ func (s *Source) List(ctx context.Context, folder string) ([]transfer.Message, e
 // keywords reads the folder's dovecot-keywords table, warning about lines
 // it skips; a missing or unreadable file gives an empty table.
 func (s *Source) keywords(dir, folder string) formats.MaildirKeywords {
-	data, err := os.ReadFile(filepath.Join(dir, formats.MaildirKeywordsFile))
+	data, err := s.fsroot.ReadFile(s.rel(filepath.Join(dir, formats.MaildirKeywordsFile)))
 	if err != nil {
 		if !errors.Is(err, os.ErrNotExist) {
 			s.warn("folder %q: keywords not read: %v", folder, err)
@@ -424,7 +604,7 @@ func (s *Source) lookup(folder, id string, rescan bool) (string, bool, formats.M
 		}
 		files, err := s.scan(dir)
 		if err != nil {
-			return "", false, formats.MaildirKeywords{}, transfer.FatalError(fmt.Errorf("maildir %s: folder %q: %w", s.root, folder, err))
+			return "", false, formats.MaildirKeywords{}, s.unreadable(folder, err)
 		}
 		paths := make(map[string]string, len(files))
 		for fid, f := range files {
@@ -457,11 +637,11 @@ func (s *Source) open(folder string, m transfer.Message, rescanned *bool) (*os.F
 	}
 	for rescans := 0; ; rescans++ {
 		if ok {
-			f, err := os.Open(p)
+			f, err := localstore.Open(s.fsroot, s.rel(p))
 			if err == nil {
 				return f, kw, nil
 			}
-			if !errors.Is(err, os.ErrNotExist) {
+			if localstore.IsLink(err) || !errors.Is(err, os.ErrNotExist) {
 				return nil, kw, messageError(folder, m.ID, err)
 			}
 		} else if *rescanned && rescans == 0 {

@@ -184,7 +184,7 @@ func writeFile(t *testing.T, path, data string, mtime time.Time) {
 func foreignMaildir(t *testing.T) string {
 	root := filepath.Join(t.TempDir(), "Maildir")
 	d := time.Unix(1700000000, 0)
-	for _, sub := range []string{"cur", "new", "tmp", `.Foo\2ebar/cur`, ".Foo\\2ebar/new", ".Sent/cur", ".NoCur/new", ".INBOX/cur", ".Bad&Jjo!-x/cur"} {
+	for _, sub := range []string{"cur", "new", "tmp", `.Foo\2ebar/cur`, ".Foo\\2ebar/new", ".Sent/cur", ".NotAMaildir", ".INBOX/cur", ".Bad&Jjo!-x/cur"} {
 		os.MkdirAll(filepath.Join(root, sub), 0o700)
 	}
 	writeFile(t, filepath.Join(root, "new", "1700000000.M1P2.host"), "Subject: new\n\n", d)
@@ -221,6 +221,9 @@ func TestForeignMaildir(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(warnings, "\n"), `".INBOX"`) {
 		t.Errorf("no warning about .INBOX: %q", warnings)
+	}
+	if !strings.Contains(strings.Join(warnings, "\n"), "skipping directory .NotAMaildir: it is not a Maildir") {
+		t.Errorf("no warning about .NotAMaildir: %q", warnings)
 	}
 	msgs, err := src.List(ctx, "INBOX")
 	if err != nil {
