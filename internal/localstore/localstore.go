@@ -5,7 +5,8 @@
 // a user's Maildir), and that user could otherwise plant a link to any file
 // and get it copied as a message.
 //
-// Links that stay inside the store are followed. A link that leads out of
+// Links that stay inside the store are followed, also those with an
+// absolute target inside it. A link that leads out of
 // it, loops or points at nothing is a *LinkError: the sources report it as
 // a warning naming the file and go on, so one bad link never stops a
 // listing.
@@ -17,6 +18,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 )
 
@@ -42,7 +44,13 @@ func Stat(root *os.Root, rel string) (fs.FileInfo, error) {
 	if err == nil {
 		return info, nil
 	}
-	return nil, linkError(root, rel, err)
+	if err = linkError(root, rel, err); !escapes(err) {
+		return nil, err
+	}
+	if inside, ok := absoluteInside(root, rel); ok {
+		return root.Stat(inside)
+	}
+	return nil, err
 }
 
 // Open opens rel for reading with the same rules as Stat.
@@ -51,8 +59,16 @@ func Open(root *os.Root, rel string) (*os.File, error) {
 	if err == nil {
 		return f, nil
 	}
-	return nil, linkError(root, rel, err)
+	if err = linkError(root, rel, err); !escapes(err) {
+		return nil, err
+	}
+	if inside, ok := absoluteInside(root, rel); ok {
+		return root.Open(inside)
+	}
+	return nil, err
 }
+
+const whyEscapes = "leads out of the store"
 
 // linkError turns err, which resolving rel gave, into a *LinkError when
 // rel is a symbolic link.
@@ -61,7 +77,7 @@ func linkError(root *os.Root, rel string, err error) error {
 	if lerr != nil || li.Mode()&fs.ModeSymlink == 0 {
 		return err
 	}
-	why := "leads out of the store"
+	why := whyEscapes
 	switch {
 	case errors.Is(err, syscall.ELOOP):
 		why = "is part of a loop"
@@ -69,6 +85,32 @@ func linkError(root *os.Root, rel string, err error) error {
 		why = "points at nothing"
 	}
 	return &LinkError{Path: filepath.Join(root.Name(), rel), Why: why, Err: err}
+}
+
+func escapes(err error) bool {
+	var le *LinkError
+	return errors.As(err, &le) && le.Why == whyEscapes
+}
+
+// absoluteInside handles the one kind of link an os.Root refuses although
+// it stays inside: one with an absolute target ("ln -s /home/u/mail/x"). It
+// resolves every link of rel and returns the result relative to the root
+// when that is inside it. The caller opens that path through the root
+// again, so a link changed in between cannot lead out either.
+func absoluteInside(root *os.Root, rel string) (string, bool) {
+	base, err := filepath.EvalSymlinks(root.Name())
+	if err != nil {
+		return "", false
+	}
+	target, err := filepath.EvalSymlinks(filepath.Join(root.Name(), rel))
+	if err != nil {
+		return "", false
+	}
+	inside, err := filepath.Rel(base, target)
+	if err != nil || inside == ".." || strings.HasPrefix(inside, ".."+string(filepath.Separator)) || filepath.IsAbs(inside) {
+		return "", false
+	}
+	return inside, true
 }
 
 // IsLink reports whether err is a *LinkError.

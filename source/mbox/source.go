@@ -14,6 +14,11 @@
 // mailferry's state files are skipped, and Thunderbird's "<name>.sbd"
 // subfolder directories hold the subfolders of <name>.
 //
+// A directory is read through an os.Root (see internal/localstore): a
+// symbolic link is followed only to a file inside the directory; one that
+// leads out of it, loops or dangles, and a link to a directory, are skipped
+// with a warning naming them.
+//
 // The reader is formats.MboxReader: mailferry's own files give back every
 // message with its flags and arrival date, byte for byte but for what an
 // mbox file cannot keep (formats.MboxWriter); foreign mboxrd,
@@ -44,6 +49,7 @@ import (
 	"sync"
 
 	"github.com/mailferry/mailferry/formats"
+	"github.com/mailferry/mailferry/internal/localstore"
 	"github.com/mailferry/mailferry/transfer"
 )
 
@@ -58,6 +64,7 @@ type Options struct {
 type Source struct {
 	root   string
 	single bool
+	fsroot *os.Root // a directory's files are opened through it; nil for a single file
 	warn   func(string)
 
 	mu      sync.Mutex
@@ -90,6 +97,9 @@ func Open(path string, opts Options) (*Source, error) {
 	switch {
 	case fi.IsDir():
 		if _, err := os.ReadDir(path); err != nil {
+			return nil, transfer.FatalError(fmt.Errorf("mbox %s: %w", path, err))
+		}
+		if s.fsroot, err = os.OpenRoot(path); err != nil {
 			return nil, transfer.FatalError(fmt.Errorf("mbox %s: %w", path, err))
 		}
 	case fi.Mode().IsRegular():
@@ -134,6 +144,9 @@ func (s *Source) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.listed = map[string]map[string]entry{}
+	if s.fsroot != nil {
+		return s.fsroot.Close()
+	}
 	return nil
 }
 
@@ -187,6 +200,9 @@ func (s *Source) scan(ctx context.Context) (map[string]string, error) {
 		if d.IsDir() {
 			return nil
 		}
+		if d.Type()&fs.ModeSymlink != 0 && !s.linkToFile(p) {
+			return nil
+		}
 		if !folderFile(p, d) {
 			return nil
 		}
@@ -208,6 +224,36 @@ func (s *Source) scan(ctx context.Context) (map[string]string, error) {
 	s.files, s.scanned = files, true
 	s.mu.Unlock()
 	return files, nil
+}
+
+// linkToFile reports whether the symbolic link at p leads to a file inside
+// the directory, warning about it when it does not: a link out of the
+// store could make mailferry read any file, and links to directories are
+// not followed, so the walk cannot loop.
+func (s *Source) linkToFile(p string) bool {
+	rel, err := filepath.Rel(s.root, p)
+	if err != nil {
+		return false
+	}
+	info, err := localstore.Stat(s.fsroot, rel)
+	switch {
+	case localstore.IsLink(err):
+		s.warnf("skipping %v", err)
+		return false
+	case err != nil:
+		s.warnf("skipping %s: %v", p, err)
+		return false
+	case info.IsDir():
+		s.warnf("skipping %s: a symbolic link to a directory; not followed", p)
+		return false
+	}
+	return true
+}
+
+func (s *Source) warnf(format string, args ...any) {
+	if s.warn != nil {
+		s.warn(fmt.Sprintf("mbox %s: ", s.root) + fmt.Sprintf(format, args...))
+	}
 }
 
 // folderFile reports whether a directory entry is a folder's mbox file.
@@ -310,9 +356,19 @@ func (s *Source) fileOf(ctx context.Context, folder string) (string, error) {
 	return p, nil
 }
 
-// openFile opens a folder's file for reading.
-func openFile(p string) (*os.File, int64, error) {
-	f, err := os.Open(p)
+// openFile opens a folder's file for reading; in a directory, through the
+// os.Root, so a file swapped for a link since the scan is not read either.
+func (s *Source) openFile(p string) (*os.File, int64, error) {
+	var f *os.File
+	var err error
+	if s.fsroot == nil {
+		f, err = os.Open(p)
+	} else {
+		var rel string
+		if rel, err = filepath.Rel(s.root, p); err == nil {
+			f, err = localstore.Open(s.fsroot, rel)
+		}
+	}
 	if err != nil {
 		return nil, 0, transfer.FatalError(fmt.Errorf("mbox %s: %w", p, err))
 	}
@@ -334,7 +390,7 @@ func (s *Source) List(ctx context.Context, folder string) ([]transfer.Message, e
 	if err != nil {
 		return nil, err
 	}
-	f, size, err := openFile(p)
+	f, size, err := s.openFile(p)
 	if err != nil {
 		return nil, err
 	}
@@ -407,7 +463,7 @@ func (s *Source) Fetch(ctx context.Context, folder string, msgs []transfer.Messa
 	if err != nil {
 		return err
 	}
-	f, size, err := openFile(p)
+	f, size, err := s.openFile(p)
 	if err != nil {
 		return err
 	}
