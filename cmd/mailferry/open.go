@@ -83,6 +83,9 @@ func openSource(ctx context.Context, role string, c endpointConfig) (transfer.So
 			}
 			return nil, fmt.Errorf("%s %s: %w", role, ep, err)
 		}
+		if err := checkFormat(role, ep); err != nil {
+			return nil, err
+		}
 	}
 	switch ep.Scheme {
 	case "maildir":
@@ -129,6 +132,9 @@ func openSource(ctx context.Context, role string, c endpointConfig) (transfer.So
 // openSink opens a store to copy into.
 func openSink(ctx context.Context, c endpointConfig) (transfer.Sink, error) {
 	ep := c.Endpoint
+	if err := checkFormat("destination", ep); err != nil {
+		return nil, err
+	}
 	switch ep.Scheme {
 	case "maildir":
 		dst, err := maildirsink.New(ep.Path, maildirsink.Options{Layout: ep.Layout, Warn: c.Warn})
@@ -158,6 +164,21 @@ func openSink(ctx context.Context, c endpointConfig) (transfer.Sink, error) {
 		return nil, usageErrorf("destination %s: POP3 can only be read from; copy into imap://, imaps://, maildir: or mbox:", ep)
 	}
 	return nil, usageErrorf("destination %s: unsupported scheme %q", ep, ep.Scheme)
+}
+
+// checkFormat refuses a local endpoint whose path holds the other local
+// format, naming the endpoint to write instead: read as mbox, a Maildir has
+// no mail, and a copy would report success having copied nothing; written
+// as mbox, a Maildir would get .mbox files among its folders. It is a usage
+// error, found before anything is created.
+func checkFormat(role string, ep Endpoint) error {
+	switch {
+	case ep.Scheme == "mbox" && maildirsource.IsMaildir(ep.Path):
+		return usageErrorf("%s %s: this is a Maildir: write maildir:%s", role, ep, ep.Path)
+	case ep.Scheme == "maildir" && mboxsource.IsMbox(ep.Path):
+		return usageErrorf("%s %s: this is an mbox archive: write mbox:%s", role, ep, ep.Path)
+	}
+	return nil
 }
 
 // mboxIsSingleFile applies sink/mbox's rule: an existing regular file, or a
