@@ -77,6 +77,10 @@ type MessageError struct {
 }
 
 func (e *MessageError) Error() string {
+	if e.ID == "" {
+		// A whole folder failed (it could not be listed).
+		return fmt.Sprintf("folder %q: %v", e.Folder, e.Err)
+	}
 	return fmt.Sprintf("folder %q, message %s: %v", e.Folder, e.ID, e.Err)
 }
 

@@ -176,7 +176,7 @@ func TestFolderWithoutCurIsAnErrorNamingIt(t *testing.T) {
 	} {
 		_, err := src.List(ctx, name)
 		if err == nil || transfer.ClassOf(err) != transfer.PerMessage ||
-			!strings.Contains(err.Error(), `folder "`+name+`" cannot be read completely`) || !strings.Contains(err.Error(), says) {
+			!strings.Contains(err.Error(), `folder "`+name+`" is not read, as it cannot be read completely`) || !strings.Contains(err.Error(), says) {
 			t.Errorf("List(%s) = %v; want a per-message error naming the folder and saying %q", name, err, says)
 		}
 	}

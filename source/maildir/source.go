@@ -455,7 +455,7 @@ func (s *Source) folderDir(folder string) (string, error) {
 // is PerMessage: the other folders can still be copied, and this one is
 // reported by name (exit code 3).
 func (s *Source) unreadable(folder string, why error) error {
-	return transfer.PerMessageError(fmt.Errorf("maildir %s: folder %q cannot be read completely, so none of it was copied: %w", s.root, folder, why))
+	return transfer.PerMessageError(fmt.Errorf("maildir %s: folder %q is not read, as it cannot be read completely: %w", s.root, folder, why))
 }
 
 // file is one message file found in a scan.
