@@ -57,7 +57,7 @@ func foldersAction(c *cli.Context) error {
 		return err
 	}
 	cfg := endpointConfig{Endpoint: ep, TLS: tlsOpts, Connections: 1, Timeout: timeout,
-		Warn: func(s string) { fmt.Fprintf(c.App.ErrWriter, "warning: %s\n", s) }}
+		Warn: func(s string) { fmt.Fprintf(c.App.ErrWriter, "warning: %s\n", safeText(s)) }}
 	if ep.IsServer() {
 		if cfg.Credentials, err = credentials(c.Context, ep, secretsFrom(c, "source", "source", "MAILFERRY_SOURCE_PASSWORD"), t, cfg.Warn); err != nil {
 			return err
@@ -116,6 +116,9 @@ func printFolders(w io.Writer, rows []transfer.Folder) error {
 	var n int
 	var b int64
 	nameW, roleW := len("FOLDER"), len("ROLE")
+	for i := range rows {
+		rows[i].Name = safeText(rows[i].Name)
+	}
 	for _, f := range rows {
 		nameW = max(nameW, utf8.RuneCountInString(f.Name))
 		roleW = max(roleW, len(f.Role))

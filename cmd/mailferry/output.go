@@ -70,9 +70,17 @@ func (r *reporter) jsonLine(v any) {
 
 // errLine prints a line on stderr, above the progress bar if there is one.
 // Callers hold r.mu.
+// The line is passed through safeText: folder names, message IDs and
+// errors come from the stores.
 func (r *reporter) errLine(format string, args ...any) {
 	r.bar.clear()
-	fmt.Fprintf(r.stderr, format+"\n", args...)
+	fmt.Fprintln(r.stderr, safeText(fmt.Sprintf(format, args...)))
+}
+
+// outLine prints a line built from store data on stdout, escaped as
+// errLine does. Callers hold r.mu.
+func (r *reporter) outLine(format string, args ...any) {
+	fmt.Fprintln(r.stdout, safeText(fmt.Sprintf(format, args...)))
 }
 
 type jsonEvent struct {
@@ -107,7 +115,7 @@ func (r *reporter) Event(e transfer.Event) {
 		if r.mode.JSON {
 			r.jsonLine(jsonEvent{Type: "planned", Folder: e.Folder, Dest: e.Text, Count: e.Count, Bytes: e.Bytes})
 		} else if r.mode.DryRun && !r.mode.Quiet {
-			fmt.Fprintf(r.stdout, "%s → %s: %d message(s) to copy, %s\n", e.Folder, e.Text, e.Count, formatBytes(e.Bytes))
+			r.outLine("%s → %s: %d message(s) to copy, %s", e.Folder, e.Text, e.Count, formatBytes(e.Bytes))
 		} else if r.mode.Verbose {
 			r.errLine("%s → %s: %d message(s) to copy, %s", e.Folder, e.Text, e.Count, formatBytes(e.Bytes))
 		}
@@ -115,7 +123,7 @@ func (r *reporter) Event(e transfer.Event) {
 		if r.mode.JSON {
 			r.jsonLine(jsonEvent{Type: "plan", Folder: e.Folder, ID: id, Dest: e.Text, Bytes: e.Bytes})
 		} else if r.mode.Verbose {
-			fmt.Fprintf(r.stdout, "  would copy %s message %s (%s) → %s\n", e.Folder, id, formatBytes(e.Bytes), e.Text)
+			r.outLine("  would copy %s message %s (%s) → %s", e.Folder, id, formatBytes(e.Bytes), e.Text)
 		}
 	case transfer.EventCopied:
 		r.copied++
@@ -255,7 +263,7 @@ func (r *reporter) Finish(s transfer.Summary, runErr error) {
 	r.bar.finish(runErr == nil)
 	code := exitCode(runErr)
 	if runErr != nil {
-		fmt.Fprintf(r.stderr, "mailferry: %v\n", runErr)
+		fmt.Fprintf(r.stderr, "mailferry: %s\n", safeError(runErr))
 	}
 	if r.mode.JSON {
 		if runErr != nil {

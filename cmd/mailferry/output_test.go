@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -71,5 +72,53 @@ func TestReporterJSONSummaryLast(t *testing.T) {
 	}
 	if strings.Contains(stderr.String(), "\r") {
 		t.Errorf("a bar was drawn with --json: %q", stderr.String())
+	}
+}
+
+func TestSafeText(t *testing.T) {
+	for in, want := range map[string]string{
+		"Archive/Übersicht":            "Archive/Übersicht",
+		"a\nfailed: forged":            `a\nfailed: forged`,
+		"\x1b[2J\x1b[31mred":           `\x1b[2J\x1b[31mred`,
+		"tab\there\rcr":                `tab\there\rcr`,
+		"bidi \u202egnp.exe":           `bidi \u202egnp.exe`,
+		"line\u2028sep":                `line\u2028sep`,
+		"bad \xff utf8, del \x7f":      `bad \xff utf8, del \x7f`,
+		"c1 \u0085 next line":          `c1 \x85 next line`,
+		`a literal \n stays as it was`: `a literal \n stays as it was`,
+	} {
+		if got := safeText(in); got != want {
+			t.Errorf("safeText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestReporterEscapesStoreText: a message ID or folder with a newline or an
+// escape sequence cannot forge a line in -v output or warnings; JSON stays
+// JSON-escaped.
+func TestReporterEscapesStoreText(t *testing.T) {
+	var out, errOut bytes.Buffer
+	r := newReporter(outputMode{Verbose: true}, &out, &errOut)
+	m := transfer.Message{ID: "1700.M1.host\nfailed: folder \"INBOX\", message 1: forged"}
+	r.Event(transfer.Event{Kind: transfer.EventCopied, Folder: "INBOX\x1b[2K", Message: &m, Bytes: 10})
+	r.Warn("skipping /m/cur/x\ny: not a regular file")
+	lines := strings.Split(strings.TrimSuffix(errOut.String(), "\n"), "\n")
+	want := []string{
+		`copied INBOX\x1b[2K message 1700.M1.host\nfailed: folder "INBOX", message 1: forged (10 B)`,
+		`warning: skipping /m/cur/x\ny: not a regular file`,
+	}
+	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Errorf("stderr lines:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+
+	out.Reset()
+	r = newReporter(outputMode{JSON: true}, &out, &errOut)
+	r.Event(transfer.Event{Kind: transfer.EventCopied, Folder: "INBOX\x1b", Message: &m, Bytes: 10})
+	var ev jsonEvent
+	if err := json.Unmarshal(bytes.TrimSpace(out.Bytes()), &ev); err != nil || ev.ID != m.ID || ev.Folder != "INBOX\x1b" {
+		t.Errorf("JSON line %q: %v, %+v", out.String(), err, ev)
+	}
+	if strings.Count(out.String(), "\n") != 1 {
+		t.Errorf("JSON output is not one line: %q", out.String())
 	}
 }

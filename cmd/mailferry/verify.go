@@ -241,7 +241,7 @@ func (o *verifyOutput) difference(d transfer.Difference) {
 	if d.Kind == transfer.DiffExtra && !o.mode.Verbose {
 		return
 	}
-	fmt.Fprintln(o.stdout, describeDifference(d))
+	fmt.Fprintln(o.stdout, safeText(describeDifference(d)))
 }
 
 func nonNil(s []string) []string {
@@ -316,7 +316,7 @@ func (o *verifyOutput) folder(f transfer.FolderCheck) {
 	if n := f.Missing + f.FlagDiffs + f.DateDiffs; n > 0 {
 		status = fmt.Sprintf("%d missing, %d flag and %d date difference(s)", f.Missing, f.FlagDiffs, f.DateDiffs)
 	}
-	fmt.Fprintf(o.stderr, "%s → %s: %d message(s) checked, %s\n", f.Folder, f.DestFolder, f.Checked, status)
+	fmt.Fprintln(o.stderr, safeText(fmt.Sprintf("%s → %s: %d message(s) checked, %s", f.Folder, f.DestFolder, f.Checked, status)))
 }
 
 func (o *verifyOutput) warn(msg string) {
@@ -327,7 +327,7 @@ func (o *verifyOutput) warn(msg string) {
 		return
 	}
 	if !o.mode.Quiet {
-		fmt.Fprintf(o.stderr, "warning: %s\n", msg)
+		fmt.Fprintf(o.stderr, "warning: %s\n", safeText(msg))
 	}
 }
 
@@ -338,7 +338,7 @@ func (o *verifyOutput) finish(res transfer.VerifyResult, err error) {
 	defer o.mu.Unlock()
 	code := exitCode(err)
 	if err != nil {
-		fmt.Fprintf(o.stderr, "mailferry: %v\n", err)
+		fmt.Fprintf(o.stderr, "mailferry: %s\n", safeError(err))
 	}
 	if o.mode.JSON {
 		if err != nil && code != exitPartial {
