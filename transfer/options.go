@@ -86,4 +86,7 @@ type Summary struct {
 	Seconds float64
 	// Failures holds the per-message errors, each a *MessageError.
 	Failures []error
+	// Renamed maps destination folders the destination refused to create
+	// to the names it stored them under (see RefusedFolderName).
+	Renamed map[string]string
 }

@@ -53,6 +53,11 @@ func Run(ctx context.Context, src Source, dst Sink, opts Options) (Summary, erro
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	sum := r.sum
+	if fr, ok := dst.(FolderRenamer); ok {
+		if renamed := fr.RenamedFolders(); len(renamed) > 0 {
+			sum.Renamed = renamed
+		}
+	}
 	sum.Seconds = time.Since(start).Seconds()
 	return sum, err
 }

@@ -314,6 +314,23 @@ var roleNames = map[string][]string{
 // name for the role), else f's own name. exists reports whether dst lists
 // that folder.
 func (v *verifier) destFolder(f Folder, dst []Folder) (string, bool) {
+	name, exists := v.namedDest(f, dst)
+	if !exists {
+		// A folder the destination refused is stored under the name the
+		// one rule gives it.
+		if alt := RefusedFolderName(name); alt != name {
+			for _, d := range dst {
+				if d.Name == alt {
+					return alt, true
+				}
+			}
+		}
+	}
+	return name, exists
+}
+
+// namedDest is destFolder before the rename of refused folders.
+func (v *verifier) namedDest(f Folder, dst []Folder) (string, bool) {
 	has := func(name string) bool {
 		for _, d := range dst {
 			if d.Name == name {

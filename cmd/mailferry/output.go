@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -253,6 +255,9 @@ type jsonSummary struct {
 	Failed  int     `json:"failed"`
 	Bytes   int64   `json:"bytes"`
 	Seconds float64 `json:"seconds"`
+	// Renamed lists destination folders stored under another name
+	// because the destination refused theirs.
+	Renamed map[string]string `json:"renamed,omitempty"`
 }
 
 // Finish ends the output of a run: the bar is closed, an error is printed
@@ -274,7 +279,7 @@ func (r *reporter) Finish(s transfer.Summary, runErr error) {
 			}{"error", runErr.Error(), code})
 		}
 		r.jsonLine(jsonSummary{Type: "summary", Copied: s.Copied, Skipped: s.Skipped, Failed: s.Failed,
-			Bytes: s.Bytes, Seconds: math.Round(s.Seconds*1000) / 1000})
+			Bytes: s.Bytes, Seconds: math.Round(s.Seconds*1000) / 1000, Renamed: s.Renamed})
 		return
 	}
 	if r.mode.Quiet || (runErr != nil && code != exitPartial && code != exitInterrupted && s.Copied == 0) {
@@ -288,4 +293,7 @@ func (r *reporter) Finish(s transfer.Summary, runErr error) {
 	}
 	fmt.Fprintf(r.stdout, "copied %d message(s) (%s), skipped %d, failed %d in %.1fs\n",
 		s.Copied, formatBytes(s.Bytes), s.Skipped, s.Failed, s.Seconds)
+	for _, from := range slices.Sorted(maps.Keys(s.Renamed)) {
+		fmt.Fprintf(r.stdout, "renamed: folder %q is stored as %q (the destination refused the name)\n", from, s.Renamed[from])
+	}
 }

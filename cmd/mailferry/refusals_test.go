@@ -97,7 +97,10 @@ func TestDovecotOverQuotaStopsAndSaysHowMuchWasCopied(t *testing.T) {
 	}
 }
 
-func TestDovecotRefusedFolderFailsOnlyThatFolder(t *testing.T) {
+// Dovecot refuses a '.' in a folder name (Maildir++ without listescape):
+// the folder is stored under the one rename rule's name, reported, listed in
+// the summary, found again by a re-run and followed by verify.
+func TestDovecotRefusedFolderIsRenamed(t *testing.T) {
 	s := dovecot.Start(t, dovecot.Options{Users: []dovecot.User{dovecotUser}, StrictNames: true})
 	// A Maildir with nested folder directories can hold a '.' in a name.
 	src := filepath.Join(t.TempDir(), "src")
@@ -118,26 +121,31 @@ func TestDovecotRefusedFolderFailsOnlyThatFolder(t *testing.T) {
 			}
 		}
 	}
-
-	r := copyIntoDovecot(t, s, "maildir:"+src+"?layout=fs")
-	expectCode(t, r, exitPartial)
-	want := `failed: folder "v1.2", message .*: imap carol@` + regexp.QuoteMeta(s.IMAPAddr) +
-		` refused to create folder "v1.2": NO \[CANNOT\] Character not allowed in mailbox name: '.'$`
-	failures := regexp.MustCompile(`(?m)^`+want).FindAllString(r.stderr, -1)
-	if len(failures) != 4 {
-		t.Errorf("want 4 failure lines (the messages of v1.2) matching %q, got %d:\n%s", want, len(failures), r)
+	srcEP := "maildir:" + src + "?layout=fs"
+	state := filepath.Join(t.TempDir(), "state")
+	r := copyIntoDovecot(t, s, srcEP, "--state", state)
+	expectCode(t, r, 0)
+	warning := `warning: imap carol@` + s.IMAPAddr + ` refused to create folder "v1.2" (NO [CANNOT] Character not allowed in mailbox name: '.'); its messages are stored in "v1_2" instead`
+	if got := strings.Count(r.stderr, warning); got != 1 {
+		t.Errorf("%d warnings %q, want 1:\n%s", got, warning, r)
 	}
-	if got := strings.Count(r.stderr, "failed: "); got != 4 {
-		t.Errorf("%d failure lines, want only the 4 of v1.2:\n%s", got, r)
+	if !strings.Contains(r.stdout, "copied 9 message(s)") || !strings.Contains(r.stdout, `renamed: folder "v1.2" is stored as "v1_2" (the destination refused the name)`) {
+		t.Errorf("the summary does not list the copy and the rename:\n%s", r)
 	}
-	if !strings.Contains(r.stdout, "copied 5 message(s)") {
-		t.Errorf("the other folders were not copied:\n%s", r)
+	if got := storedMessages(t, s); got != 9 {
+		t.Errorf("Dovecot holds %d messages, want 9", got)
 	}
-	if got := storedMessages(t, s); got != 5 {
-		t.Errorf("Dovecot holds %d messages, want 5 (INBOX and Projects)", got)
+	// A re-run without state finds the renamed folder and copies nothing.
+	r = copyIntoDovecot(t, s, srcEP)
+	expectCode(t, r, 0)
+	if !strings.Contains(r.stdout, "copied 0 message(s)") {
+		t.Errorf("the re-run copied again:\n%s", r)
 	}
-	// The refusal is remembered: one warning, not one CREATE per message.
-	if got := strings.Count(r.stderr, `warning: imap carol@`+s.IMAPAddr+` refused to create folder "v1.2"`); got != 1 {
-		t.Errorf("%d warnings about the refused folder, want 1:\n%s", got, r)
+	if got := storedMessages(t, s); got != 9 {
+		t.Errorf("after the re-run Dovecot holds %d messages, want 9", got)
 	}
+	// verify follows the rename.
+	v := mailferry(t, []string{"MAILFERRY_DEST_PASSWORD=" + dovecotUser.Password}, "verify", srcEP,
+		"imap://"+dovecotUser.Name+"@"+s.IMAPAddr, "--ca-file", s.CAFile)
+	expectCode(t, v, 0)
 }

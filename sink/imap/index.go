@@ -27,12 +27,15 @@ func (s *Sink) Index(ctx context.Context, folder string) (transfer.FolderIndex, 
 		return idx, err
 	}
 	defer s.pool.Put(c)
-	exists, err := folderExists(ctx, c, f.server)
+	f.mu.Lock()
+	exists, err := s.locate(ctx, c, f)
+	server := f.server
+	f.mu.Unlock()
 	if err != nil || !exists {
 		return idx, err
 	}
 	c.Unselected() // a fresh EXAMINE: a cached one may predate new messages
-	sel, err := c.Select(ctx, f.server, true)
+	sel, err := c.Select(ctx, server, true)
 	if err != nil {
 		return idx, fmt.Errorf("folder %q: %w", folder, err)
 	}
@@ -76,7 +79,10 @@ func (s *Sink) Digests(ctx context.Context, folder string, refs []string) (map[s
 		return nil, err
 	}
 	defer s.pool.Put(c)
-	if _, err := c.Select(ctx, f.server, true); err != nil {
+	f.mu.Lock()
+	server := f.server
+	f.mu.Unlock()
+	if _, err := c.Select(ctx, server, true); err != nil {
 		return nil, fmt.Errorf("folder %q: %w", folder, err)
 	}
 	var bufs []*imapclientBuffer

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"strings"
 	"sync"
 
@@ -31,12 +32,17 @@ type Sink struct {
 
 	listMu sync.Mutex
 	listed []imapconn.ListedFolder // cached LIST for FolderForRole
+
+	renamedMu sync.Mutex
+	renamed   map[string]string // refused folders → the names they are stored under
 }
 
 var (
 	_ transfer.Sink         = (*Sink)(nil)
 	_ transfer.Indexer      = (*Sink)(nil)
 	_ transfer.RoleResolver = (*Sink)(nil)
+
+	_ transfer.FolderRenamer = (*Sink)(nil)
 )
 
 // destFolder is what the sink knows about one destination folder.
@@ -120,42 +126,32 @@ func (s *Sink) prepare(ctx context.Context, f *destFolder) error {
 		return err
 	}
 	defer s.pool.Put(c)
-	exists, err := folderExists(ctx, c, f.server)
+	exists, err := s.locate(ctx, c, f)
 	if err != nil {
 		return err
 	}
 	if !exists {
-		for _, name := range append(c.Info.Parents(f.server), f.server) {
-			ok, err := folderExists(ctx, c, name)
-			if err != nil {
+		err := s.create(ctx, c, f)
+		var refused *transfer.FolderRefusedError
+		if errors.As(err, &refused) {
+			// One rule for every server: the folder is stored under
+			// RefusedFolderName instead, if the server takes that.
+			alt := transfer.RefusedFolderName(f.name)
+			if alt == f.name {
 				return err
 			}
-			if ok {
-				continue
-			}
-			err = c.Do(ctx, fmt.Sprintf("CREATE %q", name), func() error { return c.C.Create(name, nil).Wait() })
-			if err != nil && !imapconn.IsResponse(err) {
+			orig := f.server
+			f.server, _ = c.Info.ToServer(alt)
+			f.refused = nil
+			if cerr := s.create(ctx, c, f); cerr != nil {
+				f.server, f.refused = orig, err
+				s.warn(fmt.Sprintf("%v (and %q too); its messages are not copied, the other folders are", err, alt))
 				return err
 			}
-			if err != nil {
-				// Another run (or our own other connection) may have
-				// created it meanwhile; only a folder still missing is an
-				// error.
-				ok, lerr := folderExists(ctx, c, name)
-				if lerr != nil {
-					return lerr
-				}
-				if !ok {
-					return s.createRefused(f, name, err)
-				}
-			}
-			if err := c.Do(ctx, fmt.Sprintf("SUBSCRIBE %q", name), func() error { return c.C.Subscribe(name).Wait() }); err != nil && !imapconn.IsResponse(err) {
-				return err
-			}
+			s.adoptRename(f, alt, refused.Reason)
+		} else if err != nil {
+			return err
 		}
-		s.listMu.Lock()
-		s.listed = nil
-		s.listMu.Unlock()
 	}
 	sel, err := c.Select(ctx, f.server, false)
 	if err != nil {
@@ -197,8 +193,94 @@ func (s *Sink) createRefused(f *destFolder, name string, err error) error {
 		Reason: reason,
 		Err:    err,
 	})
-	s.warn(fmt.Sprintf("%v; its messages are not copied, the other folders are", f.refused))
 	return f.refused
+}
+
+// create creates f.server with its missing parents and subscribes them.
+// Called with f.mu held.
+func (s *Sink) create(ctx context.Context, c *imapconn.Conn, f *destFolder) error {
+	for _, name := range append(c.Info.Parents(f.server), f.server) {
+		ok, err := folderExists(ctx, c, name)
+		if err != nil {
+			return err
+		}
+		if ok {
+			continue
+		}
+		err = c.Do(ctx, fmt.Sprintf("CREATE %q", name), func() error { return c.C.Create(name, nil).Wait() })
+		if err != nil && !imapconn.IsResponse(err) {
+			return err
+		}
+		if err != nil {
+			// Another run (or our own other connection) may have
+			// created it meanwhile; only a folder still missing is an
+			// error.
+			ok, lerr := folderExists(ctx, c, name)
+			if lerr != nil {
+				return lerr
+			}
+			if !ok {
+				return s.createRefused(f, name, err)
+			}
+		}
+		if err := c.Do(ctx, fmt.Sprintf("SUBSCRIBE %q", name), func() error { return c.C.Subscribe(name).Wait() }); err != nil && !imapconn.IsResponse(err) {
+			return err
+		}
+	}
+	s.listMu.Lock()
+	s.listed = nil
+	s.listMu.Unlock()
+	return nil
+}
+
+// locate reports whether f exists on the server. When it does not but the
+// name RefusedFolderName gives it does, an earlier run stored it there
+// after a refusal, and f is stored there again. Called with f.mu held.
+func (s *Sink) locate(ctx context.Context, c *imapconn.Conn, f *destFolder) (bool, error) {
+	exists, err := folderExists(ctx, c, f.server)
+	if err != nil || exists {
+		return exists, err
+	}
+	alt := transfer.RefusedFolderName(f.name)
+	if alt == f.name {
+		return false, nil
+	}
+	altServer, _ := c.Info.ToServer(alt)
+	exists, err = folderExists(ctx, c, altServer)
+	if err != nil || !exists {
+		return false, err
+	}
+	f.server = altServer
+	s.adoptRename(f, alt, "")
+	return true, nil
+}
+
+// adoptRename records and reports that f is stored as alt.
+func (s *Sink) adoptRename(f *destFolder, alt, reason string) {
+	s.renamedMu.Lock()
+	if s.renamed == nil {
+		s.renamed = make(map[string]string)
+	}
+	_, known := s.renamed[f.name]
+	s.renamed[f.name] = alt
+	s.renamedMu.Unlock()
+	if known {
+		return
+	}
+	if reason != "" {
+		s.warn(fmt.Sprintf("imap %s refused to create folder %q (%s); its messages are stored in %q instead",
+			s.pool.Options().Server(), f.name, reason, alt))
+	} else {
+		s.warn(fmt.Sprintf("imap %s: folder %q is stored in %q, as in an earlier run the server refused its name",
+			s.pool.Options().Server(), f.name, alt))
+	}
+}
+
+// RenamedFolders implements transfer.FolderRenamer.
+func (s *Sink) RenamedFolders() map[string]string {
+	s.renamedMu.Lock()
+	defer s.renamedMu.Unlock()
+	return maps.Clone(s.renamed)
 }
 
 // folderExists asks LIST for exactly name.
