@@ -2,15 +2,14 @@ package imapconn
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-sasl"
 
+	"github.com/mailferry/mailferry/internal/account"
 	"github.com/mailferry/mailferry/transfer"
 )
 
@@ -144,7 +143,7 @@ func (c *Conn) login(ctx context.Context, token string) error {
 	}
 	detail := ""
 	if failure != nil && failure() != "" {
-		detail = " (" + oauth2Reason(failure()) + ")"
+		detail = " (" + account.OAuth2Refusal(failure()) + ")"
 	}
 	var ie *imap.Error
 	errors.As(err, &ie)
@@ -157,37 +156,6 @@ func (c *Conn) login(ctx context.Context, token string) error {
 	}
 	return transfer.Classify(class, fmt.Errorf("imap server %s: login as user %q with %s failed: %w%s; check the user name and password (or token)",
 		c.opts.Addr, creds.User, mech, err, detail))
-}
-
-// oauth2Reason explains the error challenge of a refused XOAUTH2 or
-// OAUTHBEARER login, a JSON object such as {"status":"invalid_token",
-// "scope":"mail"} (RFC 7628). XOAUTH2 servers put an HTTP status in
-// "status"; it is named by its RFC 6750 error code too, so both mechanisms
-// say invalid_token for a token that expired or was revoked.
-func oauth2Reason(challenge string) string {
-	var e struct {
-		Status string `json:"status"`
-		Scope  string `json:"scope"`
-	}
-	if err := json.Unmarshal([]byte(challenge), &e); err != nil || e.Status == "" {
-		return "the server says " + strconv.Quote(strings.TrimSpace(challenge))
-	}
-	reason := e.Status
-	if code, ok := bearerErrors[e.Status]; ok {
-		reason = code + " (status " + e.Status + ")"
-	}
-	if e.Scope != "" {
-		reason += ", scope " + strconv.Quote(e.Scope)
-	}
-	return "the server's reason: " + reason
-}
-
-// bearerErrors are the RFC 6750 error codes of the HTTP statuses XOAUTH2
-// servers report.
-var bearerErrors = map[string]string{
-	"400": "invalid_request",
-	"401": "invalid_token",
-	"403": "insufficient_scope",
 }
 
 func mechList(caps imap.CapSet) string {
