@@ -205,13 +205,13 @@ func (h *handshake) login(ctx context.Context, creds account.Credentials) error 
 		return err
 	}
 	if _, err := h.status("USER"); err != nil {
-		return loginError(h.server, creds.User, err)
+		return loginError(h.server, creds.User, err, "")
 	}
 	if err := h.send("PASS", "PASS "+password); err != nil {
 		return err
 	}
 	if _, err := h.status("PASS"); err != nil {
-		return loginError(h.server, creds.User, err)
+		return loginError(h.server, creds.User, err, "")
 	}
 	return nil
 }
@@ -241,6 +241,9 @@ func (h *handshake) authenticate(user string, c sasl.Client) error {
 	if err := h.send(command, line); err != nil {
 		return err
 	}
+	// The last challenge before a -ERR is, for the token mechanisms, the
+	// server's JSON reason for refusing the token.
+	var lastChallenge []byte
 	for {
 		reply, err := h.readLine(command)
 		if err != nil {
@@ -248,7 +251,11 @@ func (h *handshake) authenticate(user string, c sasl.Client) error {
 		}
 		if reply != "+" && !strings.HasPrefix(reply, "+ ") {
 			if _, err := h.parseStatus(command, reply); err != nil {
-				return loginError(h.server, user, err)
+				why := ""
+				if (mech == "XOAUTH2" || mech == "OAUTHBEARER") && len(lastChallenge) > 0 {
+					why = account.OAuth2Refusal(string(lastChallenge))
+				}
+				return loginError(h.server, user, err, why)
 			}
 			return nil
 		}
@@ -261,6 +268,7 @@ func (h *handshake) authenticate(user string, c sasl.Client) error {
 				h.send(command, "*")
 				return transfer.FatalError(fmt.Errorf("pop3 server %s: %s: bad challenge: %w", h.server, command, err))
 			}
+			lastChallenge = challenge
 			resp, err = c.Next(challenge)
 			if err != nil {
 				// The server may still expect an answer to its error
@@ -274,22 +282,27 @@ func (h *handshake) authenticate(user string, c sasl.Client) error {
 	}
 }
 
-// loginError names the server and user in a failed login. A refusal
-// without a temporary response code is fatal: retrying a wrong password
-// only gets an account locked.
-func loginError(server, user string, err error) error {
+// loginError names the server and user in a failed login, and why the
+// server refused when it said more than its -ERR line (why may be empty).
+// A refusal without a temporary response code is fatal: retrying a wrong
+// password only gets an account locked.
+func loginError(server, user string, err error, why string) error {
 	var se *ServerError
 	if !errors.As(err, &se) {
 		return err
 	}
+	reply := se.reply()
+	if why != "" {
+		reply += " (" + why + ")"
+	}
 	if temporaryCode(se.Code) {
 		return transfer.TemporaryError(&contextError{
-			msg: fmt.Sprintf("pop3 server %s: login as %q refused for now: %s", server, user, se.reply()),
+			msg: fmt.Sprintf("pop3 server %s: login as %q refused for now: %s", server, user, reply),
 			err: se,
 		})
 	}
 	return transfer.FatalError(&contextError{
-		msg: fmt.Sprintf("pop3 server %s: login as %q failed (check the user name and password): %s", server, user, se.reply()),
+		msg: fmt.Sprintf("pop3 server %s: login as %q failed (check the user name and password): %s", server, user, reply),
 		err: se,
 	})
 }
