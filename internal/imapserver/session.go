@@ -95,7 +95,13 @@ func (s *session) Unselect() error {
 }
 
 func (s *session) Create(mailbox string, options *imap.CreateOptions) error {
-	return s.user.create(strings.TrimRight(s.toMem(mailbox), "/"))
+	mem := strings.TrimRight(s.toMem(mailbox), "/")
+	if refuse := s.srv.opts.RefuseCreate; refuse != nil {
+		if e := refuse(mem); e != nil {
+			return e
+		}
+	}
+	return s.user.create(mem)
 }
 
 func (s *session) Delete(mailbox string) error {

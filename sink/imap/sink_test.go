@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-imap/v2"
+
 	"github.com/mailferry/mailferry/formats"
 	"github.com/mailferry/mailferry/internal/account"
 	"github.com/mailferry/mailferry/internal/faultproxy"
@@ -308,5 +310,65 @@ func TestSinkConcurrentPuts(t *testing.T) {
 	}
 	if total != 40 {
 		t.Errorf("stored %d messages, want 40", total)
+	}
+}
+
+// A folder the server refuses to create is stored under
+// transfer.RefusedFolderName; when that is refused too, each of its
+// messages fails with a transfer.FolderRefusedError naming folder and
+// answer. Each CREATE is sent once, and other folders are not affected.
+func TestSinkRefusedFolder(t *testing.T) {
+	var mu sync.Mutex
+	creates := map[string]int{}
+	cannot := func(folder string) *imap.Error {
+		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot,
+			Text: "Character not allowed in mailbox name: '.' (0.001 + 0.000 secs)."}
+	}
+	srv := startServer(t, imapserver.Options{RefuseCreate: func(folder string) *imap.Error {
+		mu.Lock()
+		creates[folder]++
+		mu.Unlock()
+		// Names with a '.' are refused, and "Old*" whatever it becomes.
+		if strings.Contains(folder, ".") || strings.HasPrefix(folder, "Old") {
+			return cannot(folder)
+		}
+		return nil
+	}})
+	var w warnings
+	s := newSink(t, srv.Addr(), &w)
+	body := []byte("From: a@example.org\r\nSubject: x\r\n\r\nbody\r\n")
+	for i := 0; i < 3; i++ {
+		if err := put(t, s, transfer.Message{Folder: "v1.2", ID: fmt.Sprint(i), Date: date, CRLF: true}, body); err != nil {
+			t.Fatalf("put %d into v1.2: %v", i, err)
+		}
+		err := put(t, s, transfer.Message{Folder: "Old.1", ID: fmt.Sprint(i), Date: date, CRLF: true}, body)
+		var fr *transfer.FolderRefusedError
+		if !errors.As(err, &fr) || transfer.ClassOf(err) != transfer.PerMessage {
+			t.Fatalf("put %d into Old.1: %v (class %v), want a PerMessage FolderRefusedError", i, err, transfer.ClassOf(err))
+		}
+		want := `imap alice@` + srv.Addr() + ` refused to create folder "Old.1": NO [CANNOT] Character not allowed in mailbox name: '.'`
+		if fr.Folder != "Old.1" || err.Error() != want {
+			t.Errorf("put %d: %q (folder %q), want %q", i, err, fr.Folder, want)
+		}
+	}
+	mu.Lock()
+	for _, name := range []string{"v1.2", "v1_2", "Old.1", "Old_1"} {
+		if creates[name] != 1 {
+			t.Errorf("CREATE %s sent %d times, want once", name, creates[name])
+		}
+	}
+	mu.Unlock()
+	if got := strings.Count(w.all(), `refused to create folder "Old.1"`); got != 1 {
+		t.Errorf("%d warnings about Old.1, want 1: %q", got, w.all())
+	}
+	if got := s.RenamedFolders(); len(got) != 1 || got["v1.2"] != "v1_2" {
+		t.Errorf("renamed folders %v, want v1.2 → v1_2 only", got)
+	}
+	if err := put(t, s, transfer.Message{Folder: "Projects", ID: "p", Date: date, CRLF: true}, body); err != nil {
+		t.Errorf("another folder: %v", err)
+	}
+	d := dump(t, srv)
+	if len(d["Projects"]) != 1 || len(d["v1_2"]) != 3 || len(d["v1.2"]) != 0 || len(d["Old_1"]) != 0 {
+		t.Errorf("folders after the refusals: %v", keys(d))
 	}
 }
