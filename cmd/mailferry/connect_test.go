@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"net"
 	"path/filepath"
 	"strings"
@@ -8,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailferry/mailferry/internal/account"
 	"github.com/mailferry/mailferry/internal/imapserver"
+	"github.com/mailferry/mailferry/transfer"
 )
 
 // Connections that cannot work: a server that accepts and never greets, TLS
@@ -158,4 +163,49 @@ func TestTimeoutMustBePositive(t *testing.T) {
 func portOf(addr string) string {
 	_, port, _ := net.SplitHostPort(addr)
 	return port
+}
+
+// openWithRetry's bounds, with the delays shortened: a temporary error is
+// tried 5 times, a silent server twice and without a delay, anything else
+// once; and no attempt starts that could end after openBudget.
+func TestOpenWithRetryBounds(t *testing.T) {
+	saved := openRetryDelays
+	openRetryDelays = []time.Duration{time.Millisecond, time.Millisecond, time.Millisecond, time.Millisecond}
+	t.Cleanup(func() { openRetryDelays = saved })
+	busy := transfer.TemporaryError(errors.New("NO [UNAVAILABLE] try later"))
+	silent := transfer.TemporaryError(fmt.Errorf("greeting: %w within 1s", account.ErrNoAnswer))
+	final := transfer.FatalError(errors.New("NO [AUTHENTICATIONFAILED]"))
+	for _, c := range []struct {
+		err      error
+		attempts int
+		text     string
+	}{
+		{busy, 5, "tried 5 time(s)"},
+		{silent, 2, "tried 2 time(s)"},
+		{final, 1, ""},
+	} {
+		n := 0
+		var warned []string
+		_, err := openWithRetry(context.Background(), "source x", func(s string) { warned = append(warned, s) }, time.Second, func() (int, error) {
+			n++
+			return 0, c.err
+		})
+		if n != c.attempts || !errors.Is(err, c.err) || !strings.Contains(err.Error(), c.text) {
+			t.Errorf("%v: %d attempt(s), error %v; want %d attempt(s) and %q", c.err, n, err, c.attempts, c.text)
+		}
+		if len(warned) != c.attempts-1 {
+			t.Errorf("%v: %d warning(s) for %d attempt(s)", c.err, len(warned), n)
+		}
+	}
+	// An attempt that takes longer than the timeout (each step has its
+	// own) uses up the budget sooner.
+	n := 0
+	_, err := openWithRetry(context.Background(), "source x", nil, 10*time.Millisecond, func() (int, error) {
+		n++
+		time.Sleep(25 * time.Millisecond)
+		return 0, busy
+	})
+	if n >= 5 || !strings.Contains(err.Error(), "one more would take longer than") {
+		t.Errorf("slow attempts: %d attempt(s), error %v; want fewer than 5 and the budget named", n, err)
+	}
 }
