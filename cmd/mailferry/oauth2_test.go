@@ -12,6 +12,7 @@ import (
 
 	"github.com/mailferry/mailferry/internal/dovecot"
 	"github.com/mailferry/mailferry/internal/faultproxy"
+	"github.com/mailferry/mailferry/internal/imapserver"
 )
 
 // tokenHelperArg, as the first argument of the test binary, makes it an
@@ -34,8 +35,8 @@ func runAsTokenHelper() {
 // shellQuote quotes s for sh -c.
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
-// oauth2Server is a Dovecot whose logins for alice are OAuth2 tokens from
-// its token server, holding mail for alice.
+// oauth2Server is a Dovecot whose logins are OAuth2 tokens from its token
+// server, holding mail for alice; bob's account starts empty.
 type oauth2Server struct {
 	srv  *dovecot.Server
 	ts   *dovecot.TokenServer
@@ -48,7 +49,7 @@ func startOAuth2Dovecot(t *testing.T, mechs []string) *oauth2Server {
 	t.Helper()
 	ts := dovecot.StartTokenServer(t)
 	srv := dovecot.Start(t, dovecot.Options{
-		Users:                  []dovecot.User{{Name: "alice", Password: "password not used here"}},
+		Users:                  []dovecot.User{{Name: "alice", Password: "password not used here"}, {Name: "bob", Password: "not used either"}},
 		OAuth2IntrospectionURL: ts.IntrospectionURL(),
 		OAuth2Mechanisms:       mechs,
 	})
@@ -64,12 +65,15 @@ func startOAuth2Dovecot(t *testing.T, mechs []string) *oauth2Server {
 }
 
 // helper is the --source-oauth2-token-command that fetches alice's tokens.
-func (o *oauth2Server) helper(t *testing.T) string {
+func (o *oauth2Server) helper(t *testing.T) string { return o.helperFor(t, "alice") }
+
+// helperFor is the token command that fetches user's tokens.
+func (o *oauth2Server) helperFor(t *testing.T, user string) string {
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return shellQuote(exe) + " " + tokenHelperArg + " " + shellQuote(o.ts.IssueURL("alice"))
+	return shellQuote(exe) + " " + tokenHelperArg + " " + shellQuote(o.ts.IssueURL(user))
 }
 
 // copyVia runs mailferry copy from alice's account, reached at addr, into
@@ -156,7 +160,7 @@ func (o *oauth2Server) longRun(t *testing.T) {
 	dir := t.TempDir()
 	dst, state := filepath.Join(dir, "Maildir"), filepath.Join(dir, "copy.state")
 	start := time.Now()
-	r := o.copyVia(t, proxy.Addr(), dst, state, "--json")
+	r := o.copyVia(t, proxy.Addr(), dst, state, "--json", "--metrics-file", filepath.Join(dir, "mailferry.prom"))
 	elapsed := time.Since(start)
 	expectCode(t, r, 0)
 	if s := lastSummary(t, r.stdout); s.Copied != len(o.msgs) || s.Failed != 0 {
@@ -218,6 +222,41 @@ func TestOAuth2DovecotOAUTHBEARER(t *testing.T) {
 	t.Parallel()
 	o := startOAuth2Dovecot(t, nil)
 	t.Run("long run", o.longRun)
+
+	// The same with Dovecot as the destination: the sink's connections
+	// are cut while they APPEND, and reconnect with fresh tokens.
+	t.Run("long run to the server", func(t *testing.T) {
+		o.ts.SetTTL(500 * time.Millisecond)
+		defer o.ts.SetTTL(0)
+		proxy, err := faultproxy.Start(o.srv.IMAPSAddr, faultproxy.Fault{Dir: faultproxy.ToServer, After: 150 << 10, Action: faultproxy.Cut, Times: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer proxy.Close()
+		dir := t.TempDir()
+		src := filepath.Join(dir, "src")
+		writeMaildir(t, src, o.msgs)
+		issued, checked, inactive := len(o.ts.Issued()), o.ts.Introspections(), o.ts.Inactive()
+		r := mailferry(t, nil, "copy", "maildir:"+src, "imaps://bob@"+proxy.Addr(), "--state", filepath.Join(dir, "copy.state"),
+			"--dest-oauth2-token-command", o.helperFor(t, "bob"), "--ca-file", o.srv.CAFile, "--json")
+		expectCode(t, r, 0)
+		if s := lastSummary(t, r.stdout); s.Copied != len(o.msgs) || s.Failed != 0 {
+			t.Errorf("summary %+v, want %d copied", s, len(o.msgs))
+		}
+		tokens, logins := len(o.ts.Issued())-issued, o.ts.Introspections()-checked
+		t.Logf("%d connections, %d cut, %d tokens issued, %d token logins", proxy.Accepted(), proxy.Fired(), tokens, logins)
+		if proxy.Fired() != 4 || tokens != proxy.Accepted() || logins != proxy.Accepted() || o.ts.Inactive() != inactive {
+			t.Errorf("%d cuts, %d connections, %d tokens, %d logins, %d expired tokens offered: want 4 cuts and one fresh token per connection",
+				proxy.Fired(), proxy.Accepted(), tokens, logins, o.ts.Inactive()-inactive)
+		}
+		v := mailferry(t, nil, "verify", "maildir:"+src, "imaps://bob@"+o.srv.IMAPSAddr, "--json",
+			"--dest-oauth2-token-command", o.helperFor(t, "bob"), "--ca-file", o.srv.CAFile)
+		expectCode(t, v, 0)
+		if s := lastVerifySummary(t, v); s.Checked != len(o.msgs) || s.Missing != 0 || s.Extra != 0 {
+			t.Errorf("verify: %+v, want %d checked, none missing or extra", s, len(o.msgs))
+		}
+		o.expectNoToken(t, []result{r, v}, dir)
+	})
 
 	t.Run("helper fails at the start", func(t *testing.T) {
 		start := time.Now()
@@ -311,4 +350,47 @@ func TestOAuth2DovecotOAUTHBEARER(t *testing.T) {
 		o.expectExactCopy(t, dst)
 		o.expectNoToken(t, []result{r1, r2}, dir)
 	})
+}
+
+// A token command that prints nothing on a reconnect is treated like one
+// that fails: tried again, and the run finishes.
+func TestOAuth2EmptyTokenOnReconnect(t *testing.T) {
+	t.Parallel()
+	srv, err := imapserver.Start(imapserver.Options{
+		Users:        []imapserver.User{{Name: "alice", Password: "unused-pw"}},
+		OAuth2Tokens: map[string]string{"alice": "tok-123"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	var msgs []testMessage
+	for i := range 12 {
+		m := message("INBOX", i, 24<<10)
+		msgs = append(msgs, m)
+		if err := srv.AddMessage("alice", "INBOX", nil, time.Unix(1700000000+int64(i), 0), []byte(strings.ReplaceAll(m.body, "\n", "\r\n"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	proxy, err := faultproxy.Start(srv.Addr(), faultproxy.Fault{Dir: faultproxy.ToClient, After: 100 << 10, Action: faultproxy.Cut, Times: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	dir := t.TempDir()
+	count := filepath.Join(dir, "count")
+	// The second run of the command (the first reconnect) prints nothing.
+	cmd := "n=$(cat " + count + " 2>/dev/null || echo 0); n=$((n+1)); echo $n > " + count + "; [ $n -eq 2 ] || echo tok-123"
+	r := mailferry(t, nil, "copy", "imap://alice@"+proxy.Addr()+"?tls=none", "maildir:"+filepath.Join(dir, "Maildir"),
+		"--connections", "1", "--source-oauth2-token-command", cmd)
+	expectCode(t, r, 0)
+	if !strings.Contains(r.stdout, fmt.Sprintf("copied %d message(s)", len(msgs))) || !strings.Contains(r.stderr, "printed nothing; trying again in 1s") {
+		t.Errorf("want all %d copied after one retry of the token command:\n%s", len(msgs), r)
+	}
+	if b, _ := os.ReadFile(count); strings.TrimSpace(string(b)) != "3" || proxy.Accepted() != 2 {
+		t.Errorf("the token command ran %s times for %d connections, want 3 for 2", strings.TrimSpace(string(b)), proxy.Accepted())
+	}
+	if got := messageFiles(t, filepath.Join(dir, "Maildir")); len(got) != len(msgs) {
+		t.Errorf("%d messages at the destination, want %d", len(got), len(msgs))
+	}
 }
