@@ -28,8 +28,12 @@ func (r *runner) put(ctx context.Context, it *item) bool {
 	}
 	dm := m
 	dm.Folder = job.dest
+	// A message being stored when the run stops is finished (see
+	// putGrace); nothing new is started, as retrier.do watches ctx.
+	pctx, pcancel := withGrace(ctx, putGrace)
+	defer pcancel()
 	err := r.retrier.do(ctx, job.folder.Name, &m, "storing", func() error {
-		return r.dst.Put(ctx, dm, it.sp.reader())
+		return r.dst.Put(pctx, dm, it.sp.reader())
 	})
 	if err != nil {
 		switch {

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/urfave/cli/v2"
 )
@@ -40,7 +38,7 @@ Examples:
   mailferry copy imaps://alice@imap.example.com maildir:~/Backup/alice -q
   mailferry copy mbox:~/old-mail imaps://alice@imap.example.com --dry-run
 
-Exit codes: 0 done, 1 failed, 2 usage error, 3 some messages failed, 130 interrupted.`,
+Exit codes: 0 done, 1 failed, 2 usage error, 3 some messages failed, 130 interrupted (SIGINT), 143 stopped (SIGTERM).`,
 		Commands:        []*cli.Command{copyCommand(), verifyCommand(), foldersCommand(), demoCommand()},
 		Writer:          stdout,
 		ErrWriter:       stderr,
@@ -89,14 +87,8 @@ func run(argv []string) int {
 	isCommand, takesValue := flagTable(app)
 	argv = reorderArgs(argv, isCommand, takesValue)
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		// A second signal kills at once: the journal is written only
-		// after the sink made a message durable, so that is safe.
-		stop()
-	}()
+	ctx, release := stopOnSignal(context.Background(), os.Stderr, os.Exit)
+	defer release()
 
 	err := app.RunContext(ctx, argv)
 	var re *reportedError

@@ -60,7 +60,7 @@ Examples:
   # an old POP3-era mbox archive back onto IMAP
   mailferry copy mbox:~/Mail imaps://alice@imap.example.com --exclude '^Trash$'
 
-Exit codes: 0 done, 1 failed, 2 usage error, 3 some messages failed, 130 interrupted.`,
+Exit codes: 0 done, 1 failed, 2 usage error, 3 some messages failed, 130 interrupted (SIGINT), 143 stopped (SIGTERM).`,
 		Flags:  flags,
 		Action: copyAction,
 	}
@@ -296,7 +296,7 @@ func outcome(ctx context.Context, sum transfer.Summary, err error) error {
 	case errors.Is(err, errInterrupted) || errors.As(err, &pe):
 		return err
 	case ctx.Err() != nil:
-		return fmt.Errorf("%w: what was copied is recorded; run the same command again to continue", errInterrupted)
+		return fmt.Errorf("%w: what was copied is recorded; run the same command again to continue", interruption(ctx))
 	case err == nil && sum.Failed > 0:
 		return &partialError{failed: sum.Failed}
 	}

@@ -14,7 +14,8 @@ const (
 	exitFailed      = 1   // connection, authentication, fatal I/O, a locked state file
 	exitUsage       = 2   // usage or configuration error
 	exitPartial     = 3   // finished, but some messages failed
-	exitInterrupted = 130 // SIGINT or SIGTERM
+	exitInterrupted = 130 // SIGINT (128 + 2)
+	exitTerminated  = 143 // SIGTERM (128 + 15)
 )
 
 // usageError is a mistake on the command line or in the configuration: the
@@ -27,7 +28,8 @@ func usageErrorf(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...)}
 }
 
-// errInterrupted marks a run stopped by a signal.
+// errInterrupted marks a run stopped by a signal; the *signalError that
+// says which one is errInterrupted too.
 var errInterrupted = errors.New("interrupted")
 
 // partialError means the run finished but some messages failed; the
@@ -42,9 +44,12 @@ func (e *partialError) Error() string {
 func exitCode(err error) int {
 	var ue *usageError
 	var pe *partialError
+	var se *signalError
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &se):
+		return se.exitCode()
 	case errors.Is(err, errInterrupted):
 		return exitInterrupted
 	case errors.As(err, &ue), errors.Is(err, transfer.ErrSameMailbox):

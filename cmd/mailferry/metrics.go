@@ -46,7 +46,7 @@ func writeMetrics(path string, m runMetrics) error {
 	gauge("mailferry_duration_seconds", "Duration of the last run in seconds.", s.Seconds)
 	gauge("mailferry_last_run_timestamp_seconds", "Unix time the last run ended.", float64(m.End.UnixNano())/1e9)
 	gauge(lastSuccessMetric, "Unix time the last successful run (exit code 0) ended; 0 if none is known.", lastSuccess)
-	gauge("mailferry_exit_code", "Exit code of the last run: 0 done, 1 failed, 2 usage error, 3 some messages failed, 130 interrupted.", float64(m.ExitCode))
+	gauge("mailferry_exit_code", "Exit code of the last run: 0 done, 1 failed, 2 usage error, 3 some messages failed, 130 interrupted (SIGINT), 143 stopped (SIGTERM).", float64(m.ExitCode))
 	return writeFileAtomic(path, b.Bytes(), 0o644)
 }
 

@@ -282,7 +282,7 @@ func (r *reporter) Finish(s transfer.Summary, runErr error) {
 			Bytes: s.Bytes, Seconds: math.Round(s.Seconds*1000) / 1000, Renamed: s.Renamed})
 		return
 	}
-	if r.mode.Quiet || (runErr != nil && code != exitPartial && code != exitInterrupted && s.Copied == 0) {
+	if r.mode.Quiet || (runErr != nil && code != exitPartial && !errors.Is(runErr, errInterrupted) && s.Copied == 0) {
 		// Nothing was done: the error says it all.
 		return
 	}

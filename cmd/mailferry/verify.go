@@ -52,7 +52,7 @@ Examples:
   mailferry verify maildir:~/Maildir mbox:~/all.mbox --json
 
 Exit codes: 0 everything matches, 1 failed (connection, I/O), 2 usage error,
-3 messages missing or different, 130 interrupted.`,
+3 messages missing or different, 130 interrupted (SIGINT), 143 stopped (SIGTERM).`,
 		Flags:  flags,
 		Action: verifyAction,
 	}
@@ -110,7 +110,7 @@ func verifyAction(c *cli.Context) error {
 		err = &differencesError{res: res}
 	}
 	if err != nil && c.Context.Err() != nil {
-		err = fmt.Errorf("%w: verification stopped", errInterrupted)
+		err = fmt.Errorf("%w: verification stopped", interruption(c.Context))
 	}
 	out.finish(res, err)
 	return reported(err)

@@ -37,6 +37,15 @@ type suspect struct {
 // be, so it is never left silently.
 func (s *Sink) cleanup(ctx context.Context, f *destFolder, m transfer.Message, mark imap.UID, body *spool) (stored bool, err error) {
 	fail := func(err error) (bool, error) {
+		if ctx.Err() != nil {
+			// The run is stopping and cannot wait for the check:
+			// Close makes it, with a context of its own.
+			if serr := s.suspect(f, m, mark, body); serr != nil {
+				err = serr
+			} else {
+				return false, err
+			}
+		}
 		return false, transfer.FatalError(&transfer.MessageError{Folder: m.Folder, ID: m.ID, Err: fmt.Errorf(
 			"an APPEND broke off and the folder could not be checked for a partial copy (UID %d or above may be one; delete it by hand): %w", mark, err)})
 	}
@@ -63,15 +72,23 @@ func (s *Sink) cleanup(ctx context.Context, f *destFolder, m transfer.Message, m
 		return stored, nil
 	}
 	if !stored {
-		head := make([]byte, min(body.size, headSize))
-		if _, err := io.ReadFull(body.reader(), head); err != nil {
+		if err := s.suspect(f, m, mark, body); err != nil {
 			return fail(err)
 		}
-		f.mu.Lock()
-		f.suspects = append(f.suspects, suspect{id: m.ID, mark: mark, size: body.size, head: head})
-		f.mu.Unlock()
 	}
 	return stored, nil
+}
+
+// suspect notes a broken APPEND for Close to look at again.
+func (s *Sink) suspect(f *destFolder, m transfer.Message, mark imap.UID, body *spool) error {
+	head := make([]byte, min(body.size, headSize))
+	if _, err := io.ReadFull(body.reader(), head); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	f.suspects = append(f.suspects, suspect{id: m.ID, mark: mark, size: body.size, head: head})
+	f.mu.Unlock()
+	return nil
 }
 
 // scan compares the messages with a UID of at least mark and at most size

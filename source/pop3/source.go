@@ -274,10 +274,14 @@ func (s *Source) Close() error {
 		sess.close()
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.opts.Timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), min(s.opts.Timeout, quitWait))
 	defer cancel()
 	return sess.quit(ctx)
 }
+
+// quitWait bounds the QUIT in Close, which also runs when a run is
+// stopping; nothing waits to be deleted then, so it is only a courtesy.
+const quitWait = 3 * time.Second
 
 // onceEach wraps warn so each distinct warning is given once, although
 // every new session finds the same things again.
