@@ -40,9 +40,9 @@ func (r *runner) put(ctx context.Context, it *item) bool {
 		case ctx.Err() != nil:
 			// Interrupted: neither copied nor failed.
 		case ClassOf(err) == PerMessage:
-			r.failMessage(job, m, err)
+			r.failStored(job, m, job.dest, it.sp.subject(), err)
 		default:
-			r.fail(&MessageError{Folder: job.folder.Name, ID: m.ID, Err: fmt.Errorf("storing in %q: %w", job.dest, err)})
+			r.fail(&MessageError{Folder: job.folder.Name, ID: m.ID, Dest: job.dest, Subject: it.sp.subject(), Err: cause(err)})
 		}
 		return false
 	}

@@ -55,7 +55,7 @@ func (r *runner) deleteConfirmed(ctx context.Context, job *folderJob) error {
 		})
 	})
 	if err != nil {
-		return fmt.Errorf("folder %q: deleting %d copied messages from the source: %w", name, len(del), err)
+		return fmt.Errorf("deleting %d copied messages from the source: %w", len(del), err)
 	}
 	if err := r.journal(recs...); err != nil {
 		return err

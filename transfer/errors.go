@@ -3,6 +3,7 @@ package transfer
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Class says what the pipeline does with an error.
@@ -71,18 +72,59 @@ func ClassOf(err error) Class {
 // MessageError names the message an error belongs to, so reports say which
 // folder and message failed.
 type MessageError struct {
+	// Folder is the source folder.
 	Folder string
-	ID     string
-	Err    error
+	// ID is the message's ID in the source folder; "" when a whole folder
+	// failed.
+	ID string
+	// Dest is the destination folder, when the failure happened there.
+	Dest string
+	// Subject is the message's subject, when its header was read.
+	Subject string
+	Err     error
 }
 
+// Error names the message once, each part labelled: source folder, message
+// ID (and subject), destination folder, then the cause.
 func (e *MessageError) Error() string {
-	if e.ID == "" {
-		// A whole folder failed (it could not be listed).
-		return fmt.Sprintf("folder %q: %v", e.Folder, e.Err)
+	var b strings.Builder
+	fmt.Fprintf(&b, "source folder %q", e.Folder)
+	if e.ID != "" {
+		fmt.Fprintf(&b, ", message %s", e.ID)
+		if e.Subject != "" {
+			fmt.Fprintf(&b, " (subject %q)", e.Subject)
+		}
 	}
-	return fmt.Sprintf("folder %q, message %s: %v", e.Folder, e.ID, e.Err)
+	if e.Dest != "" {
+		fmt.Fprintf(&b, ", destination folder %q", e.Dest)
+	}
+	fmt.Fprintf(&b, ": %v", e.Err)
+	return b.String()
 }
+
+// cause is err shown without the *MessageError wrappers a store put around
+// it, as the run names the message itself, once. It still unwraps to err, so
+// its class and sentinels (ErrOverQuota) are kept.
+func cause(err error) error {
+	shown := err
+	for {
+		var me *MessageError
+		if !errors.As(shown, &me) {
+			break
+		}
+		shown = me.Err
+	}
+	if shown == err {
+		return err
+	}
+	return &restated{shown: shown, err: err}
+}
+
+// restated shows one error and unwraps to another.
+type restated struct{ shown, err error }
+
+func (e *restated) Error() string { return e.shown.Error() }
+func (e *restated) Unwrap() error { return e.err }
 
 func (e *MessageError) Unwrap() error { return e.Err }
 

@@ -91,7 +91,7 @@ func (r *runner) fetchLoop(ctx context.Context, job *folderJob, msgs []Message, 
 		rest := r.messageErrors(job, err, msgs, pending)
 		if rest != nil {
 			if ClassOf(rest) != Temporary {
-				return fmt.Errorf("folder %q: fetching: %w", name, rest)
+				return fmt.Errorf("fetching: %w", rest)
 			}
 			if delivered > 0 { // progress: the retry budget starts again
 				b.reset()
@@ -100,7 +100,7 @@ func (r *runner) fetchLoop(ctx context.Context, job *folderJob, msgs []Message, 
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
-				return fmt.Errorf("folder %q: fetching (gave up after %d retries): %w", name, r.retrier.retries, rest)
+				return fmt.Errorf("fetching (gave up after %d retries): %w", r.retrier.retries, rest)
 			}
 			continue
 		}

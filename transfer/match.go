@@ -133,7 +133,7 @@ func (r *runner) learnKeys(ctx context.Context, entries []*planEntry) error {
 			})
 		})
 		if err != nil {
-			return fmt.Errorf("folder %q: reading message headers: %w", job.folder.Name, err)
+			return &MessageError{Folder: job.folder.Name, Err: fmt.Errorf("reading message headers: %w", err)}
 		}
 		for _, e := range es {
 			e.key = keys[e.msg.ID]

@@ -40,11 +40,18 @@ func (r *runner) planGroup(ctx context.Context, g *destGroup) error {
 		unknown int
 		listed  = make(map[*folderJob][]Message)
 	)
+	jobs := g.jobs[:0:0]
 	for _, job := range g.jobs {
 		msgs, err := r.list(ctx, job)
 		if err != nil {
-			return err
+			// A folder that cannot be listed fails alone; the
+			// others of the group are planned.
+			if err := r.folderFailed(ctx, job, err); err != nil {
+				return err
+			}
+			continue
 		}
+		jobs = append(jobs, job)
 		listed[job] = msgs
 		filtered, known := 0, 0
 		seen := make(map[string]bool, len(msgs))
@@ -94,6 +101,7 @@ func (r *runner) planGroup(ctx context.Context, g *destGroup) error {
 		}
 	}
 
+	g.jobs = jobs
 	needsDest := unknown > 0 || r.deleter != nil
 	var idx FolderIndex
 	if needsDest && r.indexer != nil {
@@ -133,7 +141,7 @@ func (r *runner) list(ctx context.Context, job *folderJob) ([]Message, error) {
 		})
 	})
 	if err != nil {
-		return nil, fmt.Errorf("folder %q: listing messages: %w", name, err)
+		return nil, fmt.Errorf("listing messages: %w", err)
 	}
 	return msgs, nil
 }
@@ -147,7 +155,7 @@ func (r *runner) sameMailbox(ctx context.Context, g *destGroup, idx FolderIndex,
 	for _, job := range g.jobs {
 		id, err := r.identifier.MailboxIdentity(ctx, job.folder.Name, listed[job])
 		if err != nil {
-			return fmt.Errorf("folder %q: %w", job.folder.Name, err)
+			return &MessageError{Folder: job.folder.Name, Err: err}
 		}
 		if id == idx.Identity {
 			return fmt.Errorf("--delete-source: source folder %q and destination folder %q hold the same messages under the same "+

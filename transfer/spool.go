@@ -151,6 +151,9 @@ func (s *spool) reader() io.Reader {
 	return bytes.NewReader(s.mem)
 }
 
+// subject returns the body's subject, printable and short, for reports.
+func (s *spool) subject() string { return printable(subject(s.header), maxSubject) }
+
 // key returns formats.IdentityKey of the body.
 func (s *spool) key() string { return formats.IdentityKey(s.header) }
 

@@ -1,15 +1,25 @@
 package transfer
 
+import "errors"
+
 // event reports e to the run's Progress.
 func (r *runner) event(e Event) { r.progress.Event(e) }
 
 // folderFailed handles an error that ended a folder: a PerMessage one fails
-// only the folder (counted as one failure), anything else is returned.
+// only the folder (counted as one failure), anything else is returned,
+// naming the folder.
 func (r *runner) folderFailed(ctx interface{ Err() error }, job *folderJob, err error) error {
-	if ctx.Err() != nil || ClassOf(err) != PerMessage {
+	if ctx.Err() != nil {
 		return err
 	}
-	me := &MessageError{Folder: job.folder.Name, Err: err}
+	if ClassOf(err) != PerMessage {
+		var me *MessageError
+		if errors.As(err, &me) {
+			return err
+		}
+		return &MessageError{Folder: job.folder.Name, Err: err}
+	}
+	me := &MessageError{Folder: job.folder.Name, Err: cause(err)}
 	r.mu.Lock()
 	r.sum.Failed++
 	r.sum.Failures = append(r.sum.Failures, me)
@@ -25,6 +35,16 @@ func (r *runner) groupFailed(ctx interface{ Err() error }, g *destGroup, err err
 	if ctx.Err() != nil || ClassOf(err) != PerMessage {
 		return err
 	}
+	var me *MessageError
+	if errors.As(err, &me) {
+		// It names the one folder it concerns.
+		r.mu.Lock()
+		r.sum.Failed++
+		r.sum.Failures = append(r.sum.Failures, me)
+		r.mu.Unlock()
+		r.event(Event{Kind: EventFailed, Folder: me.Folder, Err: me})
+		return nil
+	}
 	for _, job := range g.jobs {
 		_ = r.folderFailed(ctx, job, err)
 	}
@@ -33,7 +53,13 @@ func (r *runner) groupFailed(ctx interface{ Err() error }, g *destGroup, err err
 
 // failMessage counts one message as failed.
 func (r *runner) failMessage(job *folderJob, m Message, err error) {
-	me := &MessageError{Folder: job.folder.Name, ID: m.ID, Err: err}
+	r.failStored(job, m, "", "", err)
+}
+
+// failStored counts one message as failed at the destination: dest names
+// the destination folder, subject the message (both may be "").
+func (r *runner) failStored(job *folderJob, m Message, dest, subject string, err error) {
+	me := &MessageError{Folder: job.folder.Name, ID: m.ID, Dest: dest, Subject: subject, Err: cause(err)}
 	r.mu.Lock()
 	r.sum.Failed++
 	r.sum.Failures = append(r.sum.Failures, me)

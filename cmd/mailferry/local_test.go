@@ -69,7 +69,7 @@ func TestMaildirFolderWithoutCurFailsByName(t *testing.T) {
 	r := mailferry(t, nil, "copy", "maildir:"+src, "maildir:"+dst)
 	expectCode(t, r, exitPartial)
 	want := `maildir ` + src + `: folder "NoCur" is not read, as it cannot be read completely: ` + noCur + " has new/ but no cur/"
-	if !strings.Contains(r.stderr, want) || !strings.HasPrefix(r.stderr, `failed: folder "NoCur"`) {
+	if !strings.Contains(r.stderr, want) || !strings.HasPrefix(r.stderr, `failed: source folder "NoCur": listing messages: maildir `) {
 		t.Errorf("stderr lacks %q:\n%s", want, r)
 	}
 	if got := messageFiles(t, dst); len(got) != len(msgs) {

@@ -90,6 +90,7 @@ type jsonEvent struct {
 	Folder  string `json:"folder,omitempty"`
 	ID      string `json:"id,omitempty"`
 	Dest    string `json:"dest,omitempty"`
+	Subject string `json:"subject,omitempty"`
 	Count   int    `json:"count,omitempty"`
 	Bytes   int64  `json:"bytes,omitempty"`
 	Reason  string `json:"reason,omitempty"`
@@ -152,10 +153,11 @@ func (r *reporter) Event(e transfer.Event) {
 		}
 	case transfer.EventFailed:
 		r.failed++
+		me := failure(e)
 		if r.mode.JSON {
-			r.jsonLine(jsonEvent{Type: "failed", Folder: e.Folder, ID: id, Error: errText})
+			r.jsonLine(jsonEvent{Type: "failed", Folder: me.Folder, ID: me.ID, Dest: me.Dest, Subject: me.Subject, Error: me.Err.Error()})
 		}
-		r.errLine("failed: %s", describeFailure(e))
+		r.errLine("failed: %s", me)
 	case transfer.EventRetry:
 		if r.mode.JSON {
 			r.jsonLine(jsonEvent{Type: "retry", Folder: e.Folder, Count: e.Count, Error: errText})
@@ -188,20 +190,22 @@ func warningText(e transfer.Event) string {
 	return s
 }
 
-// describeFailure says which message failed and why; a *MessageError
-// already names its folder and message.
-func describeFailure(e transfer.Event) string {
+// failure is the *transfer.MessageError of a failure event: the one the
+// pipeline made, or one built from the event's folder and message. Either
+// way the line names the message once, its parts labelled.
+func failure(e transfer.Event) *transfer.MessageError {
 	var me *transfer.MessageError
 	if errors.As(e.Err, &me) {
-		return e.Err.Error()
+		return me
 	}
-	switch {
-	case e.Message != nil:
-		return fmt.Sprintf("folder %q, message %s: %v", e.Folder, e.Message.ID, e.Err)
-	case e.Folder != "":
-		return fmt.Sprintf("folder %q: %v", e.Folder, e.Err)
+	me = &transfer.MessageError{Folder: e.Folder, Err: e.Err}
+	if e.Message != nil {
+		me.ID = e.Message.ID
 	}
-	return fmt.Sprint(e.Err)
+	if me.Err == nil {
+		me.Err = errors.New("failed")
+	}
+	return me
 }
 
 // periodicLocked prints a plain progress line every Interval when stderr is

@@ -55,7 +55,7 @@ func TestReporterQuiet(t *testing.T) {
 	}
 	// A failure is printed even with -q.
 	r.Event(transfer.Event{Kind: transfer.EventFailed, Folder: "Sent", Message: &transfer.Message{ID: "42"}, Err: errors.New("too big")})
-	if !strings.Contains(stderr.String(), `failed: folder "Sent", message 42: too big`) {
+	if !strings.Contains(stderr.String(), `failed: source folder "Sent", message 42: too big`) {
 		t.Errorf("failure under -q: %q", stderr.String())
 	}
 }

@@ -57,6 +57,12 @@ func TestDovecotLimitFailsOnlyTheLargeMessages(t *testing.T) {
 	if len(failures) != 2 {
 		t.Errorf("want 2 failure lines with the server's [LIMIT] refusal, got %d:\n%s", len(failures), r)
 	}
+	// The line names the message once, each part labelled.
+	want := `failed: source folder "INBOX", message 1700000002.M2P1.test,S=6003 (subject "message 2 in INBOX"), ` +
+		`destination folder "INBOX": imap carol@` + s.IMAPAddr + `: APPEND: NO [LIMIT] Mail size is larger than the maximum size allowed by server configuration` + "\n"
+	if !strings.Contains(r.stderr, want) {
+		t.Errorf("no failure line\n%s\nin:\n%s", want, r)
+	}
 	if !strings.Contains(r.stdout, "copied 6 message(s)") || !strings.Contains(r.stdout, "failed 2") {
 		t.Errorf("the summary does not say 6 copied, 2 failed:\n%s", r)
 	}
