@@ -20,7 +20,10 @@ var mboxXStatusLetters = []struct {
 	{'D', FlagDeleted},
 }
 
-// Thunderbird's X-Mozilla-Status bits that carry IMAP flags.
+// Thunderbird's X-Mozilla-Status bits that carry IMAP flags (its
+// nsMsgMessageFlags). Bit 0x0008, Expunged, is not a flag: Thunderbird has
+// deleted the message and only not yet compacted the file
+// (mozillaExpunged).
 var mozillaStatusBits = []struct {
 	bit  uint64
 	flag string
@@ -28,8 +31,27 @@ var mozillaStatusBits = []struct {
 	{0x1, FlagSeen},
 	{0x2, FlagAnswered},
 	{0x4, FlagFlagged},
-	{0x8, FlagDeleted},
 	{0x1000, FlagForwarded},
+}
+
+// mozillaExpungedBit is X-Mozilla-Status's Expunged bit.
+const mozillaExpungedBit = 0x8
+
+// mozillaStatus2Deleted is X-Mozilla-Status2's IMAP-deleted bit (0x00200000,
+// MSG_FLAG_IMAP_DELETED): the message is marked \Deleted on the server.
+const mozillaStatus2Deleted = 0x00200000
+
+// Evolution's X-Evolution header ("uid-flags", both hex) carries Camel's
+// message flags in its second part.
+var evolutionBits = []struct {
+	bit  uint64
+	flag string
+}{
+	{0x1, FlagAnswered},
+	{0x2, FlagDeleted},
+	{0x4, FlagDraft},
+	{0x8, FlagFlagged},
+	{0x10, FlagSeen},
 }
 
 // MboxKeywordOK reports whether keyword k can be kept in an X-Keywords
@@ -144,6 +166,41 @@ func mozillaStatusFlags(v string) []string {
 	return flags
 }
 
+// mozillaExpunged reports whether an X-Mozilla-Status value has the
+// Expunged bit.
+func mozillaExpunged(v string) bool {
+	n, err := strconv.ParseUint(strings.TrimSpace(v), 16, 32)
+	return err == nil && n&mozillaExpungedBit != 0
+}
+
+// mozillaStatus2Flags reads X-Mozilla-Status2 (eight hex digits), of which
+// only the IMAP-deleted bit is a flag.
+func mozillaStatus2Flags(v string) []string {
+	n, err := strconv.ParseUint(strings.TrimSpace(v), 16, 32)
+	if err != nil || n&mozillaStatus2Deleted == 0 {
+		return nil
+	}
+	return []string{FlagDeleted}
+}
+
+// evolutionFlags reads Evolution's X-Evolution value, "%08x-%04x" (uid and
+// flags), possibly followed by more.
+func evolutionFlags(v string) []string {
+	word, _, _ := strings.Cut(strings.TrimSpace(v), " ")
+	_, hexFlags, ok := strings.Cut(word, "-")
+	n, err := strconv.ParseUint(hexFlags, 16, 32)
+	if !ok || err != nil {
+		return nil
+	}
+	var flags []string
+	for _, b := range evolutionBits {
+		if n&b.bit != 0 {
+			flags = append(flags, b.flag)
+		}
+	}
+	return flags
+}
+
 // foreignFlags extracts flags from a store header of a foreign mbox file.
 // name is lower case. It reports whether the field is a store header, which
 // the reader removes from the message.
@@ -162,6 +219,10 @@ func foreignFlags(name, value string) (flags []string, store bool) {
 		return mozillaStatusFlags(value), true
 	case "x-mozilla-keys":
 		return keywordList(value, false), true
+	case "x-mozilla-status2":
+		return mozillaStatus2Flags(value), true
+	case "x-evolution":
+		return evolutionFlags(value), true
 	}
 	// A Content-Length is the store's only where it frames the message
 	// (mboxcl2); the reader decides that.
@@ -176,7 +237,7 @@ func foreignFlags(name, value string) (flags []string, store bool) {
 var mboxStoreHeaders = map[string]bool{
 	"status": true, "x-status": true, "x-keywords": true, "content-length": true,
 	"x-uid": true, "x-imap": true, "x-imapbase": true,
-	"x-mozilla-status": true, "x-mozilla-status2": true, "x-mozilla-keys": true,
+	"x-mozilla-status": true, "x-mozilla-status2": true, "x-mozilla-keys": true, "x-evolution": true,
 	"x-mailferry-frame": true,
 }
 

@@ -71,8 +71,77 @@ func TestMboxForeignThunderbird(t *testing.T) {
 	checkMbox(t, "thunderbird", file, []wantMsg{
 		{"Subject: one\n\nhello\nFrom quoted\nFrom not after a blank line Mon Jan  1 00:00:00 2024\n\nFrom no date here\nbody\n",
 			[]string{"$label1", `\Answered`, `\Seen`, "later"}, d2024},
-		{"Subject: two\n\nx\n", []string{"$Forwarded", `\Deleted`}, d2024b},
+		{"Subject: two\n\nx\n", []string{"$Forwarded"}, d2024b},
 	})
+	msgs, _ := readAllMbox(t, []byte(file))
+	if msgs[0].Expunged || !msgs[1].Expunged {
+		t.Errorf("Expunged = %v, %v; want false, true (X-Mozilla-Status 0003, 1008)", msgs[0].Expunged, msgs[1].Expunged)
+	}
+}
+
+// TestMboxForeignBookkeeping: the pseudo-message of UW-IMAP and Pine, the
+// IMAP-deleted bit of X-Mozilla-Status2, Evolution's X-Evolution flags and
+// fields stripped on request.
+func TestMboxForeignBookkeeping(t *testing.T) {
+	file := "From MAILER-DAEMON Sat Mar  9 17:04:05 2024\n" +
+		"Date: Sat, 9 Mar 2024 17:04:05 +0000\n" +
+		"From: Mail System Internal Data <MAILER-DAEMON@host>\n" +
+		"Subject: DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA\n" +
+		"X-IMAP: 1709999999 0000000002 $Forwarded\n" +
+		"Status: RO\n" +
+		"\n" +
+		"This text is part of the internal format of your mail folder, and is not\n" +
+		"a real message.  It is created automatically by the mail system software.\n" +
+		"\n" +
+		"From a@b Sun Mar 10 10:00:00 2024\n" +
+		"X-Mozilla-Status: 0001\n" +
+		"X-Mozilla-Status2: 00200000\n" +
+		"X-GM-THRID: 17\n" +
+		"X-Gmail-Labels: Inbox,Work\n" +
+		"X-Gmail-Labels: a second one is removed too\n" +
+		"Subject: one\n" +
+		"\n" +
+		"x\n" +
+		"\n" +
+		"From a@b Sun Mar 10 10:00:00 2024\n" +
+		"X-Evolution: 0000002a-0019\n" +
+		"X-IMAP: not first, so removed but not a pseudo-message\n" +
+		"Subject: two\n" +
+		"\n" +
+		"y\n"
+	r := NewMboxReader(bytes.NewReader([]byte(file)), int64(len(file)))
+	r.StripFields("X-GM-THRID", "x-gmail-labels")
+	var msgs []*MboxMessage
+	var bodies []string
+	for i := 0; i < 10; i++ {
+		m, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(m.Body())
+		msgs, bodies = append(msgs, m), append(bodies, string(b))
+	}
+	if len(msgs) != 3 {
+		t.Fatalf("%d messages, want 3: %q", len(msgs), bodies)
+	}
+	if !msgs[0].Pseudo || msgs[1].Pseudo || msgs[2].Pseudo {
+		t.Errorf("Pseudo = %v %v %v, want only the first", msgs[0].Pseudo, msgs[1].Pseudo, msgs[2].Pseudo)
+	}
+	if want := "Subject: one\n\nx\n"; bodies[1] != want {
+		t.Errorf("stripped body %q, want %q", bodies[1], want)
+	}
+	if want := map[string]string{"x-gm-thrid": "17", "x-gmail-labels": "Inbox,Work"}; !reflect.DeepEqual(msgs[1].Fields, want) {
+		t.Errorf("Fields %q, want %q", msgs[1].Fields, want)
+	}
+	if want := []string{`\Deleted`, `\Seen`}; !reflect.DeepEqual(msgs[1].Flags, want) {
+		t.Errorf("X-Mozilla-Status2 flags %q, want %q", msgs[1].Flags, want)
+	}
+	if want := []string{`\Answered`, `\Flagged`, `\Seen`}; !reflect.DeepEqual(msgs[2].Flags, want) || bodies[2] != "Subject: two\n\ny\n" {
+		t.Errorf("X-Evolution: flags %q body %q, want %q", msgs[2].Flags, bodies[2], want)
+	}
 }
 
 func TestMboxForeignMboxcl2(t *testing.T) {
@@ -301,8 +370,11 @@ func FuzzMboxReader(f *testing.F) {
 	f.Add([]byte("From a Sat Mar  9 17:04:05 2024\nContent-Length: 4\n\nabcd\nFrom b Sat Mar  9 17:04:05 2024\n"))
 	f.Add([]byte("From a Sat Mar  9 17:04:05 2024\nStatus: RO\nX-Mailferry-Frame: 1 3\nabc\n\nFrom b Sat"))
 	f.Add([]byte("From - Sat Mar  9 17:04:05 2024\nX-Mozilla-Status: 1009\nX-Mozilla-Keys: a b\n\n>>From x\n"))
+	f.Add([]byte("From a Sat Mar 09 17:04:05 +0000 2024\nX-IMAP: 1 2\n\n\nFrom b Sat Mar  9 17:04:05 2024\nX-Mozilla-Status: 0009\nX-Evolution: 1-1f\n"))
+	f.Add([]byte("From a Sat Mar 09 17:04:05 +0000 2024\nX-GM-THRID: 1\nX-Gmail-Labels: Inbox,\"a,b\"\n \tOpened\n\nx\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := NewMboxReader(bytes.NewReader(data), int64(len(data)))
+		r.StripFields("X-Gmail-Labels", "X-GM-THRID")
 		var end int64
 		for i := 0; i <= len(data)+1; i++ {
 			m, err := r.Next()
@@ -314,6 +386,9 @@ func FuzzMboxReader(f *testing.F) {
 			}
 			if m.Offset < end || m.Length <= 0 || m.Offset+m.Length > int64(len(data)) {
 				t.Fatalf("message at %d+%d after %d in %d bytes", m.Offset, m.Length, end, len(data))
+			}
+			if m.Pseudo && i > 0 {
+				t.Fatalf("message %d at %d is a pseudo-message; only the first can be", i, m.Offset)
 			}
 			end = m.Offset + m.Length
 			b, err := io.ReadAll(m.Body())

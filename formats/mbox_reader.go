@@ -53,6 +53,18 @@ type MboxMessage struct {
 	// that was cut short. Its Body yields the raw bytes from Offset to the
 	// end of the file; it is not a message and must not be copied.
 	Incomplete bool
+	// Expunged reports a message Thunderbird deleted but has not compacted
+	// away yet (bit 0x0008 of X-Mozilla-Status): Thunderbird no longer shows
+	// it, so it is not live mail.
+	Expunged bool
+	// Pseudo reports the folder-data message UW-IMAP and Pine keep at the
+	// start of a file ("DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA"):
+	// the first message of the file, carrying an X-IMAP header. Dovecot
+	// takes it for the same and hides it; it is not mail.
+	Pseudo bool
+	// Fields holds, by lower-case name, the unfolded values of the fields
+	// the reader was told to strip (StripFields); foreign messages only.
+	Fields map[string]string
 
 	ra       io.ReaderAt
 	spans    []span
@@ -75,13 +87,13 @@ func (m *MboxMessage) StoredSize() int64 {
 // Body streams the message: for a framed message exactly the bytes given to
 // the writer; for any other the message without its From_ line, its
 // flag and bookkeeping headers (Status, X-Status, X-Keywords,
-// X-Mozilla-Status, X-Mozilla-Status2, X-Mozilla-Keys, X-UID, X-IMAP,
-// X-IMAPbase, a Content-Length) and the separating blank line, with one
-// "X-Original-" removed from the header fields MboxWriter renamed and
-// ">From " quoting undone (except in mboxcl2 messages, which are not
-// quoted). For what MboxWriter wrote that is the message it was given (see
-// MboxWriter for what an mbox file cannot keep). Each call starts a new
-// reader.
+// X-Mozilla-Status, X-Mozilla-Status2, X-Mozilla-Keys, X-Evolution, X-UID,
+// X-IMAP, X-IMAPbase, a Content-Length, the fields named by StripFields)
+// and the separating blank line, with one "X-Original-" removed from the
+// header fields MboxWriter renamed and ">From " quoting undone (except in
+// mboxcl2 messages, which are not quoted). For what MboxWriter wrote that is
+// the message it was given (see MboxWriter for what an mbox file cannot
+// keep). Each call starts a new reader.
 func (m *MboxMessage) Body() io.Reader {
 	rs := make([]io.Reader, 0, len(m.spans))
 	for _, s := range m.spans {
@@ -116,6 +128,8 @@ type MboxReader struct {
 	brPos int64 // file offset of the next byte br returns
 	ioErr error
 	head  []byte // copy of a long line's first bytes
+
+	strip map[string]bool // lower-case names of fields removed from foreign messages
 }
 
 // mboxBufSize is the read buffer, and the most of a line the reader looks at.
@@ -124,6 +138,19 @@ const mboxBufSize = 64 * 1024
 // NewMboxReader reads the mbox file ra of size bytes from its beginning.
 func NewMboxReader(ra io.ReaderAt, size int64) *MboxReader {
 	return &MboxReader{ra: ra, size: size, first: true}
+}
+
+// StripFields makes the reader remove the header fields with these names
+// from foreign messages, as it removes the flag headers, and give their
+// values in MboxMessage.Fields. It is for store-specific bookkeeping, such
+// as Google Takeout's X-Gmail-Labels.
+func (r *MboxReader) StripFields(names ...string) {
+	if r.strip == nil {
+		r.strip = map[string]bool{}
+	}
+	for _, n := range names {
+		r.strip[strings.ToLower(n)] = true
+	}
 }
 
 // SeekMessage makes the next call to Next read the message whose From_ line
@@ -258,6 +285,7 @@ func (r *MboxReader) next() (*MboxMessage, error) {
 			break
 		}
 	}
+	first := r.first || l.off == 0
 	r.first = false
 	start := l.off
 	if !l.lf && tornFromLine(l.head) {
@@ -277,10 +305,10 @@ func (r *MboxReader) next() (*MboxMessage, error) {
 		if m, torn := r.checkFrame(start, sender, date, fr); m != nil {
 			return m, nil
 		} else if torn {
-			return r.foreign(start, bodyStart, sender, date, true), nil
+			return r.foreign(start, bodyStart, sender, date, true, first), nil
 		}
 	}
-	return r.foreign(start, bodyStart, sender, date, false), nil
+	return r.foreign(start, bodyStart, sender, date, false, first), nil
 }
 
 // incomplete is the message of a torn append: everything from start on.
@@ -445,8 +473,9 @@ func (r *MboxReader) checkFrame(start int64, sender string, date time.Time, fr f
 }
 
 // foreign reads a message not written by MboxWriter (or whose frame does
-// not check out) from bodyStart, the byte after its From_ line.
-func (r *MboxReader) foreign(start, bodyStart int64, sender string, date time.Time, torn bool) *MboxMessage {
+// not check out) from bodyStart, the byte after its From_ line. first
+// says it is the first message of the file.
+func (r *MboxReader) foreign(start, bodyStart int64, sender string, date time.Time, torn, first bool) *MboxMessage {
 	r.seek(bodyStart)
 	var (
 		flags   []string
@@ -461,6 +490,9 @@ func (r *MboxReader) foreign(start, bodyStart int64, sender string, date time.Ti
 		inField  bool
 		hdrEnd   = r.size // where the blank line after the header starts
 		blankEnd = r.size // where the body starts
+		expunged bool
+		xIMAP    bool
+		fields   map[string]string
 	)
 	finish := func() {
 		if !inField {
@@ -477,6 +509,22 @@ func (r *MboxReader) foreign(start, bodyStart int64, sender string, date time.Ti
 		if f, store := foreignFlags(field.name, v); store {
 			flags = append(flags, f...)
 			dropped = append(dropped, span{field.off, field.n})
+			switch field.name {
+			case "x-mozilla-status":
+				expunged = expunged || mozillaExpunged(v)
+			case "x-imap":
+				xIMAP = true
+			}
+			return
+		}
+		if r.strip[field.name] {
+			dropped = append(dropped, span{field.off, field.n})
+			if fields == nil {
+				fields = map[string]string{}
+			}
+			if _, dup := fields[field.name]; !dup {
+				fields[field.name] = strings.TrimSpace(v)
+			}
 			return
 		}
 		switch field.name {
@@ -578,7 +626,8 @@ func (r *MboxReader) foreign(start, bodyStart int64, sender string, date time.Ti
 	r.pos = next
 	return &MboxMessage{
 		Offset: start, Length: next - start, Sender: sender, Date: date,
-		Flags: NormalizeFlags(flags), ra: r.ra, spans: spans, unescape: unescape,
+		Flags: NormalizeFlags(flags), Expunged: expunged, Pseudo: first && xIMAP, Fields: fields,
+		ra: r.ra, spans: spans, unescape: unescape,
 	}
 }
 
