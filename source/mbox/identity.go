@@ -11,9 +11,9 @@ var _ transfer.MailboxIdentifier = (*Source)(nil)
 // MailboxIdentity names the folder's file by device and inode, so an mbox
 // sink reached under another path (a symlink) is recognised.
 func (s *Source) MailboxIdentity(ctx context.Context, folder string, listed []transfer.Message) (string, error) {
-	path, err := s.fileOf(ctx, folder)
+	ff, err := s.fileOf(ctx, folder)
 	if err != nil {
 		return "", err
 	}
-	return transfer.PathMailboxIdentity(path), nil
+	return transfer.PathMailboxIdentity(ff.path), nil
 }

@@ -1,5 +1,6 @@
 // Package mbox is the mailferry source that reads mbox files: one file
-// (folder "INBOX"), or a directory of them.
+// (folder "INBOX"), or a directory of them, in the layouts of the mail
+// programs that wrote them.
 //
 // In a directory, every <name>.mbox file is a folder, subdirectories hold
 // subfolders ("Archive/2019.mbox" or "Archive/2019" is folder
@@ -7,12 +8,15 @@
 // (files with the extension, as older versions of the sink wrote them) or
 // formats.MboxDovecotPath (files without, as the sink, Dovecot and mutt
 // write them) describe, so what the mbox sink wrote comes back under the
-// same names. A top-level inbox file (INBOX.mbox,
-// or Inbox as Thunderbird names it) is "INBOX". Files without the .mbox
-// extension are folders too when they start with a From_ line (Thunderbird
-// and mutt folders); Thunderbird's .msf index files, hidden files and
-// mailferry's state files are skipped, and Thunderbird's "<name>.sbd"
-// subfolder directories hold the subfolders of <name>.
+// same names. The layouts of other programs are found too, each described
+// in its own file: Thunderbird's and Evolution's extension-less files with
+// "<name>.sbd" subfolder directories (layout_thunderbird.go,
+// layout_evolution.go), Apple Mail's "<name>.mbox/" export bundles
+// (layout_applemail.go), KMail's ".<name>.directory" subfolders
+// (layout_kmail.go), and a Google Takeout file, which becomes a folder per
+// Gmail label (takeout.go). A top-level inbox file (INBOX.mbox, or Inbox as
+// Thunderbird names it) is "INBOX". Indexes, hidden files and mailferry's
+// state files are skipped.
 //
 // A directory is read through an os.Root (see internal/localstore): a
 // symbolic link is followed only to a file inside the directory; one that
@@ -21,14 +25,18 @@
 //
 // The reader is formats.MboxReader: mailferry's own files give back every
 // message with its flags and arrival date, byte for byte but for what an
-// mbox file cannot keep (formats.MboxWriter); foreign mboxrd,
-// mboxo, mboxcl2, Thunderbird and mutt files are read with their flag
-// headers turned into flags. Message.ID is a content hash (the first 128 bits
-// of the SHA-256 of the message, in hex), with "#2", "#3"… for further
-// identical copies in one folder; a message changes identity only if its
-// bytes change. List scans a file once, keeping only offsets; Fetch seeks to
-// them and checks the hash again, so a file changed in between yields a
-// per-message error instead of a wrong message.
+// mbox file cannot keep (formats.MboxWriter); foreign mboxrd, mboxo,
+// mboxcl2, Thunderbird, Evolution and mutt/Pine/Dovecot files are read with
+// their flag headers turned into flags and their bookkeeping headers
+// removed. Messages Thunderbird deleted but did not compact away, and the
+// folder-data pseudo-message of UW-IMAP and Pine, are not mail: they are
+// not listed, and the deleted ones are counted in a warning. Message.ID is
+// a content hash (the first 128 bits of the SHA-256 of the message, in
+// hex), with "#2", "#3"… for further identical copies in one folder; a
+// message changes identity only if its bytes change. List scans a file
+// once, keeping only offsets; Fetch seeks to them and checks the hash
+// again, so a file changed in between yields a per-message error instead
+// of a wrong message.
 package mbox
 
 import (
@@ -40,7 +48,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -58,6 +65,10 @@ type Options struct {
 	// Warn receives things the user should know that do not fail the run.
 	// Nil discards them.
 	Warn func(string)
+	// DedupeAcrossFolders lists a message of a Google Takeout file only in
+	// the first of its label folders (see formats.GmailPlacement) instead
+	// of in every one.
+	DedupeAcrossFolders bool
 }
 
 // Source reads messages from mbox files.
@@ -66,10 +77,12 @@ type Source struct {
 	single bool
 	fsroot *os.Root // a directory's files are opened through it; nil for a single file
 	warn   func(string)
+	dedupe bool
 
 	mu      sync.Mutex
-	files   map[string]string           // folder → file
+	files   map[string]folderFile       // folder → where its messages are
 	listed  map[string]map[string]entry // folder → ID → where it is
+	warned  map[string]bool             // folders whose skipped messages were reported
 	scanned bool
 }
 
@@ -89,7 +102,8 @@ var (
 // Open opens the mbox file or directory at path. A file must be an mbox
 // file (or empty); a directory must be readable.
 func Open(path string, opts Options) (*Source, error) {
-	s := &Source{root: filepath.Clean(path), warn: opts.Warn, listed: map[string]map[string]entry{}}
+	s := &Source{root: filepath.Clean(path), warn: opts.Warn, dedupe: opts.DedupeAcrossFolders,
+		listed: map[string]map[string]entry{}, warned: map[string]bool{}}
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, transfer.FatalError(fmt.Errorf("mbox %s: %w", path, err))
@@ -107,8 +121,6 @@ func Open(path string, opts Options) (*Source, error) {
 		if err := checkMbox(path); err != nil {
 			return nil, err
 		}
-		s.files = map[string]string{"INBOX": s.root}
-		s.scanned = true
 	default:
 		return nil, transfer.FatalError(fmt.Errorf("mbox %s: neither a directory nor a regular file", path))
 	}
@@ -151,7 +163,8 @@ func (s *Source) Close() error {
 }
 
 // Folders lists the folders: "INBOX" for a single file, every mbox file of
-// a directory otherwise.
+// a directory otherwise, and the label folders of a Takeout file (with
+// their counts, known from its scan).
 func (s *Source) Folders(ctx context.Context) ([]transfer.Folder, error) {
 	files, err := s.scan(ctx)
 	if err != nil {
@@ -164,13 +177,18 @@ func (s *Source) Folders(ctx context.Context) ([]transfer.Folder, error) {
 	sort.Strings(names)
 	out := make([]transfer.Folder, 0, len(names))
 	for _, name := range names {
-		out = append(out, transfer.Folder{Name: name, Role: guessRole(name), Messages: -1, Bytes: -1})
+		f := transfer.Folder{Name: name, Role: guessRole(name), Messages: -1, Bytes: -1}
+		if tf := files[name].takeout; tf != nil {
+			lf, _ := tf.folder(name)
+			f.Role, f.Messages, f.Bytes = lf.Role, lf.messages, lf.bytes
+		}
+		out = append(out, f)
 	}
 	return out, nil
 }
 
-// scan walks the directory (once per Source; a single file needs none).
-func (s *Source) scan(ctx context.Context) (map[string]string, error) {
+// scan finds the folders (once per Source).
+func (s *Source) scan(ctx context.Context) (map[string]folderFile, error) {
 	s.mu.Lock()
 	if s.scanned {
 		files := s.files
@@ -178,45 +196,13 @@ func (s *Source) scan(ctx context.Context) (map[string]string, error) {
 		return files, nil
 	}
 	s.mu.Unlock()
-	files := map[string]string{}
-	dovecot := dovecotLayout(s.root)
-	err := filepath.WalkDir(s.root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return transfer.FatalError(fmt.Errorf("mbox %s: %w", p, err))
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if p == s.root {
-			return nil
-		}
-		name := d.Name()
-		if strings.HasPrefix(name, ".") {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if d.IsDir() {
-			return nil
-		}
-		if d.Type()&fs.ModeSymlink != 0 && !s.linkToFile(p) {
-			return nil
-		}
-		if !folderFile(p, d) {
-			return nil
-		}
-		rel, err := filepath.Rel(s.root, p)
-		if err != nil {
-			return transfer.FatalError(fmt.Errorf("mbox %s: %w", p, err))
-		}
-		folder := folderName(filepath.ToSlash(rel), dovecot)
-		if other, dup := files[folder]; dup {
-			return transfer.FatalError(fmt.Errorf("mbox %s: %s and %s both hold folder %q; rename one of them", s.root, other, p, folder))
-		}
-		files[folder] = p
-		return nil
-	})
+	var files map[string]folderFile
+	var err error
+	if s.single {
+		files, err = discoverFile(ctx, s.root, s.dedupe, s.openFile)
+	} else {
+		files, err = discover(ctx, s.root, s.dedupe, s.linkToFile, s.openFile)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -224,6 +210,44 @@ func (s *Source) scan(ctx context.Context) (map[string]string, error) {
 	s.files, s.scanned = files, true
 	s.mu.Unlock()
 	return files, nil
+}
+
+// dovecotLayout reports whether the directory is a mailferry archive in
+// the layout Dovecot serves, as its meta directory records (see sink/mbox).
+func dovecotLayout(root string) bool {
+	data, err := os.ReadFile(filepath.Join(root, ".mailferry.lock", "layout"))
+	return err == nil && strings.TrimSpace(string(data)) == "dovecot"
+}
+
+// guessRole gives the special-use role of top-level folders named as mail
+// programs name them, so they land in the destination's own folders.
+func guessRole(name string) string {
+	switch strings.ToLower(name) {
+	case "sent", "sent mail", "sent messages", "sent items":
+		return `\Sent`
+	case "drafts":
+		return `\Drafts`
+	case "trash", "deleted messages", "deleted items":
+		return `\Trash`
+	case "junk", "spam":
+		return `\Junk`
+	case "archive", "archives":
+		return `\Archive`
+	}
+	return ""
+}
+
+// fileOf returns where the messages of folder are.
+func (s *Source) fileOf(ctx context.Context, folder string) (folderFile, error) {
+	files, err := s.scan(ctx)
+	if err != nil {
+		return folderFile{}, err
+	}
+	ff, ok := files[folder]
+	if !ok {
+		return folderFile{}, transfer.PerMessageError(fmt.Errorf("mbox %s: no folder %q", s.root, folder))
+	}
+	return ff, nil
 }
 
 // linkToFile reports whether the symbolic link at p leads to a file inside
@@ -256,106 +280,6 @@ func (s *Source) warnf(format string, args ...any) {
 	}
 }
 
-// folderFile reports whether a directory entry is a folder's mbox file.
-func folderFile(p string, d fs.DirEntry) bool {
-	name := d.Name()
-	info, err := os.Stat(p) // follows a symbolic link to the file
-	if err != nil || !info.Mode().IsRegular() {
-		return false
-	}
-	switch {
-	case strings.HasSuffix(name, formats.MboxExt):
-		return true
-	case strings.HasSuffix(name, ".msf"), strings.HasSuffix(name, ".lock"),
-		name == "mailferry.state", strings.HasSuffix(name, ".mailferry.state"):
-		return false
-	}
-	if info.Size() == 0 {
-		// An empty Thunderbird folder: the file and its index.
-		_, err := os.Stat(p + ".msf")
-		return err == nil
-	}
-	return startsWithFromLine(p)
-}
-
-// startsWithFromLine reports whether the file's first non-blank line is a
-// From_ line.
-func startsWithFromLine(p string) bool {
-	f, err := os.Open(p)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	buf := make([]byte, 4096)
-	n, _ := io.ReadFull(f, buf)
-	buf = buf[:n]
-	for len(buf) > 0 && (buf[0] == '\n' || buf[0] == '\r') {
-		buf = buf[1:]
-	}
-	line, _, _ := strings.Cut(string(buf), "\n")
-	_, _, ok := formats.ParseMboxFromLine([]byte(line))
-	return ok
-}
-
-// dovecotLayout reports whether the directory is a mailferry archive in
-// the layout Dovecot serves, as its meta directory records (see sink/mbox).
-func dovecotLayout(root string) bool {
-	data, err := os.ReadFile(filepath.Join(root, ".mailferry.lock", "layout"))
-	return err == nil && strings.TrimSpace(string(data)) == "dovecot"
-}
-
-// folderName maps a path relative to the directory to a folder name. Files
-// named <folder>.mbox are named as older mailferry versions wrote them;
-// other files, and every file of an archive in the Dovecot layout, have
-// modified UTF-7 names, as Dovecot and mailferry's sink write them.
-func folderName(rel string, dovecot bool) string {
-	var name string
-	if dovecot || !strings.HasSuffix(rel, formats.MboxExt) {
-		name = formats.MboxDovecotFolderName(rel)
-	} else {
-		levels := strings.Split(rel, "/")
-		for i := range levels[:len(levels)-1] {
-			levels[i] = strings.TrimSuffix(levels[i], ".sbd")
-		}
-		name = formats.MboxFolderName(strings.Join(levels, "/"))
-	}
-	if strings.EqualFold(name, "INBOX") {
-		return "INBOX"
-	}
-	return name
-}
-
-// guessRole gives the special-use role of top-level folders named as mail
-// programs name them, so they land in the destination's own folders.
-func guessRole(name string) string {
-	switch strings.ToLower(name) {
-	case "sent", "sent mail", "sent messages", "sent items":
-		return `\Sent`
-	case "drafts":
-		return `\Drafts`
-	case "trash", "deleted messages", "deleted items":
-		return `\Trash`
-	case "junk", "spam":
-		return `\Junk`
-	case "archive", "archives":
-		return `\Archive`
-	}
-	return ""
-}
-
-// fileOf returns the file of folder.
-func (s *Source) fileOf(ctx context.Context, folder string) (string, error) {
-	files, err := s.scan(ctx)
-	if err != nil {
-		return "", err
-	}
-	p, ok := files[folder]
-	if !ok {
-		return "", transfer.PerMessageError(fmt.Errorf("mbox %s: no folder %q", s.root, folder))
-	}
-	return p, nil
-}
-
 // openFile opens a folder's file for reading; in a directory, through the
 // os.Root, so a file swapped for a link since the scan is not read either.
 func (s *Source) openFile(p string) (*os.File, int64, error) {
@@ -386,55 +310,110 @@ func (s *Source) openFile(p string) (*os.File, int64, error) {
 // List scans the folder's file and returns its messages. Memory holds the
 // offsets and hashes only, whatever the size of the file.
 func (s *Source) List(ctx context.Context, folder string) ([]transfer.Message, error) {
-	p, err := s.fileOf(ctx, folder)
+	ff, err := s.fileOf(ctx, folder)
 	if err != nil {
 		return nil, err
 	}
+	var (
+		msgs []transfer.Message
+		idx  map[string]entry
+	)
+	if ff.takeout != nil {
+		msgs, idx = ff.takeout.list(folder)
+	} else if msgs, idx, err = s.listFile(ctx, folder, ff.path); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.listed[folder] = idx
+	s.mu.Unlock()
+	return msgs, nil
+}
+
+// listFile lists the messages of a plain mbox file, leaving out what is not
+// mail: messages Thunderbird deleted, which are counted in a warning, and
+// the folder-data pseudo-message.
+func (s *Source) listFile(ctx context.Context, folder, p string) ([]transfer.Message, map[string]entry, error) {
 	f, size, err := s.openFile(p)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
-	r := formats.NewMboxReader(f, size)
+	r := newReader(f, size, false)
 	idx := map[string]entry{}
-	copies := map[string]int{}
+	ids := idMaker{}
 	var msgs []transfer.Message
+	expunged := 0
 	for {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		m, err := r.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, transfer.FatalError(fmt.Errorf("mbox %s: %w", p, err))
+			return nil, nil, transfer.FatalError(fmt.Errorf("mbox %s: %w", p, err))
 		}
-		e := entry{offset: m.Offset, length: m.Length, incomplete: m.Incomplete}
-		var id string
-		if m.Incomplete {
-			id = "incomplete@" + strconv.FormatInt(m.Offset, 10)
-			e.size = m.Length
-		} else {
-			h := sha256.New()
-			n, err := io.Copy(h, m.Body())
-			if err != nil {
-				return nil, transfer.FatalError(fmt.Errorf("mbox %s: reading the message at byte %d: %w", p, m.Offset, err))
-			}
-			e.size, e.sum = n, h.Sum(nil)
-			id = hex.EncodeToString(e.sum[:16])
-			copies[id]++
-			if c := copies[id]; c > 1 {
-				id += "#" + strconv.Itoa(c)
-			}
+		if m.Pseudo {
+			continue
 		}
+		if m.Expunged {
+			expunged++
+			continue
+		}
+		e, err := hashed(p, m)
+		if err != nil {
+			return nil, nil, err
+		}
+		id := ids.id(e)
 		idx[id] = e
 		msgs = append(msgs, transfer.Message{Folder: folder, ID: id, Flags: m.Flags, Date: m.Date, Size: e.size})
 	}
 	s.mu.Lock()
-	s.listed[folder] = idx
+	report := expunged > 0 && !s.warned[folder] && s.warn != nil
+	s.warned[folder] = true
 	s.mu.Unlock()
-	return msgs, nil
+	if report {
+		s.warn(fmt.Sprintf("mbox %s: folder %q: skipped %d message(s) that Thunderbird deleted but had not compacted away yet (Expunged in X-Mozilla-Status)", p, folder, expunged))
+	}
+	return msgs, idx, nil
+}
+
+// hashed is the entry of a message read from file p: where it is, its
+// size and the SHA-256 of its body; an incomplete message has no hash.
+func hashed(p string, m *formats.MboxMessage) (entry, error) {
+	e := entry{offset: m.Offset, length: m.Length, incomplete: m.Incomplete}
+	if m.Incomplete {
+		e.size = m.Length
+		return e, nil
+	}
+	h := sha256.New()
+	n, err := io.Copy(h, m.Body())
+	if err != nil {
+		return e, transfer.FatalError(fmt.Errorf("mbox %s: reading the message at byte %d: %w", p, m.Offset, err))
+	}
+	e.size, e.sum = n, h.Sum(nil)
+	return e, nil
+}
+
+// idMaker gives the messages of one folder their IDs, in file order: the
+// first 128 bits of the content hash in hex, with "#2", "#3"… for further
+// identical copies, and "incomplete@OFFSET" for a torn message.
+type idMaker struct{ copies map[string]int }
+
+func (ids *idMaker) id(e entry) string {
+	if e.incomplete {
+		return "incomplete@" + strconv.FormatInt(e.offset, 10)
+	}
+	if ids.copies == nil {
+		ids.copies = map[string]int{}
+	}
+	id := hex.EncodeToString(e.sum[:16])
+	ids.copies[id]++
+	if c := ids.copies[id]; c > 1 {
+		id += "#" + strconv.Itoa(c)
+	}
+	return id
 }
 
 // errChanged is the per-message error for a message whose bytes are not
@@ -459,10 +438,11 @@ func (s *Source) Fetch(ctx context.Context, folder string, msgs []transfer.Messa
 		idx = s.listed[folder]
 		s.mu.Unlock()
 	}
-	p, err := s.fileOf(ctx, folder)
+	ff, err := s.fileOf(ctx, folder)
 	if err != nil {
 		return err
 	}
+	p := ff.path
 	f, size, err := s.openFile(p)
 	if err != nil {
 		return err
@@ -475,7 +455,7 @@ func (s *Source) Fetch(ctx context.Context, folder string, msgs []transfer.Messa
 	fail := func(id string, err error) {
 		perMsg = append(perMsg, transfer.PerMessageError(&transfer.MessageError{Folder: folder, ID: id, Err: fmt.Errorf("mbox %s: %w", p, err)}))
 	}
-	r := formats.NewMboxReader(f, size)
+	r := newReader(f, size, ff.takeout != nil)
 	for _, want := range order {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -499,7 +479,11 @@ func (s *Source) Fetch(ctx context.Context, folder string, msgs []transfer.Messa
 			continue
 		}
 		vr := &verifyReader{r: m.Body(), h: sha256.New(), want: e.sum, size: e.size}
-		msg := transfer.Message{Folder: folder, ID: want.ID, Flags: m.Flags, Date: m.Date, Size: e.size}
+		flags := m.Flags
+		if ff.takeout != nil {
+			flags = takeoutFlags(m)
+		}
+		msg := transfer.Message{Folder: folder, ID: want.ID, Flags: flags, Date: m.Date, Size: e.size}
 		if err := fn(msg, vr); err != nil {
 			if vr.failed != nil && errors.Is(err, vr.failed) {
 				fail(want.ID, vr.failed)
