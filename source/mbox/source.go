@@ -220,10 +220,11 @@ func dovecotLayout(root string) bool {
 }
 
 // guessRole gives the special-use role of top-level folders named as mail
-// programs name them, so they land in the destination's own folders.
+// programs name them (Pine's "sent-mail" too), so they land in the
+// destination's own folders.
 func guessRole(name string) string {
 	switch strings.ToLower(name) {
-	case "sent", "sent mail", "sent messages", "sent items":
+	case "sent", "sent mail", "sent messages", "sent items", "sent-mail":
 		return `\Sent`
 	case "drafts":
 		return `\Drafts`
