@@ -24,10 +24,7 @@ var mboxXStatusLetters = []struct {
 // nsMsgMessageFlags). Bit 0x0008, Expunged, is not a flag: Thunderbird has
 // deleted the message and only not yet compacted the file
 // (mozillaExpunged).
-var mozillaStatusBits = []struct {
-	bit  uint64
-	flag string
-}{
+var mozillaStatusBits = flagBits{
 	{0x1, FlagSeen},
 	{0x2, FlagAnswered},
 	{0x4, FlagFlagged},
@@ -43,10 +40,7 @@ const mozillaStatus2Deleted = 0x00200000
 
 // Evolution's X-Evolution header ("uid-flags", both hex) carries Camel's
 // message flags in its second part.
-var evolutionBits = []struct {
-	bit  uint64
-	flag string
-}{
+var evolutionBits = flagBits{
 	{0x1, FlagAnswered},
 	{0x2, FlagDeleted},
 	{0x4, FlagDraft},
@@ -157,8 +151,19 @@ func mozillaStatusFlags(v string) []string {
 	if err != nil {
 		return nil
 	}
+	return mozillaStatusBits.flags(n)
+}
+
+// flagBits maps the bits of a store's flag word to IMAP flags.
+type flagBits []struct {
+	bit  uint64
+	flag string
+}
+
+// flags returns the flags of the bits set in n.
+func (fb flagBits) flags(n uint64) []string {
 	var flags []string
-	for _, b := range mozillaStatusBits {
+	for _, b := range fb {
 		if n&b.bit != 0 {
 			flags = append(flags, b.flag)
 		}
@@ -192,13 +197,7 @@ func evolutionFlags(v string) []string {
 	if !ok || err != nil {
 		return nil
 	}
-	var flags []string
-	for _, b := range evolutionBits {
-		if n&b.bit != 0 {
-			flags = append(flags, b.flag)
-		}
-	}
-	return flags
+	return evolutionBits.flags(n)
 }
 
 // foreignFlags extracts flags from a store header of a foreign mbox file.
