@@ -28,6 +28,7 @@ func copyCommand() *cli.Command {
 		&cli.StringFlag{Name: "state", Category: catRun, Usage: "keep the record of copied messages in `FILE` (default: inside the destination archive, else $XDG_STATE_HOME/mailferry/)"},
 		&cli.StringFlag{Name: "metrics-file", Category: catOutput, Usage: "write Prometheus metrics of the run to `FILE` (atomically, at the end)"},
 	}
+	flags = append(flags, archiveFlags()...)
 	flags = append(flags, outputFlags()...)
 	flags = append(flags, secretFlags("source", "MAILFERRY_SOURCE_PASSWORD")...)
 	flags = append(flags, secretFlags("dest", "MAILFERRY_DEST_PASSWORD")...)
@@ -59,6 +60,9 @@ Examples:
 
   # an old POP3-era mbox archive back onto IMAP
   mailferry copy mbox:~/Mail imaps://alice@imap.example.com --exclude '^Trash$'
+
+  # a Google Takeout (labels become folders), each message once
+  mailferry copy "mbox:Takeout/Mail/All mail Including Spam and Trash.mbox" imaps://alice@imap.example.com --dedupe-across-folders
 
 Exit codes: 0 done, 1 failed, 2 usage error, 3 some messages failed, 130 interrupted (SIGINT), 143 stopped (SIGTERM).`,
 		Flags:  flags,

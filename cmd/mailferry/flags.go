@@ -41,6 +41,24 @@ func secretsFrom(c *cli.Context, role, prefix, env string) secretSource {
 	}
 }
 
+// archiveFlags are the options for reading archives of other programs.
+func archiveFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{DisableDefaultText: true, Name: "dedupe-across-folders", Category: catFilter,
+			Usage: "Google Takeout mbox source: copy a message with several labels once, into its first folder, instead of once per label"},
+	}
+}
+
+// archiveFrom reads archiveFlags for the source endpoint; they apply only
+// to an mbox source.
+func archiveFrom(c *cli.Context, src Endpoint) (dedupe bool, err error) {
+	dedupe = c.Bool("dedupe-across-folders")
+	if dedupe && src.Scheme != "mbox" {
+		return false, usageErrorf("--dedupe-across-folders is for a Google Takeout mbox source (mbox:PATH), not %s", src)
+	}
+	return dedupe, nil
+}
+
 // serverFlags are the options of every command that connects to a server:
 // TLS trust and --timeout.
 func serverFlags() []cli.Flag {
@@ -106,6 +124,9 @@ func parseEnds(c *cli.Context, verb string) (ends, error) {
 	e.DestSecrets = secretsFrom(c, "destination", "dest", "MAILFERRY_DEST_PASSWORD")
 	e.TLS = tlsFrom(c)
 	if e.Timeout, err = timeoutFrom(c); err != nil {
+		return e, err
+	}
+	if e.DedupeAcrossFolders, err = archiveFrom(c, e.Source); err != nil {
 		return e, err
 	}
 	return e, nil

@@ -20,6 +20,7 @@ func foldersCommand() *cli.Command {
 		&cli.BoolFlag{DisableDefaultText: true, Name: "json", Category: catOutput, Usage: "print JSON lines on stdout"},
 	}
 	// folders reads, so it takes the source's secret options.
+	flags = append(flags, archiveFlags()...)
 	flags = append(flags, secretFlags("source", "MAILFERRY_SOURCE_PASSWORD")...)
 	flags = append(flags, serverFlags()...)
 	return &cli.Command{
@@ -32,6 +33,7 @@ The password options are the --source-* ones of 'mailferry copy'.
 
 Examples:
   mailferry folders maildir:~/Maildir
+  mailferry folders "mbox:Takeout/Mail/All mail Including Spam and Trash.mbox"
   mailferry folders imaps://alice%40example.com@imap.example.com --source-password-file ~/.imap-pw
   mailferry folders imaps://alice@imap.example.com --probe`,
 		Flags:  flags,
@@ -47,6 +49,10 @@ func foldersAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	dedupe, err := archiveFrom(c, ep)
+	if err != nil {
+		return err
+	}
 	tlsOpts := tlsFrom(c)
 	t := osTerminal()
 	if tlsOpts.InsecureSkipVerify && ep.IsServer() {
@@ -56,7 +62,7 @@ func foldersAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	cfg := endpointConfig{Endpoint: ep, TLS: tlsOpts, Connections: 1, Timeout: timeout,
+	cfg := endpointConfig{Endpoint: ep, TLS: tlsOpts, Connections: 1, Timeout: timeout, DedupeAcrossFolders: dedupe,
 		Warn: func(s string) { fmt.Fprintf(c.App.ErrWriter, "warning: %s\n", safeText(s)) }}
 	if ep.IsServer() {
 		if cfg.Credentials, err = credentials(c.Context, ep, secretsFrom(c, "source", "source", "MAILFERRY_SOURCE_PASSWORD"), t, cfg.Warn); err != nil {

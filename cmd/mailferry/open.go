@@ -29,6 +29,8 @@ type endpointConfig struct {
 	// Timeout bounds the connection, the greeting and each command.
 	Timeout time.Duration
 	Warn    func(string)
+	// DedupeAcrossFolders is --dedupe-across-folders, for an mbox source.
+	DedupeAcrossFolders bool
 }
 
 // ends are the two endpoints of copy or verify and where their secrets
@@ -39,6 +41,8 @@ type ends struct {
 	DestSecrets   secretSource
 	TLS           tlsOptions
 	Timeout       time.Duration
+	// DedupeAcrossFolders is --dedupe-across-folders, for an mbox source.
+	DedupeAcrossFolders bool
 }
 
 // prepare readies both ends for opening: it warns about
@@ -49,7 +53,7 @@ func (e ends) prepare(ctx context.Context, connections int, warn func(string), t
 	if e.TLS.InsecureSkipVerify && (e.Source.IsServer() || e.Dest.IsServer()) {
 		fmt.Fprintln(t.stderr, insecureWarning)
 	}
-	src = endpointConfig{Endpoint: e.Source, TLS: e.TLS, Connections: connections, Timeout: e.Timeout, Warn: warn}
+	src = endpointConfig{Endpoint: e.Source, TLS: e.TLS, Connections: connections, Timeout: e.Timeout, Warn: warn, DedupeAcrossFolders: e.DedupeAcrossFolders}
 	dst = endpointConfig{Endpoint: e.Dest, TLS: e.TLS, Connections: connections, Timeout: e.Timeout, Warn: warn}
 	for _, ep := range []Endpoint{e.Source, e.Dest} {
 		if ep.IsServer() {
@@ -95,7 +99,7 @@ func openSource(ctx context.Context, role string, c endpointConfig) (transfer.So
 		}
 		return src, nil
 	case "mbox":
-		src, err := mboxsource.Open(ep.Path, mboxsource.Options{Warn: c.Warn})
+		src, err := mboxsource.Open(ep.Path, mboxsource.Options{Warn: c.Warn, DedupeAcrossFolders: c.DedupeAcrossFolders})
 		if err != nil {
 			return nil, fmt.Errorf("%s %s: %w", role, ep, err)
 		}

@@ -24,6 +24,7 @@ func verifyCommand() *cli.Command {
 		&cli.StringFlag{Name: "max-size", Category: catFilter, Usage: "skip messages larger than `SIZE` (10M, 1.5G, or bytes)"},
 		&cli.IntFlag{Name: "connections", Category: catRun, Value: 4, Usage: "open at most `N` connections to each server"},
 	}
+	flags = append(flags, archiveFlags()...)
 	flags = append(flags, outputFlags()...)
 	flags = append(flags, secretFlags("source", "MAILFERRY_SOURCE_PASSWORD")...)
 	flags = append(flags, secretFlags("dest", "MAILFERRY_DEST_PASSWORD")...)
