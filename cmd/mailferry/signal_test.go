@@ -15,6 +15,7 @@ import (
 
 	"github.com/mailferry/mailferry/internal/faultproxy"
 	"github.com/mailferry/mailferry/internal/imapserver"
+	"github.com/mailferry/mailferry/internal/imapserver/servertest"
 )
 
 // signalled is one run of the binary that got a signal.
@@ -188,7 +189,7 @@ func TestInterruptIMAPSource(t *testing.T) {
 // a message in flight.
 func stalledDestination(t *testing.T) string {
 	t.Helper()
-	srv := imapserver.StartTest(t, imapserver.Options{Users: []imapserver.User{{Name: "bob", Password: "pw"}}})
+	srv := servertest.Start(t, imapserver.Options{Users: []imapserver.User{{Name: "bob", Password: "pw"}}})
 	proxy, err := faultproxy.Start(srv.Addr(), faultproxy.Fault{Dir: faultproxy.ToServer, Match: []byte("APPEND"), Action: faultproxy.Stall, Times: 1})
 	if err != nil {
 		t.Fatal(err)

@@ -77,3 +77,20 @@ func TestViolationsDetectsBreakage(t *testing.T) {
 		}
 	}
 }
+
+func TestViolationsFindTestHelpersInTheBinary(t *testing.T) {
+	pkgs := []Package{{ImportPath: module + "/cmd/mailferry", Deps: []string{
+		"testing", module + "/internal/faultproxy", module + "/internal/imapserver/servertest", module + "/internal/imapserver", module + "/internal/testcert",
+	}}}
+	got := strings.Join(Violations(pkgs), "\n")
+	for _, want := range []string{"cmd/mailferry imports testing:", "cmd/mailferry imports " + module + "/internal/faultproxy:", "cmd/mailferry imports " + module + "/internal/imapserver/servertest:"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("violation %q not found in:\n%s", want, got)
+		}
+	}
+	for _, wrong := range []string{"internal/imapserver:", "internal/testcert:"} {
+		if strings.Contains(got, wrong) {
+			t.Errorf("false violation %q in:\n%s", wrong, got)
+		}
+	}
+}

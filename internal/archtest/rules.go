@@ -95,6 +95,15 @@ var rules = []rule{
 		forbids: func(dep string) bool { return underAny(dep, uiLibraries) },
 	},
 	{
+		name:    "the mailferry binary links no test helper",
+		applies: func(r string) bool { return r == "cmd/mailferry" },
+		forbids: func(dep string) bool {
+			r := rel(dep)
+			return dep == "testing" || under(r, "internal/faultproxy") || under(r, "internal/dovecot") ||
+				under(r, "internal/conformance") || strings.HasSuffix(r, "test")
+		},
+	},
+	{
 		name:    "go-imap is imported only by the imap packages (and the Dovecot test harness)",
 		applies: func(r string) bool { return !strings.Contains(r, "imap") && !under(r, "internal/dovecot") },
 		forbids: func(dep string) bool { return under(dep, "github.com/emersion/go-imap") },

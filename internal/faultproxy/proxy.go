@@ -45,9 +45,8 @@ type Fault struct {
 
 // Proxy forwards connections from its own 127.0.0.1 listener to a target.
 type Proxy struct {
-	target  string
-	ln      net.Listener
-	rewrite func(server io.Reader, client io.Writer) error
+	target string
+	ln     net.Listener
 
 	mu       sync.Mutex
 	faults   []*faultState
@@ -75,20 +74,6 @@ func Start(target string, faults ...Fault) (*Proxy, error) {
 	}
 	p.wg.Add(1)
 	go p.accept()
-	return p, nil
-}
-
-// StartRewriting is Start with a function that copies the server's stream
-// to the client and may change it on the way (faults apply to the
-// client→server direction only).
-func StartRewriting(target string, rewrite func(server io.Reader, client io.Writer) error, faults ...Fault) (*Proxy, error) {
-	p, err := Start(target, faults...)
-	if err != nil {
-		return nil, err
-	}
-	p.mu.Lock()
-	p.rewrite = rewrite
-	p.mu.Unlock()
 	return p, nil
 }
 
@@ -183,7 +168,6 @@ func (p *Proxy) serve(client, server net.Conn) {
 	for _, f := range p.faults {
 		l.faults = append(l.faults, &connFault{f: f})
 	}
-	rewrite := p.rewrite
 	p.mu.Unlock()
 	var wg sync.WaitGroup
 	wg.Add(2)
@@ -193,11 +177,6 @@ func (p *Proxy) serve(client, server net.Conn) {
 	}()
 	go func() {
 		defer wg.Done()
-		if rewrite != nil {
-			rewrite(server, &rawWriter{l: l, w: client})
-			l.closeBoth()
-			return
-		}
 		l.pump(ToClient, server, client)
 	}()
 	wg.Wait()
@@ -206,13 +185,6 @@ func (p *Proxy) serve(client, server net.Conn) {
 	delete(p.conns, server)
 	p.mu.Unlock()
 }
-
-type rawWriter struct {
-	l *link
-	w net.Conn
-}
-
-func (r *rawWriter) Write(b []byte) (int, error) { return r.w.Write(b) }
 
 func (l *link) closeBoth() {
 	l.client.Close()

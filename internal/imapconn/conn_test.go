@@ -13,12 +13,13 @@ import (
 	"github.com/mailferry/mailferry/internal/account"
 	"github.com/mailferry/mailferry/internal/faultproxy"
 	"github.com/mailferry/mailferry/internal/imapserver"
+	"github.com/mailferry/mailferry/internal/imapserver/servertest"
 	"github.com/mailferry/mailferry/transfer"
 )
 
 func startServer(t *testing.T, opts imapserver.Options) *imapserver.Server {
 	opts.Users = []imapserver.User{{Name: "alice", Password: "secret"}}
-	return imapserver.StartTest(t, opts)
+	return servertest.Start(t, opts)
 }
 
 func options(addr string, sec account.Security, password string) Options {

@@ -16,7 +16,6 @@ import (
 	"github.com/emersion/go-imap/v2"
 	goimapserver "github.com/emersion/go-imap/v2/imapserver"
 
-	"github.com/mailferry/mailferry/internal/faultproxy"
 	"github.com/mailferry/mailferry/internal/testcert"
 )
 
@@ -75,7 +74,6 @@ type Server struct {
 	srv   *goimapserver.Server
 	ln    net.Listener
 	tlsLn net.Listener
-	proxy *faultproxy.Proxy
 	pool  *x509.CertPool
 
 	mu    sync.Mutex
@@ -146,7 +144,11 @@ func Start(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.ln = ln
-	go s.srv.Serve(ln)
+	if opts.UIDAfterLiteral {
+		go s.srv.Serve(&rewritingListener{Listener: ln, rewrite: MoveUIDAfterLiteral})
+	} else {
+		go s.srv.Serve(ln)
+	}
 	if opts.TLS {
 		tln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -156,22 +158,11 @@ func Start(opts Options) (*Server, error) {
 		s.tlsLn = tls.NewListener(tln, tlsCfg)
 		go s.srv.Serve(s.tlsLn)
 	}
-	if opts.UIDAfterLiteral {
-		p, err := faultproxy.StartRewriting(ln.Addr().String(), MoveUIDAfterLiteral)
-		if err != nil {
-			s.Close()
-			return nil, err
-		}
-		s.proxy = p
-	}
 	return s, nil
 }
 
 // Addr is host:port for plaintext (and STARTTLS when Options.TLS).
 func (s *Server) Addr() string {
-	if s.proxy != nil {
-		return s.proxy.Addr()
-	}
 	return s.ln.Addr().String()
 }
 
@@ -193,9 +184,6 @@ func (s *Server) TLSConfig() *tls.Config {
 
 // Close stops the server.
 func (s *Server) Close() error {
-	if s.proxy != nil {
-		s.proxy.Close()
-	}
 	if s.tlsLn != nil {
 		s.tlsLn.Close()
 	}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net"
 	"regexp"
 	"strconv"
 )
@@ -100,3 +101,39 @@ func rewriteFetch(segs [][]byte) []byte {
 	}
 	return append(out, nl...)
 }
+
+// rewritingListener passes what the server writes on each connection it
+// accepts through rewrite on its way to the client (the client's bytes
+// reach the server unchanged). It is how Options.UIDAfterLiteral is served
+// without a proxy in between.
+type rewritingListener struct {
+	net.Listener
+	rewrite func(server io.Reader, client io.Writer) error
+}
+
+func (l *rewritingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	pr, pw := io.Pipe()
+	go func() {
+		err := l.rewrite(pr, c)
+		// The server's next write fails; the client sees the end.
+		pr.CloseWithError(err)
+		c.Close()
+	}()
+	return &rewritingConn{Conn: c, w: pw}, nil
+}
+
+// rewritingConn is one accepted connection whose writes go to the
+// rewriter. Close lets the rewriter send what it holds, then it closes
+// the connection.
+type rewritingConn struct {
+	net.Conn
+	w *io.PipeWriter
+}
+
+func (c *rewritingConn) Write(p []byte) (int, error) { return c.w.Write(p) }
+
+func (c *rewritingConn) Close() error { return c.w.Close() }

@@ -12,6 +12,7 @@ import (
 	"github.com/mailferry/mailferry/internal/account"
 	"github.com/mailferry/mailferry/internal/imapconn"
 	"github.com/mailferry/mailferry/internal/imapserver"
+	"github.com/mailferry/mailferry/internal/imapserver/servertest"
 	"github.com/mailferry/mailferry/transfer"
 )
 
@@ -23,7 +24,7 @@ func startServer(t *testing.T, opts imapserver.Options) *imapserver.Server {
 	if opts.Users == nil {
 		opts.Users = []imapserver.User{{Name: "alice", Password: "secret"}}
 	}
-	return imapserver.StartTest(t, opts)
+	return servertest.Start(t, opts)
 }
 
 func clientOpts(addr string) imapconn.Options {
