@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/mailferry/mailferry/internal/imapserver"
+	"github.com/mailferry/mailferry/internal/imapserver/servertest"
 )
 
 // The archives of other mail programs in testdata/archives (see the mbox
@@ -153,7 +154,7 @@ func TestArchivesToIMAP(t *testing.T) {
 		}},
 	} {
 		t.Run(strings.ReplaceAll(tt.path+strings.Join(tt.args, ""), "/", "_"), func(t *testing.T) {
-			srv := imapserver.StartTest(t, imapserver.Options{Users: []imapserver.User{{Name: "alice@example.com", Password: "s3cret"}}, SpecialUse: special})
+			srv := servertest.Start(t, imapserver.Options{Users: []imapserver.User{{Name: "alice@example.com", Password: "s3cret"}}, SpecialUse: special})
 			dest := "imap://alice%40example.com@" + srv.Addr() + "?tls=none"
 			env := []string{"MAILFERRY_DEST_PASSWORD=s3cret"}
 			args := append([]string{"copy", "mbox:" + archivePath(tt.path), dest, "--json"}, tt.args...)
