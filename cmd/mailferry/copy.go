@@ -276,7 +276,7 @@ func selected(name string, include, exclude []*regexp.Regexp) bool {
 // describeRunError adds advice to the error that stopped a run.
 func describeRunError(err error, cfg copyConfig, sum transfer.Summary) error {
 	if errors.Is(err, transfer.ErrOverQuota) {
-		return fmt.Errorf("copy %s → %s stopped: the destination is over its quota: %d message(s) (%s) were copied before it refused more; "+
+		return fmt.Errorf("copy %s → %s stopped: the destination is over its quota: %d message(s) (%s) were copied and recorded before it refused more; "+
 			"free space there or raise the quota, then run the same command again to copy the rest: %w",
 			cfg.Source, cfg.Dest, sum.Copied, formatBytes(sum.Bytes), err)
 	}

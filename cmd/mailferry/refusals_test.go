@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mailferry/mailferry/internal/dovecot"
+	"github.com/mailferry/mailferry/internal/imapserver"
 )
 
 // Tests of what a real server refuses: Dovecot with a maximum message size,
@@ -90,7 +91,7 @@ func TestDovecotOverQuotaStopsAndSaysHowMuchWasCopied(t *testing.T) {
 	if took > 5*time.Second {
 		t.Errorf("the run took %v to stop after [OVERQUOTA]; want under 5s", took)
 	}
-	m := regexp.MustCompile(`over its quota: (\d+) message\(s\) \([^)]*\) were copied before it refused more`).FindStringSubmatch(r.stderr)
+	m := regexp.MustCompile(`over its quota: (\d+) message\(s\) \([^)]*\) were copied and recorded before it refused more`).FindStringSubmatch(r.stderr)
 	if m == nil {
 		t.Fatalf("the error does not say the destination is full and how much was copied:\n%s", r)
 	}
@@ -154,4 +155,65 @@ func TestDovecotRefusedFolderIsRenamed(t *testing.T) {
 	v := mailferry(t, []string{"MAILFERRY_DEST_PASSWORD=" + dovecotUser.Password}, "verify", srcEP,
 		"imap://"+dovecotUser.Name+"@"+s.IMAPAddr, "--ca-file", s.CAFile)
 	expectCode(t, v, 0)
+}
+
+// An IMAP source streams while the destination fills up: the run must still
+// stop within 5 s, with exit 1, and say how much it copied.
+func TestDovecotOverQuotaFromIMAPSourceStops(t *testing.T) {
+	const quota = 5
+	s := dovecot.Start(t, dovecot.Options{Users: []dovecot.User{dovecotUser}, QuotaMessages: quota})
+	src, err := imapserver.Start(imapserver.Options{Users: []imapserver.User{{Name: "alice", Password: "s3cret"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { src.Close() })
+	for i := 0; i < 300; i++ {
+		body := []byte(strings.ReplaceAll(message("INBOX", i, 20000).body, "\n", "\r\n"))
+		if err := src.AddMessage("alice", "INBOX", nil, time.Unix(1700000000+int64(i), 0), body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	state := filepath.Join(t.TempDir(), "state")
+	start := time.Now()
+	r := mailferry(t, []string{"MAILFERRY_SOURCE_PASSWORD=s3cret", "MAILFERRY_DEST_PASSWORD=" + dovecotUser.Password},
+		"copy", "imap://alice@"+src.Addr()+"?tls=none", "imap://"+dovecotUser.Name+"@"+s.IMAPAddr, "--ca-file", s.CAFile,
+		"--state", state)
+	took := time.Since(start)
+	expectCode(t, r, exitFailed)
+	if took > 5*time.Second {
+		t.Errorf("the run took %v to stop after [OVERQUOTA]; want under 5s", took)
+	}
+	m := regexp.MustCompile(`over its quota: (\d+) message\(s\)`).FindStringSubmatch(r.stderr)
+	if m == nil {
+		t.Fatalf("the error does not say how much was copied:\n%s", r)
+	}
+	copied, _ := strconv.Atoi(m[1])
+	stored := storedMessages(t, s)
+	// Dovecot's count quota lets concurrent APPENDs overshoot it a little,
+	// and an APPEND abandoned as the run stops may be stored unrecorded:
+	// what is reported copied is stored, perhaps with a few more.
+	if copied > stored || stored < quota {
+		t.Errorf("the error says %d copied; Dovecot holds %d; the quota is %d", copied, stored, quota)
+	}
+	t.Logf("stopped after %v: %d message(s) reported copied, %d stored, quota %d", took, copied, stored, quota)
+
+	// Run again, still over quota: what is stored, recorded or not, is
+	// not stored a second time.
+	r = mailferry(t, []string{"MAILFERRY_SOURCE_PASSWORD=s3cret", "MAILFERRY_DEST_PASSWORD=" + dovecotUser.Password},
+		"copy", "imap://alice@"+src.Addr()+"?tls=none", "imap://"+dovecotUser.Name+"@"+s.IMAPAddr, "--ca-file", s.CAFile,
+		"--state", state)
+	expectCode(t, r, exitFailed)
+	if !strings.Contains(r.stderr, "the destination is over its quota") {
+		t.Errorf("the re-run does not say the destination is full:\n%s", r)
+	}
+	// A few more may arrive (see above); none twice.
+	files := messageFiles(t, s.MailDir(dovecotUser.Name))
+	seen := map[string]bool{}
+	for _, f := range files {
+		if seen[f] {
+			t.Errorf("a message is stored twice after the re-run:\n%.200s", f)
+		}
+		seen[f] = true
+	}
+	t.Logf("after the re-run: %d stored, %d before", len(files), stored)
 }
