@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mailferry/mailferry/internal/dovecot"
 	"github.com/mailferry/mailferry/internal/imapserver"
 	"github.com/mailferry/mailferry/internal/imapserver/servertest"
 )
@@ -66,9 +67,9 @@ func TestArchiveFolders(t *testing.T) {
 
 // serverView is an account as the test compares it: per server folder,
 // each message's Subject and flags, sorted.
-func serverView(t *testing.T, srv *imapserver.Server) map[string][]string {
+func serverView(t *testing.T, addr, user, password string) map[string][]string {
 	t.Helper()
-	dump, err := imapserver.Dump(srv.Addr(), nil, "alice@example.com", "s3cret")
+	dump, err := imapserver.Dump(addr, nil, user, password)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,38 +125,63 @@ func takeoutDeduped(m map[string][]string) map[string][]string {
 	return out
 }
 
-// TestArchivesToIMAP copies each archive to an IMAP server whose special
-// folders have other names, and checks there what arrived: folders (by
-// role where the archive gave one), messages, flags; re-runs copy nothing.
+// archiveCases are the archives copied to IMAP and what arrives there.
+var archiveCases = []struct {
+	path   string
+	args   []string
+	copied int
+	want   map[string][]string
+}{
+	{"thunderbird/Local Folders", nil, 5, map[string][]string{
+		"INBOX":         {`Flagged with tags [$label1 \Flagged work]`, `Forwarded [$Forwarded \Seen]`, `Read and replied [\Answered \Seen]`},
+		"Sent Messages": {`Sent by me [\Seen]`},
+		"Archives/2023": {`Archived 2023 [\Seen]`},
+	}},
+	{"applemail", nil, 5, map[string][]string{
+		"INBOX":        {`Apple one [\Seen]`, `Apple two []`},
+		"Work":         {`Work thing []`},
+		"Work/Clients": {`Client A []`, `Client B [\Flagged]`},
+	}},
+	{"takeout", nil, 14, takeoutOnServer},
+	{"takeout", []string{"--dedupe-across-folders"}, 11, takeoutDeduped(takeoutOnServer)},
+	{"mutt", nil, 7, map[string][]string{
+		"Sent Messages":  {`Pine sent [\Answered \Seen work]`, `Pine sent deleted [\Deleted]`},
+		"saved-messages": {`Mutt with a lying length [\Seen]`, `Mutt with a true length [\Answered \Flagged \Seen]`, `injected []`},
+		"Dovecot":        {`Dovecot first [$Forwarded \Seen work]`, `Dovecot second [\Flagged]`},
+	}},
+}
+
+// archiveSpecialUse are the destination's special folders, named unlike
+// the archives' own, so roles decide where their messages go.
+var archiveSpecialUse = map[string]string{"Sent Messages": `\Sent`, "Deleted Messages": `\Trash`, "Junk E-mail": `\Junk`, "Drafts": `\Drafts`, "Archived": `\Archive`}
+
+// TestArchivesToIMAP copies each archive to the in-process IMAP server.
 func TestArchivesToIMAP(t *testing.T) {
-	special := map[string]string{"Sent Messages": `\Sent`, "Deleted Messages": `\Trash`, "Junk E-mail": `\Junk`, "Drafts": `\Drafts`, "Archived": `\Archive`}
-	for _, tt := range []struct {
-		path   string
-		args   []string
-		copied int
-		want   map[string][]string
-	}{
-		{"thunderbird/Local Folders", nil, 5, map[string][]string{
-			"INBOX":         {`Flagged with tags [$label1 \Flagged work]`, `Forwarded [$Forwarded \Seen]`, `Read and replied [\Answered \Seen]`},
-			"Sent Messages": {`Sent by me [\Seen]`},
-			"Archives/2023": {`Archived 2023 [\Seen]`},
-		}},
-		{"applemail", nil, 5, map[string][]string{
-			"INBOX":        {`Apple one [\Seen]`, `Apple two []`},
-			"Work":         {`Work thing []`},
-			"Work/Clients": {`Client A []`, `Client B [\Flagged]`},
-		}},
-		{"takeout", nil, 14, takeoutOnServer},
-		{"takeout", []string{"--dedupe-across-folders"}, 11, takeoutDeduped(takeoutOnServer)},
-		{"mutt", nil, 7, map[string][]string{
-			"Sent Messages":  {`Pine sent [\Answered \Seen work]`, `Pine sent deleted [\Deleted]`},
-			"saved-messages": {`Mutt with a lying length [\Seen]`, `Mutt with a true length [\Answered \Flagged \Seen]`, `injected []`},
-			"Dovecot":        {`Dovecot first [$Forwarded \Seen work]`, `Dovecot second [\Flagged]`},
-		}},
-	} {
+	archivesToIMAP(t, func(t *testing.T, i int) (addr, user string) {
+		srv := servertest.Start(t, imapserver.Options{Users: []imapserver.User{{Name: "alice@example.com", Password: "s3cret"}}, SpecialUse: archiveSpecialUse})
+		return srv.Addr(), "alice@example.com"
+	})
+}
+
+// TestArchivesToDovecot copies each archive to Dovecot, one account each.
+func TestArchivesToDovecot(t *testing.T) {
+	var users []dovecot.User
+	for i := range archiveCases {
+		users = append(users, dovecot.User{Name: fmt.Sprintf("archive%d", i), Password: "s3cret"})
+	}
+	srv := dovecot.Start(t, dovecot.Options{Users: users, SpecialUse: archiveSpecialUse})
+	archivesToIMAP(t, func(t *testing.T, i int) (addr, user string) { return srv.IMAPAddr, users[i].Name })
+}
+
+// archivesToIMAP copies each archive to a fresh IMAP account (start gives
+// the i-th; its password is "s3cret") whose special folders have other
+// names, and checks there what arrived: folders (by role where the archive
+// gave one), messages, flags; verify agrees; re-runs copy nothing.
+func archivesToIMAP(t *testing.T, start func(t *testing.T, i int) (addr, user string)) {
+	for i, tt := range archiveCases {
 		t.Run(strings.ReplaceAll(tt.path+strings.Join(tt.args, ""), "/", "_"), func(t *testing.T) {
-			srv := servertest.Start(t, imapserver.Options{Users: []imapserver.User{{Name: "alice@example.com", Password: "s3cret"}}, SpecialUse: special})
-			dest := "imap://alice%40example.com@" + srv.Addr() + "?tls=none"
+			addr, user := start(t, i)
+			dest := "imap://" + strings.ReplaceAll(user, "@", "%40") + "@" + addr + "?tls=none"
 			env := []string{"MAILFERRY_DEST_PASSWORD=s3cret"}
 			args := append([]string{"copy", "mbox:" + archivePath(tt.path), dest, "--json"}, tt.args...)
 			r := mailferry(t, env, args...)
@@ -167,7 +193,7 @@ func TestArchivesToIMAP(t *testing.T) {
 				strings.Count(r.stdout, "Thunderbird deleted") != strings.Count(tt.path, "thunderbird")*2 {
 				t.Errorf("the run does not report the 2 deleted Thunderbird messages it skipped:\n%s", r)
 			}
-			if got := serverView(t, srv); !reflect.DeepEqual(got, tt.want) {
+			if got := serverView(t, addr, user, "s3cret"); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("on the server:\n got %q\nwant %q", got, tt.want)
 			}
 			// verify takes the same options and finds everything.
