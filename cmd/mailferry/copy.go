@@ -192,6 +192,16 @@ func copyFrom(ctx context.Context, src transfer.Source, cfg copyConfig, dstCfg e
 	} else if dst, err = openSink(ctx, dstCfg); err != nil {
 		return sum, err
 	}
+	if !cfg.Options.DryRun {
+		lock, err := lockDestination(dst, cfg.Dest)
+		if err != nil {
+			dst.Close()
+			return sum, err
+		}
+		// Deferred before the sink's Close, so it is released after it:
+		// an mbox sink makes its last messages durable when it closes.
+		defer lock.Close()
+	}
 	defer func() {
 		// Closing a sink flushes it: an error here means messages may
 		// not be durable, so it fails the run.

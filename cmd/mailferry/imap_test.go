@@ -16,15 +16,7 @@ import (
 // with TLS, and returns the server and a PEM file of its certificate.
 func startIMAP(t *testing.T) (*imapserver.Server, string) {
 	t.Helper()
-	srv, err := imapserver.Start(imapserver.Options{
-		Users:      []imapserver.User{{Name: "alice@example.com", Password: "s3cret"}},
-		SpecialUse: map[string]string{"Sent": `\Sent`},
-		TLS:        true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv, ca := startIMAPWith(t, []imapserver.User{{Name: "alice@example.com", Password: "s3cret"}})
 	for i, folder := range []string{"INBOX", "INBOX", "Sent", "Archive/2019"} {
 		m := message(folder, i, 300)
 		body := []byte(strings.ReplaceAll(m.body, "\n", "\r\n"))
@@ -32,6 +24,22 @@ func startIMAP(t *testing.T) (*imapserver.Server, string) {
 			t.Fatal(err)
 		}
 	}
+	return srv, ca
+}
+
+// startIMAPWith serves empty accounts for users (Sent with \Sent) with
+// TLS, and returns the server and a PEM file of its certificate.
+func startIMAPWith(t *testing.T, users []imapserver.User) (*imapserver.Server, string) {
+	t.Helper()
+	srv, err := imapserver.Start(imapserver.Options{
+		Users:      users,
+		SpecialUse: map[string]string{"Sent": `\Sent`},
+		TLS:        true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
 	// The certificate as a user would save it from the server.
 	conn, err := tls.Dial("tcp", srv.TLSAddr(), &tls.Config{InsecureSkipVerify: true})
 	if err != nil {

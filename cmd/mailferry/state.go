@@ -24,16 +24,26 @@ func statePath(flag string, sink transfer.Sink, src, dst Endpoint) (string, erro
 			return p, nil
 		}
 	}
+	dir, err := stateDir()
+	if err != nil {
+		return "", usageErrorf("no place for the state file: %v; use --state FILE", err)
+	}
+	sum := sha256.Sum256([]byte(src.String() + "\n" + dst.String()))
+	return filepath.Join(dir, hex.EncodeToString(sum[:8])+".state"), nil
+}
+
+// stateDir is $XDG_STATE_HOME/mailferry, by default ~/.local/state/mailferry:
+// the state files of IMAP destinations and their locks.
+func stateDir() (string, error) {
 	dir := os.Getenv("XDG_STATE_HOME")
 	if dir == "" || !filepath.IsAbs(dir) {
 		home, err := os.UserHomeDir()
 		if err != nil {
-			return "", usageErrorf("no place for the state file: $HOME is not set; use --state FILE")
+			return "", errors.New("$HOME is not set")
 		}
 		dir = filepath.Join(home, ".local", "state")
 	}
-	sum := sha256.Sum256([]byte(src.String() + "\n" + dst.String()))
-	return filepath.Join(dir, "mailferry", hex.EncodeToString(sum[:8])+".state"), nil
+	return filepath.Join(dir, "mailferry"), nil
 }
 
 // openState opens the journal at path. In a dry run a missing state file

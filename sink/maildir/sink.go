@@ -120,16 +120,21 @@ func checkRoot(root string) error {
 	if err != nil {
 		return fmt.Errorf("maildir %s: %w", root, err)
 	}
-	if len(entries) == 0 {
-		return nil
-	}
+	foreign := false
 	for _, e := range entries {
 		switch n := e.Name(); {
 		case n == "cur" || n == "new" || n == "tmp":
 			return nil
 		case strings.HasPrefix(n, ".") && e.IsDir() && isDir(filepath.Join(root, n, "cur")):
 			return nil
+		case n != LockFile && n != StateFile:
+			// mailferry's own files (what an earlier run left) do not
+			// make a directory foreign.
+			foreign = true
 		}
+	}
+	if !foreign {
+		return nil
 	}
 	return fmt.Errorf("maildir %s exists, is not empty and is not a Maildir (no cur/, new/ or tmp/); give a new or empty directory or an existing Maildir", root)
 }
@@ -229,3 +234,11 @@ func (s *Sink) Root() string { return s.root }
 
 // Close releases the sink. Every Put that returned nil is already durable.
 func (s *Sink) Close() error { return nil }
+
+// LockFile is the name of the lock a run holds at a Maildir root.
+const LockFile = "mailferry.lock"
+
+// LockPath is <root>/mailferry.lock: the lock a copy takes on the whole
+// Maildir, whatever state file it uses, so two runs into it cannot both
+// decide a message is missing and store it twice. Dovecot ignores the file.
+func (s *Sink) LockPath() string { return filepath.Join(s.root, LockFile) }
