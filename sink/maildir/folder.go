@@ -17,8 +17,9 @@ type folder struct {
 	name string // transfer folder name
 	dir  string // absolute path of the folder's Maildir
 
-	mu      sync.Mutex // guards created
+	mu      sync.Mutex // guards created and swept
 	created bool
+	swept   bool // tmp/ was cleaned of old files
 
 	kwMu     sync.Mutex // guards kw and kwLoaded, serialises dovecot-keywords updates
 	kw       formats.MaildirKeywords
@@ -39,12 +40,15 @@ func (s *Sink) folder(name string, create bool) (*folder, error) {
 		s.folders[rel] = f
 	}
 	s.mu.Unlock()
-	if !create {
-		return f, nil
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.created {
+	if !f.swept {
+		// Before the first message goes in, so no delivery of this run
+		// is in tmp/ yet.
+		f.swept = true
+		s.sweepTmp(f)
+	}
+	if !create || f.created {
 		return f, nil
 	}
 	if rel != "" {

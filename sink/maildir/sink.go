@@ -51,6 +51,7 @@ type Sink struct {
 	host string
 	pid  int
 
+	now     func() time.Time // the clock tmp/ clean-up judges ages by
 	counter atomic.Uint64
 	warnMu  sync.Mutex
 
@@ -98,6 +99,7 @@ func New(path string, opts Options) (*Sink, error) {
 		opts:    opts,
 		host:    host,
 		pid:     os.Getpid(),
+		now:     time.Now,
 		folders: make(map[string]*folder),
 	}, nil
 }
