@@ -68,6 +68,7 @@ func foldersAction(c *cli.Context) error {
 		if cfg.Credentials, err = credentials(c.Context, ep, secretsFrom(c, "source", "source", "MAILFERRY_SOURCE_PASSWORD"), t, cfg.Warn); err != nil {
 			return err
 		}
+		warnPlaintext(t.stderr, "endpoint", ep)
 	}
 	if c.Bool("probe") {
 		if !ep.IsIMAP() {

@@ -27,6 +27,7 @@ import (
 type tokenCommand struct {
 	flag    string // "--source-oauth2-token-command", for messages
 	cmdline string
+	env     []string // the command's environment: secretCommandEnv
 	stderr  io.Writer
 	warn    func(string)
 
@@ -41,7 +42,7 @@ func (tc *tokenCommand) Token(ctx context.Context) (string, error) {
 	reconnect := tc.issued
 	tc.mu.Unlock()
 	if !reconnect {
-		tok, err := runSecretCommand(ctx, tc.cmdline, tc.stderr)
+		tok, err := runSecretCommand(ctx, tc.cmdline, tc.env, tc.stderr)
 		if err != nil {
 			return "", fmt.Errorf("%s: %w", tc.flag, err)
 		}
@@ -52,7 +53,7 @@ func (tc *tokenCommand) Token(ctx context.Context) (string, error) {
 	// how long the attempts may take together.
 	tok, err := openWithRetry(ctx, tc.flag+" (getting a token for a new connection)", tc.warn, defaultTimeout, func() (string, error) {
 		var errOut bytes.Buffer
-		tok, err := runSecretCommand(ctx, tc.cmdline, &errOut)
+		tok, err := runSecretCommand(ctx, tc.cmdline, tc.env, &errOut)
 		if err != nil {
 			tc.failed(errOut.Bytes())
 			return "", transfer.TemporaryError(err)

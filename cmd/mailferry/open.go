@@ -46,9 +46,9 @@ type ends struct {
 }
 
 // prepare readies both ends for opening: it warns about
-// --insecure-skip-verify, checks --ca-file before any connection is
-// attempted (a bad one is a configuration error), and gets the credentials
-// of the ends that are servers.
+// --insecure-skip-verify and ?tls=none, checks --ca-file before any
+// connection is attempted (a bad one is a configuration error), and gets
+// the credentials of the ends that are servers.
 func (e ends) prepare(ctx context.Context, connections int, warn func(string), t terminal) (src, dst endpointConfig, err error) {
 	if e.TLS.InsecureSkipVerify && (e.Source.IsServer() || e.Dest.IsServer()) {
 		fmt.Fprintln(t.stderr, insecureWarning)
@@ -72,6 +72,8 @@ func (e ends) prepare(ctx context.Context, connections int, warn func(string), t
 			return src, dst, err
 		}
 	}
+	warnPlaintext(t.stderr, "source", e.Source)
+	warnPlaintext(t.stderr, "destination", e.Dest)
 	return src, dst, nil
 }
 

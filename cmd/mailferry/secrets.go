@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 
 	"golang.org/x/term"
@@ -55,7 +56,8 @@ func credentials(ctx context.Context, ep Endpoint, s secretSource, t terminal, w
 		return cred, usageErrorf("give either --%s-password-file or --%s-password-command, not both", s.flagPrefix, s.flagPrefix)
 	}
 	if s.oauth2Cmd != "" {
-		tc := &tokenCommand{flag: "--" + s.flagPrefix + "-oauth2-token-command", cmdline: s.oauth2Cmd, stderr: t.stderr, warn: warn}
+		tc := &tokenCommand{flag: "--" + s.flagPrefix + "-oauth2-token-command", cmdline: s.oauth2Cmd,
+			env: secretCommandEnv(os.Environ(), s.envVar), stderr: t.stderr, warn: warn}
 		cred.OAuth2Token = tc.Token
 	}
 	var password string
@@ -72,7 +74,7 @@ func credentials(ctx context.Context, ep Endpoint, s secretSource, t terminal, w
 			return cred, usageErrorf("--%s-password-file %s is empty", s.flagPrefix, s.passwordFile)
 		}
 	case s.passwordCmd != "":
-		p, err := runSecretCommand(ctx, s.passwordCmd, t.stderr)
+		p, err := runSecretCommand(ctx, s.passwordCmd, secretCommandEnv(os.Environ(), s.envVar), t.stderr)
 		if err != nil {
 			return cred, usageErrorf("--%s-password-command: %v", s.flagPrefix, err)
 		}
@@ -105,12 +107,14 @@ func credentials(ctx context.Context, ep Endpoint, s secretSource, t terminal, w
 // whitespace may be part of the secret and stays.
 func trimSecret(s string) string { return strings.TrimRight(s, "\r\n") }
 
-// runSecretCommand runs cmdline with sh -c and returns its output without
-// the trailing line ending. Its stderr goes to ours, so a password manager can
-// ask for its passphrase; a command that prints nothing is an error.
-func runSecretCommand(ctx context.Context, cmdline string, stderr io.Writer) (string, error) {
+// runSecretCommand runs cmdline with sh -c in the environment env and
+// returns its output without the trailing line ending. Its stderr goes to
+// ours, so a password manager can ask for its passphrase; a command that
+// prints nothing is an error.
+func runSecretCommand(ctx context.Context, cmdline string, env []string, stderr io.Writer) (string, error) {
 	cmd := exec.CommandContext(ctx, "sh", "-c", cmdline)
 	var out bytes.Buffer
+	cmd.Env = env
 	cmd.Stdout = &out
 	cmd.Stderr = stderr
 	cmd.Stdin = os.Stdin
@@ -122,4 +126,23 @@ func runSecretCommand(ctx context.Context, cmdline string, stderr io.Writer) (st
 		return "", fmt.Errorf("%q printed nothing", cmdline)
 	}
 	return v, nil
+}
+
+// passwordVars are the environment variables that hold an end's password.
+var passwordVars = []string{"MAILFERRY_SOURCE_PASSWORD", "MAILFERRY_DEST_PASSWORD"}
+
+// secretCommandEnv is environ without the password variables of the other
+// ends than the one whose variable is own: a source's password command
+// (perhaps a script from the old provider's instructions) has no business
+// seeing the new provider's password, nor the other way round.
+func secretCommandEnv(environ []string, own string) []string {
+	out := make([]string, 0, len(environ))
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if name != own && slices.Contains(passwordVars, name) {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
 }

@@ -3,7 +3,11 @@ package main
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
+	"io"
 	"os"
+
+	"github.com/mailferry/mailferry/internal/account"
 )
 
 // tlsOptions are the --ca-file and --insecure-skip-verify flags.
@@ -40,3 +44,15 @@ func (o tlsOptions) config(host string) (*tls.Config, error) {
 const insecureWarning = `WARNING: --insecure-skip-verify: TLS certificates are NOT checked.
 WARNING: anyone between you and the server can read your password and your mail.
 WARNING: prefer --ca-file FILE to trust a private or self-signed certificate.`
+
+// warnPlaintext prints, even with -q and on every run, that the login to
+// a ?tls=none endpoint crosses the network in clear, as insecureWarning
+// does for unchecked certificates: a setting that was right once (a server
+// on this machine) should not go unnoticed when the server moves.
+func warnPlaintext(w io.Writer, role string, ep Endpoint) {
+	if !ep.IsServer() || ep.Security != account.SecurityNone {
+		return
+	}
+	fmt.Fprintf(w, "WARNING: %s %s: ?tls=none: the password (or token) and the mail cross the network unencrypted.\n"+
+		"WARNING: use %ss:// or %s:// (with STARTTLS) unless the server is on this machine.\n", role, ep, ep.Scheme, ep.Scheme)
+}
