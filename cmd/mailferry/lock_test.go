@@ -116,7 +116,7 @@ func TestSecondRunIntoOneMaildirRefuses(t *testing.T) {
 	cmd.Env = env
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	err = cmd.Run()
+	_ = cmd.Run() // the exit code is what counts
 	second := result{stderr: stderr.String(), code: cmd.ProcessState.ExitCode()}
 	if !first.running() {
 		t.Fatalf("the first run ended before the second finished, so this proves nothing:\n%s", first.stderr.String())
@@ -187,7 +187,7 @@ func TestSecondRunIntoOneIMAPAccountRefuses(t *testing.T) {
 	cmd.Env = env // the same HOME and XDG_STATE_HOME: one user's two cron jobs
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	err = cmd.Run()
+	_ = cmd.Run() // the exit code is what counts
 	second := result{stderr: stderr.String(), code: cmd.ProcessState.ExitCode()}
 	if !first.running() {
 		t.Fatalf("the first run ended before the second finished, so this proves nothing:\n%s", first.stderr.String())
@@ -213,7 +213,7 @@ func TestLockedDestinationRefuses(t *testing.T) {
 	src, _ := smallMaildir(t)
 	for _, tc := range []struct{ ep, lock string }{
 		{"maildir:%s", "mailferry.lock"},
-		{"mbox:%s", "mailferry.lock"},
+		{"mbox:%s", ".mailferry.lock/lock"},
 	} {
 		dst := filepath.Join(t.TempDir(), "dst")
 		os.MkdirAll(dst, 0o700)
@@ -232,10 +232,33 @@ func TestLockedDestinationRefuses(t *testing.T) {
 		if n := len(messageFiles(t, dst)); n != 0 {
 			t.Errorf("%s: %d messages written into a locked destination", ep, n)
 		}
-		if _, err := os.Stat(filepath.Join(dst, "mailferry.state")); !os.IsNotExist(err) {
-			t.Errorf("%s: a state file was created in a locked destination (%v)", ep, err)
+		for _, state := range []string{"mailferry.state", ".mailferry.lock/state"} {
+			if _, err := os.Stat(filepath.Join(dst, state)); !os.IsNotExist(err) {
+				t.Errorf("%s: a state file %s was created in a locked destination (%v)", ep, state, err)
+			}
+		}
+		if n := len(mboxMessages(t, dst)); n != 0 {
+			t.Errorf("%s: %d mbox messages written into a locked destination", ep, n)
 		}
 		// Released, the same command copies.
 		expectCode(t, mailferry(t, nil, "copy", "maildir:"+src, ep), exitOK)
 	}
+}
+
+// mboxMessages returns the From_ lines of every .mbox file below root.
+func mboxMessages(t *testing.T, root string) []string {
+	t.Helper()
+	var out []string
+	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() && strings.HasSuffix(p, ".mbox") {
+			b, _ := os.ReadFile(p)
+			for _, l := range strings.Split(string(b), "\n") {
+				if strings.HasPrefix(l, "From ") {
+					out = append(out, l)
+				}
+			}
+		}
+		return nil
+	})
+	return out
 }

@@ -27,6 +27,7 @@ const (
 	layoutFile    = "layout"    // which folder layout a directory archive uses
 	tornDir       = "torn"      // bytes cut from the ends of files, kept for the user
 	stateFile     = "state"     // the default journal of a new directory archive
+	archiveLock   = "lock"      // the lock a copy holds on the whole archive
 	tailHashBytes = int64(4096) // how much of a file's end the record hashes
 	committedMode = fs.FileMode(0o600)
 )

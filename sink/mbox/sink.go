@@ -462,13 +462,8 @@ func (s *Sink) DefaultStatePath() string {
 }
 
 // LockPath is where a copy locks the whole archive, whatever state file it
-// uses: <file>.mailferry.lock beside a single file, mailferry.lock inside a
-// directory (the source skips *.lock files). The per-file flocks keep two
+// uses: "lock" in the meta directory (FILE.mailferry.lock/ beside a single
+// file, DIR/.mailferry.lock/ in a directory). The per-file flocks keep two
 // writers out of one file; this lock keeps two runs from both deciding a
 // message is missing.
-func (s *Sink) LockPath() string {
-	if s.single {
-		return s.root + ".mailferry.lock"
-	}
-	return filepath.Join(s.root, "mailferry.lock")
-}
+func (s *Sink) LockPath() string { return filepath.Join(s.meta.dir, archiveLock) }
