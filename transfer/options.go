@@ -46,17 +46,25 @@ type Options struct {
 	KeepDays     int
 
 	// Connections bounds concurrent Fetch calls (further bounded by the
-	// source's MaxFetchers); 0 means 4.
+	// source's MaxFetchers); 0 means 4: providers commonly allow 10 or more
+	// IMAP connections per account (Dovecot's default
+	// mail_max_userip_connections is 10), and on loopback 4 streams already
+	// keep both cores of a small machine busy.
 	Connections int
 	// Workers is the number of concurrent Put calls; 0 means 4.
 	Workers int
 	// SpoolMemory is the size up to which a body is kept in memory; larger
-	// bodies spill to a temporary file. 0 means 1 MiB.
+	// bodies spill to a temporary file. 0 means 1 MiB: nearly all mail is
+	// smaller (attachments aside), and Workers × 2 spools of 1 MiB bound
+	// the memory of a run to a few MiB whatever the message sizes.
 	SpoolMemory int64
 	// SpoolDir is where spill files go; "" means os.TempDir().
 	SpoolDir string
 	// ChunkSize is how many messages one Fetch call asks for, so a large
-	// folder is fetched over several connections; 0 means 256.
+	// folder is fetched over several connections; 0 means 256: large enough
+	// that a FETCH's round trip is spread over many messages, small enough
+	// that a 10,000-message folder splits into 40 chunks for the connections
+	// to share, and that a cut stream resumes with little to ask again.
 	ChunkSize int
 
 	// Retries is how often a temporary error is retried; 0 means 5, a

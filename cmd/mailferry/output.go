@@ -165,6 +165,13 @@ func (r *reporter) Event(e transfer.Event) {
 			r.errLine("retrying (attempt %d) %s: %s", e.Count, e.Folder, errText)
 		}
 	case transfer.EventWarning:
+		if r.mode.JSON {
+			// The folder and message are fields, the text is the
+			// warning alone.
+			text := warningText(transfer.Event{Text: e.Text, Err: e.Err})
+			r.jsonLine(jsonEvent{Type: "warning", Folder: e.Folder, ID: id, Message: text})
+			break
+		}
 		r.warnLocked(warningText(e))
 	case transfer.EventDeleted:
 		if r.mode.JSON {
@@ -184,8 +191,11 @@ func warningText(e transfer.Event) string {
 		}
 		s += e.Err.Error()
 	}
-	if e.Folder != "" {
-		s = e.Folder + ": " + s
+	switch {
+	case e.Folder != "" && e.Message != nil:
+		s = fmt.Sprintf("source folder %q, message %s: %s", e.Folder, e.Message.ID, s)
+	case e.Folder != "":
+		s = fmt.Sprintf("source folder %q: %s", e.Folder, s)
 	}
 	return s
 }

@@ -26,7 +26,7 @@ func TestReporterTerminalDrawsABar(t *testing.T) {
 	if !strings.Contains(stderr.String(), "\r") || !strings.Contains(stderr.String(), "3/3 messages") {
 		t.Errorf("no progress bar on a terminal:\n%q", stderr.String())
 	}
-	if !strings.Contains(stderr.String(), "warning: INBOX: keyword dropped") {
+	if !strings.Contains(stderr.String(), `warning: source folder "INBOX": keyword dropped`) {
 		t.Errorf("warning lost under the bar:\n%q", stderr.String())
 	}
 	if !strings.Contains(stdout.String(), "copied 3 message(s) (2.9 KiB)") {
@@ -120,5 +120,15 @@ func TestReporterEscapesStoreText(t *testing.T) {
 	}
 	if strings.Count(out.String(), "\n") != 1 {
 		t.Errorf("JSON output is not one line: %q", out.String())
+	}
+}
+
+func TestReporterJSONWarningFields(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	r := newReporter(outputMode{JSON: true}, &stdout, &stderr)
+	r.Event(transfer.Event{Kind: transfer.EventWarning, Folder: "Sent", Message: &transfer.Message{ID: "7.12"}, Text: "keyword dropped"})
+	want := `{"type":"warning","folder":"Sent","id":"7.12","message":"keyword dropped"}` + "\n"
+	if stdout.String() != want {
+		t.Errorf("JSON warning %q, want %q", stdout.String(), want)
 	}
 }
