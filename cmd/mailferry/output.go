@@ -43,6 +43,7 @@ type reporter struct {
 	copiedB  int64
 	failed   int
 	lastLine time.Time
+	started  time.Time
 	now      func() time.Time
 }
 
@@ -54,6 +55,7 @@ func newReporter(mode outputMode, stdout, stderr io.Writer) *reporter {
 	}
 	r := &reporter{mode: mode, stdout: stdout, stderr: stderr, now: time.Now}
 	r.lastLine = r.now()
+	r.started = r.lastLine
 	if mode.TTY && !mode.JSON && !mode.Quiet && !mode.DryRun {
 		r.bar = newByteBar(stderr)
 	}
@@ -230,7 +232,24 @@ func (r *reporter) periodicLocked() {
 		return
 	}
 	r.lastLine = now
-	fmt.Fprintf(r.stderr, "progress: %d of %d message(s) copied, %s of %s\n", r.copied, r.planned, formatBytes(r.copiedB), formatBytes(r.bytes))
+	fmt.Fprintf(r.stderr, "progress: %d of %d message(s) copied, %s of %s%s, %s\n",
+		r.copied, r.planned, formatBytes(r.copiedB), formatBytes(r.bytes), r.rateLocked(now), now.UTC().Format(time.RFC3339))
+}
+
+// rateLocked says how fast the copy goes and when it will end, from the
+// bytes copied since the run started; "" before anything was copied. The
+// plan is complete before the first copy, so the total does not move.
+func (r *reporter) rateLocked(now time.Time) string {
+	elapsed := now.Sub(r.started).Seconds()
+	if r.copiedB == 0 || elapsed <= 0 {
+		return ""
+	}
+	rate := float64(r.copiedB) / elapsed
+	s := fmt.Sprintf(", %s/s", formatBytes(int64(rate)))
+	if left := r.bytes - r.copiedB; left > 0 {
+		s += fmt.Sprintf(", about %s left", (time.Duration(float64(left)/rate) * time.Second).Round(time.Second))
+	}
+	return s
 }
 
 // Warn reports something the user should know that does not fail the run.

@@ -132,3 +132,18 @@ func TestReporterJSONWarningFields(t *testing.T) {
 		t.Errorf("JSON warning %q, want %q", stdout.String(), want)
 	}
 }
+
+func TestReporterPlainLineRateAndTime(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	clock := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	r := newReporter(outputMode{Interval: time.Second}, &stdout, &stderr)
+	r.now = func() time.Time { return clock }
+	r.started, r.lastLine = clock, clock
+	r.Event(transfer.Event{Kind: transfer.EventPlanned, Folder: "INBOX", Count: 2, Bytes: 2000})
+	clock = clock.Add(10 * time.Second)
+	r.Event(transfer.Event{Kind: transfer.EventCopied, Folder: "INBOX", Message: &transfer.Message{ID: "1"}, Bytes: 1000})
+	want := "progress: 1 of 2 message(s) copied, 1000 B of 2.0 KiB, 100 B/s, about 10s left, 2026-01-02T03:04:15Z\n"
+	if stderr.String() != want {
+		t.Errorf("progress line %q, want %q", stderr.String(), want)
+	}
+}
