@@ -171,3 +171,36 @@ func TestControlCharactersInNamesAreEscaped(t *testing.T) {
 		t.Errorf("JSON does not carry the escaped names:\n%s", r.stdout)
 	}
 }
+
+func TestSymlinkOutOfAnMboxDirectoryIsNotCopied(t *testing.T) {
+	t.Parallel()
+	base := t.TempDir()
+	src := filepath.Join(base, "mail")
+	os.MkdirAll(src, 0o700)
+	os.WriteFile(filepath.Join(src, "INBOX.mbox"), []byte("From a@b Mon Jan  2 15:04:05 2006\nSubject: mine\n\nmine\n"), 0o600)
+	secret := filepath.Join(base, "other-user.mbox")
+	os.WriteFile(secret, []byte("From root Mon Jan  2 15:04:05 2006\nSubject: not yours\n\nsecret-body\n"), 0o600)
+	link := filepath.Join(src, "Stolen.mbox")
+	if err := os.Symlink(secret, link); err != nil {
+		t.Fatal(err)
+	}
+	loop := filepath.Join(src, "Loop.mbox")
+	if err := os.Symlink("Loop.mbox", loop); err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(t.TempDir(), "out")
+	r := mailferry(t, nil, "copy", "mbox:"+src, "maildir:"+dst)
+	expectCode(t, r, exitOK)
+	for _, want := range []string{
+		"warning: mbox " + src + ": skipping " + link + " is a symbolic link that leads out of the store; not followed",
+		"warning: mbox " + src + ": skipping " + loop + " is a symbolic link that is part of a loop; not followed",
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r)
+		}
+	}
+	got := messageFiles(t, dst)
+	if len(got) != 1 || strings.Contains(strings.Join(got, ""), "secret-body") {
+		t.Errorf("copied %q; want only the one message of INBOX.mbox", got)
+	}
+}

@@ -72,8 +72,13 @@ func (e ends) prepare(ctx context.Context, connections int, warn func(string), t
 			return src, dst, err
 		}
 	}
-	warnPlaintext(t.stderr, "source", e.Source)
-	warnPlaintext(t.stderr, "destination", e.Dest)
+	// The demo's own servers (a preset password) are in this process.
+	if e.SourceSecrets.password == "" {
+		warnPlaintext(t.stderr, "source", e.Source)
+	}
+	if e.DestSecrets.password == "" {
+		warnPlaintext(t.stderr, "destination", e.Dest)
+	}
 	return src, dst, nil
 }
 
