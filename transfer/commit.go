@@ -25,6 +25,7 @@ func (r *runner) put(ctx context.Context, it *item) bool {
 		Digest: it.sp.digest,
 		Dest:   job.dest,
 		Time:   r.now().UTC(),
+		Flags:  flagSet(m.Flags),
 	}
 	dm := m
 	dm.Folder = job.dest

@@ -24,6 +24,9 @@ type Record struct {
 	Dest        string    `json:"dest"`              // destination folder
 	Time        time.Time `json:"time"`              // when first committed (first seen, for --keep-days)
 	Deleted     bool      `json:"deleted,omitempty"` // the message was deleted from the source afterwards
+	// Flags are the source's flags last carried to the copy; nil in
+	// records of older versions, which did not keep them.
+	Flags []string `json:"flags"`
 }
 
 // ErrLocked is returned by OpenJournal when another run holds the state file.
@@ -232,6 +235,9 @@ func (j *Journal) index1(rec Record) {
 	}
 	if old.Digest == "" {
 		old.Digest = rec.Digest
+	}
+	if rec.Flags != nil {
+		old.Flags = rec.Flags
 	}
 	j.index[k] = old
 }

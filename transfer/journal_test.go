@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -45,7 +46,7 @@ func TestJournalCreatesHeaderAndReadsBack(t *testing.T) {
 	}
 	j = openJournal(t, path)
 	got, ok := j.Lookup("src", "INBOX", "2")
-	if !ok || got != rec("2") {
+	if !ok || !reflect.DeepEqual(got, rec("2")) {
 		t.Fatalf("Lookup = %+v, %v", got, ok)
 	}
 	if _, ok := j.Lookup("src", "INBOX", "3"); ok {

@@ -84,6 +84,7 @@ func (r *runner) match(ctx context.Context, g *destGroup, entries []*planEntry, 
 		case !deleting && len(unknown) == 1 && len(known) == 0 && len(dst) == 1 &&
 			formats.SizesAgree(unknown[0].vsize, dst[0].VirtualSize):
 			unknown[0].held = true
+			unknown[0].dst = &dst[0]
 		default:
 			ambiguous = append(ambiguous, k)
 		}
@@ -171,10 +172,10 @@ func (r *runner) matchDigests(ctx context.Context, g *destGroup, keys []string, 
 		return FatalError(fmt.Errorf("destination folder %q: reading messages to compare: %w", g.dest, err))
 	}
 	for _, k := range keys {
-		have := make(map[string]int)
-		for _, m := range dstByKey[k] {
+		have := make(map[string][]*StoredMessage)
+		for i, m := range dstByKey[k] {
 			if d, ok := dstDigests[m.Ref]; ok {
-				have[d]++
+				have[d] = append(have[d], &dstByKey[k][i])
 			}
 		}
 		// Known messages first: their copies were made by this source.
@@ -195,11 +196,11 @@ func (r *runner) matchDigests(ctx context.Context, g *destGroup, keys []string, 
 				e.copy = !e.known
 				continue
 			}
-			if have[e.digest] > 0 {
-				have[e.digest]--
+			if copies := have[e.digest]; len(copies) > 0 {
+				have[e.digest] = copies[1:]
 				e.confirmed = true
 				if !e.known {
-					e.held = true
+					e.held, e.dst = true, copies[0]
 				}
 				continue
 			}

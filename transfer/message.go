@@ -119,6 +119,22 @@ type StoredMessage struct {
 	// VirtualSize is its size with CRLF line ends (IMAP RFC822.SIZE), 0 when
 	// it is not known without reading the body.
 	VirtualSize int64
+	// Flags are its flags, normalised (formats.NormalizeFlags); nil when the
+	// store keeps none it could change (mbox).
+	Flags []string
+}
+
+// FlagChange gives one stored message (by Ref) a new set of flags.
+type FlagChange struct {
+	Ref   string
+	Flags []string
+}
+
+// FlagSetter is an add-on interface for Sink: a sink whose stored flags can
+// be changed (IMAP: UID STORE; Maildir: a rename). With Options.SyncFlags,
+// Run carries the changed flags of messages it copied before.
+type FlagSetter interface {
+	SetFlags(ctx context.Context, folder string, changes []FlagChange) error
 }
 
 // FolderIndex is what one destination folder holds.

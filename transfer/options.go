@@ -44,6 +44,9 @@ type Options struct {
 	// Only messages that pass the filters are deleted.
 	DeleteSource bool
 	KeepDays     int
+	// SyncFlags carries changed flags of messages copied earlier to their
+	// copies, when the sink is a FlagSetter (IMAP, Maildir).
+	SyncFlags bool
 
 	// Connections bounds concurrent Fetch calls (further bounded by the
 	// source's MaxFetchers); 0 means 4: providers commonly allow 10 or more
@@ -90,6 +93,9 @@ type Summary struct {
 	Skipped int
 	Failed  int
 	Deleted int
+	// FlagsSynced counts messages copied earlier whose changed flags were
+	// carried over to the destination.
+	FlagsSynced int
 	Bytes   int64
 	Seconds float64
 	// Failures holds the per-message errors, each a *MessageError.

@@ -27,6 +27,11 @@ type planEntry struct {
 	copy      bool
 	held      bool
 	confirmed bool
+	// dst is the destination copy a held message was matched to.
+	dst *StoredMessage
+	// syncedFlags, when not nil, are the flags the copy has after this
+	// plan (equal to the source's): the journal records them.
+	syncedFlags []string
 }
 
 // planGroup lists every source folder of g, applies the filters and the
@@ -126,6 +131,9 @@ func (r *runner) planGroup(ctx context.Context, g *destGroup) error {
 			return err
 		}
 	}
+	if err := r.syncFlags(ctx, g, entries, idx, needsDest); err != nil {
+		return err
+	}
 	return r.finishPlan(g, entries)
 }
 
@@ -183,7 +191,7 @@ func (r *runner) finishPlan(g *destGroup, entries []*planEntry) error {
 		switch {
 		case e.known:
 			t.known++
-			if e.confirmed && e.rec.Digest == "" {
+			if (e.confirmed && e.rec.Digest == "") || e.syncedFlags != nil {
 				recs = append(recs, r.record(e))
 			}
 		case e.held:
@@ -226,6 +234,7 @@ func (r *runner) record(e *planEntry) Record {
 	if e.confirmed {
 		rec.Digest = e.digest
 	}
+	rec.Flags = e.syncedFlags
 	return rec
 }
 

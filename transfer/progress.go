@@ -26,6 +26,10 @@ const (
 	EventDeleted
 	// EventPlanMessage: in a dry run, Message would be copied to Text.
 	EventPlanMessage
+	// EventFlagsSynced: Count messages already copied got the flags they
+	// have now at the source; Text names the destination folder. In a dry
+	// run, Count would.
+	EventFlagsSynced
 )
 
 // Event is one thing Run reports.

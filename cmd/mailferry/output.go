@@ -181,6 +181,15 @@ func (r *reporter) Event(e transfer.Event) {
 		} else if r.mode.Verbose {
 			r.errLine("deleted %d message(s) from source folder %s", e.Count, e.Folder)
 		}
+	case transfer.EventFlagsSynced:
+		switch {
+		case r.mode.JSON:
+			r.jsonLine(jsonEvent{Type: "flags", Folder: e.Folder, Dest: e.Text, Count: e.Count})
+		case r.mode.DryRun:
+			r.outLine("%s → %s: flags of %d message(s) would be updated", e.Folder, e.Text, e.Count)
+		case r.mode.Verbose:
+			r.errLine("updated the flags of %d message(s) of %s in %s", e.Count, e.Folder, e.Text)
+		}
 	}
 	r.periodicLocked()
 }
@@ -288,6 +297,8 @@ type jsonSummary struct {
 	Failed  int     `json:"failed"`
 	Bytes   int64   `json:"bytes"`
 	Seconds float64 `json:"seconds"`
+	// FlagsSynced counts copies whose flags were brought up to date.
+	FlagsSynced int `json:"flags_synced,omitempty"`
 	// Renamed lists destination folders stored under another name
 	// because the destination refused theirs.
 	Renamed map[string]string `json:"renamed,omitempty"`
@@ -312,7 +323,7 @@ func (r *reporter) Finish(s transfer.Summary, runErr error) {
 			}{"error", runErr.Error(), code})
 		}
 		r.jsonLine(jsonSummary{Type: "summary", Copied: s.Copied, Skipped: s.Skipped, Failed: s.Failed,
-			Bytes: s.Bytes, Seconds: math.Round(s.Seconds*1000) / 1000, Renamed: s.Renamed})
+			Bytes: s.Bytes, Seconds: math.Round(s.Seconds*1000) / 1000, FlagsSynced: s.FlagsSynced, Renamed: s.Renamed})
 		return
 	}
 	if r.mode.Quiet || (runErr != nil && code != exitPartial && !errors.Is(runErr, errInterrupted) && s.Copied == 0) {
@@ -324,8 +335,12 @@ func (r *reporter) Finish(s transfer.Summary, runErr error) {
 			r.planned, formatBytes(r.bytes), s.Skipped)
 		return
 	}
-	fmt.Fprintf(r.stdout, "copied %d message(s) (%s), skipped %d, failed %d in %.1fs\n",
-		s.Copied, formatBytes(s.Bytes), s.Skipped, s.Failed, s.Seconds)
+	flags := ""
+	if s.FlagsSynced > 0 {
+		flags = fmt.Sprintf(", flags updated on %d", s.FlagsSynced)
+	}
+	fmt.Fprintf(r.stdout, "copied %d message(s) (%s), skipped %d%s, failed %d in %.1fs\n",
+		s.Copied, formatBytes(s.Bytes), s.Skipped, flags, s.Failed, s.Seconds)
 	for _, from := range slices.Sorted(maps.Keys(s.Renamed)) {
 		fmt.Fprintf(r.stdout, "renamed: folder %q is stored as %q (the destination refused the name)\n", from, s.Renamed[from])
 	}

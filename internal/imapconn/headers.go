@@ -19,6 +19,8 @@ type KeyedMessage struct {
 	Size int64
 	// Key is formats.IdentityKey of its header.
 	Key string
+	// Flags are its flags, normalised, \Recent left out.
+	Flags []string
 }
 
 // maxKeyHeader bounds the header read per message, as the transfer spool
@@ -26,7 +28,7 @@ type KeyedMessage struct {
 // memory.
 const maxKeyHeader = 256 << 10
 
-// FetchKeys reads UID, RFC822.SIZE and BODY.PEEK[HEADER] of every message in
+// FetchKeys reads UID, FLAGS, RFC822.SIZE and BODY.PEEK[HEADER] of every message in
 // set of the selected mailbox: the identity of each message without its
 // body. The whole header is asked for, not HEADER.FIELDS: a server parses the
 // header to pick fields and parsers differ on odd headers (a From_ line on
@@ -36,7 +38,7 @@ const maxKeyHeader = 256 << 10
 func (c *Conn) FetchKeys(ctx context.Context, set imap.SeqSet, what string) ([]KeyedMessage, error) {
 	section := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, Peek: true}
 	end := c.Begin(ctx)
-	cmd := c.C.Fetch(set, &imap.FetchOptions{UID: true, RFC822Size: true, BodySection: []*imap.FetchItemBodySection{section}})
+	cmd := c.C.Fetch(set, &imap.FetchOptions{UID: true, Flags: true, RFC822Size: true, BodySection: []*imap.FetchItemBodySection{section}})
 	var out []KeyedMessage
 	for {
 		c.Arm()
@@ -59,6 +61,15 @@ func (c *Conn) FetchKeys(ctx context.Context, set imap.SeqSet, what string) ([]K
 				km.UID = it.UID
 			case imapclient.FetchItemDataRFC822Size:
 				km.Size = it.Size
+			case imapclient.FetchItemDataFlags:
+				flags := make([]string, 0, len(it.Flags))
+				for _, f := range it.Flags {
+					flags = append(flags, string(f))
+				}
+				km.Flags = formats.NormalizeFlags(flags)
+				if km.Flags == nil {
+					km.Flags = []string{}
+				}
 			case imapclient.FetchItemDataBodySection:
 				if it.Literal == nil {
 					continue

@@ -49,7 +49,7 @@ func (s *Sink) Index(ctx context.Context, folder string) (transfer.FolderIndex, 
 		if k.UID == 0 {
 			continue
 		}
-		idx.Messages = append(idx.Messages, transfer.StoredMessage{Ref: strconv.FormatUint(uint64(k.UID), 10), Key: k.Key, VirtualSize: k.Size})
+		idx.Messages = append(idx.Messages, transfer.StoredMessage{Ref: strconv.FormatUint(uint64(k.UID), 10), Key: k.Key, VirtualSize: k.Size, Flags: k.Flags})
 		uids = append(uids, uint32(k.UID))
 		sizes = append(sizes, k.Size)
 	}

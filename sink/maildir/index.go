@@ -29,6 +29,10 @@ func (s *Sink) Index(ctx context.Context, name string) (transfer.FolderIndex, er
 		return idx, err
 	}
 	idx.Identity = transfer.PathMailboxIdentity(f.dir)
+	kw, err := readKeywords(f.dir)
+	if err != nil {
+		return idx, fsError(fmt.Errorf("maildir %s: folder %q: %w", s.root, name, err))
+	}
 	for _, sub := range []string{"cur", "new"} {
 		dir := filepath.Join(f.dir, sub)
 		entries, err := os.ReadDir(dir)
@@ -55,6 +59,8 @@ func (s *Sink) Index(ctx context.Context, name string) (transfer.FolderIndex, er
 				return idx, fsError(fmt.Errorf("maildir %s: folder %q: %w", s.root, name, err))
 			}
 			m.Ref = ref
+			flags, _ := parsed.FlagsWith(&kw)
+			m.Flags = formats.NormalizeFlags(flags)
 			idx.Messages = append(idx.Messages, m)
 		}
 	}

@@ -2,6 +2,7 @@ package transfertest
 
 import (
 	"context"
+	"slices"
 
 	"github.com/mailferry/mailferry/formats"
 	"github.com/mailferry/mailferry/transfer"
@@ -76,4 +77,18 @@ func (s *MemSource) MailboxIdentity(ctx context.Context, folder string, listed [
 		return "", nil
 	}
 	return s.Identity + "/" + folder, nil
+}
+
+// SetFlags changes the flags of a message in folder, as a user reading mail
+// does between two runs.
+func (s *MemSource) SetFlags(folder, id string, flags []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f := s.folder(folder); f != nil {
+		for i := range f.msgs {
+			if f.msgs[i].m.ID == id {
+				f.msgs[i].m.Flags = slices.Clone(flags)
+			}
+		}
+	}
 }

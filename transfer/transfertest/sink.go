@@ -48,6 +48,7 @@ type MemSink struct {
 	flushes  int
 	// digestReads counts the messages Digests read.
 	digestReads int
+	flagChanges int
 	// beforeFlush is BufferedMemSink.BeforeFlush.
 	beforeFlush func(flush func()) error
 }
@@ -61,6 +62,7 @@ type BufferedMemSink struct {
 var (
 	_ transfer.Sink         = (*MemSink)(nil)
 	_ transfer.Indexer      = (*MemSink)(nil)
+	_ transfer.FlagSetter   = (*MemSink)(nil)
 	_ transfer.RoleResolver = (*MemSink)(nil)
 	_ transfer.Flusher      = BufferedMemSink{}
 )
@@ -209,6 +211,7 @@ func (s *MemSink) Index(ctx context.Context, folder string) (transfer.FolderInde
 				Ref:         fmt.Sprintf("%d/%d", li, i),
 				Key:         formats.IdentityKey(st.Body),
 				VirtualSize: formats.VirtualSize(st.Body),
+				Flags:       formats.NormalizeFlags(st.Flags),
 			})
 		}
 	}
@@ -230,6 +233,29 @@ func (s *MemSink) Digests(ctx context.Context, folder string, refs []string) (ma
 		out[ref] = formats.ContentDigest(lists[li][i].Body)
 	}
 	return out, nil
+}
+
+// SetFlags implements transfer.FlagSetter.
+func (s *MemSink) SetFlags(ctx context.Context, folder string, changes []transfer.FlagChange) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	lists := [][]Stored{s.folders[folder], s.pending[folder]}
+	for _, c := range changes {
+		var li, i int
+		if _, err := fmt.Sscanf(c.Ref, "%d/%d", &li, &i); err != nil || li > 1 || i >= len(lists[li]) {
+			return fmt.Errorf("transfertest: no message %s in %q", c.Ref, folder)
+		}
+		lists[li][i].Flags = slices.Clone(c.Flags)
+		s.flagChanges++
+	}
+	return nil
+}
+
+// FlagChanges returns how many messages SetFlags changed.
+func (s *MemSink) FlagChanges() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.flagChanges
 }
 
 // DigestReads returns how many stored messages Digests read.

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/mailferry/mailferry/internal/dovecot"
+)
+
+// setMaildirFlags renames the file of message i of writeMaildir's INBOX to
+// carry letters, as a mail program does when the user reads or flags it.
+func setMaildirFlags(t *testing.T, root string, i int, letters string) {
+	t.Helper()
+	matches, _ := filepath.Glob(filepath.Join(root, "cur", "*.M"+strconv.Itoa(i)+"P1.test,*"))
+	if len(matches) != 1 {
+		t.Fatalf("message %d: files %v", i, matches)
+	}
+	base, _, _ := strings.Cut(matches[0], ":2,")
+	if err := os.Rename(matches[0], base+":2,"+letters); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Flags changed at the source after a first copy reach the copies on the
+// next run, into Dovecot (UID STORE) and into a Maildir (rename), and
+// verify then passes; --no-sync-flags leaves them.
+func TestCopySyncsChangedFlags(t *testing.T) {
+	s := dovecot.Start(t, dovecot.Options{Users: []dovecot.User{dovecotUser}})
+	var msgs []testMessage
+	for i := range 8 {
+		msgs = append(msgs, message("INBOX", i, 500))
+	}
+	src := filepath.Join(t.TempDir(), "src")
+	writeMaildir(t, src, msgs)
+	dests := map[string]string{
+		"dovecot": "imap://" + dovecotUser.Name + "@" + s.IMAPAddr,
+		"maildir": "maildir:" + filepath.Join(t.TempDir(), "backup"),
+	}
+	env := []string{"MAILFERRY_DEST_PASSWORD=" + dovecotUser.Password}
+	states := map[string]string{}
+	for name, dst := range dests {
+		states[name] = filepath.Join(t.TempDir(), "state")
+		r := mailferry(t, env, "copy", "maildir:"+src, dst, "--ca-file", s.CAFile, "--state", states[name])
+		expectCode(t, r, 0)
+	}
+	setMaildirFlags(t, src, 2, "FS") // flagged
+	setMaildirFlags(t, src, 5, "")   // marked unread
+	for name, dst := range dests {
+		r := mailferry(t, env, "copy", "maildir:"+src, dst, "--ca-file", s.CAFile, "--state", states[name], "--no-sync-flags")
+		expectCode(t, r, 0)
+		if strings.Contains(r.stdout, "flags updated") {
+			t.Errorf("%s: --no-sync-flags updated flags:\n%s", name, r)
+		}
+		v := mailferry(t, env, "verify", "maildir:"+src, dst, "--ca-file", s.CAFile)
+		expectCode(t, v, exitPartial)
+
+		r = mailferry(t, env, "copy", "maildir:"+src, dst, "--ca-file", s.CAFile, "--state", states[name])
+		expectCode(t, r, 0)
+		if !strings.Contains(r.stdout, "copied 0 message(s)") || !strings.Contains(r.stdout, "flags updated on 2") {
+			t.Errorf("%s: the re-run did not update 2 messages' flags:\n%s", name, r)
+		}
+		v = mailferry(t, env, "verify", "maildir:"+src, dst, "--ca-file", s.CAFile)
+		expectCode(t, v, 0)
+		r = mailferry(t, env, "copy", "maildir:"+src, dst, "--ca-file", s.CAFile, "--state", states[name])
+		expectCode(t, r, 0)
+		if strings.Contains(r.stdout, "flags updated") {
+			t.Errorf("%s: flags updated again:\n%s", name, r)
+		}
+	}
+}

@@ -1,0 +1,127 @@
+package transfer
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/mailferry/mailferry/formats"
+)
+
+// flagSet is flags normalised and never nil, so a journal record says "no
+// flags" ([]) apart from "flags not recorded" (null, older versions).
+func flagSet(flags []string) []string {
+	out := formats.NormalizeFlags(flags)
+	if out == nil {
+		out = []string{}
+	}
+	return out
+}
+
+// sameFlags compares two flag sets whatever their order and spelling.
+func sameFlags(a, b []string) bool {
+	return slices.Equal(formats.NormalizeFlags(a), formats.NormalizeFlags(b))
+}
+
+// syncFlags carries the changed flags of messages copied earlier (and of
+// messages found at the destination with other flags) to their copies, when
+// Options.SyncFlags is set and the sink is a FlagSetter. A message the
+// journal knows is checked against the flags recorded when they were last
+// carried, so an unchanged mailbox costs nothing; only a group with changes
+// reads the destination's index to find the copies. A copy is found by its
+// identity key when exactly one source and one destination message of the
+// group have that key; other changes are reported, not guessed at.
+func (r *runner) syncFlags(ctx context.Context, g *destGroup, entries []*planEntry, idx FolderIndex, indexed bool) error {
+	fs, ok := r.dst.(FlagSetter)
+	if !r.opts.SyncFlags || !ok {
+		return nil
+	}
+	var changedKnown []*planEntry
+	for _, e := range entries {
+		if e.known && (e.rec.Flags == nil || !sameFlags(e.rec.Flags, e.msg.Flags)) {
+			changedKnown = append(changedKnown, e)
+		}
+	}
+	if len(changedKnown) > 0 && !indexed && r.indexer != nil {
+		err := r.withFetchSlot(ctx, func() error {
+			return r.retrier.do(ctx, g.dest, nil, "reading the destination folder", func() error {
+				var err error
+				idx, err = r.indexer.Index(ctx, g.dest)
+				return err
+			})
+		})
+		if err != nil {
+			return FatalError(fmt.Errorf("destination folder %q: reading what it holds: %w", g.dest, err))
+		}
+	}
+	srcKeys := make(map[string]int)
+	for _, e := range entries {
+		if e.key != "" {
+			srcKeys[e.key]++
+		}
+	}
+	dstByKey := make(map[string][]*StoredMessage)
+	for i := range idx.Messages {
+		m := &idx.Messages[i]
+		dstByKey[m.Key] = append(dstByKey[m.Key], m)
+	}
+	var (
+		changes   []FlagChange
+		changed   = make(map[*folderJob]int)
+		ambiguous = make(map[*folderJob]int)
+		pending   []*planEntry
+	)
+	consider := func(e *planEntry, copy *StoredMessage) {
+		want := flagSet(e.msg.Flags)
+		if copy.Flags != nil && !sameFlags(copy.Flags, want) {
+			changes = append(changes, FlagChange{Ref: copy.Ref, Flags: want})
+			changed[e.job]++
+			pending = append(pending, e)
+			return
+		}
+		e.syncedFlags = want
+	}
+	for _, e := range changedKnown {
+		if e.key == "" || srcKeys[e.key] != 1 || len(dstByKey[e.key]) != 1 {
+			if len(dstByKey[e.key]) > 0 {
+				ambiguous[e.job]++
+			}
+			continue
+		}
+		consider(e, dstByKey[e.key][0])
+	}
+	for _, e := range entries {
+		if e.held && e.dst != nil {
+			consider(e, e.dst)
+		}
+	}
+	for job, n := range ambiguous {
+		r.event(Event{Kind: EventWarning, Folder: job.folder.Name, Count: n,
+			Text: fmt.Sprintf("the flags of %d message(s) changed, but their copies in %q cannot be told apart by their headers; their flags were not carried over", n, job.dest)})
+	}
+	if len(changes) == 0 {
+		return nil
+	}
+	if !r.opts.DryRun {
+		err := r.withFetchSlot(ctx, func() error {
+			return r.retrier.do(ctx, g.dest, nil, "changing flags", func() error {
+				return fs.SetFlags(ctx, g.dest, changes)
+			})
+		})
+		if err != nil {
+			return FatalError(fmt.Errorf("destination folder %q: changing the flags of %d message(s): %w", g.dest, len(changes), err))
+		}
+		for _, e := range pending {
+			e.syncedFlags = flagSet(e.msg.Flags)
+		}
+		r.mu.Lock()
+		r.sum.FlagsSynced += len(changes)
+		r.mu.Unlock()
+	}
+	for _, job := range g.jobs {
+		if n := changed[job]; n > 0 {
+			r.event(Event{Kind: EventFlagsSynced, Folder: job.folder.Name, Count: n, Text: job.dest})
+		}
+	}
+	return nil
+}
