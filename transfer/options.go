@@ -96,8 +96,8 @@ type Summary struct {
 	// FlagsSynced counts messages copied earlier whose changed flags were
 	// carried over to the destination.
 	FlagsSynced int
-	Bytes   int64
-	Seconds float64
+	Bytes       int64
+	Seconds     float64
 	// Failures holds the per-message errors, each a *MessageError.
 	Failures []error
 	// Renamed maps destination folders the destination refused to create
