@@ -34,13 +34,16 @@ const (
 // Fault describes one failure. It fires in the stream of Dir once Match
 // has been seen (immediately when Match is empty) and After more bytes have
 // passed. Times bounds how many connections it fires on (0 means every
-// connection), so a client that reconnects gets through.
+// connection), so a client that reconnects gets through. The first Skip
+// connections pass untouched, so a server can answer a client once and
+// then fail it.
 type Fault struct {
 	Dir    Direction
 	Match  []byte
 	After  int64
 	Action Action
 	Times  int
+	Skip   int
 }
 
 // Proxy forwards connections from its own 127.0.0.1 listener to a target.
@@ -127,6 +130,7 @@ func (p *Proxy) accept() {
 		}
 		p.mu.Lock()
 		p.accepted++
+		n := p.accepted
 		p.mu.Unlock()
 		server, err := net.Dial("tcp", p.target)
 		if err != nil {
@@ -139,7 +143,7 @@ func (p *Proxy) accept() {
 			continue
 		}
 		p.wg.Add(1)
-		go p.serve(client, server)
+		go p.serve(client, server, n)
 	}
 }
 
@@ -161,12 +165,13 @@ type connFault struct {
 	done    bool
 }
 
-func (p *Proxy) serve(client, server net.Conn) {
+// serve proxies the n-th accepted connection (counting from 1).
+func (p *Proxy) serve(client, server net.Conn, n int) {
 	defer p.wg.Done()
 	l := &link{p: p, client: client, server: server, stallCh: make(chan struct{})}
 	p.mu.Lock()
 	for _, f := range p.faults {
-		l.faults = append(l.faults, &connFault{f: f})
+		l.faults = append(l.faults, &connFault{f: f, done: n <= f.Skip})
 	}
 	p.mu.Unlock()
 	var wg sync.WaitGroup

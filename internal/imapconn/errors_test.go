@@ -5,10 +5,12 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 
 	"github.com/mailferry/mailferry/internal/account"
+	"github.com/mailferry/mailferry/internal/faultproxy"
 	"github.com/mailferry/mailferry/internal/imapserver"
 	"github.com/mailferry/mailferry/transfer"
 )
@@ -82,5 +84,48 @@ func TestConnectionRefusedFatalOnlyFirst(t *testing.T) {
 	_, err = NewPool(context.Background(), opts)
 	if err == nil || transfer.ClassOf(err) != transfer.Fatal || !strings.Contains(err.Error(), "check the port and the scheme") {
 		t.Errorf("the first connection refused: %v (class %v), want Fatal with the hint", err, transfer.ClassOf(err))
+	}
+}
+
+// A server that answered the first connection and then accepts new ones
+// without a word: the second silent connection in a row gives up on it,
+// for every later Get too.
+func TestPoolGivesUpOnSilentServer(t *testing.T) {
+	srv := startServer(t, imapserver.Options{})
+	proxy, err := faultproxy.Start(srv.Addr(), faultproxy.Fault{Dir: faultproxy.ToClient, Action: faultproxy.Stall, Skip: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { proxy.Close() })
+	opts := options(proxy.Addr(), account.SecurityNone, "secret")
+	opts.Timeout = 300 * time.Millisecond
+	opts.Connections = 4
+	pool, err := NewPool(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	busy, err := pool.Get(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Put(busy)
+	start := time.Now()
+	_, err = pool.Get(context.Background())
+	if !errors.Is(err, ErrTimeout) || transfer.ClassOf(err) != transfer.Temporary {
+		t.Fatalf("first silent connection: %v (class %v), want a Temporary timeout", err, transfer.ClassOf(err))
+	}
+	_, err = pool.Get(context.Background())
+	if !errors.Is(err, ErrTimeout) || transfer.ClassOf(err) != transfer.Fatal || !strings.Contains(err.Error(), "2 new connections in a row got no answer") {
+		t.Fatalf("second silent connection: %v (class %v), want Fatal, saying so", err, transfer.ClassOf(err))
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("two silent connections took %v, want about 2 × 300ms", took)
+	}
+	if _, again := pool.Get(context.Background()); again == nil || transfer.ClassOf(again) != transfer.Fatal {
+		t.Errorf("a later Get: %v, want the same Fatal error", again)
+	}
+	if n := proxy.Accepted(); n != 3 {
+		t.Errorf("the proxy saw %d connections, want 3 (the later Get does not dial)", n)
 	}
 }

@@ -3,6 +3,7 @@ package imapconn
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/mailferry/mailferry/transfer"
@@ -21,7 +22,15 @@ type Pool struct {
 	info   *ServerInfo
 	closed bool
 	fatal  error
+	// silent counts the new connections in a row that got no answer.
+	silent int
 }
+
+// silentDials is how many new connections in a row may get no answer
+// (account.ErrNoAnswer) before the pool gives up on the server: each has
+// waited the whole timeout, so without a bound the run's retries would
+// wait it out again for every message.
+const silentDials = 2
 
 // NewPool logs in once, so a wrong password fails at once with a Fatal
 // error naming server and user, and keeps that connection for later use.
@@ -51,7 +60,9 @@ var ErrClosed = errors.New("imap connection pool closed")
 // Get returns an idle connection or dials a new one, waiting while all
 // connections are in use. A login that fails on a new connection is Fatal
 // and makes every later Get fail the same way, so workers do not storm the
-// server with logins.
+// server with logins. So do silentDials new connections in a row that the
+// server accepts and leaves unanswered: the run then ends within a few
+// timeouts instead of waiting one out for every retry of every message.
 func (p *Pool) Get(ctx context.Context) (*Conn, error) {
 	select {
 	case p.sem <- struct{}{}:
@@ -82,12 +93,22 @@ func (p *Pool) Get(ctx context.Context) (*Conn, error) {
 	}
 	p.mu.Unlock()
 	c, err := Dial(ctx, &p.opts, p.info)
-	if err != nil {
-		if transfer.ClassOf(err) == transfer.Fatal && ctx.Err() == nil {
-			p.mu.Lock()
+	p.mu.Lock()
+	switch {
+	case err == nil:
+		p.silent = 0
+	case ctx.Err() != nil:
+	case errors.Is(err, ErrTimeout):
+		p.silent++
+		if p.silent >= silentDials {
+			err = transfer.FatalError(fmt.Errorf("%w; %d new connections in a row got no answer, so the server is given up on (what was copied is recorded; run again later)", err, p.silent))
 			p.fatal = err
-			p.mu.Unlock()
 		}
+	case transfer.ClassOf(err) == transfer.Fatal:
+		p.fatal = err
+	}
+	p.mu.Unlock()
+	if err != nil {
 		<-p.sem
 		return nil, err
 	}

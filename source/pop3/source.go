@@ -48,7 +48,15 @@ type Source struct {
 
 	mu   sync.Mutex // serialises all use of sess
 	sess *session
+	// silent counts the sessions in a row whose server did not answer.
+	silent int
 }
+
+// silentDials is how many new sessions in a row may get no answer
+// (account.ErrNoAnswer) before the source gives up on the server: each has
+// waited the whole timeout, so without a bound every retry would wait it
+// out again.
+const silentDials = 2
 
 var (
 	_ transfer.Source   = (*Source)(nil)
@@ -87,9 +95,16 @@ func (s *Source) session(ctx context.Context) (*session, error) {
 	}
 	s.drop()
 	sess, err := s.dial(ctx, false)
+	if errors.Is(err, account.ErrNoAnswer) && ctx.Err() == nil {
+		s.silent++
+		if s.silent >= silentDials {
+			return nil, transfer.FatalError(fmt.Errorf("%w; %d new sessions in a row got no answer, so the server is given up on (what was copied is recorded; run again later)", err, s.silent))
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
+	s.silent = 0
 	s.sess = sess
 	return sess, nil
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mailferry/mailferry/internal/account"
+	"github.com/mailferry/mailferry/internal/faultproxy"
 	"github.com/mailferry/mailferry/internal/pop3server"
 	"github.com/mailferry/mailferry/transfer"
 )
@@ -539,5 +540,32 @@ func TestEmptyMaildrop(t *testing.T) {
 	got, err := fetchAll(context.Background(), src, nil)
 	if err != nil || len(got) != 0 {
 		t.Fatalf("Fetch of nothing = %v, %v", got, err)
+	}
+}
+
+// A server that answered the first session and then accepts new ones
+// without a word: the second silent session in a row gives up on it.
+func TestGivesUpOnSilentServer(t *testing.T) {
+	srv := startServer(t, pop3server.Options{Messages: messages(tricky[0])})
+	proxy, err := faultproxy.Start(srv.Addr(), faultproxy.Fault{Dir: faultproxy.ToClient, Action: faultproxy.Stall, Skip: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { proxy.Close() })
+	opts := options(srv)
+	opts.Addr = proxy.Addr()
+	opts.Timeout = 300 * time.Millisecond
+	src := newSource(t, opts)
+	ctx := context.Background()
+	src.mu.Lock()
+	src.drop() // as after a broken connection
+	_, err = src.session(ctx)
+	if !errors.Is(err, account.ErrNoAnswer) || transfer.ClassOf(err) != transfer.Temporary {
+		t.Fatalf("first silent session: %v (class %v), want a Temporary timeout", err, transfer.ClassOf(err))
+	}
+	_, err = src.session(ctx)
+	src.mu.Unlock()
+	if !errors.Is(err, account.ErrNoAnswer) || transfer.ClassOf(err) != transfer.Fatal || !strings.Contains(err.Error(), "2 new sessions in a row got no answer") {
+		t.Fatalf("second silent session: %v (class %v), want Fatal, saying so", err, transfer.ClassOf(err))
 	}
 }
