@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -304,23 +307,25 @@ func TestOAuth2DovecotOAUTHBEARER(t *testing.T) {
 		o.expectNoToken(t, []result{r}, dir)
 	})
 
-	// The helper works once, then never again: the run stops with exit 1
-	// naming the option, after a bounded number of attempts, showing the
+	// The provider goes away as the proxy cuts every connection: the
+	// connections all need a token at once, but one of them retries (a
+	// bounded number of times, one warning each) while the others wait for
+	// it; the run stops with exit 1 naming the option, showing the
 	// helper's complaint once. Once the provider is back, the same command
 	// copies the rest, and nothing twice.
 	t.Run("helper always fails on a reconnect", func(t *testing.T) {
-		o.ts.RefuseIssues(func(n int) bool { return n >= 2 })
-		defer o.ts.RefuseIssues(nil)
-		proxy, err := faultproxy.Start(o.srv.IMAPSAddr, faultproxy.Fault{Dir: faultproxy.ToClient, After: 150 << 10, Action: faultproxy.Cut, Times: 1})
+		proxy, err := faultproxy.Start(o.srv.IMAPSAddr, faultproxy.Fault{Dir: faultproxy.ToClient, After: 100 << 10, Action: faultproxy.Cut, Times: 4})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer proxy.Close()
+		o.ts.RefuseIssues(func(int) bool { return proxy.Fired() > 0 })
+		defer o.ts.RefuseIssues(nil)
 		dir := t.TempDir()
 		dst, state := filepath.Join(dir, "Maildir"), filepath.Join(dir, "copy.state")
-		issued := len(o.ts.Issued())
+		issued, refused := len(o.ts.Issued()), o.ts.Refused()
 		start := time.Now()
-		r1 := o.copyVia(t, proxy.Addr(), dst, state, "--connections", "1")
+		r1 := o.copyVia(t, proxy.Addr(), dst, state)
 		elapsed := time.Since(start)
 		expectCode(t, r1, exitFailed)
 		want := "getting an OAuth2 token: --source-oauth2-token-command, on reconnecting: " + fmt.Sprintf("%q", o.helper(t)) + " failed: exit status 1 (tried 5 time(s) in "
@@ -330,17 +335,23 @@ func TestOAuth2DovecotOAUTHBEARER(t *testing.T) {
 		if n := strings.Count(r1.stderr, "identity provider unavailable"); n != 1 {
 			t.Errorf("the helper's stderr is shown %d times, want once:\n%s", n, r1)
 		}
-		attempts := strings.Count(r1.stderr, "trying again in")
-		t.Logf("gave up after %v, %d retries, %d tokens", elapsed.Round(time.Millisecond), attempts, len(o.ts.Issued())-issued)
-		if attempts != len(openRetryDelays) || len(o.ts.Issued())-issued != 1 {
-			t.Errorf("%d retries and %d tokens, want %d and 1", attempts, len(o.ts.Issued())-issued, len(openRetryDelays))
+		warnings, tokens, refusals := strings.Count(r1.stderr, "trying again in"), len(o.ts.Issued())-issued, o.ts.Refused()-refused
+		t.Logf("gave up after %v: %d connections, %d cut, %d tokens, %d refused token requests, %d warnings",
+			elapsed.Round(time.Millisecond), proxy.Accepted(), proxy.Fired(), tokens, refusals, warnings)
+		if warnings != len(openRetryDelays) || tokens != proxy.Accepted() {
+			t.Errorf("%d warnings and %d tokens for %d connections, want %d warnings and one token per connection", warnings, tokens, proxy.Accepted(), len(openRetryDelays))
+		}
+		// One caller retries; each other connection may have tried once
+		// before it saw the outage.
+		if maxRefusals := len(openRetryDelays) + proxy.Fired(); refusals < len(openRetryDelays)+1 || refusals > maxRefusals {
+			t.Errorf("%d token requests refused, want %d to %d", refusals, len(openRetryDelays)+1, maxRefusals)
 		}
 		copied := len(messageFiles(t, dst))
 		if copied == 0 || copied == len(o.msgs) {
 			t.Errorf("%d messages copied before the stop, want some but not all", copied)
 		}
 
-		// The same command again (the proxy's one cut is used up).
+		// The same command again (the proxy's cuts are used up).
 		o.ts.RefuseIssues(nil)
 		r2 := o.copyVia(t, proxy.Addr(), dst, state)
 		expectCode(t, r2, 0)
@@ -392,5 +403,131 @@ func TestOAuth2EmptyTokenOnReconnect(t *testing.T) {
 	}
 	if got := messageFiles(t, filepath.Join(dir, "Maildir")); len(got) != len(msgs) {
 		t.Errorf("%d messages at the destination, want %d", len(got), len(msgs))
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for concurrent writers.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// Connections that need a token during an outage share one caller's
+// retries: the command runs about once per attempt, not once per
+// connection and attempt; they all fail with its error, or all get their
+// own token once it works again. Not parallel: it shortens the delays.
+func TestTokenCommandOutageSharedByConnections(t *testing.T) {
+	saved := openRetryDelays
+	openRetryDelays = []time.Duration{20 * time.Millisecond, 20 * time.Millisecond, 20 * time.Millisecond, 20 * time.Millisecond}
+	t.Cleanup(func() { openRetryDelays = saved })
+
+	dir := t.TempDir()
+	runs, ok := filepath.Join(dir, "runs"), filepath.Join(dir, "ok")
+	script := "echo run >> " + runs + "; if [ -e " + ok + " ]; then echo tok-$$; else echo provider down >&2; exit 1; fi"
+	var stderr lockedBuffer
+	var mu sync.Mutex
+	var warnings []string
+	tc := &tokenCommand{flag: "--source-oauth2-token-command", cmdline: script, stderr: &stderr}
+	up := func(on bool) {
+		if on {
+			os.WriteFile(ok, nil, 0o644)
+		} else {
+			os.Remove(ok)
+		}
+	}
+	countRuns := func() int {
+		b, _ := os.ReadFile(runs)
+		return strings.Count(string(b), "run")
+	}
+	// concurrently gets n tokens at once and returns the tokens and errors.
+	concurrently := func(n int) (toks []string, errs []error) {
+		var wg sync.WaitGroup
+		var rmu sync.Mutex
+		for range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				tok, err := tc.Token(context.Background())
+				rmu.Lock()
+				defer rmu.Unlock()
+				if err != nil {
+					errs = append(errs, err)
+				} else {
+					toks = append(toks, tok)
+				}
+			}()
+		}
+		wg.Wait()
+		return toks, errs
+	}
+
+	up(true)
+	if _, err := tc.Token(context.Background()); err != nil {
+		t.Fatalf("first token: %v", err)
+	}
+
+	// The provider is down for good.
+	up(false)
+	tc.warn = func(s string) { mu.Lock(); warnings = append(warnings, s); mu.Unlock() }
+	before := countRuns()
+	toks, errs := concurrently(4)
+	if len(toks) != 0 || len(errs) != 4 {
+		t.Fatalf("%d tokens, %d errors during an outage; want 4 errors", len(toks), len(errs))
+	}
+	for _, err := range errs {
+		if !strings.Contains(err.Error(), "--source-oauth2-token-command, on reconnecting:") || !strings.Contains(err.Error(), "(tried 5 time(s) in") {
+			t.Errorf("error %q", err)
+		}
+	}
+	if n := countRuns() - before; n < 5 || n > 5+3 {
+		t.Errorf("the command ran %d times for 4 connections in an outage, want 5 (plus at most one each for the others)", n)
+	}
+	if len(warnings) != 4 {
+		t.Errorf("%d warnings, want 4:\n%s", len(warnings), strings.Join(warnings, "\n"))
+	}
+	if n := strings.Count(stderr.String(), "--source-oauth2-token-command: provider down"); n != 1 {
+		t.Errorf("the command's stderr shown %d times, want once:\n%s", n, stderr.String())
+	}
+
+	// Back for one connection, down again, and back during the retries:
+	// everyone gets a token of its own.
+	up(true)
+	if _, err := tc.Token(context.Background()); err != nil {
+		t.Fatalf("token after the outage: %v", err)
+	}
+	up(false)
+	warnings = nil
+	tc.warn = func(s string) {
+		mu.Lock()
+		defer mu.Unlock()
+		warnings = append(warnings, s)
+		if len(warnings) == 2 {
+			up(true)
+		}
+	}
+	toks, errs = concurrently(4)
+	if len(toks) != 4 || len(errs) != 0 {
+		t.Fatalf("%d tokens, errors %v after the provider came back; want 4 tokens", len(toks), errs)
+	}
+	if seen := map[string]bool{toks[0]: true, toks[1]: true, toks[2]: true, toks[3]: true}; len(seen) != 4 {
+		t.Errorf("tokens %q: want one of its own for each connection", toks)
+	}
+	if len(warnings) != 2 {
+		t.Errorf("%d warnings, want 2", len(warnings))
+	}
+	if n := strings.Count(stderr.String(), "provider down"); n != 2 {
+		t.Errorf("the command's stderr shown %d times for two outages, want twice:\n%s", n, stderr.String())
 	}
 }

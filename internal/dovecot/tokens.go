@@ -28,6 +28,7 @@ type TokenServer struct {
 	issued         []string
 	refuse         func(n int) bool // says which issue requests to refuse
 	requests       int              // issue requests since refuse was set
+	refused        int              // issue requests refused, in all
 	introspections int
 	inactive       int // introspections answered "not active"
 }
@@ -109,6 +110,13 @@ func (s *TokenServer) Issued() []string {
 	return append([]string(nil), s.issued...)
 }
 
+// Refused is how many requests to IssueURL were refused.
+func (s *TokenServer) Refused() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refused
+}
+
 // Introspections is how many tokens Dovecot has checked: one per login
 // attempt with a token.
 func (s *TokenServer) Introspections() int {
@@ -130,6 +138,9 @@ func (s *TokenServer) issue(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.requests++
 	fail := s.refuse != nil && s.refuse(s.requests)
+	if fail {
+		s.refused++
+	}
 	s.mu.Unlock()
 	if fail {
 		http.Error(w, "identity provider unavailable", http.StatusServiceUnavailable)
