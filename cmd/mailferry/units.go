@@ -44,14 +44,35 @@ func parseSize(s string) (int64, error) {
 
 // parseDate reads YYYY-MM-DD as midnight in the local time zone.
 func parseDate(flag, s string) (time.Time, error) {
+	return parseDateAt(flag, s, time.Now())
+}
+
+// parseDateAt is parseDate with the time the relative ages count back from.
+// An age is a number and a unit: h (hours), d (days), w (weeks), m (months)
+// or y (years), as imapsync's --maxage and --minage count days: --since 30d
+// keeps the last 30 days, --before 2y what is older than two years.
+func parseDateAt(flag, s string, now time.Time) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
-	t, err := time.ParseInLocation("2006-01-02", s, time.Local)
-	if err != nil {
-		return time.Time{}, usageErrorf("--%s %q: expected a date as YYYY-MM-DD, for example 2024-01-31", flag, s)
+	if t, err := time.ParseInLocation("2006-01-02", s, time.Local); err == nil {
+		return t, nil
 	}
-	return t, nil
+	if n, err := strconv.Atoi(s[:len(s)-1]); err == nil && n >= 0 && len(s) > 1 {
+		switch s[len(s)-1] {
+		case 'h':
+			return now.Add(-time.Duration(n) * time.Hour), nil
+		case 'd':
+			return now.AddDate(0, 0, -n), nil
+		case 'w':
+			return now.AddDate(0, 0, -7*n), nil
+		case 'm':
+			return now.AddDate(0, -n, 0), nil
+		case 'y':
+			return now.AddDate(-n, 0, 0), nil
+		}
+	}
+	return time.Time{}, usageErrorf("--%s %q: expected a date as YYYY-MM-DD (2024-01-31) or an age such as 30d, 12h, 2w, 6m or 2y", flag, s)
 }
 
 // parseMappings reads --map OLD=NEW values.

@@ -33,7 +33,20 @@ func TestParseDate(t *testing.T) {
 	if err != nil || !d.Equal(time.Date(2024, 2, 29, 0, 0, 0, 0, time.Local)) {
 		t.Errorf("parseDate = %v, %v", d, err)
 	}
-	for _, in := range []string{"2024-2-3", "29.02.2024", "2023-02-29", "yesterday"} {
+	now := time.Date(2026, 3, 31, 12, 0, 0, 0, time.UTC)
+	for in, want := range map[string]time.Time{
+		"30d": time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC),
+		"12h": time.Date(2026, 3, 31, 0, 0, 0, 0, time.UTC),
+		"2w":  time.Date(2026, 3, 17, 12, 0, 0, 0, time.UTC),
+		"1m":  time.Date(2026, 3, 3, 12, 0, 0, 0, time.UTC), // Feb 31 normalises to Mar 3
+		"2y":  time.Date(2024, 3, 31, 12, 0, 0, 0, time.UTC),
+		"0d":  now,
+	} {
+		if got, err := parseDateAt("since", in, now); err != nil || !got.Equal(want) {
+			t.Errorf("parseDateAt(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"2024-2-3", "29.02.2024", "2023-02-29", "yesterday", "d", "-3d", "3x", "3 d"} {
 		if _, err := parseDate("since", in); err == nil || exitCode(err) != exitUsage {
 			t.Errorf("parseDate(%q) err = %v, want a usage error", in, err)
 		}

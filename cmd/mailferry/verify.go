@@ -19,8 +19,8 @@ func verifyCommand() *cli.Command {
 		&cli.StringSliceFlag{Name: "include", Category: catFilter, Usage: "verify only folders matching `REGEX` (repeatable)"},
 		&cli.StringSliceFlag{Name: "exclude", Category: catFilter, Usage: "skip folders matching `REGEX` (repeatable)"},
 		&cli.StringSliceFlag{Name: "map", Category: catFilter, Usage: "folder `OLD=NEW` was renamed at the destination; subfolders follow (repeatable)"},
-		&cli.StringFlag{Name: "since", Category: catFilter, Usage: "only messages that arrived on or after `DATE` (YYYY-MM-DD)"},
-		&cli.StringFlag{Name: "before", Category: catFilter, Usage: "only messages that arrived before `DATE` (YYYY-MM-DD)"},
+		&cli.StringFlag{Name: "since", Category: catFilter, Usage: "only messages that arrived on or after `DATE` (YYYY-MM-DD, or an age: 30d, 12h, 2w, 6m, 2y)"},
+		&cli.StringFlag{Name: "before", Category: catFilter, Usage: "only messages that arrived before `DATE` (YYYY-MM-DD, or an age: 2y is older than two years)"},
 		&cli.StringFlag{Name: "max-size", Category: catFilter, Usage: "skip messages larger than `SIZE` (10M, 1.5G, or bytes)"},
 		&cli.IntFlag{Name: "connections", Category: catRun, Value: 4, Usage: "open at most `N` connections to each server"},
 	}
