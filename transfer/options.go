@@ -82,9 +82,13 @@ type Options struct {
 	Now func() time.Time
 }
 
-// FolderMapping renames Old (and its subfolders) to New.
+// FolderMapping renames Old (and its subfolders) to New. With Pattern set
+// it is a --map-regex: a folder whose whole name matches Pattern is named
+// New with $1, ${name} and the like expanded (regexp.Regexp.Expand); Old is
+// not used.
 type FolderMapping struct {
 	Old, New string
+	Pattern  *regexp.Regexp
 }
 
 // Summary is what a Run did.

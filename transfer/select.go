@@ -75,11 +75,12 @@ func (s selection) mapped(name string) (string, bool) {
 	return mapFolder(name, s.maps)
 }
 
-// mapFolder applies the longest matching mapping to name.
+// mapFolder applies the longest matching prefix mapping to name, else the
+// first pattern mapping that matches the whole name.
 func mapFolder(name string, maps []FolderMapping) (string, bool) {
 	best := -1
 	for i, m := range maps {
-		if m.Old == "" {
+		if m.Old == "" || m.Pattern != nil {
 			continue
 		}
 		if name != m.Old && !strings.HasPrefix(name, m.Old+"/") {
@@ -90,6 +91,14 @@ func mapFolder(name string, maps []FolderMapping) (string, bool) {
 		}
 	}
 	if best < 0 {
+		for _, m := range maps {
+			if m.Pattern == nil {
+				continue
+			}
+			if match := m.Pattern.FindStringSubmatchIndex(name); match != nil && match[0] == 0 && match[1] == len(name) {
+				return string(m.Pattern.ExpandString(nil, m.New, name, match)), true
+			}
+		}
 		return "", false
 	}
 	m := maps[best]

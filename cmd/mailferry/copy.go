@@ -18,6 +18,7 @@ func copyCommand() *cli.Command {
 		&cli.StringSliceFlag{Name: "include", Category: catFilter, Usage: "copy only folders matching `REGEX` (repeatable)"},
 		&cli.StringSliceFlag{Name: "exclude", Category: catFilter, Usage: "skip folders matching `REGEX` (repeatable)"},
 		&cli.StringSliceFlag{Name: "map", Category: catFilter, Usage: "rename folder `OLD=NEW` at the destination; subfolders follow (repeatable)"},
+		&cli.StringSliceFlag{Name: "map-regex", Category: catFilter, Usage: "rename folders whose whole name matches `REGEX=NEW`, $1 for groups: 'Archive/(\\d+)=Old/$1' (repeatable)"},
 		&cli.StringFlag{Name: "since", Category: catFilter, Usage: "only messages that arrived on or after `DATE` (YYYY-MM-DD, or an age: 30d, 12h, 2w, 6m, 2y)"},
 		&cli.StringFlag{Name: "before", Category: catFilter, Usage: "only messages that arrived before `DATE` (YYYY-MM-DD, or an age: 2y is older than two years)"},
 		&cli.StringFlag{Name: "max-size", Category: catFilter, Usage: "skip messages larger than `SIZE` (10M, 1.5G, or bytes)"},

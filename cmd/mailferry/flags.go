@@ -156,6 +156,11 @@ func parseSelection(c *cli.Context) (selection, error) {
 	if sel.Map, err = parseMappings(c.StringSlice("map")); err != nil {
 		return sel, err
 	}
+	patterns, err := parseRegexMappings(c.StringSlice("map-regex"))
+	if err != nil {
+		return sel, err
+	}
+	sel.Map = append(sel.Map, patterns...)
 	if sel.Since, err = parseDate("since", c.String("since")); err != nil {
 		return sel, err
 	}

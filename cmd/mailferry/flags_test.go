@@ -71,3 +71,28 @@ func TestCopySyncsChangedFlags(t *testing.T) {
 		}
 	}
 }
+
+// --map-regex renames folders by pattern, and verify with the same option
+// finds them.
+func TestCopyMapRegex(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "src")
+	writeMaildir(t, src, []testMessage{message("INBOX", 1, 300), message("Archive/2019", 2, 300), message("Archive/2020", 3, 300), message("Archive/misc", 4, 300)})
+	dst := filepath.Join(t.TempDir(), "dst")
+	args := []string{"maildir:" + src, "maildir:" + dst, "--map-regex", `Archive/(\d+)=Old/$1`}
+	r := mailferry(t, nil, append([]string{"copy"}, args...)...)
+	expectCode(t, r, 0)
+	for _, dir := range []string{".Old.2019", ".Old.2020", ".Archive.misc"} {
+		if n := len(messageFiles(t, filepath.Join(dst, dir))); n != 1 {
+			t.Errorf("%s holds %d messages, want 1", dir, n)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dst, ".Archive.2019")); err == nil {
+		t.Error("Archive/2019 was copied under its own name too")
+	}
+	expectCode(t, mailferry(t, nil, append([]string{"verify"}, args...)...), 0)
+	r = mailferry(t, nil, "copy", "maildir:"+src, "maildir:"+dst, "--map-regex", `Archive/(\d+`)
+	expectCode(t, r, exitUsage)
+	if !strings.Contains(r.stderr, "--map-regex") {
+		t.Errorf("the usage error does not name the option:\n%s", r)
+	}
+}

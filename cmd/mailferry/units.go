@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -73,6 +74,25 @@ func parseDateAt(flag, s string, now time.Time) (time.Time, error) {
 		}
 	}
 	return time.Time{}, usageErrorf("--%s %q: expected a date as YYYY-MM-DD (2024-01-31) or an age such as 30d, 12h, 2w, 6m or 2y", flag, s)
+}
+
+// parseRegexMappings reads --map-regex REGEX=NEW values. The last '=' that
+// is not inside the pattern splits them: a pattern may hold '=' when the
+// template does not.
+func parseRegexMappings(vals []string) ([]transfer.FolderMapping, error) {
+	var out []transfer.FolderMapping
+	for _, v := range vals {
+		i := strings.LastIndex(v, "=")
+		if i <= 0 || i == len(v)-1 {
+			return nil, usageErrorf("--map-regex %q: expected REGEX=NEW, for example --map-regex 'Archive/(\\d+)=Old/$1'", v)
+		}
+		re, err := regexp.Compile(v[:i])
+		if err != nil {
+			return nil, usageErrorf("--map-regex %q: %v", v, err)
+		}
+		out = append(out, transfer.FolderMapping{Pattern: re, New: strings.Trim(v[i+1:], "/")})
+	}
+	return out, nil
 }
 
 // parseMappings reads --map OLD=NEW values.

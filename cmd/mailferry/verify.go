@@ -19,6 +19,7 @@ func verifyCommand() *cli.Command {
 		&cli.StringSliceFlag{Name: "include", Category: catFilter, Usage: "verify only folders matching `REGEX` (repeatable)"},
 		&cli.StringSliceFlag{Name: "exclude", Category: catFilter, Usage: "skip folders matching `REGEX` (repeatable)"},
 		&cli.StringSliceFlag{Name: "map", Category: catFilter, Usage: "folder `OLD=NEW` was renamed at the destination; subfolders follow (repeatable)"},
+		&cli.StringSliceFlag{Name: "map-regex", Category: catFilter, Usage: "folders matching `REGEX=NEW` were renamed at the destination, as copy --map-regex (repeatable)"},
 		&cli.StringFlag{Name: "since", Category: catFilter, Usage: "only messages that arrived on or after `DATE` (YYYY-MM-DD, or an age: 30d, 12h, 2w, 6m, 2y)"},
 		&cli.StringFlag{Name: "before", Category: catFilter, Usage: "only messages that arrived before `DATE` (YYYY-MM-DD, or an age: 2y is older than two years)"},
 		&cli.StringFlag{Name: "max-size", Category: catFilter, Usage: "skip messages larger than `SIZE` (10M, 1.5G, or bytes)"},
