@@ -124,6 +124,14 @@ type StoredMessage struct {
 	Flags []string
 }
 
+// FolderCreator is an add-on interface for Sink: a sink that can create an
+// empty folder, so a source folder without messages (or every folder, with
+// Options.FoldersOnly) exists at the destination too. CreateFolder reports
+// whether the folder was new.
+type FolderCreator interface {
+	CreateFolder(ctx context.Context, folder string) (created bool, err error)
+}
+
 // FlagChange gives one stored message (by Ref) a new set of flags.
 type FlagChange struct {
 	Ref   string

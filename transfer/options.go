@@ -44,6 +44,9 @@ type Options struct {
 	// Only messages that pass the filters are deleted.
 	DeleteSource bool
 	KeepDays     int
+	// FoldersOnly creates the destination folders of the selected source
+	// folders and copies no message (imapsync's --justfolders).
+	FoldersOnly bool
 	// SyncFlags carries changed flags of messages copied earlier to their
 	// copies, when the sink is a FlagSetter (IMAP, Maildir).
 	SyncFlags bool
@@ -100,6 +103,9 @@ type Summary struct {
 	// FlagsSynced counts messages copied earlier whose changed flags were
 	// carried over to the destination.
 	FlagsSynced int
+	// FoldersCreated counts destination folders created empty (a source
+	// folder without messages to copy, or --folders-only).
+	FoldersCreated int
 	Bytes       int64
 	Seconds     float64
 	// Failures holds the per-message errors, each a *MessageError.

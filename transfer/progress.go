@@ -30,6 +30,9 @@ const (
 	// have now at the source; Text names the destination folder. In a dry
 	// run, Count would.
 	EventFlagsSynced
+	// EventFolderCreated: the destination folder Text was created, empty,
+	// for source folder Folder.
+	EventFolderCreated
 )
 
 // Event is one thing Run reports.

@@ -168,6 +168,12 @@ func (r *runner) run(parent context.Context) error {
 	if err != nil {
 		return r.result(parent, err)
 	}
+	if r.opts.FoldersOnly {
+		if !r.opts.DryRun {
+			r.createFolders(ctx, groups)
+		}
+		return r.result(parent, nil)
+	}
 
 	// The plan comes first, for every folder: --dry-run stops after it,
 	// and a real run knows its whole size before it copies.
@@ -189,6 +195,7 @@ func (r *runner) run(parent context.Context) error {
 		return r.result(parent, nil)
 	}
 
+	r.createFolders(ctx, groups)
 	r.work = make(chan *item, r.opts.Workers)
 	r.commits = make(chan *item, commitQueue)
 	committed := make(chan struct{})
@@ -308,4 +315,46 @@ func (r *runner) fail(err error) {
 	}
 	r.mu.Unlock()
 	r.cancel(err)
+}
+
+// createFolders creates the destination folders of groups with nothing to
+// copy, so empty source folders exist at the destination too; a folder that
+// receives messages is created by its first Put.
+func (r *runner) createFolders(ctx context.Context, groups []*destGroup) {
+	fc, ok := r.dst.(FolderCreator)
+	if !ok {
+		return
+	}
+	for _, g := range groups {
+		if g.failed || ctx.Err() != nil {
+			continue
+		}
+		empty := true
+		for _, job := range g.jobs {
+			empty = empty && len(job.todo) == 0
+		}
+		if !empty || len(g.jobs) == 0 {
+			continue
+		}
+		var created bool
+		err := r.withFetchSlot(ctx, func() error {
+			return r.retrier.do(ctx, g.dest, nil, "creating the destination folder", func() error {
+				var err error
+				created, err = fc.CreateFolder(ctx, g.dest)
+				return err
+			})
+		})
+		if err != nil {
+			if err := r.groupFailed(ctx, g, &MessageError{Folder: g.jobs[0].folder.Name, Dest: g.dest, Err: fmt.Errorf("creating the folder: %w", err)}); err != nil {
+				r.fail(err)
+			}
+			continue
+		}
+		if created {
+			r.mu.Lock()
+			r.sum.FoldersCreated++
+			r.mu.Unlock()
+			r.event(Event{Kind: EventFolderCreated, Folder: g.jobs[0].folder.Name, Text: g.dest})
+		}
+	}
 }

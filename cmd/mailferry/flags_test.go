@@ -96,3 +96,51 @@ func TestCopyMapRegex(t *testing.T) {
 		t.Errorf("the usage error does not name the option:\n%s", r)
 	}
 }
+
+// Empty source folders exist at the destination after a copy, and
+// --folders-only creates the whole tree without a message, into Dovecot and
+// into a Maildir.
+func TestCopyCreatesEmptyFoldersAndFoldersOnly(t *testing.T) {
+	s := dovecot.Start(t, dovecot.Options{Users: []dovecot.User{dovecotUser}})
+	src := filepath.Join(t.TempDir(), "src")
+	writeMaildir(t, src, []testMessage{message("INBOX", 1, 300), message("Work", 2, 300)})
+	for _, dir := range []string{".Empty", ".Projects.Later"} {
+		for _, sub := range []string{"cur", "new", "tmp"} {
+			if err := os.MkdirAll(filepath.Join(src, dir, sub), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	env := []string{"MAILFERRY_DEST_PASSWORD=" + dovecotUser.Password}
+	imapDst := "imap://" + dovecotUser.Name + "@" + s.IMAPAddr
+	// --folders-only first: the tree, no message.
+	r := mailferry(t, env, "copy", "maildir:"+src, imapDst, "--ca-file", s.CAFile, "--folders-only", "--state", filepath.Join(t.TempDir(), "st"))
+	expectCode(t, r, 0)
+	if got := storedMessages(t, s); got != 0 {
+		t.Errorf("--folders-only stored %d messages", got)
+	}
+	f := mailferry(t, []string{"MAILFERRY_SOURCE_PASSWORD=" + dovecotUser.Password}, "folders", imapDst, "--ca-file", s.CAFile)
+	expectCode(t, f, 0)
+	for _, name := range []string{"Work", "Empty", "Projects/Later"} {
+		if !strings.Contains(f.stdout, name) {
+			t.Errorf("folder %s missing after --folders-only:\n%s", name, f.stdout)
+		}
+	}
+	// A Maildir destination gets the empty folders with the copy.
+	dst := filepath.Join(t.TempDir(), "dst")
+	r = mailferry(t, nil, "copy", "maildir:"+src, "maildir:"+dst)
+	expectCode(t, r, 0)
+	if !strings.Contains(r.stdout, "copied 2 message(s)") || !strings.Contains(r.stdout, "2 empty folder(s) created") {
+		t.Errorf("summary:\n%s", r)
+	}
+	for _, dir := range []string{".Empty", ".Projects.Later"} {
+		if st, err := os.Stat(filepath.Join(dst, dir, "cur")); err != nil || !st.IsDir() {
+			t.Errorf("%s not created: %v", dir, err)
+		}
+	}
+	r = mailferry(t, nil, "copy", "maildir:"+src, "maildir:"+dst)
+	expectCode(t, r, 0)
+	if strings.Contains(r.stdout, "created") {
+		t.Errorf("the re-run created folders again:\n%s", r)
+	}
+}

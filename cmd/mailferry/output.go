@@ -181,6 +181,12 @@ func (r *reporter) Event(e transfer.Event) {
 		} else if r.mode.Verbose {
 			r.errLine("deleted %d message(s) from source folder %s", e.Count, e.Folder)
 		}
+	case transfer.EventFolderCreated:
+		if r.mode.JSON {
+			r.jsonLine(jsonEvent{Type: "folder", Folder: e.Folder, Dest: e.Text})
+		} else if r.mode.Verbose {
+			r.errLine("created folder %q (for source folder %q)", e.Text, e.Folder)
+		}
 	case transfer.EventFlagsSynced:
 		switch {
 		case r.mode.JSON:
@@ -299,6 +305,8 @@ type jsonSummary struct {
 	Seconds float64 `json:"seconds"`
 	// FlagsSynced counts copies whose flags were brought up to date.
 	FlagsSynced int `json:"flags_synced,omitempty"`
+	// FoldersCreated counts destination folders created empty.
+	FoldersCreated int `json:"folders_created,omitempty"`
 	// Renamed lists destination folders stored under another name
 	// because the destination refused theirs.
 	Renamed map[string]string `json:"renamed,omitempty"`
@@ -323,7 +331,7 @@ func (r *reporter) Finish(s transfer.Summary, runErr error) {
 			}{"error", runErr.Error(), code})
 		}
 		r.jsonLine(jsonSummary{Type: "summary", Copied: s.Copied, Skipped: s.Skipped, Failed: s.Failed,
-			Bytes: s.Bytes, Seconds: math.Round(s.Seconds*1000) / 1000, FlagsSynced: s.FlagsSynced, Renamed: s.Renamed})
+			Bytes: s.Bytes, Seconds: math.Round(s.Seconds*1000) / 1000, FlagsSynced: s.FlagsSynced, FoldersCreated: s.FoldersCreated, Renamed: s.Renamed})
 		return
 	}
 	if r.mode.Quiet || (runErr != nil && code != exitPartial && !errors.Is(runErr, errInterrupted) && s.Copied == 0) {
@@ -338,6 +346,9 @@ func (r *reporter) Finish(s transfer.Summary, runErr error) {
 	flags := ""
 	if s.FlagsSynced > 0 {
 		flags = fmt.Sprintf(", flags updated on %d", s.FlagsSynced)
+	}
+	if s.FoldersCreated > 0 {
+		flags += fmt.Sprintf(", %d empty folder(s) created", s.FoldersCreated)
 	}
 	fmt.Fprintf(r.stdout, "copied %d message(s) (%s), skipped %d%s, failed %d in %.1fs\n",
 		s.Copied, formatBytes(s.Bytes), s.Skipped, flags, s.Failed, s.Seconds)
