@@ -106,8 +106,8 @@ type Summary struct {
 	// FoldersCreated counts destination folders created empty (a source
 	// folder without messages to copy, or --folders-only).
 	FoldersCreated int
-	Bytes       int64
-	Seconds     float64
+	Bytes          int64
+	Seconds        float64
 	// Failures holds the per-message errors, each a *MessageError.
 	Failures []error
 	// Renamed maps destination folders the destination refused to create
