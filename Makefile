@@ -11,7 +11,7 @@ FUZZTIME    ?= 10s
 # Go source files, without test data (which may hold deliberately odd files).
 GOFILES      = $(shell find . -name '*.go' -not -path './.git/*' -not -path '*/testdata/*')
 
-.PHONY: all build test dovecot fmt-check vet staticcheck fuzz bench clean
+.PHONY: all build test soak dovecot fmt-check vet staticcheck fuzz bench clean
 
 all: build
 
@@ -20,6 +20,14 @@ build:
 
 test: dovecot fmt-check vet staticcheck
 	MAILFERRY_REQUIRE_DOVECOT=1 $(GO) test -race -timeout 20m ./...
+
+# The long form of the crash, interrupt and network-fault campaigns (the
+# short form runs in `make test`): at least 24 SIGINT/SIGTERM stops, 24
+# SIGKILLs and 54 injected faults per direction. Each test logs the counts
+# it achieved (-v shows them); MAILFERRY_CRASH_SEED replays a schedule.
+SOAK_TESTS = 'TestCampaign|TestCrash|TestDeleteSourceKilled'
+soak:
+	MAILFERRY_SOAK=1 $(GO) test -race -v -count=1 -timeout 120m -run $(SOAK_TESTS) ./internal/conformance ./source/pop3/pop3e2e | grep -E '^(=== RUN|--- |ok|FAIL|PASS)|campaign_test|crash_test'
 
 # The Dovecot tests need dovecot-imapd and dovecot-pop3d. Installed only when
 # missing and when we may (root with apt-get); otherwise they fail under

@@ -16,6 +16,7 @@ import (
 
 	"github.com/mailferry/mailferry/internal/corpus"
 	"github.com/mailferry/mailferry/internal/sample"
+	"github.com/mailferry/mailferry/internal/soak"
 )
 
 // The crash tests re-execute this test binary as a child that runs one copy
@@ -121,10 +122,10 @@ func crashTest(t *testing.T, to Store) {
 	}
 	t.Logf("an undisturbed copy takes %v", full)
 
-	kills := 8 + r.IntN(5)
-	deadline := time.Now().Add(12 * time.Second)
+	kills := soak.Count(4+r.IntN(3), 24)
+	deadline := time.Now().Add(soak.Duration(12*time.Second, 10*time.Minute))
 	interrupted, finished := 0, 0
-	for k := 0; k < kills && time.Now().Before(deadline); k++ {
+	for k := 0; interrupted < kills && time.Now().Before(deadline); k++ {
 		delay := full/50 + time.Duration(r.Int64N(int64(full/4)+1))
 		done, _, err := runAndKill(t, srcPath, to, dstPath, state, spool, delay)
 		if err != nil {
@@ -136,10 +137,13 @@ func crashTest(t *testing.T, to Store) {
 			interrupted++
 		}
 	}
-	t.Logf("%d copies killed mid-run, %d finished before the kill, in %v", interrupted, finished, time.Since(start))
+	t.Logf("%s: %d copies killed mid-run, %d finished before the kill, in %v", to.Name, interrupted, finished, time.Since(start))
 	start = time.Now()
 	if interrupted == 0 {
 		t.Fatal("no kill landed during a copy; the test proved nothing")
+	}
+	if soak.Enabled() && interrupted < kills {
+		t.Fatalf("only %d of %d kills landed during a copy before the time ran out", interrupted, kills)
 	}
 
 	sum, err := CopyOnce(from, srcPath, to, dstPath, state)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/mailferry/mailferry/internal/pop3server"
+	"github.com/mailferry/mailferry/internal/soak"
 	"github.com/mailferry/mailferry/sink/maildir"
 	"github.com/mailferry/mailferry/transfer"
 )
@@ -171,10 +172,11 @@ func TestDeleteSourceKilled(t *testing.T) {
 	// a run gets to the end, new mail arrives for the next rounds, so the
 	// kills keep landing in the middle of real work.
 	kills, finished, batch := 0, false, 0
-	for round := 0; round < 60 && !finished; round++ {
+	want := soak.Count(10, 24)
+	for round := 0; round < soak.Count(60, 200) && !finished; round++ {
 		cmd := start()
 		mode := "run to the end"
-		final := kills >= 10
+		final := kills >= want
 		if !final {
 			switch rng.IntN(3) {
 			case 0:
@@ -227,8 +229,9 @@ func TestDeleteSourceKilled(t *testing.T) {
 	if !finished {
 		t.Fatal("the copy never finished")
 	}
-	if kills == 0 {
-		t.Error("no run was killed; the test proved nothing")
+	t.Logf("%d runs killed (at random moments, at a DELE, at QUIT) before the copy finished", kills)
+	if kills < want {
+		t.Errorf("only %d of %d runs were killed; the test proved less than it should", kills, want)
 	}
 	if n := len(srv.Messages()); n != 0 {
 		t.Fatalf("server holds %d messages, want 0", n)
