@@ -9,8 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-imap/v2"
+
 	"github.com/mailferry/mailferry/internal/dovecot"
 	"github.com/mailferry/mailferry/internal/imapserver"
+	"github.com/mailferry/mailferry/internal/imapserver/servertest"
 )
 
 // Tests of what a real server refuses: Dovecot with a maximum message size,
@@ -162,11 +165,7 @@ func TestDovecotRefusedFolderIsRenamed(t *testing.T) {
 func TestDovecotOverQuotaFromIMAPSourceStops(t *testing.T) {
 	const quota = 5
 	s := dovecot.Start(t, dovecot.Options{Users: []dovecot.User{dovecotUser}, QuotaMessages: quota})
-	src, err := imapserver.Start(imapserver.Options{Users: []imapserver.User{{Name: "alice", Password: "s3cret"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { src.Close() })
+	src := servertest.Start(t, imapserver.Options{Users: []imapserver.User{{Name: "alice", Password: "s3cret"}}})
 	for i := 0; i < 300; i++ {
 		body := []byte(strings.ReplaceAll(message("INBOX", i, 20000).body, "\n", "\r\n"))
 		if err := src.AddMessage("alice", "INBOX", nil, time.Unix(1700000000+int64(i), 0), body); err != nil {
@@ -216,4 +215,37 @@ func TestDovecotOverQuotaFromIMAPSourceStops(t *testing.T) {
 		seen[f] = true
 	}
 	t.Logf("after the re-run: %d stored, %d before", len(files), stored)
+}
+
+// A source folder the server refuses to open (Dovecot's answer for a
+// shared folder without read rights) fails only that folder.
+func TestSourceFolderRefusedFailsOnlyThatFolder(t *testing.T) {
+	src := servertest.Start(t, imapserver.Options{
+		Users: []imapserver.User{{Name: "alice", Password: "s3cret"}},
+		Refuse: func(command, folder string) *imap.Error {
+			if command == "EXAMINE" && folder == "Shared/Board" {
+				return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeNoPerm, Text: "Permission denied"}
+			}
+			return nil
+		},
+	})
+	for i, folder := range []string{"INBOX", "INBOX", "Shared/Board", "Projects"} {
+		body := []byte(strings.ReplaceAll(message(folder, i, 300).body, "\n", "\r\n"))
+		if err := src.AddMessage("alice", folder, nil, time.Unix(1700000000+int64(i), 0), body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dst := filepath.Join(t.TempDir(), "backup")
+	r := mailferry(t, []string{"MAILFERRY_SOURCE_PASSWORD=s3cret"}, "copy", "imap://alice@"+src.Addr()+"?tls=none", "maildir:"+dst)
+	expectCode(t, r, exitPartial)
+	failures := regexp.MustCompile(`(?m)^failed: .*"Shared/Board".*EXAMINE.*NO \[NOPERM\] Permission denied$`).FindAllString(r.stderr, -1)
+	if len(failures) != 1 || strings.Count(r.stderr, "failed: ") != 1 {
+		t.Errorf("want one failure line for the refused folder with the server's answer:\n%s", r)
+	}
+	if !strings.Contains(r.stdout, "copied 3 message(s)") {
+		t.Errorf("the other folders were not copied:\n%s", r)
+	}
+	if got := len(messageFiles(t, dst)); got != 3 {
+		t.Errorf("the backup holds %d messages, want 3", got)
+	}
 }

@@ -56,10 +56,12 @@ type Options struct {
 	// name) with the UID, to test clients against servers that lose or
 	// alter mail. RFC822.SIZE stays the size of what is stored.
 	ServeBody func(folder string, uid imap.UID, body []byte) []byte
-	// RefuseCreate, when set, is asked before each CREATE with the folder
-	// (stored "/"-separated name); a non-nil *imap.Error is the answer
-	// instead, such as Dovecot's NO [CANNOT] for a name it cannot store.
-	RefuseCreate func(folder string) *imap.Error
+	// Refuse, when set, is asked before each CREATE, SELECT and EXAMINE
+	// with the command and the folder (stored "/"-separated name); a
+	// non-nil *imap.Error is the answer instead, such as Dovecot's NO
+	// [CANNOT] for a name it cannot store or NO [NOPERM] for a folder the
+	// user may not read.
+	Refuse func(command, folder string) *imap.Error
 	// Caps replaces the advertised capabilities; nil means IMAP4rev1 with
 	// NAMESPACE, UIDPLUS, MOVE, SPECIAL-USE, LIST-EXTENDED, LIST-STATUS,
 	// STATUS=SIZE, ESEARCH, LITERAL+ and CHILDREN.

@@ -77,6 +77,13 @@ func (s *session) Login(username, password string) error {
 
 func (s *session) Select(mailbox string, options *imap.SelectOptions) (*imap.SelectData, error) {
 	name := s.toMem(mailbox)
+	command := "SELECT"
+	if options != nil && options.ReadOnly {
+		command = "EXAMINE"
+	}
+	if e := s.refused(command, name); e != nil {
+		return nil, e
+	}
 	mb, err := s.user.mailbox(name)
 	if err != nil {
 		return nil, err
@@ -96,12 +103,18 @@ func (s *session) Unselect() error {
 
 func (s *session) Create(mailbox string, options *imap.CreateOptions) error {
 	mem := strings.TrimRight(s.toMem(mailbox), "/")
-	if refuse := s.srv.opts.RefuseCreate; refuse != nil {
-		if e := refuse(mem); e != nil {
-			return e
-		}
+	if e := s.refused("CREATE", mem); e != nil {
+		return e
 	}
 	return s.user.create(mem)
+}
+
+// refused is Options.Refuse's answer to command on folder, or nil.
+func (s *session) refused(command, folder string) *imap.Error {
+	if refuse := s.srv.opts.Refuse; refuse != nil {
+		return refuse(command, folder)
+	}
+	return nil
 }
 
 func (s *session) Delete(mailbox string) error {

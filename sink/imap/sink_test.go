@@ -325,7 +325,10 @@ func TestSinkRefusedFolder(t *testing.T) {
 		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot,
 			Text: "Character not allowed in mailbox name: '.' (0.001 + 0.000 secs)."}
 	}
-	srv := startServer(t, imapserver.Options{RefuseCreate: func(folder string) *imap.Error {
+	srv := startServer(t, imapserver.Options{Refuse: func(command, folder string) *imap.Error {
+		if command != "CREATE" {
+			return nil
+		}
 		mu.Lock()
 		creates[folder]++
 		mu.Unlock()

@@ -121,7 +121,7 @@ func (s *Source) List(ctx context.Context, folder string) ([]transfer.Message, e
 	c.Unselected()
 	sel, err := c.Select(ctx, f.server, true)
 	if err != nil {
-		return nil, fmt.Errorf("folder %q: %w", folder, err)
+		return nil, fmt.Errorf("folder %q: %w", folder, openRefused(err))
 	}
 	s.mu.Lock()
 	f.uidValidity = sel.UIDValidity
@@ -189,3 +189,14 @@ func ParseID(id string) (uidValidity uint32, uid imap.UID, err error) {
 var errVanished = errors.New("the server did not return this message (deleted or moved since it was listed?)")
 
 func warn(c *imapconn.Conn, msg string) { c.Options().Warning(msg) }
+
+// openRefused makes the server's refusal to open one folder, such as
+// Dovecot's "NO [NOPERM] Permission denied" for a shared folder the user
+// may not read, fail only that folder (PerMessage): the other folders are
+// copied. A refusal that may pass stays Temporary.
+func openRefused(err error) error {
+	if imapconn.IsResponse(err) && transfer.ClassOf(err) == transfer.Fatal {
+		return transfer.PerMessageError(err)
+	}
+	return err
+}
