@@ -26,6 +26,7 @@ func (r *runner) put(ctx context.Context, it *item) bool {
 		Dest:   job.dest,
 		Time:   r.now().UTC(),
 		Flags:  flagSet(m.Flags),
+		Copied: true,
 	}
 	dm := m
 	dm.Folder = job.dest

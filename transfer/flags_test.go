@@ -107,3 +107,53 @@ func TestRunSyncsFlagsOfMessagesFoundAtTheDestination(t *testing.T) {
 		t.Errorf("without SyncFlags: %+v, %v", sum, err)
 	}
 }
+
+func TestRunDeleteExtraneous(t *testing.T) {
+	src, mem := sources()["keyed"]()
+	fill(mem, 10, true, "INBOX")
+	dup := body("INBOX", 99, true)
+	mem.Add(transfer.Message{Folder: "INBOX", ID: "dup1", Date: baseDate, CRLF: true}, dup)
+	mem.Add(transfer.Message{Folder: "INBOX", ID: "dup2", Date: baseDate, CRLF: true}, dup)
+	dst := transfertest.NewMemSink()
+	// Put there by another program: never deleted.
+	dst.Add(transfer.Message{Folder: "INBOX", ID: "foreign", Date: baseDate}, []byte("Subject: mine\r\n\r\nnot copied by mailferry\r\n"))
+	j := journal(t, filepath.Join(t.TempDir(), "state"))
+	opts := fast(transfer.Options{Journal: j, DeleteExtraneous: true})
+	if _, err := transfer.Run(context.Background(), src, dst, opts); err != nil {
+		t.Fatal(err)
+	}
+	// The user deletes three messages and one of the two identical copies.
+	if err := mem.Delete(context.Background(), "INBOX", []transfer.Message{{ID: "INBOX-1"}, {ID: "INBOX-4"}, {ID: "INBOX-7"}, {ID: "dup2"}}); err != nil {
+		t.Fatal(err)
+	}
+	dry := &events{}
+	dryOpts := opts
+	dryOpts.DryRun, dryOpts.Progress = true, dry
+	if _, err := transfer.Run(context.Background(), src, dst, dryOpts); err != nil {
+		t.Fatal(err)
+	}
+	if dst.Len() != 13 {
+		t.Fatalf("the dry run deleted: %d left", dst.Len())
+	}
+	sum, err := transfer.Run(context.Background(), src, dst, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	planned := 0
+	for _, e := range dry.of(transfer.EventExtraneous) {
+		planned += e.Count
+	}
+	if sum.DestDeleted != 4 || planned != 4 || sum.Copied != 0 {
+		t.Errorf("summary %+v, dry run planned %d deletions; want 4", sum, planned)
+	}
+	var want [][]byte
+	for _, id := range []int{0, 2, 3, 5, 6, 8, 9} {
+		want = append(want, body("INBOX", id, true))
+	}
+	want = append(want, dup, []byte("Subject: mine\r\n\r\nnot copied by mailferry\r\n"))
+	sameMultiset(t, "after --delete-extraneous", sinkBodies(dst, "INBOX"), want)
+	// Nothing more to delete; without the option nothing is deleted.
+	if sum, err := transfer.Run(context.Background(), src, dst, opts); err != nil || sum.DestDeleted != 0 {
+		t.Errorf("second run: %+v, %v", sum, err)
+	}
+}

@@ -27,6 +27,12 @@ type Record struct {
 	// Flags are the source's flags last carried to the copy; nil in
 	// records of older versions, which did not keep them.
 	Flags []string `json:"flags"`
+	// Copied says a run stored the message (not merely found it at the
+	// destination): only such copies may be deleted by --delete-extraneous.
+	Copied bool `json:"copied,omitempty"`
+	// CopyDeleted says --delete-extraneous removed the copy after the
+	// message was gone from the source.
+	CopyDeleted bool `json:"copy_deleted,omitempty"`
 }
 
 // ErrLocked is returned by OpenJournal when another run holds the state file.
@@ -239,6 +245,8 @@ func (j *Journal) index1(rec Record) {
 	if rec.Flags != nil {
 		old.Flags = rec.Flags
 	}
+	old.Copied = old.Copied || rec.Copied
+	old.CopyDeleted = old.CopyDeleted || rec.CopyDeleted
 	j.index[k] = old
 }
 
@@ -262,6 +270,19 @@ func (j *Journal) FolderLen(source, folder string) int {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return j.folders[folderKey{source, folder}]
+}
+
+// FolderRecords returns the records of one source folder.
+func (j *Journal) FolderRecords(source, folder string) []Record {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var out []Record
+	for k, rec := range j.index {
+		if k.source == source && k.folder == folder {
+			out = append(out, rec)
+		}
+	}
+	return out
 }
 
 // Len returns the number of messages the journal knows.

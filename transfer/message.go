@@ -132,6 +132,13 @@ type FolderCreator interface {
 	CreateFolder(ctx context.Context, folder string) (created bool, err error)
 }
 
+// StoredDeleter is an add-on interface for Sink: removing stored messages
+// (by Ref) that mailferry copied and that are gone from the source
+// (--delete-extraneous).
+type StoredDeleter interface {
+	DeleteStored(ctx context.Context, folder string, refs []string) error
+}
+
 // FlagChange gives one stored message (by Ref) a new set of flags.
 type FlagChange struct {
 	Ref   string

@@ -44,6 +44,11 @@ type Options struct {
 	// Only messages that pass the filters are deleted.
 	DeleteSource bool
 	KeepDays     int
+	// DeleteExtraneous deletes from the destination the copies of messages
+	// a run copied earlier that are gone from the source, when the sink is
+	// a StoredDeleter. Only copies confirmed by content are deleted, never a
+	// message mailferry did not copy.
+	DeleteExtraneous bool
 	// FoldersOnly creates the destination folders of the selected source
 	// folders and copies no message (imapsync's --justfolders).
 	FoldersOnly bool
@@ -103,6 +108,8 @@ type Summary struct {
 	// FlagsSynced counts messages copied earlier whose changed flags were
 	// carried over to the destination.
 	FlagsSynced int
+	// DestDeleted counts copies deleted by DeleteExtraneous.
+	DestDeleted int
 	// FoldersCreated counts destination folders created empty (a source
 	// folder without messages to copy, or --folders-only).
 	FoldersCreated int

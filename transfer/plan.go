@@ -107,7 +107,8 @@ func (r *runner) planGroup(ctx context.Context, g *destGroup) error {
 	}
 
 	g.jobs = jobs
-	needsDest := unknown > 0 || r.deleter != nil
+	gone := r.goneFromSource(g, listed)
+	needsDest := unknown > 0 || r.deleter != nil || len(gone) > 0
 	var idx FolderIndex
 	if needsDest && r.indexer != nil {
 		err := r.withFetchSlot(ctx, func() error {
@@ -132,6 +133,9 @@ func (r *runner) planGroup(ctx context.Context, g *destGroup) error {
 		}
 	}
 	if err := r.syncFlags(ctx, g, entries, idx, needsDest); err != nil {
+		return err
+	}
+	if err := r.deleteExtraneous(ctx, g, entries, idx, gone); err != nil {
 		return err
 	}
 	return r.finishPlan(g, entries)

@@ -33,6 +33,9 @@ const (
 	// EventFolderCreated: the destination folder Text was created, empty,
 	// for source folder Folder.
 	EventFolderCreated
+	// EventExtraneous: Count copies in destination folder Text of messages
+	// gone from source folder Folder were deleted (in a dry run: would be).
+	EventExtraneous
 )
 
 // Event is one thing Run reports.

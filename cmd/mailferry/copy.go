@@ -25,6 +25,7 @@ func copyCommand() *cli.Command {
 		&cli.BoolFlag{DisableDefaultText: true, Name: "dry-run", Aliases: []string{"n"}, Category: catRun, Usage: "print what would be copied; write nothing, not even the state file"},
 		&cli.BoolFlag{DisableDefaultText: true, Name: "delete-source", Category: catRun, Usage: "delete messages from the source once their copy is durable and recorded"},
 		&cli.IntFlag{Name: "keep-days", Category: catRun, Usage: "with --delete-source: delete only messages first copied at least `N` days ago"},
+		&cli.BoolFlag{DisableDefaultText: true, Name: "delete-extraneous", Category: catRun, Usage: "delete from DEST the copies mailferry made of messages since gone from SOURCE (IMAP and Maildir destinations)"},
 		&cli.BoolFlag{DisableDefaultText: true, Name: "folders-only", Category: catRun, Usage: "create the destination's folders and copy no message"},
 		&cli.BoolFlag{DisableDefaultText: true, Name: "no-sync-flags", Category: catRun, Usage: "do not carry changed flags of messages copied earlier (IMAP and Maildir destinations)"},
 		&cli.IntFlag{Name: "connections", Category: catRun, Value: 4, Usage: "open at most `N` connections to each server"},
@@ -138,6 +139,7 @@ func parseCopy(c *cli.Context) (copyConfig, error) {
 	o.DeleteSource = c.Bool("delete-source")
 	o.SyncFlags = !c.Bool("no-sync-flags")
 	o.FoldersOnly = c.Bool("folders-only")
+	o.DeleteExtraneous = c.Bool("delete-extraneous")
 	if o.FoldersOnly && o.DeleteSource {
 		return cfg, usageErrorf("--folders-only copies no message, so --delete-source would delete nothing; give one of them")
 	}

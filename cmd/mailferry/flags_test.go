@@ -144,3 +144,60 @@ func TestCopyCreatesEmptyFoldersAndFoldersOnly(t *testing.T) {
 		t.Errorf("the re-run created folders again:\n%s", r)
 	}
 }
+
+// --delete-extraneous removes the copies of messages deleted at the source,
+// from Dovecot and from a Maildir, and never a message mailferry did not
+// copy; --dry-run lists them first.
+func TestCopyDeleteExtraneous(t *testing.T) {
+	s := dovecot.Start(t, dovecot.Options{Users: []dovecot.User{dovecotUser}})
+	var msgs []testMessage
+	for i := range 6 {
+		msgs = append(msgs, message("INBOX", i, 400))
+	}
+	src := filepath.Join(t.TempDir(), "src")
+	writeMaildir(t, src, msgs)
+	backup := filepath.Join(t.TempDir(), "backup")
+	dests := map[string]string{
+		"dovecot": "imap://" + dovecotUser.Name + "@" + s.IMAPAddr,
+		"maildir": "maildir:" + backup,
+	}
+	env := []string{"MAILFERRY_DEST_PASSWORD=" + dovecotUser.Password}
+	states := map[string]string{}
+	for name, dst := range dests {
+		states[name] = filepath.Join(t.TempDir(), "state")
+		expectCode(t, mailferry(t, env, "copy", "maildir:"+src, dst, "--ca-file", s.CAFile, "--state", states[name]), 0)
+	}
+	// Another program's message in the backup: not mailferry's to delete.
+	foreign := filepath.Join(backup, "cur", "1600000000.M1P1.elsewhere:2,S")
+	if err := os.WriteFile(foreign, []byte("Subject: kept\n\nnot copied by mailferry\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []int{1, 4} {
+		matches, _ := filepath.Glob(filepath.Join(src, "cur", "*.M"+strconv.Itoa(i)+"P1.test,*"))
+		if len(matches) != 1 || os.Remove(matches[0]) != nil {
+			t.Fatalf("removing message %d: %v", i, matches)
+		}
+	}
+	for name, dst := range dests {
+		dry := mailferry(t, env, "copy", "maildir:"+src, dst, "--ca-file", s.CAFile, "--state", states[name], "--delete-extraneous", "--dry-run")
+		expectCode(t, dry, 0)
+		if !strings.Contains(dry.stdout, "INBOX → INBOX: 2 copy(ies) of messages gone from the source would be deleted") {
+			t.Errorf("%s: the dry run does not list the deletions:\n%s", name, dry)
+		}
+		r := mailferry(t, env, "copy", "maildir:"+src, dst, "--ca-file", s.CAFile, "--state", states[name], "--delete-extraneous")
+		expectCode(t, r, 0)
+		if !strings.Contains(r.stdout, "2 deleted at the destination (gone from the source)") {
+			t.Errorf("%s: summary:\n%s", name, r)
+		}
+	}
+	if got := storedMessages(t, s); got != 4 {
+		t.Errorf("Dovecot holds %d messages, want 4", got)
+	}
+	if got := len(messageFiles(t, backup)); got != 5 {
+		t.Errorf("the Maildir holds %d messages, want 4 and the foreign one", got)
+	}
+	if _, err := os.Stat(foreign); err != nil {
+		t.Errorf("the foreign message was deleted: %v", err)
+	}
+	expectCode(t, mailferry(t, env, "verify", "maildir:"+src, dests["dovecot"], "--ca-file", s.CAFile), 0)
+}

@@ -187,6 +187,15 @@ func (r *reporter) Event(e transfer.Event) {
 		} else if r.mode.Verbose {
 			r.errLine("created folder %q (for source folder %q)", e.Text, e.Folder)
 		}
+	case transfer.EventExtraneous:
+		switch {
+		case r.mode.JSON:
+			r.jsonLine(jsonEvent{Type: "extraneous", Folder: e.Folder, Dest: e.Text, Count: e.Count})
+		case r.mode.DryRun:
+			r.outLine("%s → %s: %d copy(ies) of messages gone from the source would be deleted", e.Folder, e.Text, e.Count)
+		case r.mode.Verbose:
+			r.errLine("deleted %d copy(ies) in %s of messages gone from %s", e.Count, e.Text, e.Folder)
+		}
 	case transfer.EventFlagsSynced:
 		switch {
 		case r.mode.JSON:
@@ -305,6 +314,8 @@ type jsonSummary struct {
 	Seconds float64 `json:"seconds"`
 	// FlagsSynced counts copies whose flags were brought up to date.
 	FlagsSynced int `json:"flags_synced,omitempty"`
+	// DestDeleted counts copies deleted by --delete-extraneous.
+	DestDeleted int `json:"dest_deleted,omitempty"`
 	// FoldersCreated counts destination folders created empty.
 	FoldersCreated int `json:"folders_created,omitempty"`
 	// Renamed lists destination folders stored under another name
@@ -331,7 +342,7 @@ func (r *reporter) Finish(s transfer.Summary, runErr error) {
 			}{"error", runErr.Error(), code})
 		}
 		r.jsonLine(jsonSummary{Type: "summary", Copied: s.Copied, Skipped: s.Skipped, Failed: s.Failed,
-			Bytes: s.Bytes, Seconds: math.Round(s.Seconds*1000) / 1000, FlagsSynced: s.FlagsSynced, FoldersCreated: s.FoldersCreated, Renamed: s.Renamed})
+			Bytes: s.Bytes, Seconds: math.Round(s.Seconds*1000) / 1000, FlagsSynced: s.FlagsSynced, FoldersCreated: s.FoldersCreated, DestDeleted: s.DestDeleted, Renamed: s.Renamed})
 		return
 	}
 	if r.mode.Quiet || (runErr != nil && code != exitPartial && !errors.Is(runErr, errInterrupted) && s.Copied == 0) {
@@ -346,6 +357,9 @@ func (r *reporter) Finish(s transfer.Summary, runErr error) {
 	flags := ""
 	if s.FlagsSynced > 0 {
 		flags = fmt.Sprintf(", flags updated on %d", s.FlagsSynced)
+	}
+	if s.DestDeleted > 0 {
+		flags += fmt.Sprintf(", %d deleted at the destination (gone from the source)", s.DestDeleted)
 	}
 	if s.FoldersCreated > 0 {
 		flags += fmt.Sprintf(", %d empty folder(s) created", s.FoldersCreated)

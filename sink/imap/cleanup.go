@@ -157,18 +157,7 @@ func (s *Sink) deletePartial(ctx context.Context, c *imapconn.Conn, f *destFolde
 	if !c.Info.Caps.Has(imap.CapUIDPlus) {
 		return fmt.Errorf("partial copies at UID %v, and without UIDPLUS they cannot be deleted alone", uids)
 	}
-	if _, err := c.Select(ctx, f.server, false); err != nil {
-		return err
-	}
-	set := imap.UIDSetNum(uids...)
-	err := c.Do(ctx, fmt.Sprintf("folder %q: deleting partial copy UID %v", folder, uids), func() error {
-		if err := c.C.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
-			return err
-		}
-		_, err := c.C.UIDExpunge(set).Collect()
-		return err
-	})
-	if err != nil {
+	if err := expungeUIDs(ctx, c, f.server, uids, fmt.Sprintf("folder %q: deleting partial copy UID %v", folder, uids)); err != nil {
 		return err
 	}
 	s.warn(fmt.Sprintf("imap %s: folder %q, message %s: deleted the partial copy (UID %v) a broken APPEND left behind",
@@ -238,4 +227,21 @@ func compare(sp *spool, got []byte) (same, prefix bool, err error) {
 		return false, false, nil
 	}
 	return int64(len(got)) == sp.size, int64(len(got)) < sp.size, nil
+}
+
+// expungeUIDs removes exactly the messages uids of mailbox: UID STORE
+// +FLAGS.SILENT (\Deleted), then UID EXPUNGE of those UIDs (the caller
+// checked UIDPLUS), so no other message marked \Deleted is touched.
+func expungeUIDs(ctx context.Context, c *imapconn.Conn, mailbox string, uids []imap.UID, what string) error {
+	if _, err := c.Select(ctx, mailbox, false); err != nil {
+		return err
+	}
+	set := imap.UIDSetNum(uids...)
+	return c.Do(ctx, what, func() error {
+		if err := c.C.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
+			return err
+		}
+		_, err := c.C.UIDExpunge(set).Collect()
+		return err
+	})
 }

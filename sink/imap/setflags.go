@@ -76,3 +76,36 @@ func (s *Sink) SetFlags(ctx context.Context, folder string, changes []transfer.F
 	}
 	return nil
 }
+
+var _ transfer.StoredDeleter = (*Sink)(nil)
+
+// DeleteStored removes the messages refs name (UIDs) with UID EXPUNGE of
+// exactly those UIDs. Without UIDPLUS it refuses: EXPUNGE would also remove
+// other messages marked \Deleted.
+func (s *Sink) DeleteStored(ctx context.Context, folder string, refs []string) error {
+	var uids []imap.UID
+	for _, r := range refs {
+		n, err := strconv.ParseUint(r, 10, 32)
+		if err != nil || n == 0 {
+			return transfer.FatalError(fmt.Errorf("imap %s: folder %q: %q is not a UID", s.pool.Options().Server(), folder, r))
+		}
+		uids = append(uids, imap.UID(n))
+	}
+	if len(uids) == 0 {
+		return nil
+	}
+	f := s.folder(folder)
+	c, err := s.pool.Get(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.pool.Put(c)
+	if !c.Info.Caps.Has(imap.CapUIDPlus) {
+		return transfer.FatalError(fmt.Errorf("imap %s: refusing to delete from folder %q: the server lacks UIDPLUS, so EXPUNGE would also remove other messages marked \\Deleted",
+			s.pool.Options().Server(), folder))
+	}
+	f.mu.Lock()
+	server := f.server
+	f.mu.Unlock()
+	return expungeUIDs(ctx, c, server, uids, fmt.Sprintf("folder %q: deleting %d copies of messages gone from the source", folder, len(uids)))
+}

@@ -61,3 +61,32 @@ func (s *Sink) SetFlags(ctx context.Context, name string, changes []transfer.Fla
 	}
 	return nil
 }
+
+var _ transfer.StoredDeleter = (*Sink)(nil)
+
+// DeleteStored removes the files refs name, then fsyncs their directories.
+// A file that is gone already is skipped.
+func (s *Sink) DeleteStored(ctx context.Context, name string, refs []string) error {
+	f, err := s.folder(name, false)
+	if err != nil {
+		return err
+	}
+	dirs := make(map[string]bool)
+	for _, ref := range refs {
+		sub, file, ok := strings.Cut(ref, "/")
+		if !ok || (sub != "cur" && sub != "new") || strings.Contains(file, "/") {
+			return transfer.FatalError(fmt.Errorf("maildir %s: folder %q: %q names no message", s.root, name, ref))
+		}
+		err := os.Remove(filepath.Join(f.dir, sub, file))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fsError(fmt.Errorf("maildir %s: folder %q: %w", s.root, name, err))
+		}
+		dirs[filepath.Join(f.dir, sub)] = true
+	}
+	for dir := range dirs {
+		if err := syncDir(dir); err != nil {
+			return fsError(fmt.Errorf("maildir %s: folder %q: %w", s.root, name, err))
+		}
+	}
+	return nil
+}

@@ -60,11 +60,12 @@ type BufferedMemSink struct {
 }
 
 var (
-	_ transfer.Sink         = (*MemSink)(nil)
-	_ transfer.Indexer      = (*MemSink)(nil)
-	_ transfer.FlagSetter   = (*MemSink)(nil)
-	_ transfer.RoleResolver = (*MemSink)(nil)
-	_ transfer.Flusher      = BufferedMemSink{}
+	_ transfer.Sink          = (*MemSink)(nil)
+	_ transfer.Indexer       = (*MemSink)(nil)
+	_ transfer.FlagSetter    = (*MemSink)(nil)
+	_ transfer.StoredDeleter = (*MemSink)(nil)
+	_ transfer.RoleResolver  = (*MemSink)(nil)
+	_ transfer.Flusher       = BufferedMemSink{}
 )
 
 // NewMemSink returns an empty sink.
@@ -247,6 +248,26 @@ func (s *MemSink) SetFlags(ctx context.Context, folder string, changes []transfe
 		}
 		lists[li][i].Flags = slices.Clone(c.Flags)
 		s.flagChanges++
+	}
+	return nil
+}
+
+// DeleteStored implements transfer.StoredDeleter.
+func (s *MemSink) DeleteStored(ctx context.Context, folder string, refs []string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	drop := make(map[string]bool, len(refs))
+	for _, r := range refs {
+		drop[r] = true
+	}
+	for li, m := range []map[string][]Stored{s.folders, s.pending} {
+		var kept []Stored
+		for i, st := range m[folder] {
+			if !drop[fmt.Sprintf("%d/%d", li, i)] {
+				kept = append(kept, st)
+			}
+		}
+		m[folder] = kept
 	}
 	return nil
 }
