@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -208,5 +209,40 @@ func archivesToIMAP(t *testing.T, start func(t *testing.T, i int) (addr, user st
 				t.Errorf("re-run copied %d, failed %d\n%s", sum.Copied, sum.Failed, r)
 			}
 		})
+	}
+}
+
+// TestMuttArchiveAsDovecotReadsIt: Dovecot's own mbox driver, serving the
+// mutt/Pine/Dovecot files as they are, shows the same messages with the
+// same flags as mailferry reads from them: the pseudo-message hidden, the
+// true Content-Length honoured, the lying one ignored.
+func TestMuttArchiveAsDovecotReadsIt(t *testing.T) {
+	user := dovecot.User{Name: "pine", Password: "s3cret"}
+	srv := dovecot.Start(t, dovecot.Options{Users: []dovecot.User{user}, Mbox: true})
+	dir := srv.MboxDir(user.Name)
+	for _, name := range []string{"sent-mail", "saved-messages", "Dovecot.mbox"} {
+		data, err := os.ReadFile(filepath.Join(archivePath("mutt"), name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := srv.ChownMail(user.Name); err != nil {
+		t.Fatal(err)
+	}
+	var mutt map[string][]string
+	for _, c := range archiveCases {
+		if c.path == "mutt" {
+			mutt = c.want
+		}
+	}
+	want := map[string][]string{"sent-mail": mutt["Sent Messages"], "saved-messages": mutt["saved-messages"], "Dovecot.mbox": mutt["Dovecot"]}
+	if got := serverView(t, srv.IMAPAddr, user.Name, user.Password); !reflect.DeepEqual(got, want) {
+		t.Errorf("Dovecot shows\n %q\nmailferry reads\n %q", got, want)
 	}
 }
