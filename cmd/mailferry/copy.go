@@ -26,6 +26,7 @@ func copyCommand() *cli.Command {
 		&cli.BoolFlag{DisableDefaultText: true, Name: "delete-source", Category: catRun, Usage: "delete messages from the source once their copy is durable and recorded"},
 		&cli.IntFlag{Name: "keep-days", Category: catRun, Usage: "with --delete-source: delete only messages first copied at least `N` days ago"},
 		&cli.BoolFlag{DisableDefaultText: true, Name: "delete-extraneous", Category: catRun, Usage: "delete from DEST the copies mailferry made of messages since gone from SOURCE (IMAP and Maildir destinations)"},
+		&cli.BoolFlag{DisableDefaultText: true, Name: "verify", Category: catRun, Usage: "after copying, verify that DEST holds every selected SOURCE message (content, flags, dates); exit 3 on a difference"},
 		&cli.BoolFlag{DisableDefaultText: true, Name: "folders-only", Category: catRun, Usage: "create the destination's folders and copy no message"},
 		&cli.BoolFlag{DisableDefaultText: true, Name: "no-sync-flags", Category: catRun, Usage: "do not carry changed flags of messages copied earlier (IMAP and Maildir destinations)"},
 		&cli.IntFlag{Name: "connections", Category: catRun, Value: 4, Usage: "open at most `N` connections to each server"},
@@ -94,6 +95,9 @@ func copyAction(c *cli.Context) error {
 	if err == nil {
 		sum, err = runCopy(c.Context, cfg, rep, osTerminal())
 	}
+	if c.Bool("verify") && !mode.DryRun && (err == nil || exitCode(err) == exitPartial) {
+		err = verifyAfterCopy(c.Context, cfg, mode, c, err)
+	}
 	if sum.Seconds == 0 {
 		sum.Seconds = time.Since(start).Seconds()
 	}
@@ -107,6 +111,30 @@ func copyAction(c *cli.Context) error {
 		}
 	}
 	return reported(err)
+}
+
+// verifyAfterCopy runs verify on what copy selected (copy --verify): its
+// differences are printed as verify prints them, before the copy's
+// summary, and a difference makes the run exit 3. copyErr is the copy's own
+// outcome, kept when it is worse.
+func verifyAfterCopy(ctx context.Context, cfg copyConfig, mode outputMode, c *cli.Context, copyErr error) error {
+	out := &verifyOutput{mode: mode, stdout: c.App.Writer, stderr: c.App.ErrWriter}
+	o := cfg.Options
+	vcfg := verifyConfig{ends: cfg.ends, Options: transfer.VerifyOptions{
+		Include: o.Include, Exclude: o.Exclude, Map: o.Map,
+		Since: o.Since, Before: o.Before, MaxSize: o.MaxSize,
+		Connections:  o.Connections,
+		OnDifference: out.difference, OnFolder: out.folder, Warn: out.warn,
+	}}
+	res, err := runVerify(ctx, vcfg, out, osTerminal())
+	if err == nil && !res.OK() {
+		err = &differencesError{res: res}
+	}
+	out.finishAfterCopy(res, err)
+	if copyErr != nil {
+		return copyErr
+	}
+	return err
 }
 
 // parseCopy turns the command line into a copyConfig; every error is a

@@ -201,3 +201,31 @@ func TestCopyDeleteExtraneous(t *testing.T) {
 	}
 	expectCode(t, mailferry(t, env, "verify", "maildir:"+src, dests["dovecot"], "--ca-file", s.CAFile), 0)
 }
+
+// copy --verify verifies what it copied: exit 0 when all is there, exit 3
+// with the differences listed when not (here: flags left behind with
+// --no-sync-flags).
+func TestCopyVerify(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "src")
+	writeMaildir(t, src, []testMessage{message("INBOX", 1, 300), message("INBOX", 2, 300), message("Work", 3, 300)})
+	dst := filepath.Join(t.TempDir(), "dst")
+	r := mailferry(t, nil, "copy", "maildir:"+src, "maildir:"+dst, "--verify")
+	expectCode(t, r, 0)
+	if !strings.Contains(r.stdout, "verified 3 message(s): all at the destination") || !strings.Contains(r.stdout, "copied 3 message(s)") {
+		t.Errorf("copy --verify:\n%s", r)
+	}
+	if i, j := strings.Index(r.stdout, "verified"), strings.Index(r.stdout, "copied"); i > j {
+		t.Errorf("the copy's summary must come last:\n%s", r.stdout)
+	}
+	setMaildirFlags(t, src, 1, "FS")
+	r = mailferry(t, nil, "copy", "maildir:"+src, "maildir:"+dst, "--verify", "--no-sync-flags")
+	expectCode(t, r, exitPartial)
+	if !strings.Contains(r.stdout, "1 flag") {
+		t.Errorf("the flag difference is not reported:\n%s", r)
+	}
+	r = mailferry(t, nil, "copy", "maildir:"+src, "maildir:"+dst, "--verify", "--json")
+	expectCode(t, r, 0)
+	if s := lastSummary(t, r.stdout); s.Copied != 0 || !strings.Contains(r.stdout, `"type":"verify-summary"`) {
+		t.Errorf("copy --verify --json:\n%s", r.stdout)
+	}
+}

@@ -305,6 +305,17 @@ func (r *reporter) Info(format string, args ...any) {
 }
 
 // jsonSummary is the last line of --json output; its shape is a contract.
+// jsonChanges is the line before the summary that counts what a run
+// changed besides copying, when it changed anything: the summary line's
+// shape stays exactly as documented.
+type jsonChanges struct {
+	Type           string            `json:"type"`
+	FlagsSynced    int               `json:"flags_synced,omitempty"`
+	FoldersCreated int               `json:"folders_created,omitempty"`
+	DestDeleted    int               `json:"dest_deleted,omitempty"`
+	Renamed        map[string]string `json:"renamed,omitempty"`
+}
+
 type jsonSummary struct {
 	Type    string  `json:"type"`
 	Copied  int     `json:"copied"`
@@ -312,15 +323,6 @@ type jsonSummary struct {
 	Failed  int     `json:"failed"`
 	Bytes   int64   `json:"bytes"`
 	Seconds float64 `json:"seconds"`
-	// FlagsSynced counts copies whose flags were brought up to date.
-	FlagsSynced int `json:"flags_synced,omitempty"`
-	// DestDeleted counts copies deleted by --delete-extraneous.
-	DestDeleted int `json:"dest_deleted,omitempty"`
-	// FoldersCreated counts destination folders created empty.
-	FoldersCreated int `json:"folders_created,omitempty"`
-	// Renamed lists destination folders stored under another name
-	// because the destination refused theirs.
-	Renamed map[string]string `json:"renamed,omitempty"`
 }
 
 // Finish ends the output of a run: the bar is closed, an error is printed
@@ -341,8 +343,12 @@ func (r *reporter) Finish(s transfer.Summary, runErr error) {
 				Exit  int    `json:"exit"`
 			}{"error", runErr.Error(), code})
 		}
+		if s.FlagsSynced > 0 || s.FoldersCreated > 0 || s.DestDeleted > 0 || len(s.Renamed) > 0 {
+			r.jsonLine(jsonChanges{Type: "changes", FlagsSynced: s.FlagsSynced, FoldersCreated: s.FoldersCreated,
+				DestDeleted: s.DestDeleted, Renamed: s.Renamed})
+		}
 		r.jsonLine(jsonSummary{Type: "summary", Copied: s.Copied, Skipped: s.Skipped, Failed: s.Failed,
-			Bytes: s.Bytes, Seconds: math.Round(s.Seconds*1000) / 1000, FlagsSynced: s.FlagsSynced, FoldersCreated: s.FoldersCreated, DestDeleted: s.DestDeleted, Renamed: s.Renamed})
+			Bytes: s.Bytes, Seconds: math.Round(s.Seconds*1000) / 1000})
 		return
 	}
 	if r.mode.Quiet || (runErr != nil && code != exitPartial && !errors.Is(runErr, errInterrupted) && s.Copied == 0) {

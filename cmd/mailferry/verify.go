@@ -335,11 +335,20 @@ func (o *verifyOutput) warn(msg string) {
 
 // finish prints the error, if any, and the summary (with --json always, as
 // the last line).
-func (o *verifyOutput) finish(res transfer.VerifyResult, err error) {
+// finishAfterCopy is finish for copy --verify: the copy's summary comes
+// after it and prints the run's error, so the error is not printed here.
+func (o *verifyOutput) finishAfterCopy(res transfer.VerifyResult, err error) {
+	o.finishLines(res, err, false)
+}
+
+func (o *verifyOutput) finish(res transfer.VerifyResult, err error) { o.finishLines(res, err, true) }
+
+// finishLines prints the summary of a verification, and err with printErr.
+func (o *verifyOutput) finishLines(res transfer.VerifyResult, err error, printErr bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	code := exitCode(err)
-	if err != nil {
+	if err != nil && printErr {
 		fmt.Fprintf(o.stderr, "mailferry: %s\n", safeError(err))
 	}
 	if o.mode.JSON {
