@@ -404,17 +404,15 @@ func stopCampaign(t *testing.T, d direction, sigs []syscall.Signal, want int) {
 				// A killed write may leave a torn mbox tail, which the
 				// next run sets aside; only the re-run is judged.
 				continue
-			} else {
-				want := 128 + int(sig)
-				if r.code != want || r.signaled {
-					t.Fatalf("%s: want exit code %d: %s", what, want, r)
-				}
-				if r.took > 5*time.Second {
-					t.Errorf("%s: the run took %v to stop", what, r.took)
-				}
-				if !campaignSummary.MatchString(lastLines(r.stdout, 1)) {
-					t.Errorf("%s: the last line is not the summary: %s", what, r)
-				}
+			}
+			if code := 128 + int(sig); r.code != code || r.signaled {
+				t.Fatalf("%s: want exit code %d: %s", what, code, r)
+			}
+			if r.took > 5*time.Second {
+				t.Errorf("%s: the run took %v to stop", what, r.took)
+			}
+			if !campaignSummary.MatchString(lastLines(r.stdout, 1)) {
+				t.Errorf("%s: the last line is not the summary: %s", what, r)
 			}
 			c.check(path, false, what)
 		}

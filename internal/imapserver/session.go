@@ -221,6 +221,11 @@ func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.App
 		return nil, errTryCreate
 	}
 	body, err := io.ReadAll(r)
+	if err == nil && int64(len(body)) < r.Size() {
+		// The client went away mid-literal: go-imap's reader ends
+		// early without an error.
+		err = io.ErrUnexpectedEOF
+	}
 	if err != nil && !s.srv.opts.KeepPartialAppend {
 		return nil, err
 	}
