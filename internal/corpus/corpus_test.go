@@ -26,8 +26,8 @@ func TestLoadHostileCases(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(msgs) != 22 {
-		t.Fatalf("got %d messages, want 22", len(msgs))
+	if len(msgs) != 23 {
+		t.Fatalf("got %d messages, want 23", len(msgs))
 	}
 	wantFolders := []string{"Archive", "Archive/2019", "Entwürfe", "INBOX", "a.b", `back\slash`, "日本語/テスト"}
 	if got := Folders(msgs); strings.Join(got, "|") != strings.Join(wantFolders, "|") {
@@ -59,6 +59,10 @@ func TestLoadHostileCases(t *testing.T) {
 			return bytes.Contains(b, []byte("\nStatus: RO\n")) && bytes.Contains(b, []byte("\nContent-Length: 33\n")) &&
 				len(b)-formats.HeaderEnd(b) == 33
 		}, "Status and an exact Content-Length"},
+		{"content-length-liar.eml", func(b []byte) bool {
+			body := b[formats.HeaderEnd(b):]
+			return bytes.Contains(b, []byte("\nContent-Length: 4\n")) && bytes.HasPrefix(body[4:], []byte("From liar@example.com "))
+		}, "a Content-Length ending just before a From_ line"},
 		{"dots.eml", func(b []byte) bool { return bytes.Contains(b, []byte("\n.\n..\n")) }, "dot lines"},
 		{"no-message-id.eml", func(b []byte) bool { return formats.MessageID(b) == "" }, "no Message-ID"},
 		{"attachment-3mb", func(b []byte) bool { return len(b) > 3<<20 && len(b) < 5<<20 }, "about 3 MB"},
