@@ -79,8 +79,9 @@ func SplitMboxFlags(flags []string) (keep, drop []string) {
 //
 // What the file cannot keep: a message without a final line feed gets one;
 // other readers see the quoting and the renamed fields. Where the header
-// ends is the first line that is empty or a lone CR; a message without such
-// a line gets the flag headers after its last line.
+// ends is the first line that is "\n" or "\r\n"; a message without such a
+// line gets the flag headers after its last line, and one whose first line
+// is not a header field gets them before it.
 //
 // The sender is the message's Return-Path, or MAILER-DAEMON. A message
 // without an arrival time is written with its Date: header's time, or the
@@ -226,6 +227,7 @@ func scanMboxHeader(r io.Reader) (mboxHeader, error) {
 	var (
 		pos     int64
 		lastCR  int64 = -1 // where a last line of a lone CR starts
+		top     bool       // the flag headers go before the first line
 		last    byte
 		inBody  bool
 		field   string // lower-case name of the field being read
@@ -280,8 +282,19 @@ func scanMboxHeader(r io.Reader) (mboxHeader, error) {
 		}
 		if string(head) == "\n" || string(head) == "\r\n" {
 			finish()
-			h.end, inBody = lineStart, true
+			if !top {
+				h.end = lineStart
+			}
+			inBody = true
 			continue
+		}
+		if lineStart == 0 && head[0] != ' ' && head[0] != '\t' && !fieldLine(head) {
+			// The message does not start with a header field (a
+			// stray From_ line, a body without a header): readers
+			// that stop at such a line would miss flag headers after
+			// it, so they go first. Not before a leading continuation
+			// line, which would join them.
+			h.end, top = 0, true
 		}
 		if (head[0] == ' ' || head[0] == '\t') && field != "" {
 			if len(value) < mboxHeaderValueMax {
@@ -303,7 +316,7 @@ func scanMboxHeader(r io.Reader) (mboxHeader, error) {
 	}
 	finish()
 	h.endsLF = last == '\n'
-	if h.end < 0 {
+	if h.end < 0 && !top {
 		h.end = pos
 		if lastCR >= 0 {
 			// The line feed the file adds would turn this last line
@@ -317,4 +330,11 @@ func scanMboxHeader(r io.Reader) (mboxHeader, error) {
 	}
 	h.returnPath = strings.TrimSpace(h.returnPath)
 	return h, nil
+}
+
+// fieldLine reports whether a line starts with a header field name and a
+// colon (white space before the colon allowed, as the reader allows it).
+func fieldLine(l []byte) bool {
+	name, _, ok := bytes.Cut(l, []byte(":"))
+	return ok && fieldName(bytes.TrimRight(name, " \t"))
 }
