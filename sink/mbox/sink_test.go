@@ -630,3 +630,20 @@ func TestRunEndToEnd(t *testing.T) {
 	sort.Strings(names)
 	t.Logf("folders: %q", names)
 }
+
+// TestEpochIsADate: a message that arrived at the Unix epoch (a Maildir file
+// with mtime 0) keeps that date; it is not taken for "no date".
+func TestEpochIsADate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.mbox")
+	s, err := sinkmbox.New(path, sinkmbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	epoch := time.Unix(0, 0).UTC()
+	put(t, s, []stored{{"INBOX", []string{}, epoch, []byte("Subject: old\nDate: Tue, 1 Jan 2019 10:00:00 +0000\n\nx\n")}}, false)
+	s.Close()
+	got := readAll(t, path)
+	if len(got) != 1 || !got[0].Date.Equal(epoch) {
+		t.Fatalf("read back %v", got)
+	}
+}

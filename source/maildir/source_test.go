@@ -438,3 +438,29 @@ func TestListMissingFolderIsEmpty(t *testing.T) {
 		t.Errorf("List of a missing folder = %v, %v", msgs, err)
 	}
 }
+
+// TestEpochMtimeIsADate: a message file with mtime 0 arrived on
+// 1970-01-01; that is its date, not "unknown".
+func TestEpochMtimeIsADate(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "Maildir")
+	for _, sub := range []string{"cur", "new", "tmp"} {
+		os.MkdirAll(filepath.Join(root, sub), 0o700)
+	}
+	writeFile(t, filepath.Join(root, "cur", "0.M1P2.host:2,S"), "Subject: epoch\n\nx\n", time.Unix(0, 0))
+	src, err := maildir.Open(root, maildir.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := src.List(ctx, "INBOX")
+	if err != nil || len(msgs) != 1 || msgs[0].Date.IsZero() || msgs[0].Date.Unix() != 0 {
+		t.Fatalf("List = %v, %v; want one message dated 1970-01-01", msgs, err)
+	}
+	var fetched time.Time
+	err = src.Fetch(ctx, "INBOX", msgs, func(m transfer.Message, r io.Reader) error {
+		fetched = m.Date
+		return nil
+	})
+	if err != nil || fetched.IsZero() || fetched.Unix() != 0 {
+		t.Fatalf("Fetch date %v, %v", fetched, err)
+	}
+}
