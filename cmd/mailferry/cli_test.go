@@ -55,8 +55,15 @@ type result struct {
 // and XDG_STATE_HOME in a temporary directory, no password variables).
 func mailferry(t *testing.T, env []string, args ...string) result {
 	t.Helper()
+	return mailferryIn(t, testEnv(t, env), args...)
+}
+
+// mailferryIn runs the binary with exactly the environment env, so runs
+// can share a HOME.
+func mailferryIn(t *testing.T, env []string, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(binary, args...)
-	cmd.Env = testEnv(t, env)
+	cmd.Env = env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

@@ -112,12 +112,7 @@ func TestSecondRunIntoOneMaildirRefuses(t *testing.T) {
 		"--state", filepath.Join(t.TempDir(), "first.state"))
 	waitFor(t, 20*time.Second, "the stall", func() bool { return proxy.Fired() == 1 })
 
-	cmd := exec.Command(binary, "copy", src, "maildir:"+dst, "--ca-file", ca, "--state", filepath.Join(t.TempDir(), "second.state"))
-	cmd.Env = env
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	_ = cmd.Run() // the exit code is what counts
-	second := result{stderr: stderr.String(), code: cmd.ProcessState.ExitCode()}
+	second := mailferryIn(t, env, "copy", src, "maildir:"+dst, "--ca-file", ca, "--state", filepath.Join(t.TempDir(), "second.state"))
 	if !first.running() {
 		t.Fatalf("the first run ended before the second finished, so this proves nothing:\n%s", first.stderr.String())
 	}
@@ -183,12 +178,8 @@ func TestSecondRunIntoOneIMAPAccountRefuses(t *testing.T) {
 		"--state", filepath.Join(t.TempDir(), "first.state"))
 	waitFor(t, 20*time.Second, "the stall", func() bool { return proxy.Fired() == 1 })
 
-	cmd := exec.Command(binary, "copy", "maildir:"+src, dst, "--ca-file", ca, "--state", filepath.Join(t.TempDir(), "second.state"))
-	cmd.Env = env // the same HOME and XDG_STATE_HOME: one user's two cron jobs
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	_ = cmd.Run() // the exit code is what counts
-	second := result{stderr: stderr.String(), code: cmd.ProcessState.ExitCode()}
+	// The same HOME and XDG_STATE_HOME: one user's two cron jobs.
+	second := mailferryIn(t, env, "copy", "maildir:"+src, dst, "--ca-file", ca, "--state", filepath.Join(t.TempDir(), "second.state"))
 	if !first.running() {
 		t.Fatalf("the first run ended before the second finished, so this proves nothing:\n%s", first.stderr.String())
 	}
