@@ -30,6 +30,9 @@ func (r *runner) put(ctx context.Context, it *item) bool {
 	}
 	dm := m
 	dm.Folder = job.dest
+	if err := r.opts.Messages.Wait(ctx, 1); err != nil {
+		return false
+	}
 	// A message being stored when the run stops is finished (see
 	// putGrace); nothing new is started, as retrier.do watches ctx.
 	pctx, pcancel := withGrace(ctx, putGrace)

@@ -58,7 +58,7 @@ func (r *runner) fetchLoop(ctx context.Context, job *folderJob, msgs []Message, 
 				return err
 			}
 			m.Folder = name
-			err := handle(m, body)
+			err := handle(m, r.opts.Bandwidth.reader(ctx, body))
 			if err != nil && ClassOf(err) == PerMessage && !errors.Is(err, ctx.Err()) {
 				// This body cannot be read (the source says so); the
 				// stream itself is fine.

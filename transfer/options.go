@@ -49,6 +49,10 @@ type Options struct {
 	// a StoredDeleter. Only copies confirmed by content are deleted, never a
 	// message mailferry did not copy.
 	DeleteExtraneous bool
+	// Bandwidth, when not nil, limits the bytes read from the source per
+	// second, over all connections (--bwlimit); Messages limits the
+	// messages stored per second (--max-messages-per-second).
+	Bandwidth, Messages *Throttle
 	// FoldersOnly creates the destination folders of the selected source
 	// folders and copies no message (imapsync's --justfolders).
 	FoldersOnly bool

@@ -69,7 +69,8 @@ func (b *backoff) wait(ctx context.Context, folder string, m *Message, what stri
 	if b.rt.event != nil {
 		b.rt.event(Event{Kind: EventRetry, Folder: folder, Message: m, Count: b.attempt, Err: err, Text: what})
 	}
-	if !sleep(ctx, b.delay) {
+	wait := max(b.delay, retryAfter(err))
+	if !sleep(ctx, wait) {
 		return false
 	}
 	b.delay = min(2*b.delay, maxRetryDelay)

@@ -26,6 +26,8 @@ func copyCommand() *cli.Command {
 		&cli.BoolFlag{DisableDefaultText: true, Name: "delete-source", Category: catRun, Usage: "delete messages from the source once their copy is durable and recorded"},
 		&cli.IntFlag{Name: "keep-days", Category: catRun, Usage: "with --delete-source: delete only messages first copied at least `N` days ago"},
 		&cli.BoolFlag{DisableDefaultText: true, Name: "delete-extraneous", Category: catRun, Usage: "delete from DEST the copies mailferry made of messages since gone from SOURCE (IMAP and Maildir destinations)"},
+		&cli.StringFlag{Name: "bwlimit", Category: catRun, Usage: "read at most `RATE` bytes a second from the source, over all connections: 512K, 10M"},
+		&cli.Float64Flag{Name: "max-messages-per-second", Category: catRun, Usage: "store at most `N` messages a second, over all connections (0.5 is one every 2 s)"},
 		&cli.BoolFlag{DisableDefaultText: true, Name: "verify", Category: catRun, Usage: "after copying, verify that DEST holds every selected SOURCE message (content, flags, dates); exit 3 on a difference"},
 		&cli.BoolFlag{DisableDefaultText: true, Name: "folders-only", Category: catRun, Usage: "create the destination's folders and copy no message"},
 		&cli.BoolFlag{DisableDefaultText: true, Name: "no-sync-flags", Category: catRun, Usage: "do not carry changed flags of messages copied earlier (IMAP and Maildir destinations)"},
@@ -168,6 +170,19 @@ func parseCopy(c *cli.Context) (copyConfig, error) {
 	o.SyncFlags = !c.Bool("no-sync-flags")
 	o.FoldersOnly = c.Bool("folders-only")
 	o.DeleteExtraneous = c.Bool("delete-extraneous")
+	if s := c.String("bwlimit"); s != "" {
+		rate, err := parseSize(s)
+		if err != nil || rate <= 0 {
+			return cfg, usageErrorf("--bwlimit %q: expected bytes a second, such as 512K or 10M", s)
+		}
+		o.Bandwidth = transfer.NewThrottle(float64(rate))
+	}
+	if n := c.Float64("max-messages-per-second"); n != 0 {
+		if n < 0 {
+			return cfg, usageErrorf("--max-messages-per-second %g: must be more than 0", n)
+		}
+		o.Messages = transfer.NewThrottle(n)
+	}
 	if o.FoldersOnly && o.DeleteSource {
 		return cfg, usageErrorf("--folders-only copies no message, so --delete-source would delete nothing; give one of them")
 	}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mailferry/mailferry/internal/dovecot"
 )
@@ -227,5 +228,32 @@ func TestCopyVerify(t *testing.T) {
 	expectCode(t, r, 0)
 	if s := lastSummary(t, r.stdout); s.Copied != 0 || !strings.Contains(r.stdout, `"type":"verify-summary"`) {
 		t.Errorf("copy --verify --json:\n%s", r.stdout)
+	}
+}
+
+// --bwlimit and --max-messages-per-second slow a run down to their rate:
+// 6 messages at 4 a second take at least 1.25 s (the first goes at once).
+func TestCopyRateLimits(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "src")
+	var msgs []testMessage
+	for i := range 6 {
+		msgs = append(msgs, message("INBOX", i, 2000))
+	}
+	writeMaildir(t, src, msgs)
+	start := time.Now()
+	r := mailferry(t, nil, "copy", "maildir:"+src, "maildir:"+filepath.Join(t.TempDir(), "a"), "--max-messages-per-second", "4")
+	expectCode(t, r, 0)
+	if took := time.Since(start); took < 1250*time.Millisecond {
+		t.Errorf("6 messages at 4/s took %v", took)
+	}
+	start = time.Now()
+	r = mailferry(t, nil, "copy", "maildir:"+src, "maildir:"+filepath.Join(t.TempDir(), "b"), "--bwlimit", "8K")
+	expectCode(t, r, 0)
+	if took := time.Since(start); took < 750*time.Millisecond { // 12 KB at 8 KiB/s, less the first read
+		t.Errorf("12 KB at 8 KiB/s took %v", took)
+	}
+	for _, bad := range [][]string{{"--bwlimit", "fast"}, {"--bwlimit", "0"}, {"--max-messages-per-second", "-1"}} {
+		r := mailferry(t, nil, append([]string{"copy", "maildir:" + src, "maildir:" + filepath.Join(t.TempDir(), "c")}, bad...)...)
+		expectCode(t, r, exitUsage)
 	}
 }

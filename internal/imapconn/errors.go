@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 
@@ -21,6 +24,9 @@ import (
 // from real servers.
 func ClassOfResponse(e *imap.Error) transfer.Class {
 	if e.Type == imap.StatusResponseTypeBye {
+		return transfer.Temporary
+	}
+	if _, ok := throttled(e); ok {
 		return transfer.Temporary
 	}
 	switch e.Code {
@@ -43,6 +49,9 @@ func ClassOfResponse(e *imap.Error) transfer.Class {
 // answers "NO [LIMIT] Mail size is larger than the maximum size allowed by
 // server configuration"), so the run goes on with the others.
 func ClassOfAppend(e *imap.Error) transfer.Class {
+	if _, ok := throttled(e); ok {
+		return transfer.Temporary
+	}
 	if e.Code == imap.ResponseCodeLimit || e.Code == "" && e.Type == imap.StatusResponseTypeNo {
 		return transfer.PerMessage
 	}
@@ -53,7 +62,42 @@ func ClassOfAppend(e *imap.Error) transfer.Class {
 // APPEND, with ClassOfAppend; an [OVERQUOTA] refusal also wraps
 // transfer.ErrOverQuota, so the run can say the account is full.
 func AppendRefusal(e *imap.Error, err error) error {
-	return transfer.Classify(ClassOfAppend(e), withQuota(e, err))
+	return transfer.Classify(ClassOfAppend(e), withBackoff(e, withQuota(e, err)))
+}
+
+// suggestedBackoff is Microsoft 365's way of saying how long to wait:
+// "NO Request is throttled. Suggested Backoff Time: 150 milliseconds" (also
+// "ms", seconds).
+var suggestedBackoff = regexp.MustCompile(`(?i)backoff time:\s*(\d+)\s*(ms|milliseconds?|s|seconds?)\b`)
+
+// throttled reports whether e is a throttling answer ([THROTTLED], or a
+// text that says the request is throttled), and the wait it suggests (0
+// when none).
+func throttled(e *imap.Error) (time.Duration, bool) {
+	if e.Code != "THROTTLED" && !strings.Contains(strings.ToLower(e.Text), "throttl") {
+		return 0, false
+	}
+	m := suggestedBackoff.FindStringSubmatch(e.Text)
+	if m == nil {
+		return 0, true
+	}
+	n, _ := strconv.Atoi(m[1])
+	unit := time.Millisecond
+	if strings.HasPrefix(strings.ToLower(m[2]), "s") {
+		unit = time.Second
+	}
+	// A server asking for hours is not taken at its word: the run's own
+	// backoff and its bound on retries still apply.
+	return min(time.Duration(n)*unit, 5*time.Minute), true
+}
+
+// withBackoff makes err a transfer.RetryAfterError when e is a throttling
+// answer that names a wait.
+func withBackoff(e *imap.Error, err error) error {
+	if d, ok := throttled(e); ok && d > 0 {
+		return &transfer.RetryAfterError{After: d, Err: err}
+	}
+	return err
 }
 
 // withQuota wraps transfer.ErrOverQuota around err when e is [OVERQUOTA].
@@ -121,7 +165,7 @@ func (c *Conn) classify(what string, err error) error {
 		if ie.Type == imap.StatusResponseTypeBye {
 			c.markBroken()
 		}
-		return transfer.Classify(class, withQuota(ie, fmt.Errorf("imap %s: %s: %w", server, what, Refusal{ie})))
+		return transfer.Classify(class, withBackoff(ie, withQuota(ie, fmt.Errorf("imap %s: %s: %w", server, what, Refusal{ie}))))
 	}
 	// Anything else is the connection itself: a drop, a reset, or a
 	// response the library could not parse (which makes it close the

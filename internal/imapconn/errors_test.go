@@ -33,6 +33,8 @@ func TestClassOfServerAnswers(t *testing.T) {
 		{no(imap.ResponseCodeInUse, "Mailbox is locked"), transfer.Temporary, transfer.Temporary},
 		{&imap.Error{Type: imap.StatusResponseTypeBye, Text: "Server shutting down."}, transfer.Temporary, transfer.Temporary},
 		{no(imap.ResponseCodeCannot, "Character not allowed in mailbox name: '.'"), transfer.PerMessage, transfer.PerMessage},
+		{no("", "Request is throttled. Suggested Backoff Time: 150 milliseconds"), transfer.Temporary, transfer.Temporary},
+		{no("THROTTLED", "Too many commands"), transfer.Temporary, transfer.Temporary},
 	} {
 		if got := ClassOfAppend(c.answer); got != c.append {
 			t.Errorf("APPEND %v: class %v, want %v", c.answer, got, c.append)
@@ -127,5 +129,26 @@ func TestPoolGivesUpOnSilentServer(t *testing.T) {
 	}
 	if n := proxy.Accepted(); n != 3 {
 		t.Errorf("the proxy saw %d connections, want 3 (the later Get does not dial)", n)
+	}
+}
+
+func TestThrottledAnswersSayHowLongToWait(t *testing.T) {
+	for text, want := range map[string]time.Duration{
+		"Request is throttled. Suggested Backoff Time: 150 milliseconds": 150 * time.Millisecond,
+		"Request is throttled. Suggested Backoff Time: 2000 ms":          2 * time.Second,
+		"User is throttled. Suggested backoff time: 3 seconds":           3 * time.Second,
+		"Request is throttled.":                                          0,
+		"Request is throttled. Suggested Backoff Time: 99999 seconds":    5 * time.Minute,
+	} {
+		ie := &imap.Error{Type: imap.StatusResponseTypeNo, Text: text}
+		err := AppendRefusal(ie, Refusal{ie})
+		var ra *transfer.RetryAfterError
+		got := time.Duration(0)
+		if errors.As(err, &ra) {
+			got = ra.After
+		}
+		if got != want || transfer.ClassOf(err) != transfer.Temporary {
+			t.Errorf("%q: wait %v (class %v), want %v, Temporary", text, got, transfer.ClassOf(err), want)
+		}
 	}
 }
