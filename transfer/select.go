@@ -28,6 +28,10 @@ func newSelection(opts Options) selection {
 	}
 }
 
+// SelectsFolder reports whether Include and Exclude select the source folder
+// name, as Run applies them.
+func (o Options) SelectsFolder(name string) bool { return newSelection(o).folder(name) }
+
 // folder applies Include and Exclude to a source folder name.
 func (s selection) folder(name string) bool {
 	if len(s.include) > 0 {

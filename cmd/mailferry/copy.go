@@ -305,7 +305,7 @@ func flattenInto(ctx context.Context, src transfer.Source, opts *transfer.Option
 	}
 	var names []string
 	for _, f := range folders {
-		if selected(f.Name, opts.Include, opts.Exclude) {
+		if opts.SelectsFolder(f.Name) {
 			names = append(names, f.Name)
 		}
 	}
@@ -314,26 +314,6 @@ func flattenInto(ctx context.Context, src transfer.Source, opts *transfer.Option
 			"To keep folders apart, give a directory (mbox:DIR), or pick one folder with --include", cfg.Dest, len(names), names))
 	}
 	return nil
-}
-
-// selected applies --include and --exclude to a folder name the way
-// transfer.Run does.
-func selected(name string, include, exclude []*regexp.Regexp) bool {
-	if len(include) > 0 {
-		ok := false
-		for _, re := range include {
-			ok = ok || re.MatchString(name)
-		}
-		if !ok {
-			return false
-		}
-	}
-	for _, re := range exclude {
-		if re.MatchString(name) {
-			return false
-		}
-	}
-	return true
 }
 
 // describeRunError adds advice to the error that stopped a run.
