@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mailferry/mailferry/internal/sample"
 	"github.com/mailferry/mailferry/transfer"
 )
 
@@ -599,37 +598,4 @@ func TestFolders(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &total); err != nil || total.Type != "total" || total.Folders != 3 || total.Messages != len(msgs) {
 		t.Errorf("folders --json total = %+v, %v\n%s", total, err, r)
 	}
-}
-
-func TestDemo(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "demo")
-	r := mailferry(t, nil, "demo", dir)
-	expectCode(t, r, 0)
-	for _, want := range []string{dir, "nothing is copied twice", "What to try next", "mailferry folders"} {
-		if !strings.Contains(r.stdout, want) {
-			t.Errorf("demo output lacks %q:\n%s", want, r)
-		}
-	}
-	total, inbox := len(sample.Mailbox()), 0
-	for _, m := range sample.Mailbox() {
-		if m.Folder == "INBOX" {
-			inbox++
-		}
-	}
-	if n := len(messageFiles(t, filepath.Join(dir, "Maildir"))); n != total {
-		t.Errorf("the demo Maildir holds %d messages, want %d", n, total)
-	}
-	for file, want := range map[string]int{"pop3-inbox.mbox": inbox, "mbox/INBOX": inbox} {
-		b, err := os.ReadFile(filepath.Join(dir, file))
-		if err != nil {
-			t.Errorf("demo output: %v", err)
-			continue
-		}
-		if got := strings.Count("\n"+string(b), "\nFrom "); got != want {
-			t.Errorf("%s holds %d messages, want %d", file, got, want)
-		}
-	}
-	// A second demo in the same place copies nothing again.
-	r = mailferry(t, nil, "demo", dir)
-	expectCode(t, r, 0)
 }

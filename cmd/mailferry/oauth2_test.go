@@ -35,9 +35,6 @@ func runAsTokenHelper() {
 	os.Exit(0)
 }
 
-// shellQuote quotes s for sh -c.
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
-
 // oauth2Server is a Dovecot whose logins are OAuth2 tokens from its token
 // server, holding mail for alice; bob's account starts empty.
 type oauth2Server struct {
