@@ -188,6 +188,13 @@ func StatePath(s Store, path, dir string) (string, error) {
 // transfer.Run between them, with the journal at statePath, or without a
 // journal when statePath is "". It closes everything before returning.
 func CopyOnce(from Store, fromPath string, to Store, toPath, statePath string) (transfer.Summary, error) {
+	return Copy(from, fromPath, to, toPath, statePath, transfer.Options{})
+}
+
+// Copy is CopyOnce with options: opts.SourceKey, when empty, is the store's
+// name and path, as an endpoint names it; opts.Journal is the journal at
+// statePath.
+func Copy(from Store, fromPath string, to Store, toPath, statePath string, opts transfer.Options) (transfer.Summary, error) {
 	src, err := from.OpenSource(fromPath)
 	if err != nil {
 		return transfer.Summary{}, fmt.Errorf("open source %s %s: %w", from.Name, fromPath, err)
@@ -197,7 +204,9 @@ func CopyOnce(from Store, fromPath string, to Store, toPath, statePath string) (
 	if err != nil {
 		return transfer.Summary{}, fmt.Errorf("new sink %s %s: %w", to.Name, toPath, err)
 	}
-	opts := transfer.Options{SourceKey: from.Name + ":" + fromPath}
+	if opts.SourceKey == "" {
+		opts.SourceKey = from.Name + ":" + fromPath
+	}
 	if statePath != "" {
 		j, err := transfer.OpenJournal(statePath)
 		if err != nil {

@@ -54,7 +54,8 @@ func IMAP(t testing.TB, opts imapserver.Options) Store {
 		OpenSource: func(addr string) (transfer.Source, error) {
 			return sourceimap.New(context.Background(), conn(addr))
 		},
-		CRLF: true,
+		Respell: LocalhostSpelling,
+		CRLF:    true,
 	}
 }
 

@@ -1,6 +1,9 @@
 package conformance
 
 import (
+	"testing"
+
+	"github.com/mailferry/mailferry/internal/corpus"
 	"github.com/mailferry/mailferry/transfer"
 )
 
@@ -14,8 +17,17 @@ type Store struct {
 	// directory dir. For a server store it may return any string its
 	// NewSink and OpenSource understand.
 	Path func(dir string) string
-	// NewSink opens a sink writing to the store at path.
+	// NewSink opens a sink writing to the store at path; nil for a store
+	// that is only a source (POP3).
 	NewSink func(path string) (transfer.Sink, error)
+	// Add, when set, stores msgs in the store at path by the store's own
+	// means, for a store without a sink (a POP3 maildrop is the server's).
+	// Put uses it in place of NewSink.
+	Add func(path string, msgs []corpus.Message) error
+	// Respell, when set, returns another spelling of path that names the
+	// same store: localhost for 127.0.0.1 (LocalhostSpelling). nil means
+	// SymlinkSpelling, for a local store.
+	Respell func(t testing.TB, path string) string
 	// OpenSource opens a source reading the store at path.
 	OpenSource func(path string) (transfer.Source, error)
 	// OneFolder is set for stores that hold a single folder (one mbox
