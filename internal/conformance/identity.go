@@ -213,17 +213,31 @@ func identityRun(t *testing.T, from, to Store, seed uint64, n int) {
 	}
 	folder := ExpectFor(to).folder
 
+	// What each store holds is read once per change: the source after it
+	// was filled, the destination after each run.
+	want, err := contentMultiset(from, srcPath, folder)
+	if err != nil {
+		t.Fatalf("reading the source: %v", err)
+	}
+	before, err := contentMultiset(to, dstPath, nil)
+	if err != nil {
+		t.Fatalf("reading the destination: %v", err)
+	}
+	count := func(m map[string]map[string]int) int {
+		n := 0
+		for _, c := range m {
+			for _, k := range c {
+				n += k
+			}
+		}
+		return n
+	}
+	if n := count(want); n != len(msgs) {
+		t.Fatalf("the source %s reads back %d messages; %d were put into it", from.Name, n, len(msgs))
+	}
 	runs := 0
 	step := func(name string, fromPath, state string, wantCopied int) {
 		t.Helper()
-		want, err := contentMultiset(from, fromPath, folder)
-		if err != nil {
-			t.Fatalf("%s: reading the source: %v", name, err)
-		}
-		before, err := contentMultiset(to, dstPath, nil)
-		if err != nil {
-			t.Fatalf("%s: reading the destination: %v", name, err)
-		}
 		_, statErr := os.Stat(state)
 		hadState := statErr == nil
 		planned, _, err := countedCopy(from, fromPath, to, dstPath, state, true)
@@ -245,12 +259,7 @@ func identityRun(t *testing.T, from, to Store, seed uint64, n int) {
 			t.Fatalf("%s: %v", name, err)
 		}
 		runs++
-		total := 0
-		for _, c := range want {
-			for _, k := range c {
-				total += k
-			}
-		}
+		total := count(want)
 		if sum.Copied != wantCopied || sum.Failed != 0 || sum.Copied+sum.Skipped != total {
 			t.Errorf("%s: copied %d, skipped %d, failed %d (%v); want %d copied of %d", name,
 				sum.Copied, sum.Skipped, sum.Failed, sum.Failures, wantCopied, total)
@@ -265,12 +274,19 @@ func identityRun(t *testing.T, from, to Store, seed uint64, n int) {
 		if d := multisetDiff(want, got); d != "" {
 			t.Errorf("%s: the destination's messages differ from the source's: %s", name, d)
 		}
+		before = got
 	}
 
 	step("first run", srcPath, state, len(msgs)-len(prefill))
 	step("again", srcPath, state, 0)
 	if err := Put(from, srcPath, later); err != nil {
 		t.Fatalf("new mail into the source: %v", err)
+	}
+	if want, err = contentMultiset(from, srcPath, folder); err != nil {
+		t.Fatalf("reading the source after new mail: %v", err)
+	}
+	if n := count(want); n != len(msgs)+len(later) {
+		t.Fatalf("the source %s reads back %d messages; %d were put into it", from.Name, n, len(msgs)+len(later))
 	}
 	step("after new mail", srcPath, state, len(later))
 	if err := os.Remove(state); err != nil {
