@@ -21,20 +21,17 @@ import (
 	"github.com/mailferry/mailferry/formats"
 	"github.com/mailferry/mailferry/internal/corpus"
 	"github.com/mailferry/mailferry/internal/sample"
+	"github.com/mailferry/mailferry/internal/soak"
 	"github.com/mailferry/mailferry/transfer"
 )
-
-// SoakEnv, set to 1, makes the identity property run more seeds over larger
-// folders (`make soak`).
-const SoakEnv = "MAILFERRY_SOAK"
 
 // IdentitySeeds returns the seeds the identity property runs for the pair
 // named pair, and the number of generated messages per seed: in `make
 // test` one seed drawn from the pair's name (so the pairs together cover
 // many shapes at the cost of one run each) over about 40 messages; with
-// MAILFERRY_SOAK=1 eight seeds over about 140.
+// MAILFERRY_SOAK=1 (make soak) eight seeds over about 140.
 func IdentitySeeds(pair string) (seeds []uint64, messages int) {
-	if os.Getenv(SoakEnv) == "1" {
+	if soak.Enabled() {
 		return []uint64{1, 2, 3, 4, 5, 6, 7, 8}, 120
 	}
 	h := fnv.New64a()
