@@ -64,16 +64,9 @@ func (r *runner) deleteExtraneous(ctx context.Context, g *destGroup, entries []*
 	if err := r.probe(ctx, probe); err != nil {
 		return err
 	}
-	var dstDigests map[string]string
-	err := r.withFetchSlot(ctx, func() error {
-		return r.retrier.do(ctx, g.dest, nil, "reading destination messages", func() error {
-			var err error
-			dstDigests, err = r.indexer.Digests(ctx, g.dest, refs)
-			return err
-		})
-	})
+	dstDigests, err := r.readDigests(ctx, g.dest, refs)
 	if err != nil {
-		return FatalError(fmt.Errorf("destination folder %q: reading messages to compare: %w", g.dest, err))
+		return err
 	}
 	copies := make(map[string][]string) // digest → refs at the destination
 	for _, ref := range refs {

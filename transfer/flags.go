@@ -43,15 +43,9 @@ func (r *runner) syncFlags(ctx context.Context, g *destGroup, entries []*planEnt
 		}
 	}
 	if len(changedKnown) > 0 && !indexed && r.indexer != nil {
-		err := r.withFetchSlot(ctx, func() error {
-			return r.retrier.do(ctx, g.dest, nil, "reading the destination folder", func() error {
-				var err error
-				idx, err = r.indexer.Index(ctx, g.dest)
-				return err
-			})
-		})
-		if err != nil {
-			return FatalError(fmt.Errorf("destination folder %q: reading what it holds: %w", g.dest, err))
+		var err error
+		if idx, err = r.readIndex(ctx, g.dest); err != nil {
+			return err
 		}
 	}
 	srcKeys := make(map[string]int)

@@ -111,16 +111,9 @@ func (r *runner) learnKeys(ctx context.Context, entries []*planEntry) error {
 	if r.keyer == nil {
 		return r.probe(ctx, need)
 	}
-	byJob := make(map[*folderJob][]*planEntry)
-	var jobs []*folderJob
-	for _, e := range need {
-		if byJob[e.job] == nil {
-			jobs = append(jobs, e.job)
-		}
-		byJob[e.job] = append(byJob[e.job], e)
-	}
+	jobs, groups := byJob(need)
 	for _, job := range jobs {
-		es := byJob[job]
+		es := groups[job]
 		msgs := make([]Message, len(es))
 		for i, e := range es {
 			msgs[i] = e.msg
@@ -160,16 +153,9 @@ func (r *runner) matchDigests(ctx context.Context, g *destGroup, keys []string, 
 	if err := r.probe(ctx, probe); err != nil {
 		return err
 	}
-	var dstDigests map[string]string
-	err := r.withFetchSlot(ctx, func() error {
-		return r.retrier.do(ctx, g.dest, nil, "reading destination messages", func() error {
-			var err error
-			dstDigests, err = r.indexer.Digests(ctx, g.dest, refs)
-			return err
-		})
-	})
+	dstDigests, err := r.readDigests(ctx, g.dest, refs)
 	if err != nil {
-		return FatalError(fmt.Errorf("destination folder %q: reading messages to compare: %w", g.dest, err))
+		return err
 	}
 	for _, k := range keys {
 		have := make(map[string][]*StoredMessage)

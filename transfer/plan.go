@@ -111,15 +111,9 @@ func (r *runner) planGroup(ctx context.Context, g *destGroup) error {
 	needsDest := unknown > 0 || r.deleter != nil || len(gone) > 0
 	var idx FolderIndex
 	if needsDest && r.indexer != nil {
-		err := r.withFetchSlot(ctx, func() error {
-			return r.retrier.do(ctx, g.dest, nil, "reading the destination folder", func() error {
-				var err error
-				idx, err = r.indexer.Index(ctx, g.dest)
-				return err
-			})
-		})
-		if err != nil {
-			return FatalError(fmt.Errorf("destination folder %q: reading what it holds: %w", g.dest, err))
+		var err error
+		if idx, err = r.readIndex(ctx, g.dest); err != nil {
+			return err
 		}
 	}
 	if r.deleter != nil {
@@ -256,16 +250,9 @@ func (r *runner) withFetchSlot(ctx context.Context, fn func() error) error {
 // probe learns key, size and digest of entries by fetching their bodies and
 // discarding them: for a source without Keyer, and to settle ambiguous keys.
 func (r *runner) probe(ctx context.Context, entries []*planEntry) error {
-	byJob := make(map[*folderJob][]*planEntry)
-	var jobs []*folderJob
-	for _, e := range entries {
-		if byJob[e.job] == nil {
-			jobs = append(jobs, e.job)
-		}
-		byJob[e.job] = append(byJob[e.job], e)
-	}
+	jobs, groups := byJob(entries)
 	for _, job := range jobs {
-		es := byJob[job]
+		es := groups[job]
 		byID := make(map[string]*planEntry, len(es))
 		msgs := make([]Message, len(es))
 		for i, e := range es {
@@ -302,4 +289,51 @@ func digestBody(body io.Reader) (key, digest string, vsize int64, err error) {
 	}
 	key, digest, vsize = d.sum()
 	return key, digest, vsize, nil
+}
+
+// readIndex reads what destination folder dest holds, holding a fetch slot.
+func (r *runner) readIndex(ctx context.Context, dest string) (FolderIndex, error) {
+	var idx FolderIndex
+	err := r.withFetchSlot(ctx, func() error {
+		return r.retrier.do(ctx, dest, nil, "reading the destination folder", func() error {
+			var err error
+			idx, err = r.indexer.Index(ctx, dest)
+			return err
+		})
+	})
+	if err != nil {
+		return idx, FatalError(fmt.Errorf("destination folder %q: reading what it holds: %w", dest, err))
+	}
+	return idx, nil
+}
+
+// readDigests reads the content digests of the destination messages refs
+// name, holding a fetch slot.
+func (r *runner) readDigests(ctx context.Context, dest string, refs []string) (map[string]string, error) {
+	var digests map[string]string
+	err := r.withFetchSlot(ctx, func() error {
+		return r.retrier.do(ctx, dest, nil, "reading destination messages", func() error {
+			var err error
+			digests, err = r.indexer.Digests(ctx, dest, refs)
+			return err
+		})
+	})
+	if err != nil {
+		return nil, FatalError(fmt.Errorf("destination folder %q: reading messages to compare: %w", dest, err))
+	}
+	return digests, nil
+}
+
+// byJob groups plan entries by their source folder, in the order the
+// folders first appear.
+func byJob(entries []*planEntry) ([]*folderJob, map[*folderJob][]*planEntry) {
+	groups := make(map[*folderJob][]*planEntry)
+	var jobs []*folderJob
+	for _, e := range entries {
+		if groups[e.job] == nil {
+			jobs = append(jobs, e.job)
+		}
+		groups[e.job] = append(groups[e.job], e)
+	}
+	return jobs, groups
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/mailferry/mailferry/formats"
+	"github.com/mailferry/mailferry/transfer"
 )
 
 // KeyedMessage is one message of the selected mailbox with its identity key.
@@ -106,4 +107,39 @@ func (c *Conn) FetchAllKeys(ctx context.Context, n uint32, mailbox string) ([]Ke
 	}
 	return c.FetchKeys(ctx, imap.SeqSet{imap.SeqRange{Start: 1, Stop: n}},
 		fmt.Sprintf("folder %q: FETCH (UID RFC822.SIZE BODY.PEEK[HEADER])", mailbox))
+}
+
+// SeqNums maps uids of the selected mailbox to sequence numbers with one UID
+// FETCH (UID), which has no literal, so go-imap routes its answers
+// correctly; a UID that is gone is left out. A FETCH by these sequence
+// numbers is then routed whatever the order of its items, also by servers
+// that send the UID after a body.
+func (c *Conn) SeqNums(ctx context.Context, uids []imap.UID, mailbox string) (imap.SeqSet, error) {
+	var bufs []*imapclient.FetchMessageBuffer
+	err := c.Do(ctx, fmt.Sprintf("folder %q: UID FETCH (UID)", mailbox), func() error {
+		var err error
+		bufs, err = c.C.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{UID: true}).Collect()
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var seqs imap.SeqSet
+	for _, b := range bufs {
+		if b.SeqNum != 0 {
+			seqs.AddNum(b.SeqNum)
+		}
+	}
+	return seqs, nil
+}
+
+// RequireUIDPlus refuses a deletion from mailbox on a server without
+// UIDPLUS: it could only expunge every \Deleted message of the folder,
+// including ones the user marked and wants kept.
+func (c *Conn) RequireUIDPlus(mailbox string) error {
+	if c.Info.Caps.Has(imap.CapUIDPlus) {
+		return nil
+	}
+	return transfer.FatalError(fmt.Errorf("imap %s: refusing to delete from folder %q: the server lacks UIDPLUS, so EXPUNGE would also remove other messages marked \\Deleted",
+		c.Options().Server(), mailbox))
 }

@@ -85,20 +85,9 @@ func (s *Sink) Digests(ctx context.Context, folder string, refs []string) (map[s
 	if _, err := c.Select(ctx, server, true); err != nil {
 		return nil, fmt.Errorf("folder %q: %w", folder, err)
 	}
-	var bufs []*imapclientBuffer
-	err = c.Do(ctx, fmt.Sprintf("folder %q: UID FETCH (UID)", folder), func() error {
-		var err error
-		bufs, err = c.C.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{UID: true}).Collect()
-		return err
-	})
+	seqs, err := c.SeqNums(ctx, uids, folder)
 	if err != nil {
 		return nil, err
-	}
-	var seqs imap.SeqSet
-	for _, b := range bufs {
-		if b.SeqNum != 0 {
-			seqs.AddNum(b.SeqNum)
-		}
 	}
 	if len(seqs) == 0 {
 		return out, nil

@@ -100,9 +100,8 @@ func (s *Sink) DeleteStored(ctx context.Context, folder string, refs []string) e
 		return err
 	}
 	defer s.pool.Put(c)
-	if !c.Info.Caps.Has(imap.CapUIDPlus) {
-		return transfer.FatalError(fmt.Errorf("imap %s: refusing to delete from folder %q: the server lacks UIDPLUS, so EXPUNGE would also remove other messages marked \\Deleted",
-			s.pool.Options().Server(), folder))
+	if err := c.RequireUIDPlus(folder); err != nil {
+		return err
 	}
 	f.mu.Lock()
 	server := f.server

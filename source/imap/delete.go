@@ -23,9 +23,8 @@ func (s *Source) Delete(ctx context.Context, folder string, msgs []transfer.Mess
 		return err
 	}
 	defer s.pool.Put(c)
-	if !c.Info.Caps.Has(imap.CapUIDPlus) {
-		return transfer.FatalError(fmt.Errorf("imap %s: refusing to delete from folder %q: the server lacks UIDPLUS, so EXPUNGE would also remove other messages marked \\Deleted",
-			c.Options().Server(), folder))
+	if err := c.RequireUIDPlus(folder); err != nil {
+		return err
 	}
 	var uids imap.UIDSet
 	var validity uint32

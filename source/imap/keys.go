@@ -48,20 +48,9 @@ func (s *Source) Keys(ctx context.Context, folder string, msgs []transfer.Messag
 		// identities; the fetch reports each message.
 		return out, nil
 	}
-	var bufs []*imapclientBuffer
-	err = c.Do(ctx, fmt.Sprintf("folder %q: UID FETCH (UID)", folder), func() error {
-		var err error
-		bufs, err = c.C.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{UID: true}).Collect()
-		return err
-	})
+	seqs, err := c.SeqNums(ctx, uids, folder)
 	if err != nil {
 		return nil, err
-	}
-	var seqs imap.SeqSet
-	for _, b := range bufs {
-		if b.SeqNum != 0 {
-			seqs.AddNum(b.SeqNum)
-		}
 	}
 	if len(seqs) == 0 {
 		return out, nil
