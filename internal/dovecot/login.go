@@ -1,8 +1,11 @@
 package dovecot
 
 import (
+	"slices"
+	"sort"
 	"testing"
 
+	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 )
 
@@ -20,4 +23,22 @@ func (s *Server) Login(t testing.TB, u User) *imapclient.Client {
 		t.Fatalf("dovecot %s: login as %s: %v", s.IMAPSAddr, u.Name, err)
 	}
 	return c
+}
+
+// Selectable returns, sorted, the mailboxes LIST "" "*" shows that can be
+// selected (not \Noselect or \NonExistent); it fails the test if LIST does.
+func Selectable(t testing.TB, c *imapclient.Client) []string {
+	t.Helper()
+	list, err := c.List("", "*", nil).Collect()
+	if err != nil {
+		t.Fatalf("LIST: %v", err)
+	}
+	var out []string
+	for _, l := range list {
+		if !slices.Contains(l.Attrs, imap.MailboxAttrNoSelect) && !slices.Contains(l.Attrs, imap.MailboxAttrNonExistent) {
+			out = append(out, l.Mailbox)
+		}
+	}
+	sort.Strings(out)
+	return out
 }

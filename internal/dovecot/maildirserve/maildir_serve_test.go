@@ -128,15 +128,9 @@ func serve(t *testing.T, msgs []stored) {
 
 	c := s.Login(t, user)
 
-	list, err := c.List("", "*", nil).Collect()
-	if err != nil {
-		t.Fatalf("LIST: %v", err)
-	}
 	listed := map[string]bool{}
-	for _, l := range list {
-		if !slices.Contains(l.Attrs, imap.MailboxAttrNonExistent) && !slices.Contains(l.Attrs, imap.MailboxAttrNoSelect) {
-			listed[l.Mailbox] = true
-		}
+	for _, name := range dovecot.Selectable(t, c) {
+		listed[name] = true
 	}
 	byFolder := map[string][]int{}
 	for i, m := range msgs {

@@ -385,16 +385,7 @@ func TestDovecotServesArchive(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := s.Login(t, user)
-	list, err := c.List("", "*", nil).Collect()
-	if err != nil {
-		t.Fatalf("LIST: %v", err)
-	}
-	var selectable []string
-	for _, l := range list {
-		if !slices.Contains(l.Attrs, imap.MailboxAttrNoSelect) && !slices.Contains(l.Attrs, imap.MailboxAttrNonExistent) {
-			selectable = append(selectable, l.Mailbox)
-		}
-	}
+	selectable := dovecot.Selectable(t, c)
 	var wantNames []string
 	for folder, file := range files {
 		name := folder
@@ -403,7 +394,6 @@ func TestDovecotServesArchive(t *testing.T) {
 		}
 		wantNames = append(wantNames, name)
 	}
-	sort.Strings(selectable)
 	sort.Strings(wantNames)
 	if !slices.Equal(selectable, wantNames) {
 		t.Errorf("Dovecot lists %q, want %q (no state file, no .mailferry.lock)", selectable, wantNames)
