@@ -177,7 +177,8 @@ func (s *Source) List(ctx context.Context, folder string) ([]transfer.Message, e
 	}
 	out := make([]transfer.Message, 0, len(sess.msgs))
 	for _, l := range sess.msgs {
-		m := transfer.Message{Folder: Inbox, ID: l.id, Size: l.size, CRLF: true}
+		// The LIST size is the message's octets in CRLF form.
+		m := transfer.Message{Folder: Inbox, ID: l.id, Size: l.size, VirtualSize: l.size, CRLF: true}
 		if l.header != nil {
 			m.Date = MessageDate(l.header)
 		}

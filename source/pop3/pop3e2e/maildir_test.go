@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -167,4 +168,44 @@ func TestKeepDays(t *testing.T) {
 		t.Fatalf("day 10: %+v, %v, %d on the server", sum, err, len(srv.Messages()))
 	}
 	checkExactlyOnce(t, append(append([]mail(nil), msgs...), later), readMaildirInbox(t, root))
+}
+
+// A run that lost its state file recognises the messages in the Maildir by
+// their headers (TOP n 0) and sizes: it retrieves none.
+func TestPOP3LostStateRetrievesNothing(t *testing.T) {
+	t.Parallel()
+	var msgs []mail
+	for i := range 30 {
+		msgs = append(msgs, mail{"m", []byte("Message-ID: <" + strings.Repeat("x", i) + "@pop>\r\nSubject: s\r\n\r\n" + strings.Repeat("body line\r\n", 20+i))})
+	}
+	var mu sync.Mutex
+	retrs := 0
+	srv := startServer(t, pop3server.Options{Messages: serverMessages(msgs), OnCommand: func(cmd, arg string) {
+		if cmd == "RETR" {
+			mu.Lock()
+			retrs++
+			mu.Unlock()
+		}
+	}})
+	so := sourceOptions(srv.Addr(), srv.User(), srv.Password())
+	root := filepath.Join(t.TempDir(), "backup")
+	dst, err := maildir.New(root, maildir.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum, err := copyOnce(context.Background(), so, dst, filepath.Join(t.TempDir(), "s1"), nil); err != nil || sum.Copied != len(msgs) {
+		t.Fatalf("first run: %+v, %v", sum, err)
+	}
+	mu.Lock()
+	first := retrs
+	mu.Unlock()
+	sum, err := copyOnce(context.Background(), so, dst, filepath.Join(t.TempDir(), "s2"), nil)
+	if err != nil || sum.Copied != 0 || sum.Skipped != len(msgs) {
+		t.Fatalf("run without state: %+v, %v", sum, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if first != len(msgs) || retrs != first {
+		t.Errorf("RETR sent %d times in the first run, %d in the run without state; want %d and 0", first, retrs-first, len(msgs))
+	}
 }
