@@ -8,7 +8,7 @@ import (
 	"github.com/mailferry/mailferry/transfer"
 )
 
-// Exit codes, as documented in the README and DESIGN.md §4.
+// Exit codes, as documented in the README ("Exit codes").
 const (
 	exitOK          = 0   // done
 	exitFailed      = 1   // connection, authentication, fatal I/O, a locked state file

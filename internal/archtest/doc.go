@@ -1,5 +1,5 @@
 // Package archtest holds no code, only a test: it enforces the import rules
-// of DESIGN.md §1 on the whole module, so a dependency that breaks the
+// of docs/architecture.md ("Layout and dependency directions") on the whole module, so a dependency that breaks the
 // layering fails `go test ./...` (the same rules are in .golangci.yml for
 // golangci-lint's depguard).
 //
