@@ -160,6 +160,24 @@ func TestDemo(t *testing.T) {
 		}
 	}
 
+	// The Maildir and the mbox backup hold the same folders, and show
+	// the same roles: one rule names them for every store.
+	roles := func(endpoint string) string {
+		r := mailferryIn(t, env, "folders", endpoint)
+		expectCode(t, r, 0)
+		return r.stdout
+	}
+	md, mb := roles("maildir:"+filepath.Join(dir, "Maildir")), roles("mbox:"+filepath.Join(dir, "mbox"))
+	if !regexp.MustCompile(`(?m)^Sent Items +\\Sent +6 `).MatchString(md) || !regexp.MustCompile(`(?m)^Drafts +\\Drafts +1 `).MatchString(md) {
+		t.Errorf("folders of the Maildir backup lack the roles \\Sent and \\Drafts:\n%s", md)
+	}
+	for _, folder := range []string{"Sent Items", "Drafts", "Archive/2024"} {
+		line := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(folder) + ` +(\S*) +\d+ `)
+		if a, b := line.FindStringSubmatch(md), line.FindStringSubmatch(mb); a == nil || b == nil || a[1] != b[1] {
+			t.Errorf("folder %q: role in the Maildir %q, in the mbox %q:\n%s\n%s", folder, a, b, md, mb)
+		}
+	}
+
 	// A second demo into the same DIR copies nothing into it; only the
 	// new, empty servers get their mail again.
 	second := runDemo(t, env, dir)

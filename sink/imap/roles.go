@@ -4,22 +4,13 @@ import (
 	"context"
 	"strings"
 
+	"github.com/mailferry/mailferry/formats"
 	"github.com/mailferry/mailferry/internal/imapconn"
 )
 
-// roleNames are the names clients and providers commonly give special-use
-// folders, for servers that do not mark them.
-var roleNames = map[string][]string{
-	`\Sent`:    {"Sent", "Sent Items", "Sent Messages", "Sent Mail"},
-	`\Trash`:   {"Trash", "Deleted Items", "Deleted Messages", "Bin"},
-	`\Drafts`:  {"Drafts", "Draft"},
-	`\Junk`:    {"Junk", "Spam", "Junk E-mail", "Junk Email", "Bulk Mail"},
-	`\Archive`: {"Archive", "Archives"},
-}
-
 // FolderForRole returns the destination's folder with the special-use
 // attribute role, or else the first existing folder with a common name
-// for it ("Sent Items" for \Sent, …).
+// for it (formats.RoleNames: "Sent Items" for \Sent, …).
 func (s *Sink) FolderForRole(ctx context.Context, role string) (string, bool, error) {
 	list, err := s.listing(ctx)
 	if err != nil {
@@ -30,7 +21,7 @@ func (s *Sink) FolderForRole(ctx context.Context, role string) (string, bool, er
 			return l.Name, true, nil
 		}
 	}
-	for _, name := range roleNames[canonicalRole(role)] {
+	for _, name := range formats.RoleNames[canonicalRole(role)] {
 		for _, l := range list {
 			if strings.EqualFold(l.Name, name) {
 				return l.Name, true, nil
@@ -41,7 +32,7 @@ func (s *Sink) FolderForRole(ctx context.Context, role string) (string, bool, er
 }
 
 func canonicalRole(role string) string {
-	for r := range roleNames {
+	for r := range formats.RoleNames {
 		if strings.EqualFold(r, role) {
 			return r
 		}

@@ -186,16 +186,16 @@ func (s *Source) Folders(ctx context.Context) ([]transfer.Folder, error) {
 			return nil, err
 		}
 		if broken[n] != nil {
-			out = append(out, transfer.Folder{Name: n, Messages: -1, Bytes: -1})
+			out = append(out, transfer.Folder{Name: n, Role: formats.RoleByName(n), Messages: -1, Bytes: -1})
 			continue
 		}
 		count, bytes, err := s.countDir(found[n])
 		if err != nil {
 			broken[n] = err
-			out = append(out, transfer.Folder{Name: n, Messages: -1, Bytes: -1})
+			out = append(out, transfer.Folder{Name: n, Role: formats.RoleByName(n), Messages: -1, Bytes: -1})
 			continue
 		}
-		out = append(out, transfer.Folder{Name: n, Messages: count, Bytes: bytes})
+		out = append(out, transfer.Folder{Name: n, Role: formats.RoleByName(n), Messages: count, Bytes: bytes})
 	}
 	s.mu.Lock()
 	s.dirs, s.broken = found, broken

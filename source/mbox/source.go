@@ -177,7 +177,7 @@ func (s *Source) Folders(ctx context.Context) ([]transfer.Folder, error) {
 	sort.Strings(names)
 	out := make([]transfer.Folder, 0, len(names))
 	for _, name := range names {
-		f := transfer.Folder{Name: name, Role: guessRole(name), Messages: -1, Bytes: -1}
+		f := transfer.Folder{Name: name, Role: formats.RoleByName(name), Messages: -1, Bytes: -1}
 		if tf := files[name].takeout; tf != nil {
 			lf, _ := tf.folder(name)
 			f.Role, f.Messages, f.Bytes = lf.Role, lf.messages, lf.bytes
@@ -217,25 +217,6 @@ func (s *Source) scan(ctx context.Context) (map[string]folderFile, error) {
 func dovecotLayout(root string) bool {
 	data, err := os.ReadFile(filepath.Join(root, ".mailferry.lock", "layout"))
 	return err == nil && strings.TrimSpace(string(data)) == "dovecot"
-}
-
-// guessRole gives the special-use role of top-level folders named as mail
-// programs name them (Pine's "sent-mail" too), so they land in the
-// destination's own folders.
-func guessRole(name string) string {
-	switch strings.ToLower(name) {
-	case "sent", "sent mail", "sent messages", "sent items", "sent-mail":
-		return `\Sent`
-	case "drafts":
-		return `\Drafts`
-	case "trash", "deleted messages", "deleted items":
-		return `\Trash`
-	case "junk", "spam":
-		return `\Junk`
-	case "archive", "archives":
-		return `\Archive`
-	}
-	return ""
 }
 
 // fileOf returns where the messages of folder are.
