@@ -19,7 +19,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	app := &cli.App{
 		Name:    "mailferry",
 		Usage:   "copy mail between IMAP, POP3, Maildir and mbox, and lose nothing",
-		Version: version,
+		Version: versionString(),
 		UsageText: `mailferry copy SOURCE DEST [options]     copy what is new (re-runnable)
 mailferry verify SOURCE DEST [options]   prove DEST holds every SOURCE message
 mailferry folders ENDPOINT [options]     list folders, message counts and sizes
@@ -48,7 +48,7 @@ Exit codes: 0 done, 1 failed, 2 usage error, 3 some messages failed, 130 interru
 		// app.Run.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
-			return usageErrorf("%v; see 'mailferry --help'", err)
+			return usageErrorf("%s; see 'mailferry --help'", flagProblem(err, c.App.Flags))
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
@@ -58,9 +58,9 @@ Exit codes: 0 done, 1 failed, 2 usage error, 3 some messages failed, 130 interru
 		},
 	}
 	for _, cmd := range app.Commands {
-		name := cmd.Name
+		name, flags := cmd.Name, cmd.Flags
 		cmd.OnUsageError = func(c *cli.Context, err error, _ bool) error {
-			return usageErrorf("%v; see 'mailferry %s --help'", err, name)
+			return usageErrorf("%s; see 'mailferry %s --help'", flagProblem(err, flags), name)
 		}
 	}
 	return app

@@ -261,7 +261,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"copy", "imaps://alice:secret@host", dst}, []string{"password in the URL is not accepted", "--source-password-file"}},
 		{[]string{"copy", "maildir:" + src, "imaps://bob:pw@host"}, []string{"--dest-password-file", "MAILFERRY_DEST_PASSWORD"}},
 		{[]string{"copy", "maildir:" + src}, []string{"exactly two endpoints"}},
-		{[]string{"copy", "maildir:" + src, dst, "--bogus"}, []string{"flag provided but not defined: -bogus", "mailferry copy --help"}},
+		{[]string{"copy", "maildir:" + src, dst, "--bogus"}, []string{"unknown option --bogus", "mailferry copy --help"}},
 		{[]string{"copy", "maildir:" + src, dst, "--since", "31.12.2023"}, []string{"--since", "YYYY-MM-DD"}},
 		{[]string{"copy", "maildir:" + src, dst, "--since", "2024-01-02", "--before", "2024-01-01"}, []string{"not before"}},
 		{[]string{"copy", "maildir:" + src, dst, "--map", "Sent"}, []string{"--map", "OLD=NEW"}},

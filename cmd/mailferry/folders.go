@@ -132,7 +132,7 @@ func printFolders(w io.Writer, rows []transfer.Folder) error {
 		n += f.Messages
 		b += f.Bytes
 	}
-	total := fmt.Sprintf("total (%d folders)", len(rows))
+	total := fmt.Sprintf("total (%s)", plural(len(rows), "folder"))
 	nameW = max(nameW, len(total))
 	line := func(name, role, msgs, size string) {
 		pad := nameW - utf8.RuneCountInString(name)
