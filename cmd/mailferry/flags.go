@@ -88,7 +88,7 @@ func outputFlags() []cli.Flag {
 		&cli.BoolFlag{DisableDefaultText: true, Name: "json", Category: catOutput, Usage: "print JSON lines on stdout; the last is the summary"},
 		&cli.BoolFlag{DisableDefaultText: true, Name: "quiet", Aliases: []string{"q"}, Category: catOutput, Usage: "print nothing unless something is wrong (for cron)"},
 		&cli.BoolFlag{DisableDefaultText: true, Name: "verbose", Aliases: []string{"v"}, Category: catOutput, Usage: "print every message copied or skipped"},
-		&cli.DurationFlag{Name: "progress-interval", Hidden: true, Value: 10 * time.Second, Usage: "time between progress lines when stderr is not a terminal"},
+		&cli.DurationFlag{Name: "progress-interval", Category: catOutput, Value: 10 * time.Second, Usage: "print a progress line (with --json a progress event) every `DURATION` when stderr is not a terminal"},
 	}
 }
 
@@ -99,6 +99,9 @@ func outputFrom(c *cli.Context) (outputMode, error) {
 		Verbose:  c.Bool("verbose"),
 		TTY:      term.IsTerminal(int(os.Stderr.Fd())),
 		Interval: c.Duration("progress-interval"),
+	}
+	if m.Interval <= 0 {
+		return m, usageErrorf("--progress-interval %s: must be more than 0 (10s, 1m)", m.Interval)
 	}
 	if m.Quiet && m.Verbose {
 		return m, usageErrorf("-q and -v contradict each other; give one")

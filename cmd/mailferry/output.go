@@ -38,7 +38,9 @@ type reporter struct {
 	mu       sync.Mutex
 	bar      *byteBar
 	planned  int
-	bytes    int64 // planned bytes
+	folders  int    // folders planned
+	folder   string // the folder of the last message copied
+	bytes    int64  // planned bytes
 	copied   int
 	copiedB  int64
 	failed   int
@@ -116,7 +118,8 @@ func (r *reporter) Event(e transfer.Event) {
 	case transfer.EventPlanned:
 		r.planned += e.Count
 		r.bytes += e.Bytes
-		r.bar.setMax(r.bytes)
+		r.folders++
+		r.bar.planned(r.bytes, r.folders)
 		if r.mode.JSON {
 			r.jsonLine(jsonEvent{Type: "planned", Folder: e.Folder, Dest: e.Text, Count: e.Count, Bytes: e.Bytes})
 		} else if r.mode.DryRun && !r.mode.Quiet {
@@ -133,7 +136,8 @@ func (r *reporter) Event(e transfer.Event) {
 	case transfer.EventCopied:
 		r.copied++
 		r.copiedB += e.Bytes
-		r.bar.add(e.Bytes, r.copied, r.planned)
+		r.folder = e.Folder
+		r.bar.add(e.Bytes, e.Folder, r.copied, r.planned)
 		if r.mode.JSON {
 			r.jsonLine(jsonEvent{Type: "copied", Folder: e.Folder, ID: id, Dest: e.Text, Bytes: e.Bytes})
 		} else if r.mode.Verbose {
@@ -244,11 +248,11 @@ func failure(e transfer.Event) *transfer.MessageError {
 	return me
 }
 
-// periodicLocked prints a plain progress line every Interval when stderr is
-// not a terminal, so a log shows the run is alive without a line per
-// message.
+// periodicLocked prints a plain progress line (with --json a progress
+// event) every Interval when stderr is not a terminal, so a log shows the
+// run is alive without a line per message.
 func (r *reporter) periodicLocked() {
-	if r.mode.TTY || r.mode.JSON || r.mode.Quiet || r.mode.DryRun {
+	if (r.mode.TTY && !r.mode.JSON) || r.mode.Quiet || r.mode.DryRun {
 		return
 	}
 	now := r.now()
@@ -256,24 +260,57 @@ func (r *reporter) periodicLocked() {
 		return
 	}
 	r.lastLine = now
+	p := r.progressLocked(now)
+	if r.mode.JSON {
+		r.jsonLine(p)
+		return
+	}
+	s := ""
+	if p.BytesPerSecond > 0 {
+		s = fmt.Sprintf(", %s/s, %.1f msgs/s", formatBytes(int64(p.BytesPerSecond)), p.MessagesPerSecond)
+		if p.ETASeconds != nil {
+			s += fmt.Sprintf(", about %s left", (time.Duration(*p.ETASeconds) * time.Second).Round(time.Second))
+		}
+	}
+	if p.Folder != "" {
+		s += ", " + safeText(p.Folder)
+	}
 	fmt.Fprintf(r.stderr, "progress: %d of %d message(s) copied, %s of %s%s, %s\n",
-		r.copied, r.planned, formatBytes(r.copiedB), formatBytes(r.bytes), r.rateLocked(now), now.UTC().Format(time.RFC3339))
+		p.Copied, p.Messages, formatBytes(p.Bytes), formatBytes(p.BytesTotal), s, p.Time)
 }
 
-// rateLocked says how fast the copy goes and when it will end, from the
-// bytes copied since the run started; "" before anything was copied. The
-// plan is complete before the first copy, so the total does not move.
-func (r *reporter) rateLocked(now time.Time) string {
+// jsonProgress is the progress event of --json: the figures of the plain
+// progress line.
+type jsonProgress struct {
+	Type              string  `json:"type"`
+	Copied            int     `json:"copied"`
+	Messages          int     `json:"messages"`
+	Bytes             int64   `json:"bytes"`
+	BytesTotal        int64   `json:"bytes_total"`
+	BytesPerSecond    float64 `json:"bytes_per_second"`
+	MessagesPerSecond float64 `json:"messages_per_second"`
+	ETASeconds        *int64  `json:"eta_seconds,omitempty"`
+	Folder            string  `json:"folder,omitempty"`
+	Time              string  `json:"time"`
+}
+
+// progressLocked says how far the copy is, how fast it goes and when it
+// will end, from what was copied since the run started. The plan is
+// complete before the first copy, so the totals do not move.
+func (r *reporter) progressLocked(now time.Time) jsonProgress {
+	p := jsonProgress{Type: "progress", Copied: r.copied, Messages: r.planned, Bytes: r.copiedB,
+		BytesTotal: r.bytes, Folder: r.folder, Time: now.UTC().Format(time.RFC3339)}
 	elapsed := now.Sub(r.started).Seconds()
 	if r.copiedB == 0 || elapsed <= 0 {
-		return ""
+		return p
 	}
-	rate := float64(r.copiedB) / elapsed
-	s := fmt.Sprintf(", %s/s", formatBytes(int64(rate)))
-	if left := r.bytes - r.copiedB; left > 0 {
-		s += fmt.Sprintf(", about %s left", (time.Duration(float64(left)/rate) * time.Second).Round(time.Second))
+	p.BytesPerSecond = math.Round(float64(r.copiedB)/elapsed*10) / 10
+	p.MessagesPerSecond = math.Round(float64(r.copied)/elapsed*10) / 10
+	if left := r.bytes - r.copiedB; left > 0 && p.BytesPerSecond > 0 {
+		eta := int64(math.Round(float64(left) / (float64(r.copiedB) / elapsed)))
+		p.ETASeconds = &eta
 	}
-	return s
+	return p
 }
 
 // Warn reports something the user should know that does not fail the run.

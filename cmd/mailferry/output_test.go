@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,7 +25,7 @@ func feed(r *reporter) {
 func TestReporterTerminalDrawsABar(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	feed(newReporter(outputMode{TTY: true}, &stdout, &stderr))
-	if !strings.Contains(stderr.String(), "\r") || !strings.Contains(stderr.String(), "3/3 messages") {
+	if !strings.Contains(stderr.String(), "\r") || !strings.Contains(stderr.String(), "3/3 msgs") {
 		t.Errorf("no progress bar on a terminal:\n%q", stderr.String())
 	}
 	if !strings.Contains(stderr.String(), `warning: source folder "INBOX": keyword dropped`) {
@@ -142,8 +144,69 @@ func TestReporterPlainLineRateAndTime(t *testing.T) {
 	r.Event(transfer.Event{Kind: transfer.EventPlanned, Folder: "INBOX", Count: 2, Bytes: 2000})
 	clock = clock.Add(10 * time.Second)
 	r.Event(transfer.Event{Kind: transfer.EventCopied, Folder: "INBOX", Message: &transfer.Message{ID: "1"}, Bytes: 1000})
-	want := "progress: 1 of 2 message(s) copied, 1000 B of 2.0 KiB, 100 B/s, about 10s left, 2026-01-02T03:04:15Z\n"
+	want := "progress: 1 of 2 message(s) copied, 1000 B of 2.0 KiB, 100 B/s, 0.1 msgs/s, about 10s left, INBOX, 2026-01-02T03:04:15Z\n"
 	if stderr.String() != want {
 		t.Errorf("progress line %q, want %q", stderr.String(), want)
+	}
+}
+
+// A run whose folders are planned one after another, the last while the
+// bar already shows: the rendered totals never decrease, and the bar
+// shows progressbar's byte rate and time left, the message rate and the
+// folder.
+func TestReporterBarTotalsNeverDecrease(t *testing.T) {
+	defer func(d time.Duration) { barThrottle = d }(barThrottle)
+	barThrottle = 0
+	var stdout, stderr bytes.Buffer
+	r := newReporter(outputMode{TTY: true}, &stdout, &stderr)
+	r.Event(transfer.Event{Kind: transfer.EventPlanned, Folder: "INBOX", Text: "INBOX", Count: 2, Bytes: 2_000_000})
+	planning := stderr.String()
+	r.Event(transfer.Event{Kind: transfer.EventPlanned, Folder: "Sent", Text: "Sent", Count: 2, Bytes: 2_000_000})
+	r.Event(transfer.Event{Kind: transfer.EventCopied, Folder: "INBOX", Message: &transfer.Message{ID: "1"}, Bytes: 1_000_000})
+	time.Sleep(20 * time.Millisecond)
+	r.Event(transfer.Event{Kind: transfer.EventCopied, Folder: "INBOX", Message: &transfer.Message{ID: "2"}, Bytes: 1_000_000})
+	r.Event(transfer.Event{Kind: transfer.EventPlanned, Folder: "Archive", Text: "Archive", Count: 1, Bytes: 1_000_000})
+	for i := 3; i <= 5; i++ {
+		time.Sleep(10 * time.Millisecond)
+		r.Event(transfer.Event{Kind: transfer.EventCopied, Folder: "Sent", Message: &transfer.Message{ID: "x"}, Bytes: 1_000_000})
+	}
+	r.Finish(transfer.Summary{Copied: 5, Bytes: 5_000_000, Seconds: 0.1}, nil)
+	out := stderr.String()
+	if !strings.Contains(planning, "planning: 1 folder planned") {
+		t.Errorf("while planning the bar says %q", planning)
+	}
+	frames := regexp.MustCompile(`(\d+)/(\d+) msgs[^|\r]*\|[^|]*\| \(([\d.]+)/([\d.]+) MB, [\d.]+ [kMG]?B/s\)`).FindAllStringSubmatch(out, -1)
+	if len(frames) < 3 {
+		t.Fatalf("%d frames with messages, bytes and rate:\n%q", len(frames), out)
+	}
+	prevMsgs, prevBytes := 0.0, 0.0
+	for _, f := range frames {
+		msgs, _ := strconv.ParseFloat(f[2], 64)
+		total, _ := strconv.ParseFloat(f[4], 64)
+		if msgs < prevMsgs || total < prevBytes {
+			t.Errorf("a total went backwards: %s after %v msgs, %v MB\n%q", f[0], prevMsgs, prevBytes, out)
+		}
+		prevMsgs, prevBytes = msgs, total
+	}
+	if last := frames[len(frames)-1]; last[1] != "5" || last[2] != "5" || last[4] != "5.0" {
+		t.Errorf("last frame %q, want 5/5 msgs of 5.0 MB", last[0])
+	}
+	if !regexp.MustCompile(`\[\d+s:\d+s\]`).MatchString(out) || !strings.Contains(out, "msgs/s, Sent") {
+		t.Errorf("no time left, message rate or folder in the bar:\n%q", out)
+	}
+}
+
+func TestReporterJSONProgress(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	r := newReporter(outputMode{JSON: true, TTY: true, Interval: 10 * time.Second}, &stdout, &stderr)
+	r.now = func() time.Time { return now }
+	r.started, r.lastLine = now, now
+	r.Event(transfer.Event{Kind: transfer.EventPlanned, Folder: "INBOX", Text: "INBOX", Count: 2, Bytes: 2000})
+	now = now.Add(10 * time.Second)
+	r.Event(transfer.Event{Kind: transfer.EventCopied, Folder: "INBOX", Message: &transfer.Message{ID: "1"}, Bytes: 1000})
+	want := `{"type":"progress","copied":1,"messages":2,"bytes":1000,"bytes_total":2000,"bytes_per_second":100,"messages_per_second":0.1,"eta_seconds":10,"folder":"INBOX","time":"2026-01-02T03:04:15Z"}`
+	if !strings.Contains(stdout.String(), want+"\n") {
+		t.Errorf("--json progress:\n%s\nwant a line\n%s", stdout.String(), want)
 	}
 }

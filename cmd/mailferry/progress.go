@@ -8,56 +8,78 @@ import (
 	"github.com/schollz/progressbar/v3"
 )
 
+// barThrottle is how often the bar may redraw; tests set it to 0 to see
+// every frame.
+var barThrottle = 100 * time.Millisecond
+
 // byteBar is the one aggregate progress bar shown on a terminal: bytes
-// copied of bytes planned, with the message count as its description. A nil
-// *byteBar does nothing, which is what every non-terminal output uses:
-// progressbar itself neither detects terminals nor stops redrawing (and
-// fsyncing) into a log file.
+// copied of bytes planned, with progressbar's own byte rate and time left,
+// and as its description the messages done of planned, their rate and the
+// folder being copied. While the plan runs it says how many folders are
+// planned. Its total only grows: the plan is complete before the first
+// copy, and a message larger than listed raises it. A nil *byteBar does
+// nothing, which is what every non-terminal output uses: progressbar
+// itself neither detects terminals nor stops redrawing (and fsyncing) into
+// a log file.
 type byteBar struct {
-	w   io.Writer
-	bar *progressbar.ProgressBar
-	max int64
-	cur int64
+	w       io.Writer
+	bar     *progressbar.ProgressBar
+	max     int64
+	cur     int64
+	started time.Time
 }
 
 func newByteBar(w io.Writer) *byteBar { return &byteBar{w: w} }
 
-func (b *byteBar) setMax(max int64) {
-	if b == nil || max <= 0 {
+// planned raises the total to max bytes after folders folders are planned.
+func (b *byteBar) planned(max int64, folders int) {
+	if b == nil {
 		return
 	}
-	if max < b.cur {
-		max = b.cur
+	b.grow(max)
+	if b.cur == 0 {
+		b.bar.Describe(fmt.Sprintf("planning: %s planned", plural(folders, "folder")))
 	}
-	b.max = max
+}
+
+func (b *byteBar) grow(total int64) {
+	total = max(total, b.cur, 1)
 	if b.bar == nil {
-		b.bar = progressbar.NewOptions64(max,
+		b.max = total
+		b.started = time.Now()
+		b.bar = progressbar.NewOptions64(total,
 			progressbar.OptionSetWriter(b.w),
 			progressbar.OptionSetVisibility(true),
 			progressbar.OptionShowBytes(true),
-			progressbar.OptionSetWidth(30),
-			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionShowCount(),
+			progressbar.OptionSetWidth(20),
+			progressbar.OptionThrottle(barThrottle),
 			progressbar.OptionShowElapsedTimeOnFinish(),
 			progressbar.OptionSetRenderBlankState(true),
-			progressbar.OptionSetDescription("copying"),
+			progressbar.OptionSetPredictTime(true),
 			progressbar.OptionOnCompletion(func() { fmt.Fprintln(b.w) }),
 		)
 		return
 	}
-	b.bar.ChangeMax64(max)
+	if total > b.max {
+		b.max = total
+		b.bar.ChangeMax64(total)
+	}
 }
 
-func (b *byteBar) add(n int64, copied, planned int) {
-	if b == nil || b.bar == nil {
+// add counts n bytes copied of a message of folder; copied and planned
+// are the messages done and to do.
+func (b *byteBar) add(n int64, folder string, copied, planned int) {
+	if b == nil {
 		return
 	}
 	b.cur += n
-	if b.cur > b.max {
-		// Listed sizes are estimates; never let the bar overflow.
-		b.max = b.cur
-		b.bar.ChangeMax64(b.max)
+	b.grow(b.cur)
+	rate := ""
+	if s := time.Since(b.started).Seconds(); s > 0 {
+		rate = fmt.Sprintf(", %.1f msgs/s", float64(copied)/s)
 	}
-	b.bar.Describe(fmt.Sprintf("%d/%d messages", copied, planned))
+	b.bar.Describe(fmt.Sprintf("%d/%d msgs%s, %s", copied, planned, rate, safeText(folder)))
 	_ = b.bar.Set64(b.cur)
 }
 
