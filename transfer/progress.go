@@ -47,6 +47,10 @@ type Event struct {
 	Bytes   int64
 	Err     error
 	Text    string
+	// Subject is the message's Subject, printable and shortened, in an
+	// EventCopied, read from the header as the body was spooled; "" when
+	// the header has none.
+	Subject string
 }
 
 // Progress receives events from Run. Event is called from several

@@ -85,5 +85,9 @@ func (r *runner) copied(it *item) {
 	r.sum.Bytes += it.msg.Size
 	r.mu.Unlock()
 	m := it.msg
-	r.event(Event{Kind: EventCopied, Folder: it.job.folder.Name, Message: &m, Bytes: m.Size, Text: it.job.dest})
+	subject := ""
+	if it.sp != nil {
+		subject = it.sp.subject()
+	}
+	r.event(Event{Kind: EventCopied, Folder: it.job.folder.Name, Message: &m, Bytes: m.Size, Text: it.job.dest, Subject: subject})
 }

@@ -154,8 +154,8 @@ func TestControlCharactersInNamesAreEscaped(t *testing.T) {
 		}
 	}
 	for _, want := range []string{
-		`copied INBOX message 1700000000.M1P1.host\nfailed; folder INBOX forged\x1b[2K (`,
-		`copied Evil\x1b[31m message 1700000001.M1P1.host (`,
+		`copied INBOX message 1700000000.M1P1.host\nfailed; folder INBOX forged\x1b[2K, "x", `,
+		`copied Evil\x1b[31m message 1700000001.M1P1.host, "y", `,
 	} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, r)

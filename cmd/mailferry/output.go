@@ -139,9 +139,9 @@ func (r *reporter) Event(e transfer.Event) {
 		r.folder = e.Folder
 		r.bar.add(e.Bytes, e.Folder, r.copied, r.planned)
 		if r.mode.JSON {
-			r.jsonLine(jsonEvent{Type: "copied", Folder: e.Folder, ID: id, Dest: e.Text, Bytes: e.Bytes})
+			r.jsonLine(jsonEvent{Type: "copied", Folder: e.Folder, ID: id, Dest: e.Text, Subject: e.Subject, Bytes: e.Bytes})
 		} else if r.mode.Verbose {
-			r.errLine("copied %s message %s (%s)", e.Folder, id, formatBytes(e.Bytes))
+			r.errLine("copied %s %s (%s)", e.Folder, describeMessage(e.Message, e.Subject), formatBytes(e.Bytes))
 		}
 	case transfer.EventSkipped:
 		n := e.Count
@@ -152,7 +152,7 @@ func (r *reporter) Event(e transfer.Event) {
 			r.jsonLine(jsonEvent{Type: "skipped", Folder: e.Folder, ID: id, Count: n, Reason: e.Text})
 		} else if r.mode.Verbose {
 			if id != "" {
-				r.errLine("skipped %s message %s: %s", e.Folder, id, e.Text)
+				r.errLine("skipped %s %s: %s", e.Folder, describeMessage(e.Message, ""), e.Text)
 			} else {
 				r.errLine("skipped %d message(s) in %s: %s", n, e.Folder, e.Text)
 			}
@@ -211,6 +211,29 @@ func (r *reporter) Event(e transfer.Event) {
 		}
 	}
 	r.periodicLocked()
+}
+
+// describeMessage names a message as a person recognises it: beside the
+// ID the store gives it, its Subject (shortened) and date:
+// `message 1700000000.3, "Lunch on Thursday?", 2024-03-05 12:30`.
+func describeMessage(m *transfer.Message, subject string) string {
+	s := "message " + m.ID
+	if subject != "" {
+		s += fmt.Sprintf(", %q", shorten(subject, 50))
+	}
+	if !m.Date.IsZero() {
+		s += ", " + m.Date.Local().Format("2006-01-02 15:04")
+	}
+	return s
+}
+
+// shorten cuts s to at most n runes, marking the cut with "…".
+func shorten(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }
 
 func warningText(e transfer.Event) string {

@@ -210,3 +210,20 @@ func TestReporterJSONProgress(t *testing.T) {
 		t.Errorf("--json progress:\n%s\nwant a line\n%s", stdout.String(), want)
 	}
 }
+
+func TestReporterVerboseNamesMessages(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	r := newReporter(outputMode{Verbose: true}, &stdout, &stderr)
+	date := time.Date(2024, 3, 5, 12, 30, 0, 0, time.Local)
+	r.Event(transfer.Event{Kind: transfer.EventCopied, Folder: "INBOX", Message: &transfer.Message{ID: "17.3", Date: date},
+		Subject: "Re: Lunch on Thursday? We could also go to the new place by the river", Bytes: 1234})
+	r.Event(transfer.Event{Kind: transfer.EventSkipped, Folder: "Sent", Message: &transfer.Message{ID: "17.4", Date: date}, Text: "already at the destination"})
+	for _, want := range []string{
+		`copied INBOX message 17.3, "Re: Lunch on Thursday? We could also go to the ne…", 2024-03-05 12:30 (1.2 KiB)`,
+		`skipped Sent message 17.4, 2024-03-05 12:30: already at the destination`,
+	} {
+		if !strings.Contains(stderr.String(), want+"\n") {
+			t.Errorf("-v output lacks\n%s\n%s", want, stderr.String())
+		}
+	}
+}
