@@ -10,7 +10,6 @@ import (
 	"maps"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"github.com/mailferry/mailferry/formats"
+	"github.com/mailferry/mailferry/internal/conformance/kind"
 	"github.com/mailferry/mailferry/internal/corpus"
 	"github.com/mailferry/mailferry/internal/sample"
 	"github.com/mailferry/mailferry/internal/soak"
@@ -297,7 +297,7 @@ func identityRun(t *testing.T, from, to Store, seed uint64, n int) {
 	step("state deleted", srcPath, state, 0)
 	respell := from.Respell
 	if respell == nil {
-		respell = SymlinkSpelling
+		respell = kind.SymlinkSpelling
 	}
 	other := respell(t, srcPath)
 	if other == srcPath {
@@ -307,31 +307,6 @@ func identityRun(t *testing.T, from, to Store, seed uint64, n int) {
 	step("without a journal", srcPath, "", 0)
 	t.Logf("%d messages (%d pre-filled, %d later), %d runs and as many dry runs, in %v",
 		len(msgs), len(prefill), len(later), runs, time.Since(start).Round(time.Millisecond))
-}
-
-// SymlinkSpelling is the other spelling of a local store: a symbolic link to
-// path in a new directory.
-func SymlinkSpelling(t testing.TB, path string) string {
-	link := filepath.Join(t.TempDir(), "link-"+filepath.Base(path))
-	if err := os.Symlink(path, link); err != nil {
-		t.Fatalf("another spelling of %s: %v", path, err)
-	}
-	return link
-}
-
-// DotSpelling is another spelling of a local path: with "/./" before its
-// last element.
-func DotSpelling(_ testing.TB, path string) string {
-	return filepath.Dir(path) + string(filepath.Separator) + "." + string(filepath.Separator) + filepath.Base(path)
-}
-
-// LocalhostSpelling is the other spelling of a server at 127.0.0.1:PORT:
-// localhost:PORT.
-func LocalhostSpelling(t testing.TB, addr string) string {
-	if !strings.HasPrefix(addr, "127.0.0.1:") {
-		t.Fatalf("address %q is not on 127.0.0.1", addr)
-	}
-	return "localhost:" + strings.TrimPrefix(addr, "127.0.0.1:")
 }
 
 // Put stores msgs in the store at path: through Store.Add when the store

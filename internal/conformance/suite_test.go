@@ -3,29 +3,11 @@ package conformance
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/mailferry/mailferry/formats"
 	"github.com/mailferry/mailferry/internal/corpus"
 )
-
-var (
-	corpusOnce sync.Once
-	corpusMsgs []corpus.Message
-	corpusErr  error
-)
-
-// loadCorpus loads the hostile corpus once per test binary. Tests must not
-// modify the bodies they get.
-func loadCorpus(t testing.TB) []corpus.Message {
-	t.Helper()
-	corpusOnce.Do(func() { corpusMsgs, corpusErr = corpus.Load() })
-	if corpusErr != nil {
-		t.Fatal(corpusErr)
-	}
-	return append([]corpus.Message(nil), corpusMsgs...)
-}
 
 // fillMem puts msgs into a fresh memory store with the given faults and
 // returns what reads back and the fingerprint problems.
@@ -55,7 +37,7 @@ func fillMem(t *testing.T, msgs []corpus.Message, crlf bool, faults func(*memSto
 
 // The suite must pass a faithful store and catch every kind of damage.
 func TestDiffCatchesDamage(t *testing.T) {
-	msgs := loadCorpus(t)
+	msgs := Corpus(t)
 	cases := []struct {
 		name   string
 		faults func(*memStore)
@@ -89,7 +71,7 @@ func TestDiffCatchesDamage(t *testing.T) {
 }
 
 func TestDiffIdenticalCopiesCount(t *testing.T) {
-	msgs := loadCorpus(t)
+	msgs := Corpus(t)
 	got, _ := fillMem(t, msgs, false, nil)
 	var once []Got
 	seen := map[string]bool{}
@@ -110,7 +92,7 @@ func TestDiffIdenticalCopiesCount(t *testing.T) {
 }
 
 func TestReadAllCatchesWrongSize(t *testing.T) {
-	msgs := loadCorpus(t)[:3]
+	msgs := Corpus(t)[:3]
 	kind := memKind(t.Name(), func(s *memStore) { s.wrongSize = true })
 	path := kind.Path(t.TempDir())
 	sink, _ := kind.NewSink(path)
@@ -125,7 +107,7 @@ func TestReadAllCatchesWrongSize(t *testing.T) {
 // A network store converts to CRLF; ExpectFor must predict its bytes and
 // fingerprints, and a later local store's LF bytes.
 func TestExpectForLineEndings(t *testing.T) {
-	msgs := loadCorpus(t)
+	msgs := Corpus(t)
 	got, fp := fillMem(t, msgs, true, nil)
 	if len(fp) > 0 {
 		t.Errorf("fingerprints: %q", fp)
@@ -153,7 +135,7 @@ func TestExpectForLineEndings(t *testing.T) {
 }
 
 func TestDiffSubset(t *testing.T) {
-	msgs := loadCorpus(t)
+	msgs := Corpus(t)
 	got, _ := fillMem(t, msgs[:10], false, nil)
 	if p, n := DiffSubset(msgs, got, Expect{}); len(p) > 0 || n != 10 {
 		t.Errorf("clean subset: %d matched, %q", n, p)

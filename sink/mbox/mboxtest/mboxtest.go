@@ -1,19 +1,21 @@
-package conformance
+// Package mboxtest describes the mbox stores (sink/mbox written,
+// source/mbox read back) to the conformance suite, for the tests of the
+// store packages and of the stores copied to and from them. Tests only: the
+// mailferry binary does not link it.
+package mboxtest
 
 import (
 	"path/filepath"
 
+	"github.com/mailferry/mailferry/internal/conformance/kind"
 	mboxsink "github.com/mailferry/mailferry/sink/mbox"
 	mboxsource "github.com/mailferry/mailferry/source/mbox"
 	"github.com/mailferry/mailferry/transfer"
 )
 
-func init() { localStores = append(localStores, MboxDir(), MboxFile()) }
-
-// MboxDir is a directory of mboxrd files, one per folder (sink/mbox and
-// source/mbox).
-func MboxDir() Store {
-	return Store{
+// MboxDir is a directory of mboxrd files, one per folder.
+func MboxDir() kind.Store {
+	return kind.Store{
 		Name: "mbox-dir",
 		// The one thing an mbox file cannot keep: a message without a
 		// final line feed gets one.
@@ -32,12 +34,12 @@ func MboxDir() Store {
 		},
 		// Not a symbolic link: source/mbox reads a linked directory as
 		// empty (it walks the link, not the directory).
-		Respell: DotSpelling,
+		Respell: kind.DotSpelling,
 	}
 }
 
 // MboxFile is a single mboxrd file holding one folder, read back as INBOX.
-func MboxFile() Store {
+func MboxFile() kind.Store {
 	s := MboxDir()
 	s.Name = "mbox-file"
 	s.Path = func(dir string) string { return filepath.Join(dir, "archive.mbox") }

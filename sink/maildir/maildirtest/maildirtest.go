@@ -1,24 +1,26 @@
-package conformance
+// Package maildirtest describes the Maildir store (sink/maildir written,
+// source/maildir read back) to the conformance suite, for the tests of the
+// store packages and of the stores copied to and from it. Tests only: the
+// mailferry binary does not link it.
+package maildirtest
 
 import (
 	"path/filepath"
 
+	"github.com/mailferry/mailferry/internal/conformance/kind"
 	maildirsink "github.com/mailferry/mailferry/sink/maildir"
 	maildirsource "github.com/mailferry/mailferry/source/maildir"
 	"github.com/mailferry/mailferry/transfer"
 )
 
-func init() { localStores = append(localStores, Maildir(), MaildirFS()) }
-
-// Maildir is the Dovecot-compatible Maildir++ store (sink/maildir and
-// source/maildir).
-func Maildir() Store { return maildirStore("maildir", "") }
+// Maildir is the Dovecot-compatible Maildir++ store.
+func Maildir() kind.Store { return store("maildir", "") }
 
 // MaildirFS is the Maildir store with nested folder directories.
-func MaildirFS() Store { return maildirStore("maildir-fs", "fs") }
+func MaildirFS() kind.Store { return store("maildir-fs", "fs") }
 
-func maildirStore(name, layout string) Store {
-	return Store{
+func store(name, layout string) kind.Store {
+	return kind.Store{
 		Name: name,
 		Path: func(dir string) string { return filepath.Join(dir, "Maildir") },
 		NewSink: func(path string) (transfer.Sink, error) {

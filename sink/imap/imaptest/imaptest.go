@@ -1,4 +1,9 @@
-package conformance
+// Package imaptest describes IMAP stores to the conformance suite: the
+// in-process server (internal/imapserver) and a real Dovecot
+// (internal/dovecot), written through sink/imap and read back through
+// source/imap, for the tests of the store packages and of the stores copied
+// to and from them. Tests only: the mailferry binary does not link it.
+package imaptest
 
 import (
 	"bytes"
@@ -10,6 +15,7 @@ import (
 
 	"github.com/mailferry/mailferry/formats"
 	"github.com/mailferry/mailferry/internal/account"
+	"github.com/mailferry/mailferry/internal/conformance/kind"
 	"github.com/mailferry/mailferry/internal/dovecot"
 	"github.com/mailferry/mailferry/internal/imapconn"
 	"github.com/mailferry/mailferry/internal/imapserver"
@@ -22,7 +28,7 @@ import (
 // (internal/imapserver) on 127.0.0.1: every Path call starts a fresh server
 // configured by opts with one user, "alice", and returns its address; the
 // servers stop when t ends. Sources and sinks log in over plaintext.
-func IMAP(t testing.TB, opts imapserver.Options) Store {
+func IMAP(t testing.TB, opts imapserver.Options) kind.Store {
 	var mu sync.Mutex
 	opts.Users = []imapserver.User{{Name: "alice", Password: "secret"}}
 	conn := func(addr string) imapconn.Options {
@@ -36,7 +42,7 @@ func IMAP(t testing.TB, opts imapserver.Options) Store {
 			Timeout: 30 * time.Second,
 		}
 	}
-	return Store{
+	return kind.Store{
 		Name: "imap",
 		Path: func(string) string {
 			mu.Lock()
@@ -54,7 +60,7 @@ func IMAP(t testing.TB, opts imapserver.Options) Store {
 		OpenSource: func(addr string) (transfer.Source, error) {
 			return sourceimap.New(context.Background(), conn(addr))
 		},
-		Respell: LocalhostSpelling,
+		Respell: kind.LocalhostSpelling,
 		CRLF:    true,
 	}
 }
@@ -63,7 +69,7 @@ func IMAP(t testing.TB, opts imapserver.Options) Store {
 // (internal/dovecot) on 127.0.0.1: every Path call starts one configured by
 // opts with one user, "alice", and returns its IMAP address. The test is
 // skipped when Dovecot is not installed, unless MAILFERRY_REQUIRE_DOVECOT=1.
-func Dovecot(t testing.TB, opts dovecot.Options) Store {
+func Dovecot(t testing.TB, opts dovecot.Options) kind.Store {
 	var mu sync.Mutex
 	opts.Users = []dovecot.User{{Name: "alice", Password: "secret"}}
 	s := IMAP(t, imapserver.Options{})

@@ -1,4 +1,8 @@
-package conformance
+// Package pop3test describes a POP3 maildrop on the in-process server
+// (internal/pop3server), read through source/pop3, to the conformance
+// suite as a source-only store. Tests only: the mailferry binary does not
+// link it.
+package pop3test
 
 import (
 	"context"
@@ -8,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mailferry/mailferry/internal/account"
+	"github.com/mailferry/mailferry/internal/conformance/kind"
 	"github.com/mailferry/mailferry/internal/corpus"
 	"github.com/mailferry/mailferry/internal/pop3server"
 	sourcepop3 "github.com/mailferry/mailferry/source/pop3"
@@ -19,7 +24,7 @@ import (
 // with an empty maildrop for "alice" and returns its address, Add puts
 // messages into that maildrop, and the servers stop when t ends. It holds
 // one folder, INBOX, in network form.
-func POP3(t testing.TB) Store {
+func POP3(t testing.TB) kind.Store {
 	var mu sync.Mutex
 	servers := make(map[string]*pop3server.Server)
 	server := func(addr string) (*pop3server.Server, error) {
@@ -30,7 +35,7 @@ func POP3(t testing.TB) Store {
 		}
 		return nil, fmt.Errorf("no POP3 server at %s", addr)
 	}
-	return Store{
+	return kind.Store{
 		Name: "pop3",
 		Path: func(string) string {
 			srv, err := pop3server.Start(pop3server.Options{User: "alice", Password: "secret"})
@@ -64,7 +69,7 @@ func POP3(t testing.TB) Store {
 				Timeout: 30 * time.Second,
 			})
 		},
-		Respell:   LocalhostSpelling,
+		Respell:   kind.LocalhostSpelling,
 		OneFolder: true,
 		CRLF:      true,
 	}
