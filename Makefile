@@ -21,13 +21,15 @@ build:
 test: dovecot fmt-check vet staticcheck
 	MAILFERRY_REQUIRE_DOVECOT=1 $(GO) test -race -timeout 20m ./...
 
-# The long form of the crash, interrupt and network-fault campaigns (the
-# short form runs in `make test`): at least 24 SIGINT/SIGTERM stops, 24
-# SIGKILLs and 54 injected faults per direction. Each test logs the counts
-# it achieved (the lines from campaign_test.go and crash_test.go);
-# MAILFERRY_CRASH_SEED replays a schedule.
+# The long forms of the property, crash, interrupt and network-fault tests
+# (the short forms run in `make test`): the identity property over every
+# source/sink pair with eight seeds and larger folders; at least 24
+# SIGINT/SIGTERM stops, 24 SIGKILLs and 54 injected faults per direction.
+# Each test logs the counts it achieved (the lines from campaign_test.go and
+# crash_test.go); MAILFERRY_CRASH_SEED replays a schedule.
 SOAK_TESTS = 'TestCampaign|TestCrash|TestDeleteSourceKilled'
-soak:
+soak: dovecot
+	MAILFERRY_SOAK=1 MAILFERRY_REQUIRE_DOVECOT=1 $(GO) test -race -count=1 -timeout 60m -run '^TestIdentity' ./sink/...
 	MAILFERRY_SOAK=1 $(GO) test -race -v -count=1 -timeout 120m -run $(SOAK_TESTS) ./internal/conformance ./source/pop3/pop3e2e
 
 # The Dovecot tests need dovecot-imapd and dovecot-pop3d. Installed only when

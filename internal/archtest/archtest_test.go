@@ -94,3 +94,26 @@ func TestViolationsFindTestHelpersInTheBinary(t *testing.T) {
 		}
 	}
 }
+
+func TestViolationsKeepTheSuiteApartFromTheStores(t *testing.T) {
+	pkgs := []Package{
+		{ImportPath: module + "/internal/conformance", Deps: []string{module + "/transfer", module + "/sink/maildir", module + "/internal/dovecot"}},
+		{ImportPath: module + "/sink/maildir/maildirtest", Deps: []string{module + "/internal/conformance", module + "/sink/maildir"}},
+		{ImportPath: module + "/sink/maildir", Deps: []string{module + "/internal/conformance"}},
+	}
+	got := strings.Join(Violations(pkgs), "\n")
+	for _, want := range []string{
+		"internal/conformance imports " + module + "/sink/maildir:",
+		"internal/conformance imports " + module + "/internal/dovecot:",
+		"sink/maildir imports " + module + "/internal/conformance:",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("violation %q not found in:\n%s", want, got)
+		}
+	}
+	for _, wrong := range []string{"internal/conformance imports " + module + "/transfer", "maildirtest imports"} {
+		if strings.Contains(got, wrong) {
+			t.Errorf("false violation %q in:\n%s", wrong, got)
+		}
+	}
+}

@@ -28,6 +28,10 @@ var uiLibraries = []string{
 	"github.com/schollz/progressbar",
 }
 
+// storeHarnesses run stores for tests; like the stores, the conformance
+// suite does not know them.
+var storeHarnesses = []string{"internal/imapserver", "internal/pop3server", "internal/dovecot"}
+
 // under reports whether path is pkg or a package below it.
 func under(path, pkg string) bool {
 	return path == pkg || strings.HasPrefix(path, pkg+"/")
@@ -83,6 +87,19 @@ var rules = []rule{
 		name:    "transfer imports no protocol library",
 		applies: func(r string) bool { return under(r, "transfer") },
 		forbids: func(dep string) bool { return underAny(dep, protocolLibraries) },
+	},
+	{
+		name:    "the conformance suite imports no store: each store's tests call it",
+		applies: func(r string) bool { return under(r, "internal/conformance") },
+		forbids: func(dep string) bool {
+			r := rel(dep)
+			return under(r, "source") || under(r, "sink") || underAny(r, storeHarnesses)
+		},
+	},
+	{
+		name:    "only tests and test helper packages import the conformance suite",
+		applies: func(r string) bool { return !under(r, "internal/conformance") && !strings.HasSuffix(r, "test") },
+		forbids: func(dep string) bool { return under(rel(dep), "internal/conformance") },
 	},
 	{
 		name:    "nothing imports cmd",
