@@ -28,8 +28,10 @@
 // counts per folder are what the run copies. MAILFERRY_SOAK=1 runs more
 // seeds over larger folders.
 //
-// Crash re-executes the test binary (the calling package's TestCrashChild,
-// which calls CrashChild) and SIGKILLs it at random moments;
-// MAILFERRY_CRASH_SEED replays a schedule. DiskFull, CheckError and
-// CheckConsistent serve the failing-destination and malformed-input tests.
+// DiskFull, CheckError and CheckConsistent serve the failing-destination
+// and malformed-input tests. The crash tests (crash_test.go: a child copy
+// SIGKILLed at random moments, MAILFERRY_CRASH_SEED replays a schedule) and
+// the campaigns against the binary (campaign_test.go) are this package's
+// own tests; they name their stores through the store packages'
+// descriptions, which is why Store is defined in package kind.
 package conformance
