@@ -64,12 +64,6 @@ func SymlinkSpelling(t testing.TB, path string) string {
 	return link
 }
 
-// DotSpelling is another spelling of a local path: with "/./" before its
-// last element.
-func DotSpelling(_ testing.TB, path string) string {
-	return filepath.Dir(path) + string(filepath.Separator) + "." + string(filepath.Separator) + filepath.Base(path)
-}
-
 // LocalhostSpelling is the other spelling of a server at 127.0.0.1:PORT:
 // localhost:PORT.
 func LocalhostSpelling(t testing.TB, addr string) string {

@@ -32,9 +32,6 @@ func MboxDir() kind.Store {
 		OpenSource: func(path string) (transfer.Source, error) {
 			return mboxsource.Open(path, mboxsource.Options{})
 		},
-		// Not a symbolic link: source/mbox reads a linked directory as
-		// empty (it walks the link, not the directory).
-		Respell: kind.DotSpelling,
 	}
 }
 
