@@ -80,8 +80,12 @@ func IdentityCorpus(seed uint64, n int, oneFolder bool) (msgs, later []corpus.Me
 	msgs = append(msgs, base...)
 
 	// Distinct messages sharing a Message-ID and a Date, in one folder.
+	var sharedFolder string
 	for c := range 2 + r.IntN(2) {
 		f := folder()
+		if c == 0 {
+			sharedFolder = f
+		}
 		for v := range 2 + r.IntN(2) {
 			body := fmt.Sprintf("Message-ID: "+sharedID+"\nDate: %s\nFrom: list@collide.example\nSubject: shared %d\n\nvariant %d of seed %d\n",
 				c, sharedDate, c, v, seed)
@@ -121,7 +125,7 @@ func IdentityCorpus(seed uint64, n int, oneFolder bool) (msgs, later []corpus.Me
 	}
 	body := fmt.Sprintf("Message-ID: "+sharedID+"\nDate: %s\nFrom: list@collide.example\nSubject: shared 0\n\nlate variant of seed %d\n",
 		0, sharedDate, seed)
-	later = append(later, named("shared-0-late", msgs[0].Folder, []byte(body)))
+	later = append(later, named("shared-0-late", sharedFolder, []byte(body)))
 	again := base[r.IntN(len(base))]
 	again.Name += "#later"
 	later = append(later, again)
