@@ -30,9 +30,10 @@ var (
 
 // runDemo runs `mailferry demo DIR --keep-serving`; while its servers are
 // up, every command it printed so far is run with sh -c exactly as
-// printed, and must exit 0. Then stdin is closed, the demo ends, and the
-// commands it printed last run too.
-func runDemo(t *testing.T, env []string, dir string) demoOutput {
+// printed, and must exit 0, and then serving (when not nil) with the
+// output so far. Then stdin is closed, the demo ends, and the commands it
+// printed last run too.
+func runDemo(t *testing.T, env []string, dir string, serving func(stdout string)) demoOutput {
 	t.Helper()
 	cmd := exec.Command(binary, "demo", dir, "--keep-serving")
 	cmd.Env = env
@@ -50,12 +51,12 @@ func runDemo(t *testing.T, env []string, dir string) demoOutput {
 	var out demoOutput
 	var stdout strings.Builder
 	lines := bufio.NewScanner(pr)
-	serving := false
-	for !serving && lines.Scan() {
+	up := false
+	for !up && lines.Scan() {
 		stdout.WriteString(lines.Text() + "\n")
-		serving = strings.Contains(lines.Text(), "keep running until stdin is closed")
+		up = strings.Contains(lines.Text(), "keep running until stdin is closed")
 	}
-	if !serving {
+	if !up {
 		stdin.Close()
 		_ = cmd.Wait()
 		t.Fatalf("the demo ended before serving:\n%s\n%s", stdout.String(), stderr.String())
@@ -65,6 +66,9 @@ func runDemo(t *testing.T, env []string, dir string) demoOutput {
 	}
 	for _, c := range out.commands {
 		runPrinted(t, env, c)
+	}
+	if serving != nil {
+		serving(stdout.String())
 	}
 	stdin.Close()
 	done := make(chan struct{})
@@ -107,7 +111,7 @@ func TestDemo(t *testing.T) {
 	env := testEnv(t, nil)
 	dir := filepath.Join(t.TempDir(), "demo")
 	start := time.Now()
-	first := runDemo(t, env, dir)
+	first := runDemo(t, env, dir, nil)
 	t.Logf("first demo and its %d printed commands: %.1fs", len(first.commands)+len(first.after), time.Since(start).Seconds())
 	if len(first.commands) != 7 || len(first.after) < 3 {
 		t.Fatalf("the demo printed %d commands while serving and %d after, want 7 and some:\n%s", len(first.commands), len(first.after), first.stdout)
@@ -180,7 +184,7 @@ func TestDemo(t *testing.T) {
 
 	// A second demo into the same DIR copies nothing into it; only the
 	// new, empty servers get their mail again.
-	second := runDemo(t, env, dir)
+	second := runDemo(t, env, dir, nil)
 	got = copies(second.stdout)
 	for _, step := range []string{"1", "2", "3", "6"} {
 		if n, ok := got[step]; !ok || n != 0 {
