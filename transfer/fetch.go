@@ -15,21 +15,49 @@ type handlerError struct{ err error }
 func (e *handlerError) Error() string { return e.err.Error() }
 func (e *handlerError) Unwrap() error { return e.err }
 
-// fetchLoop is the one fetch loop with resume of the pipeline: it fetches
-// msgs of job's folder and calls handle once per delivered message. A stream
-// cut by a Temporary error resumes with the messages not yet delivered;
-// messages the source reports as failed are counted; ones it leaves out
-// silently are asked for once more, then counted as failed. An error from
-// handle stops the loop and is returned as it is. The caller holds a fetch
-// slot.
+// fetcher is the one fetch loop with resume of the pipeline, shared by
+// Run (its copy and its plan) and Verify (both sides): it knows only the
+// store to read, the backoff, and where to report.
+type fetcher struct {
+	src     Source
+	retrier retrier
+	// event receives the loop's warnings (a message delivered that was
+	// not asked for, an error that names no message).
+	event func(Event)
+	// fail is told of every message that cannot be delivered: one the
+	// source reports as failed, or one it leaves out twice.
+	fail func(m Message, err error)
+	// bandwidth limits the bytes read from the source (--bwlimit); nil
+	// reads unthrottled.
+	bandwidth *Throttle
+}
+
+// fetcher returns the fetch loop of Run for one source folder: failures
+// count against the folder's job.
+func (r *runner) fetcher(job *folderJob) fetcher {
+	return fetcher{src: r.src, retrier: r.retrier, event: r.event, bandwidth: r.opts.Bandwidth,
+		fail: func(m Message, err error) { r.failMessage(job, m, err) }}
+}
+
+// fetchLoop runs Run's fetch loop over msgs of job's folder; see
+// fetcher.fetch. The caller holds a fetch slot.
 func (r *runner) fetchLoop(ctx context.Context, job *folderJob, msgs []Message, handle func(Message, io.Reader) error) error {
-	name := job.folder.Name
+	return r.fetcher(job).fetch(ctx, job.folder.Name, msgs, handle)
+}
+
+// fetch fetches msgs of folder and calls handle once per delivered message.
+// A stream cut by a Temporary error resumes with the messages not yet
+// delivered; messages the source reports as failed go to fail; ones it
+// leaves out silently are asked for once more, then go to fail. A
+// PerMessage error from handle fails that message alone; any other error
+// from handle stops the loop and is returned as it is.
+func (f fetcher) fetch(ctx context.Context, name string, msgs []Message, handle func(Message, io.Reader) error) error {
 	var mu sync.Mutex // guards pending: fn may, against the contract, run concurrently
 	pending := make(map[string]bool, len(msgs))
 	for _, m := range msgs {
 		pending[m.ID] = true
 	}
-	b := r.retrier.backoff()
+	b := f.retrier.backoff()
 	askedAgain := false
 	for {
 		var req []Message
@@ -45,12 +73,12 @@ func (r *runner) fetchLoop(ctx context.Context, job *folderJob, msgs []Message, 
 			hErr      error
 			delivered int
 		)
-		err := r.src.Fetch(ctx, name, req, func(m Message, body io.Reader) error {
+		err := f.src.Fetch(ctx, name, req, func(m Message, body io.Reader) error {
 			mu.Lock()
 			ok := pending[m.ID]
 			mu.Unlock()
 			if !ok {
-				r.event(Event{Kind: EventWarning, Folder: name, Message: &m, Text: "the source delivered a message that was not asked for; ignored"})
+				f.event(Event{Kind: EventWarning, Folder: name, Message: &m, Text: "the source delivered a message that was not asked for; ignored"})
 				return nil
 			}
 			if err := ctx.Err(); err != nil {
@@ -58,14 +86,14 @@ func (r *runner) fetchLoop(ctx context.Context, job *folderJob, msgs []Message, 
 				return err
 			}
 			m.Folder = name
-			err := handle(m, r.opts.Bandwidth.reader(ctx, body))
+			err := handle(m, f.bandwidth.reader(ctx, body))
 			if err != nil && ClassOf(err) == PerMessage && !errors.Is(err, ctx.Err()) {
 				// This body cannot be read (the source says so); the
 				// stream itself is fine.
 				mu.Lock()
 				delete(pending, m.ID)
 				mu.Unlock()
-				r.failMessage(job, m, err)
+				f.fail(m, err)
 				return nil
 			}
 			if err != nil {
@@ -88,7 +116,7 @@ func (r *runner) fetchLoop(ctx context.Context, job *folderJob, msgs []Message, 
 		if err == nil && hErr != nil {
 			err = hErr
 		}
-		rest := r.messageErrors(job, err, msgs, pending)
+		rest := f.messageErrors(name, err, msgs, pending)
 		if rest != nil {
 			if ClassOf(rest) != Temporary {
 				return fmt.Errorf("fetching: %w", rest)
@@ -100,7 +128,7 @@ func (r *runner) fetchLoop(ctx context.Context, job *folderJob, msgs []Message, 
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
-				return fmt.Errorf("fetching (gave up after %d retries): %w", r.retrier.retries, rest)
+				return fmt.Errorf("fetching (gave up after %d retries): %w", f.retrier.retries, rest)
 			}
 			continue
 		}
@@ -113,7 +141,7 @@ func (r *runner) fetchLoop(ctx context.Context, job *folderJob, msgs []Message, 
 		}
 		for _, m := range msgs {
 			if pending[m.ID] {
-				r.failMessage(job, m, PerMessageError(errors.New("the source did not deliver it")))
+				f.fail(m, PerMessageError(errors.New("the source did not deliver it")))
 			}
 		}
 		return nil
@@ -155,8 +183,8 @@ func (r *runner) spoolAndPut(ctx context.Context, job *folderJob, msgs []Message
 }
 
 // messageErrors takes the PerMessage *MessageErrors out of a Fetch error,
-// counts them as failures of pending messages, and returns the rest.
-func (r *runner) messageErrors(job *folderJob, err error, msgs []Message, pending map[string]bool) error {
+// fails the pending messages they name, and returns the rest.
+func (f fetcher) messageErrors(name string, err error, msgs []Message, pending map[string]bool) error {
 	if err == nil {
 		return nil
 	}
@@ -175,16 +203,16 @@ func (r *runner) messageErrors(job *folderJob, err error, msgs []Message, pendin
 			// Not said which message: the messages it concerns stay
 			// pending, are asked for again and then reported one by
 			// one.
-			r.event(Event{Kind: EventWarning, Folder: job.folder.Name, Err: e, Text: "the source reported an error without naming the message"})
+			f.event(Event{Kind: EventWarning, Folder: name, Err: e, Text: "the source reported an error without naming the message"})
 			continue
 		}
 		if !pending[me.ID] {
-			r.event(Event{Kind: EventWarning, Folder: job.folder.Name, Err: e,
+			f.event(Event{Kind: EventWarning, Folder: name, Err: e,
 				Text: "the source reported an error for a message it was not asked for or already delivered"})
 			continue
 		}
 		delete(pending, me.ID)
-		r.failMessage(job, byID[me.ID], me.Err)
+		f.fail(byID[me.ID], me.Err)
 	}
 	return errors.Join(rest...)
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/mailferry/mailferry/formats"
 )
 
 // selection is what Options choose: which folders (Include, Exclude), where
@@ -69,6 +71,10 @@ func (s selection) date(m Message) bool {
 	}
 	return s.before.IsZero() || m.Date.Before(s.before)
 }
+
+// filtersDates reports whether Since or Before is set: a message listed
+// without a date must then be fetched to be filtered.
+func (s selection) filtersDates() bool { return !s.since.IsZero() || !s.before.IsZero() }
 
 // mapped applies FlattenTo and the longest matching Map entry to a source
 // folder name; ok is false when neither applies.
@@ -142,64 +148,120 @@ func (r *runner) selectFolders(ctx context.Context) ([]*destGroup, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listing source folders: %w", err)
 	}
-	var groups []*destGroup
-	byDest := make(map[string]*destGroup)
-	roles := make(map[string]string)
-	for _, f := range folders {
-		if !r.sel.folder(f.Name) {
-			continue
+	rr, _ := r.dst.(RoleResolver)
+	pairs, err := pairFolders(ctx, r.sel, folders, rr, r.retrier)
+	if err != nil {
+		return nil, err
+	}
+	groups := make([]*destGroup, len(pairs))
+	for i, p := range pairs {
+		g := &destGroup{dest: p.dest}
+		for _, f := range p.sources {
+			g.jobs = append(g.jobs, &folderJob{folder: f, dest: p.dest})
 		}
-		dest, err := r.destFolder(ctx, f, roles)
-		if err != nil {
-			return nil, err
-		}
-		g := byDest[dest]
-		if g == nil {
-			g = &destGroup{dest: dest}
-			byDest[dest] = g
-			groups = append(groups, g)
-		}
-		g.jobs = append(g.jobs, &folderJob{folder: f, dest: dest})
+		groups[i] = g
 	}
 	return groups, nil
 }
 
+// folderPair is one destination folder and the source folders that land in
+// it (several with FlattenTo or overlapping mappings), in source order.
+type folderPair struct {
+	dest    string
+	sources []Folder
+}
+
+// pairFolders is the one folder pairing of Run and Verify: it applies the
+// selection's Include and Exclude to the source folders and groups the
+// chosen ones by destination folder. Run resolves special-use roles with its
+// sink, Verify with the destination's folder list (listedRoles); roles may
+// be nil.
+func pairFolders(ctx context.Context, sel selection, folders []Folder, roles RoleResolver, rt retrier) ([]folderPair, error) {
+	var pairs []folderPair
+	byDest := make(map[string]int)
+	cache := make(map[string]string)
+	for _, f := range folders {
+		if !sel.folder(f.Name) {
+			continue
+		}
+		dest, err := destFolder(ctx, sel, f, roles, cache, rt)
+		if err != nil {
+			return nil, err
+		}
+		i, ok := byDest[dest]
+		if !ok {
+			i = len(pairs)
+			byDest[dest] = i
+			pairs = append(pairs, folderPair{dest: dest})
+		}
+		pairs[i].sources = append(pairs[i].sources, f)
+	}
+	return pairs, nil
+}
+
 // destFolder names the destination folder of a source folder: FlattenTo,
-// else the longest matching Map entry (subfolders follow), else the sink's
-// folder for the folder's special-use role, else the same name. roles caches
-// the sink's answers.
-func (r *runner) destFolder(ctx context.Context, f Folder, roles map[string]string) (string, error) {
-	if dest, ok := r.sel.mapped(f.Name); ok {
+// else the longest matching Map entry (subfolders follow), else the
+// destination's folder for the folder's special-use role, else the same
+// name. cache keeps the answers per role.
+func destFolder(ctx context.Context, sel selection, f Folder, roles RoleResolver, cache map[string]string, rt retrier) (string, error) {
+	if dest, ok := sel.mapped(f.Name); ok {
 		return dest, nil
 	}
-	rr, ok := r.dst.(RoleResolver)
-	if f.Role == "" || !ok {
+	if f.Role == "" || roles == nil {
 		return f.Name, nil
 	}
-	if dest, ok := roles[f.Role]; ok {
-		if dest == "" {
-			return f.Name, nil
+	dest, ok := cache[f.Role]
+	if !ok {
+		var found bool
+		err := rt.do(ctx, f.Name, nil, "finding the destination folder for "+f.Role, func() error {
+			var err error
+			dest, found, err = roles.FolderForRole(ctx, f.Role)
+			return err
+		})
+		if err != nil {
+			return "", fmt.Errorf("destination folder for %s (source folder %q): %w", f.Role, f.Name, err)
 		}
-		return dest, nil
+		if !found {
+			dest = ""
+		}
+		cache[f.Role] = dest
 	}
-	var (
-		dest  string
-		found bool
-	)
-	err := r.retrier.do(ctx, f.Name, nil, "finding the destination folder for "+f.Role, func() error {
-		var err error
-		dest, found, err = rr.FolderForRole(ctx, f.Role)
-		return err
-	})
-	if err != nil {
-		return "", fmt.Errorf("destination folder for %s (source folder %q): %w", f.Role, f.Name, err)
-	}
-	if !found {
-		dest = ""
-	}
-	roles[f.Role] = dest
 	if dest == "" {
 		return f.Name, nil
 	}
 	return dest, nil
+}
+
+// RoleFolder picks a store's folder for a special-use role from its folder
+// list: the first folder marked with role, else the first existing folder
+// with a common name for it (formats.RoleNames: "Sent Items" for \Sent, …). The IMAP sink
+// resolves roles by it when copying, and Verify when it looks for the
+// copies, so both pair folders alike.
+func RoleFolder(folders []Folder, role string) (string, bool) {
+	for _, f := range folders {
+		if f.Role != "" && strings.EqualFold(f.Role, role) {
+			return f.Name, true
+		}
+	}
+	for r, names := range formats.RoleNames {
+		if !strings.EqualFold(r, role) {
+			continue
+		}
+		for _, name := range names {
+			for _, f := range folders {
+				if strings.EqualFold(f.Name, name) {
+					return f.Name, true
+				}
+			}
+		}
+	}
+	return "", false
+}
+
+// listedRoles is a RoleResolver over a store's folder list (RoleFolder).
+type listedRoles []Folder
+
+func (l listedRoles) FolderForRole(ctx context.Context, role string) (string, bool, error) {
+	name, ok := RoleFolder(l, role)
+	return name, ok, ctx.Err()
 }

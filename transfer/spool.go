@@ -190,5 +190,9 @@ func (b *bodyDigest) Write(p []byte) (int, error) {
 }
 
 func (b *bodyDigest) sum() (key, digest string, vsize int64) {
-	return formats.IdentityKey(b.head.b[:headerLen(b.head.b)]), b.d.Sum(), b.d.VirtualSize()
+	return formats.IdentityKey(b.header()), b.d.Sum(), b.d.VirtualSize()
 }
+
+// header is the header block of what was written (at most maxHeaderKeep
+// bytes).
+func (b *bodyDigest) header() []byte { return b.head.b[:headerLen(b.head.b)] }

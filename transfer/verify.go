@@ -3,8 +3,6 @@ package transfer
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -111,6 +109,10 @@ type Difference struct {
 	SourceDate, DestDate time.Time
 	// Reason says why a message counts as missing.
 	Reason string
+	// Messages is set when a whole source folder is missing (ID is then
+	// empty): how many of its messages that accounts for. A destination
+	// folder that does not exist is one difference, not one per message.
+	Messages int
 }
 
 // FolderCheck is the outcome for one source folder.
@@ -148,20 +150,23 @@ const (
 	reasonUnreadable = "could not be read from the source: %v"
 )
 
-// headerPeek is how much of a body is kept to read Subject and Message-ID.
-const headerPeek = 16 << 10
-
 // maxSubject bounds the Subject kept per message, in runes.
 const maxSubject = 120
 
 // Verify proves that dst holds every message of src that the options
-// select: for each source folder it lists both sides, streams every body
-// once, hashes it in network form (CRLF line endings, so an LF archive and
-// a CRLF server compare equal) and matches messages by content hash as a
-// multiset. A matched copy is then compared for flags (normalised, \Recent
-// ignored) and arrival date to the second (not when the source date is
-// unknown). Only hashes and a little metadata are held, so memory does not
-// grow with message size.
+// select. It is Run's pipeline without the writing: the same selection of
+// folders and messages, the same folder pairing (a special-use role is
+// looked for as the IMAP sink resolves it, a folder the destination refused
+// under RefusedFolderName), the same fetch loop with resume and the same
+// backoff. Every body is streamed once on either side into a
+// formats.Digester, so content is compared as the plan compares it,
+// tolerating exactly the rewrites servers make when they store mail (line
+// endings, Dovecot's NUL → 0x80, Cyrus's 8-bit header bytes → X, a final
+// CRLF added by Courier), and messages are matched by digest as a multiset.
+// A matched copy is then compared for flags (normalised, \Recent ignored)
+// and arrival date to the second (not when the source date is unknown).
+// Only digests and a little metadata are held, so memory does not grow with
+// message size.
 //
 // Differences are reported, not returned as errors: the error is for
 // what stopped the verification (a connection that kept failing, a folder
@@ -203,7 +208,7 @@ type verifier struct {
 	src, dst Source
 	opts     VerifyOptions
 	sel      selection // Run's selection of folders and messages
-	retries  int
+	retrier  retrier   // Run's backoff
 
 	mu  sync.Mutex // guards res and serialises the callbacks
 	res VerifyResult
@@ -216,23 +221,14 @@ func newVerifier(src, dst Source, opts VerifyOptions) *verifier {
 	if opts.ChunkSize <= 0 {
 		opts.ChunkSize = 256
 	}
-	if opts.RetryDelay <= 0 {
-		opts.RetryDelay = time.Second
-	}
-	v := &verifier{src: src, dst: dst, opts: opts, retries: opts.Retries}
-	switch {
-	case v.retries == 0:
-		v.retries = 5
-	case v.retries < 0:
-		v.retries = 0
-	}
+	v := &verifier{src: src, dst: dst, opts: opts}
+	v.retrier = newRetrier(opts.Retries, opts.RetryDelay, v.event)
 	v.sel = newSelection(Options{Include: opts.Include, Exclude: opts.Exclude,
 		Since: opts.Since, Before: opts.Before, MaxSize: opts.MaxSize, Map: opts.Map, FlattenTo: opts.FlattenTo})
 	return v
 }
 
-// pair is one destination folder and the source folders that map to it
-// (several with FlattenTo or overlapping mappings).
+// pair is one destination folder and the source folders that map to it.
 type pair struct {
 	dest    string
 	exists  bool
@@ -241,7 +237,7 @@ type pair struct {
 
 func (v *verifier) run(ctx context.Context) error {
 	var srcFolders, dstFolders []Folder
-	err := v.retry(ctx, "listing source folders", func() error {
+	err := v.retrier.do(ctx, "", nil, "listing source folders", func() error {
 		var err error
 		srcFolders, err = v.src.Folders(ctx)
 		return err
@@ -249,7 +245,7 @@ func (v *verifier) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listing source folders: %w", err)
 	}
-	err = v.retry(ctx, "listing destination folders", func() error {
+	err = v.retrier.do(ctx, "", nil, "listing destination folders", func() error {
 		var err error
 		dstFolders, err = v.dst.Folders(ctx)
 		return err
@@ -257,22 +253,11 @@ func (v *verifier) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listing destination folders: %w", err)
 	}
-
-	var pairs []*pair
-	byDest := make(map[string]*pair)
-	for _, f := range srcFolders {
-		if !v.sel.folder(f.Name) {
-			continue
-		}
-		dest, exists := v.destFolder(f, dstFolders)
-		p := byDest[dest]
-		if p == nil {
-			p = &pair{dest: dest, exists: exists}
-			byDest[dest] = p
-			pairs = append(pairs, p)
-		}
-		p.sources = append(p.sources, f)
+	paired, err := pairFolders(ctx, v.sel, srcFolders, listedRoles(dstFolders), v.retrier)
+	if err != nil {
+		return err
 	}
+	pairs := locate(paired, dstFolders)
 
 	limit := v.opts.Connections
 	for _, s := range []Source{v.src, v.dst} {
@@ -296,82 +281,37 @@ func (v *verifier) run(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// roleNames are the names stores commonly give special-use folders, for a
-// destination that does not mark them (a Maildir, a server without
-// SPECIAL-USE). Sinks resolve roles by the same names when copying.
-var roleNames = map[string][]string{
-	`\sent`:    {"Sent", "Sent Items", "Sent Messages", "Sent Mail"},
-	`\trash`:   {"Trash", "Deleted Items", "Deleted Messages", "Bin"},
-	`\drafts`:  {"Drafts", "Draft"},
-	`\junk`:    {"Junk", "Spam", "Junk E-mail", "Junk Email", "Bulk Mail"},
-	`\archive`: {"Archive", "Archives"},
+// locate finds each paired destination folder in the destination's list:
+// under its name, else under the name a sink gives a folder it was refused
+// (RefusedFolderName), as the plan's index does. Pairs that land in one
+// folder that way are merged.
+func locate(paired []folderPair, dst []Folder) []*pair {
+	has := make(map[string]bool, len(dst))
+	for _, d := range dst {
+		has[d.Name] = true
+	}
+	var pairs []*pair
+	byDest := make(map[string]*pair)
+	for _, fp := range paired {
+		dest, exists := fp.dest, has[fp.dest]
+		if alt := RefusedFolderName(dest); !exists && alt != dest && has[alt] {
+			dest, exists = alt, true
+		}
+		p := byDest[dest]
+		if p == nil {
+			p = &pair{dest: dest, exists: exists}
+			byDest[dest] = p
+			pairs = append(pairs, p)
+		}
+		p.sources = append(p.sources, fp.sources...)
+	}
+	return pairs
 }
 
-// destFolder names the destination folder of source folder f the way Run
-// does: FlattenTo, else the longest matching Map entry, else the
-// destination's folder for f's special-use role (a folder marked with it,
-// preferring one of f's own name; else an existing folder with a common
-// name for the role), else f's own name. exists reports whether dst lists
-// that folder.
-func (v *verifier) destFolder(f Folder, dst []Folder) (string, bool) {
-	name, exists := v.namedDest(f, dst)
-	if !exists {
-		// A folder the destination refused is stored under the name the
-		// one rule gives it.
-		if alt := RefusedFolderName(name); alt != name {
-			for _, d := range dst {
-				if d.Name == alt {
-					return alt, true
-				}
-			}
-		}
-	}
-	return name, exists
-}
-
-// namedDest is destFolder before the rename of refused folders.
-func (v *verifier) namedDest(f Folder, dst []Folder) (string, bool) {
-	has := func(name string) bool {
-		for _, d := range dst {
-			if d.Name == name {
-				return true
-			}
-		}
-		return false
-	}
-	if dest, ok := v.sel.mapped(f.Name); ok {
-		return dest, has(dest)
-	}
-	if f.Role != "" {
-		var marked []string
-		for _, d := range dst {
-			if strings.EqualFold(d.Role, f.Role) {
-				marked = append(marked, d.Name)
-			}
-		}
-		if slices.Contains(marked, f.Name) {
-			return f.Name, true
-		}
-		if len(marked) > 0 {
-			return marked[0], true
-		}
-		if !has(f.Name) {
-			for _, name := range roleNames[strings.ToLower(f.Role)] {
-				for _, d := range dst {
-					if strings.EqualFold(d.Name, name) {
-						return d.Name, true
-					}
-				}
-			}
-		}
-	}
-	return f.Name, has(f.Name)
-}
-
-// hashed is one message with the hash of its network-form body.
+// hashed is one message with the content digest of its body.
 type hashed struct {
 	msg       Message
-	sum       [sha256.Size]byte
+	digest    string // formats.ContentDigest
 	subject   string
 	messageID string
 	used      bool
@@ -380,9 +320,10 @@ type hashed struct {
 // verifyPair verifies the source folders of p against p.dest.
 func (v *verifier) verifyPair(ctx context.Context, p *pair) error {
 	var (
-		dest   []*hashed
-		bySum  = make(map[[sha256.Size]byte][]*hashed)
-		srcAll = make([][]*hashed, len(p.sources))
+		dest     []*hashed
+		byDigest = make(map[string][]*hashed)
+		srcAll   = make([][]*hashed, len(p.sources))
+		absent   = make([]int, len(p.sources)) // selected messages of a source folder whose destination does not exist
 	)
 	g, gctx := errgroup.WithContext(ctx)
 	if p.exists {
@@ -404,10 +345,19 @@ func (v *verifier) verifyPair(ctx context.Context, p *pair) error {
 				return err
 			}
 			var sel []Message
+			undated := false
 			for _, m := range msgs {
 				if v.sel.message(m) {
 					sel = append(sel, m)
+					undated = undated || m.Date.IsZero()
 				}
+			}
+			if !p.exists && !(undated && v.sel.filtersDates()) {
+				// Nothing to compare with: the folder is missing as a
+				// whole, and no body is needed to know which messages
+				// it misses.
+				absent[i] = len(sel)
+				continue
 			}
 			got, err := v.hashAll(gctx, v.src, f.Name, sel, func(m Message, err error) {
 				v.report(Difference{Kind: DiffMissing, Folder: f.Name, ID: m.ID, DestFolder: p.dest,
@@ -419,6 +369,9 @@ func (v *verifier) verifyPair(ctx context.Context, p *pair) error {
 			// A message listed without a date is filtered once its date
 			// is known, as Run does.
 			srcAll[i] = slices.DeleteFunc(got, func(h *hashed) bool { return !v.sel.date(h.msg) })
+			if !p.exists {
+				absent[i], srcAll[i] = len(srcAll[i]), nil
+			}
 		}
 		return nil
 	})
@@ -427,11 +380,16 @@ func (v *verifier) verifyPair(ctx context.Context, p *pair) error {
 	}
 
 	for _, d := range dest {
-		bySum[d.sum] = append(bySum[d.sum], d)
+		byDigest[d.digest] = append(byDigest[d.digest], d)
 	}
 	for i, f := range p.sources {
-		check := FolderCheck{Folder: f.Name, DestFolder: p.dest, Checked: len(srcAll[i])}
-		v.compare(p, srcAll[i], bySum, &check)
+		check := FolderCheck{Folder: f.Name, DestFolder: p.dest, Checked: len(srcAll[i]) + absent[i]}
+		if absent[i] > 0 {
+			check.Missing = absent[i]
+			v.report(Difference{Kind: DiffMissing, Folder: f.Name, DestFolder: p.dest, Messages: absent[i],
+				Reason: fmt.Sprintf(reasonNoFolder, p.dest)})
+		}
+		v.compare(p, srcAll[i], byDigest, &check)
 		v.mu.Lock()
 		v.res.Checked += check.Checked
 		if v.opts.OnFolder != nil {
@@ -452,7 +410,7 @@ func (v *verifier) verifyPair(ctx context.Context, p *pair) error {
 // compare matches the messages of one source folder to unused destination
 // messages of equal content. Exact copies are paired first, so identical
 // messages with different flags or dates pair up as well as they can.
-func (v *verifier) compare(p *pair, msgs []*hashed, bySum map[[sha256.Size]byte][]*hashed, check *FolderCheck) {
+func (v *verifier) compare(p *pair, msgs []*hashed, byDigest map[string][]*hashed, check *FolderCheck) {
 	match := make([]*hashed, len(msgs))
 	sameFlags := func(s, d *hashed) bool {
 		return slices.Equal(formats.NormalizeFlags(s.msg.Flags), formats.NormalizeFlags(d.msg.Flags))
@@ -471,7 +429,7 @@ func (v *verifier) compare(p *pair, msgs []*hashed, bySum map[[sha256.Size]byte]
 			if match[i] != nil {
 				continue
 			}
-			for _, d := range bySum[s.sum] {
+			for _, d := range byDigest[s.digest] {
 				if !d.used && ok(s, d) {
 					d.used = true
 					match[i] = d
@@ -487,9 +445,6 @@ func (v *verifier) compare(p *pair, msgs []*hashed, bySum map[[sha256.Size]byte]
 			diff := base
 			diff.Kind = DiffMissing
 			diff.Reason = reasonContent
-			if !p.exists {
-				diff.Reason = fmt.Sprintf(reasonNoFolder, p.dest)
-			}
 			check.Missing++
 			v.report(diff)
 			continue
@@ -520,7 +475,7 @@ func (v *verifier) report(d Difference) {
 	defer v.mu.Unlock()
 	switch d.Kind {
 	case DiffMissing:
-		v.res.Missing++
+		v.res.Missing += max(d.Messages, 1)
 	case DiffFlags:
 		v.res.FlagDiffs++
 	case DiffDate:
@@ -543,11 +498,31 @@ func (v *verifier) warn(msg string) {
 	v.opts.Warn(msg)
 }
 
+// event turns the pipeline's retries and warnings into Warn lines.
+func (v *verifier) event(e Event) {
+	var b strings.Builder
+	if e.Kind == EventRetry {
+		fmt.Fprintf(&b, "retrying (attempt %d) ", e.Count)
+	}
+	b.WriteString(e.Text)
+	if e.Folder != "" {
+		fmt.Fprintf(&b, " (folder %q", e.Folder)
+		if e.Message != nil {
+			fmt.Fprintf(&b, ", message %s", e.Message.ID)
+		}
+		b.WriteString(")")
+	}
+	if e.Err != nil {
+		fmt.Fprintf(&b, ": %v", e.Err)
+	}
+	v.warn(b.String())
+}
+
 // list lists folder of s, retrying temporary errors. side ("source",
 // "destination") names s in errors.
 func (v *verifier) list(ctx context.Context, s Source, side, folder string) ([]Message, error) {
 	var msgs []Message
-	err := v.retry(ctx, "listing "+side+" folder "+folder, func() error {
+	err := v.retrier.do(ctx, folder, nil, "listing the "+side+" folder", func() error {
 		var err error
 		msgs, err = s.List(ctx, folder)
 		return err
@@ -561,161 +536,62 @@ func (v *verifier) list(ctx context.Context, s Source, side, folder string) ([]M
 	return msgs, nil
 }
 
-// hashAll fetches msgs of folder from s in chunks and hashes each body.
-// A message s reports as unreadable (a PerMessage error) goes to bad, and
-// the others are still hashed.
+// hashAll fetches msgs of folder from s in chunks with the pipeline's fetch
+// loop and digests each body. A message that cannot be read (the source
+// says so, or does not deliver it) goes to bad, and the others are still
+// digested.
 func (v *verifier) hashAll(ctx context.Context, s Source, folder string, msgs []Message, bad func(Message, error)) ([]*hashed, error) {
-	out := make([]*hashed, 0, len(msgs))
-	for len(msgs) > 0 {
-		n := min(len(msgs), v.opts.ChunkSize)
-		got, err := v.hashChunk(ctx, s, folder, msgs[:n], bad)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, got...)
-		msgs = msgs[n:]
-	}
-	return out, nil
-}
-
-// errUndelivered marks a Fetch that left messages out without saying why.
-var errUndelivered = errors.New("the store did not deliver it")
-
-// hashChunk fetches and hashes msgs, fetching again what a temporary error
-// cut off or the store silently left out.
-func (v *verifier) hashChunk(ctx context.Context, s Source, folder string, msgs []Message, bad func(Message, error)) ([]*hashed, error) {
 	listed := make(map[string]Message, len(msgs))
-	pending := make(map[string]bool, len(msgs))
 	for _, m := range msgs {
 		listed[m.ID] = m
-		pending[m.ID] = true
 	}
 	var (
-		out []*hashed
-		mu  sync.Mutex // guards pending and out: fn may, against the contract, run concurrently
+		mu  sync.Mutex // guards out: the handler may, against the contract, run concurrently
+		out = make([]*hashed, 0, len(msgs))
 	)
-	err := v.retry(ctx, "reading folder "+folder, func() error {
-		var req []Message
-		for _, m := range msgs {
-			if pending[m.ID] {
-				req = append(req, m)
-			}
-		}
-		if len(req) == 0 {
-			return nil
-		}
-		err := s.Fetch(ctx, folder, req, func(m Message, body io.Reader) error {
-			mu.Lock()
-			want := pending[m.ID]
-			mu.Unlock()
-			if !want {
-				return nil
-			}
-			h, err := hashBody(body)
-			if err != nil {
-				if ClassOf(err) != PerMessage {
-					return err
-				}
-				mu.Lock()
-				delete(pending, m.ID)
-				mu.Unlock()
-				bad(listed[m.ID], err)
-				return nil
-			}
-			h.msg = listed[m.ID]
-			if h.msg.Date.IsZero() {
-				h.msg.Date = m.Date
-			}
-			if h.msg.Flags == nil {
-				h.msg.Flags = m.Flags
-			}
-			mu.Lock()
-			delete(pending, m.ID)
-			out = append(out, h)
-			mu.Unlock()
-			return nil
-		})
+	f := fetcher{src: s, retrier: v.retrier, event: v.event,
+		fail: func(m Message, err error) { bad(listed[m.ID], err) }}
+	handle := func(m Message, body io.Reader) error {
+		h, err := hashBody(body)
 		if err != nil {
-			var rest []error
-			for _, leaf := range leaves(err) {
-				var me *MessageError
-				if ClassOf(leaf) == PerMessage && errors.As(leaf, &me) && pending[me.ID] {
-					delete(pending, me.ID)
-					bad(listed[me.ID], me.Err)
-					continue
-				}
-				if ClassOf(leaf) == PerMessage {
-					// Not said which message: it stays pending and is
-					// asked for again.
-					continue
-				}
-				rest = append(rest, leaf)
-			}
-			if err = errors.Join(rest...); err != nil {
-				return err
-			}
+			return err
 		}
-		if len(pending) > 0 {
-			return TemporaryError(fmt.Errorf("%d message(s): %w", len(pending), errUndelivered))
+		// What the listing did not know, the fetch may (POP3 dates).
+		h.msg = listed[m.ID]
+		if h.msg.Date.IsZero() {
+			h.msg.Date = m.Date
 		}
+		if h.msg.Flags == nil {
+			h.msg.Flags = m.Flags
+		}
+		mu.Lock()
+		out = append(out, h)
+		mu.Unlock()
 		return nil
-	})
-	if errors.Is(err, errUndelivered) {
-		for id := range pending {
-			bad(listed[id], errUndelivered)
-		}
-		return out, nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("folder %q: %w", folder, err)
+	for start := 0; start < len(msgs); start += v.opts.ChunkSize {
+		chunk := msgs[start:min(start+v.opts.ChunkSize, len(msgs))]
+		if err := f.fetch(ctx, folder, chunk, handle); err != nil {
+			return nil, fmt.Errorf("folder %q: %w", folder, err)
+		}
 	}
 	return out, nil
 }
 
-// retry runs fn, retrying temporary errors with a doubling backoff.
-func (v *verifier) retry(ctx context.Context, what string, fn func() error) error {
-	delay := v.opts.RetryDelay
-	for attempt := 0; ; attempt++ {
-		err := fn()
-		if err == nil || ClassOf(err) != Temporary || attempt >= v.retries || ctx.Err() != nil {
-			return err
-		}
-		v.warn(fmt.Sprintf("retrying (attempt %d) %s: %v", attempt+1, what, err))
-		if !sleep(ctx, delay) {
-			return ctx.Err()
-		}
-		delay = min(2*delay, maxRetryDelay)
-	}
-}
-
-// hashBody reads a body to its end and returns the SHA-256 of its network
-// form with the Subject and Message-ID of its header.
+// hashBody reads a body to its end and returns its content digest with
+// the Subject and Message-ID of its header.
 func hashBody(body io.Reader) (*hashed, error) {
-	sum := sha256.New()
-	peek := &prefixWriter{max: headerPeek}
-	cw := formats.NewCRLFWriter(sum)
-	if _, err := io.Copy(io.MultiWriter(cw, peek), body); err != nil {
+	d := newBodyDigest()
+	if _, err := io.Copy(d, body); err != nil {
 		return nil, err
 	}
-	h := &hashed{}
-	copy(h.sum[:], sum.Sum(nil))
-	header := peek.buf[:formats.HeaderEnd(peek.buf)]
-	h.messageID = printable(formats.MessageID(header), 200)
-	h.subject = printable(subject(header), maxSubject)
-	return h, nil
-}
-
-// prefixWriter keeps the first max bytes written to it.
-type prefixWriter struct {
-	buf []byte
-	max int
-}
-
-func (w *prefixWriter) Write(p []byte) (int, error) {
-	if room := w.max - len(w.buf); room > 0 {
-		w.buf = append(w.buf, p[:min(room, len(p))]...)
-	}
-	return len(p), nil
+	_, digest, _ := d.sum()
+	header := d.header()
+	return &hashed{
+		digest:    digest,
+		messageID: printable(formats.MessageID(header), 200),
+		subject:   printable(subject(header), maxSubject),
+	}, nil
 }
 
 // subject returns the decoded Subject of a header block, or "".

@@ -106,7 +106,7 @@ func TestVerify(t *testing.T) {
 		{name: "identical copies pair by flags", src: []storeMsg{inbox(1), with([]storeMsg{inbox(1)}, 0, func(m *storeMsg) { m.flags = nil })[0]},
 			dst: []storeMsg{with([]storeMsg{inbox(1)}, 0, func(m *storeMsg) { m.flags = nil })[0], inbox(1)}, checked: 2},
 		{name: "missing folder", src: []storeMsg{inbox(1), {folder: "Archive", date: verifyDate, body: verifyBody(9)}},
-			dst: []storeMsg{inbox(1)}, checked: 2, missing: 1, diffs: []string{"missing Archive/1→Archive/"}},
+			dst: []storeMsg{inbox(1)}, checked: 2, missing: 1, diffs: []string{"missing Archive/→Archive/"}},
 		{name: "message in another folder is missing", src: []storeMsg{{folder: "A", date: verifyDate, body: verifyBody(1)}, {folder: "B", date: verifyDate, body: verifyBody(2)}},
 			dst:     []storeMsg{{folder: "A", date: verifyDate, body: verifyBody(2)}, {folder: "B", date: verifyDate, body: verifyBody(1)}},
 			checked: 2, missing: 2, extra: 2},
@@ -167,6 +167,77 @@ func TestVerifyMissingNamesMessage(t *testing.T) {
 	if d.Kind != transfer.DiffMissing || d.ID != "2" || d.Subject != "message 2" || d.MessageID != "2@verify.example" ||
 		!strings.Contains(d.Reason, "content differs or missing") {
 		t.Errorf("missing difference %+v", d)
+	}
+}
+
+// TestVerifyMissingFolderIsOneDifference: a destination folder that does not
+// exist is one difference for the folder, counting its messages, and no
+// body of it is read.
+func TestVerifyMissingFolderIsOneDifference(t *testing.T) {
+	var msgs []storeMsg
+	for i := range 898 {
+		msgs = append(msgs, storeMsg{folder: "Archive", date: verifyDate, body: verifyBody(i)})
+	}
+	src := memStore(append(msgs, inbox(1))...)
+	var seen []transfer.Difference
+	var folders []transfer.FolderCheck
+	res := verify(t, src, memStore(inbox(1)), transfer.VerifyOptions{
+		OnDifference: func(d transfer.Difference) { seen = append(seen, d) },
+		OnFolder:     func(f transfer.FolderCheck) { folders = append(folders, f) },
+	})
+	if res.Checked != 899 || res.Missing != 898 || res.OK() {
+		t.Errorf("checked %d missing %d OK %v, want 899 898 false", res.Checked, res.Missing, res.OK())
+	}
+	if len(seen) != 1 || len(res.Differences) != 1 {
+		t.Fatalf("%d differences reported, %d in the result, want 1: %q", len(seen), len(res.Differences), kinds(res))
+	}
+	d := seen[0]
+	if d.Kind != transfer.DiffMissing || d.Folder != "Archive" || d.ID != "" || d.Messages != 898 ||
+		d.DestFolder != "Archive" || d.Reason != `destination folder "Archive" does not exist` {
+		t.Errorf("difference %+v", d)
+	}
+	for _, f := range folders {
+		if f.Folder == "Archive" && (f.Checked != 898 || f.Missing != 898) {
+			t.Errorf("folder check %+v", f)
+		}
+	}
+	// Only INBOX was fetched: one Fetch for its one message.
+	if n := src.FetchCalls(); n != 1 {
+		t.Errorf("%d source fetches, want 1 (INBOX only)", n)
+	}
+}
+
+// TestVerifyToleratesServerRewrites: verify compares content as the
+// identity rules do, so copies that servers rewrote when storing them count
+// as present, and other changes do not.
+func TestVerifyToleratesServerRewrites(t *testing.T) {
+	orig := "From: a@example.com\r\nSubject: Gr\xc3\xbc\xc3\x9fe\r\nMessage-ID: <rw@verify.example>\r\n\r\nNUL:\x00 here\r\nlast line"
+	rewrites := []struct {
+		name, stored string
+		crlf         bool
+		present      bool
+	}{
+		{"LF store", strings.ReplaceAll(orig, "\r\n", "\n"), false, true},
+		{"Dovecot NUL to 0x80", strings.Replace(orig, "\x00", "\x80", 1), true, true},
+		{"Cyrus 8-bit header to X", strings.Replace(orig, "Gr\xc3\xbc\xc3\x9fe", "GrXXXXe", 1), true, true},
+		{"Courier final CRLF", orig + "\r\n", true, true},
+		{"Dovecot CR CR LF", strings.Replace(orig, "here\r\n", "here\r\r\n", 1), true, true},
+		{"a changed body byte", strings.Replace(orig, "here", "hers", 1), true, false},
+		{"an 8-bit body byte changed", strings.Replace(orig, "\x00", "X", 1), true, false},
+		{"cut short", orig[:len(orig)-3], true, false},
+	}
+	for _, rw := range rewrites {
+		t.Run(rw.name, func(t *testing.T) {
+			src := memStore(storeMsg{folder: "INBOX", date: verifyDate, body: orig, crlf: true})
+			dst := memStore(storeMsg{folder: "INBOX", date: verifyDate, body: rw.stored, crlf: rw.crlf})
+			res := verify(t, src, dst, transfer.VerifyOptions{})
+			if res.Checked != 1 || res.OK() != rw.present {
+				t.Errorf("checked %d, OK %v, want 1, %v: %q", res.Checked, res.OK(), rw.present, kinds(res))
+			}
+			if !rw.present && (res.Missing != 1 || res.Extra != 1) {
+				t.Errorf("missing %d extra %d, want 1 1: %q", res.Missing, res.Extra, kinds(res))
+			}
+		})
 	}
 }
 

@@ -35,17 +35,19 @@ func verifyCommand() *cli.Command {
 		Usage:     "prove DEST holds every SOURCE message: content, flags, date; exit 3 on differences",
 		ArgsUsage: "SOURCE DEST",
 		Description: `Reads every selected message on both sides and compares them. A source message
-is present when DEST holds a message with the same content (line endings aside,
-so an LF archive matches a CRLF server); its flags and arrival date (to the
-second) must match too. Identical messages are counted: two copies in SOURCE
+is present when DEST holds a message with the same content, compared as copy
+compares it: line endings aside (an LF archive matches a CRLF server), and the
+rewrites servers make when storing mail (NUL bytes, 8-bit header bytes, a final
+CRLF) tolerated; its flags and arrival date (to the second) must match too. Identical messages are counted: two copies in SOURCE
 need two in DEST. Nothing is written anywhere.
 
 Folders are matched as 'mailferry copy' maps them: give the same --include,
 --exclude, --map, --since, --before and --max-size as the copy. A single mbox
 file as DEST holds all folders in one.
 
-Reported: messages missing at DEST (or stored with different content, e.g. by a
-server that rewrites NUL bytes), flag differences, date differences, and with
+Reported: messages missing at DEST (or stored with different content), a DEST
+folder that does not exist (one line per folder), flag differences, date
+differences, and with
 -v the messages DEST holds beyond SOURCE (extra, not a failure).
 
 Examples:
@@ -204,6 +206,8 @@ type jsonDifference struct {
 	SourceDate  string   `json:"source_date,omitempty"`
 	DestDate    string   `json:"dest_date,omitempty"`
 	Reason      string   `json:"reason,omitempty"`
+	// Messages is set for a missing folder: how many messages it holds.
+	Messages int `json:"messages,omitempty"`
 }
 
 // jsonVerifySummary is the last line of verify --json output; its shape is
@@ -230,7 +234,7 @@ func (o *verifyOutput) difference(d transfer.Difference) {
 	defer o.mu.Unlock()
 	if o.mode.JSON {
 		j := jsonDifference{Type: d.Kind.String(), Folder: d.Folder, ID: d.ID, DestFolder: d.DestFolder, DestID: d.DestID,
-			Subject: d.Subject, MessageID: d.MessageID, Reason: d.Reason}
+			Subject: d.Subject, MessageID: d.MessageID, Reason: d.Reason, Messages: d.Messages}
 		if d.Kind == transfer.DiffFlags {
 			j.SourceFlags, j.DestFlags = nonNil(d.SourceFlags), nonNil(d.DestFlags)
 		}
@@ -276,25 +280,31 @@ func describeDifference(d transfer.Difference) string {
 			fmt.Fprintf(&b, " (Message-ID <%s>)", d.MessageID)
 		}
 	}
-	switch d.Kind {
-	case transfer.DiffMissing:
+	switch {
+	case d.Kind == transfer.DiffMissing && d.ID == "":
+		// A whole folder: one line, however many messages it holds.
+		fmt.Fprintf(&b, "missing: folder %q, %d message(s): %s", d.Folder, d.Messages, d.Reason)
+		if !strings.Contains(d.Reason, d.DestFolder) {
+			fmt.Fprintf(&b, " (destination folder %q)", d.DestFolder)
+		}
+	case d.Kind == transfer.DiffMissing:
 		b.WriteString("missing: ")
 		msg(d.Folder, d.ID)
 		fmt.Fprintf(&b, ": %s", d.Reason)
 		if !strings.Contains(d.Reason, d.DestFolder) {
 			fmt.Fprintf(&b, " (destination folder %q)", d.DestFolder)
 		}
-	case transfer.DiffFlags:
+	case d.Kind == transfer.DiffFlags:
 		b.WriteString("flags differ: ")
 		msg(d.Folder, d.ID)
 		fmt.Fprintf(&b, ": source has %s, destination %q message %s has %s",
 			flagList(d.SourceFlags), d.DestFolder, d.DestID, flagList(d.DestFlags))
-	case transfer.DiffDate:
+	case d.Kind == transfer.DiffDate:
 		b.WriteString("date differs: ")
 		msg(d.Folder, d.ID)
 		fmt.Fprintf(&b, ": source %s, destination %q message %s %s",
 			jsonTime(d.SourceDate), d.DestFolder, d.DestID, jsonTime(d.DestDate))
-	case transfer.DiffExtra:
+	case d.Kind == transfer.DiffExtra:
 		b.WriteString("extra (not in the source): ")
 		msg(d.DestFolder, d.DestID)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -158,6 +159,48 @@ func TestVerifyFindsDifferences(t *testing.T) {
 	}
 	if !strings.Contains(r.stderr, "INBOX → INBOX: 4 message(s) checked, all present") {
 		t.Errorf("-v shows no folder line:\n%s", r)
+	}
+}
+
+// TestVerifyMissingFolderOneLine: a folder the destination does not have is
+// one line naming it and its message count, in text and in JSON.
+func TestVerifyMissingFolderOneLine(t *testing.T) {
+	src, msgs := smallMaildir(t)
+	dst := filepath.Join(t.TempDir(), "copy")
+	r := mailferry(t, nil, "copy", "maildir:"+src, "maildir:"+dst, "--exclude", "^Sent$", "-q")
+	expectCode(t, r, 0)
+	sent := 0
+	for _, m := range msgs {
+		if m.folder == "Sent" {
+			sent++
+		}
+	}
+	if sent < 2 {
+		t.Fatalf("the fixture has %d message(s) in Sent, want several", sent)
+	}
+
+	r = mailferry(t, nil, "verify", "maildir:"+src, "maildir:"+dst)
+	expectCode(t, r, exitPartial)
+	want := fmt.Sprintf(`missing: folder "Sent", %d message(s): destination folder "Sent" does not exist`, sent)
+	lines := strings.Split(strings.TrimRight(r.stdout, "\n"), "\n")
+	if len(lines) != 2 || lines[0] != want {
+		t.Errorf("stdout %q, want the line %q and the summary", lines, want)
+	}
+	if !strings.Contains(r.stdout, fmt.Sprintf("verified %d message(s): %d missing or different", len(msgs), sent)) {
+		t.Errorf("text summary:\n%s", r)
+	}
+
+	r = mailferry(t, nil, "verify", "maildir:"+src, "maildir:"+dst, "--json")
+	expectCode(t, r, exitPartial)
+	if s := lastVerifySummary(t, r); s.Missing != sent || s.Checked != len(msgs) {
+		t.Errorf("summary %+v, want %d missing of %d", s, sent, len(msgs))
+	}
+	lines = strings.Split(strings.TrimRight(r.stdout, "\n"), "\n")
+	var d jsonDifference
+	if len(lines) != 2 || json.Unmarshal([]byte(lines[0]), &d) != nil ||
+		d.Type != "missing" || d.Folder != "Sent" || d.ID != "" || d.DestFolder != "Sent" || d.Messages != sent ||
+		d.Reason != `destination folder "Sent" does not exist` {
+		t.Errorf("JSON lines %q", lines)
 	}
 }
 

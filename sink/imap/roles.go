@@ -2,42 +2,26 @@ package imap
 
 import (
 	"context"
-	"strings"
 
-	"github.com/mailferry/mailferry/formats"
 	"github.com/mailferry/mailferry/internal/imapconn"
+	"github.com/mailferry/mailferry/transfer"
 )
 
 // FolderForRole returns the destination's folder with the special-use
 // attribute role, or else the first existing folder with a common name
-// for it (formats.RoleNames: "Sent Items" for \Sent, …).
+// for it ("Sent Items" for \Sent, …): transfer.RoleFolder, the rule
+// verify follows too.
 func (s *Sink) FolderForRole(ctx context.Context, role string) (string, bool, error) {
 	list, err := s.listing(ctx)
 	if err != nil {
 		return "", false, err
 	}
-	for _, l := range list {
-		if l.Role != "" && strings.EqualFold(l.Role, role) {
-			return l.Name, true, nil
-		}
+	folders := make([]transfer.Folder, len(list))
+	for i, l := range list {
+		folders[i] = l.Folder
 	}
-	for _, name := range formats.RoleNames[canonicalRole(role)] {
-		for _, l := range list {
-			if strings.EqualFold(l.Name, name) {
-				return l.Name, true, nil
-			}
-		}
-	}
-	return "", false, nil
-}
-
-func canonicalRole(role string) string {
-	for r := range formats.RoleNames {
-		if strings.EqualFold(r, role) {
-			return r
-		}
-	}
-	return role
+	name, ok := transfer.RoleFolder(folders, role)
+	return name, ok, nil
 }
 
 // listing is the destination's LIST, cached until a folder is created.
