@@ -148,3 +148,49 @@ func (cw *CRLFWriter) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// NewLFReader returns a reader of r with every CRLF pair turned into LF
+// (ToLF), converted as it is read: the local form of a network body, without
+// holding the body.
+func NewLFReader(r io.Reader) io.Reader {
+	c := &convReader{r: r}
+	lw := NewLFWriter(&c.out)
+	c.w, c.close = lw, lw.Close
+	return c
+}
+
+// NewCRLFReader returns a reader of r with every bare LF turned into CRLF
+// (ToCRLF), converted as it is read: the network form of a local body.
+func NewCRLFReader(r io.Reader) io.Reader {
+	c := &convReader{r: r}
+	c.w = NewCRLFWriter(&c.out)
+	return c
+}
+
+// convReader pulls r through a converting writer into out.
+type convReader struct {
+	r     io.Reader
+	w     io.Writer // converts into out; never fails
+	close func() error
+	out   bytes.Buffer
+	buf   []byte
+	err   error // r's error (io.EOF at the end), given once out is read
+}
+
+func (c *convReader) Read(p []byte) (int, error) {
+	for c.out.Len() == 0 {
+		if c.err != nil {
+			return 0, c.err
+		}
+		if c.buf == nil {
+			c.buf = make([]byte, 32<<10)
+		}
+		n, err := c.r.Read(c.buf)
+		c.w.Write(c.buf[:n])
+		if err == io.EOF && c.close != nil {
+			c.close()
+		}
+		c.err = err
+	}
+	return c.out.Read(p)
+}

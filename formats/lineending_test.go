@@ -2,7 +2,11 @@ package formats
 
 import (
 	"bytes"
+	"errors"
+	"io"
+	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 func TestLineEndings(t *testing.T) {
@@ -90,4 +94,28 @@ func FuzzLineEndings(f *testing.F) {
 			t.Fatalf("network form %q did not survive local and back: %q", network, back)
 		}
 	})
+}
+
+// TestConvertingReaders: the readers give what ToLF and ToCRLF give, read in
+// pieces of any size, CRs at piece ends included.
+func TestConvertingReaders(t *testing.T) {
+	inputs := []string{"", "a", "\r", "\n", "\r\n", "a\r\nb\nc\r", "x\r\r\n\r\ny\n\n\r", strings.Repeat("line\r\n", 20000) + "\r"}
+	for _, in := range inputs {
+		for _, piece := range []func(io.Reader) io.Reader{iotest.OneByteReader, iotest.HalfReader, func(r io.Reader) io.Reader { return r }} {
+			got, err := io.ReadAll(NewLFReader(piece(strings.NewReader(in))))
+			if err != nil || string(got) != string(ToLF([]byte(in))) {
+				t.Errorf("LF reader of %.20q: %.20q, %v; want %.20q", in, got, err, ToLF([]byte(in)))
+			}
+			got, err = io.ReadAll(NewCRLFReader(piece(strings.NewReader(in))))
+			if err != nil || string(got) != string(ToCRLF([]byte(in))) {
+				t.Errorf("CRLF reader of %.20q: %.20q, %v; want %.20q", in, got, err, ToCRLF([]byte(in)))
+			}
+		}
+	}
+	// A read error is passed on once what was converted before it is read.
+	boom := errors.New("boom")
+	got, err := io.ReadAll(NewLFReader(io.MultiReader(strings.NewReader("a\r\nb"), iotest.ErrReader(boom))))
+	if string(got) != "a\nb" || !errors.Is(err, boom) {
+		t.Errorf("after an error: %q, %v", got, err)
+	}
 }

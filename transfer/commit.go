@@ -38,7 +38,7 @@ func (r *runner) put(ctx context.Context, it *item) bool {
 	pctx, pcancel := withGrace(ctx, putGrace)
 	defer pcancel()
 	err := r.retrier.do(ctx, job.folder.Name, &m, "storing", func() error {
-		return r.dst.Put(pctx, dm, it.sp.reader())
+		return r.dst.Put(pctx, dm, it.sp)
 	})
 	if err != nil {
 		switch {

@@ -25,7 +25,7 @@ type Message struct {
 	// zero only when nothing at all is known.
 	Date time.Time
 	// Size is an estimate when listed and the exact length of the body
-	// reader when handed to a Sink.
+	// when handed to a Sink (Body.Size).
 	Size int64
 	// VirtualSize is the size with CRLF line ends when the source knows it
 	// without reading the body (IMAP RFC822.SIZE), else 0. With Key it lets
@@ -77,15 +77,29 @@ type Source interface {
 	Close() error
 }
 
+// Body is a message body as a Sink receives it: the run's spool, which
+// holds every body once between fetch and put. A sink reads it as often as
+// it needs, from any offset (to learn its size in another line-ending form,
+// to retry an APPEND, to compare a partial copy), so no sink spools again.
+// *bytes.Reader and *strings.Reader are Bodies too.
+type Body interface {
+	io.ReaderAt
+	// Size is the body's exact length in bytes.
+	Size() int64
+}
+
+// BodyReader returns a reader of the whole body from its first byte.
+func BodyReader(b Body) io.Reader { return io.NewSectionReader(b, 0, b.Size()) }
+
 // Sink is a store messages are copied into.
 type Sink interface {
 	// Put stores one message in m.Folder, creating the folder when needed.
 	// It is safe for concurrent use. When Put returns nil the message is
 	// durable (on disk with fsync, or acknowledged by the server), unless
 	// the sink is a Flusher, in which case it is durable after the next
-	// successful Flush. r yields exactly m.Size bytes in the form m.CRLF
-	// describes.
-	Put(ctx context.Context, m Message, r io.Reader) error
+	// successful Flush. body holds m.Size bytes in the form m.CRLF
+	// describes; it is valid until Put returns.
+	Put(ctx context.Context, m Message, body Body) error
 	// Close flushes and releases the sink.
 	Close() error
 }

@@ -15,7 +15,8 @@ const maxHeaderKeep = 256 << 10
 
 // spool holds one message body between fetch and put, so the source stream
 // can move on while the sink is busy, a failed Put can be retried from the
-// start, and the sink learns the exact size before the first byte. Bodies
+// start, and the sink learns the exact size before the first byte. It is
+// the only copy: the sink receives it as its Body. Bodies
 // up to a limit stay in memory; larger ones spill to a temporary file,
 // which close removes.
 type spool struct {
@@ -142,14 +143,34 @@ func headerLen(b []byte) int {
 	return formats.HeaderEnd(b)
 }
 
-// reader returns a reader over the whole body from its first byte. Each call
-// starts again, so a failed Put can be retried.
-func (s *spool) reader() io.Reader {
+// The spool is the Body a Sink receives: the one copy of the body, read as
+// often as the sink needs (a retried Put starts again from the first byte).
+var _ Body = (*spool)(nil)
+
+// ReadAt reads the spooled body at off.
+func (s *spool) ReadAt(p []byte, off int64) (int, error) {
 	if s.file != nil {
-		return io.NewSectionReader(s.file, 0, s.size)
+		if off >= s.size {
+			return 0, io.EOF
+		}
+		n, err := s.file.ReadAt(p[:min(int64(len(p)), s.size-off)], off)
+		if err == nil && n < len(p) {
+			err = io.EOF
+		}
+		return n, err
 	}
-	return bytes.NewReader(s.mem)
+	if off >= int64(len(s.mem)) {
+		return 0, io.EOF
+	}
+	n := copy(p, s.mem[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
 }
+
+// Size is the body's exact length.
+func (s *spool) Size() int64 { return s.size }
 
 // subject returns the body's subject, printable and short, for reports.
 func (s *spool) subject() string { return printable(subject(s.header), maxSubject) }

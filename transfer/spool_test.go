@@ -56,7 +56,7 @@ func TestSpool(t *testing.T) {
 				t.Fatalf("size %d, want %d", sp.size, len(body))
 			}
 			for range 2 { // re-readable from the start
-				got, err := io.ReadAll(sp.reader())
+				got, err := io.ReadAll(BodyReader(sp))
 				if err != nil || !bytes.Equal(got, body) {
 					t.Fatalf("read back %d bytes, err %v", len(got), err)
 				}

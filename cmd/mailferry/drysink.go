@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"io"
 
 	"github.com/mailferry/mailferry/transfer"
 )
@@ -18,7 +17,7 @@ var (
 	_ transfer.Indexer = emptySink{}
 )
 
-func (emptySink) Put(context.Context, transfer.Message, io.Reader) error {
+func (emptySink) Put(context.Context, transfer.Message, transfer.Body) error {
 	return transfer.FatalError(errors.New("dry run: nothing may be written"))
 }
 

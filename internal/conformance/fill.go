@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strconv"
@@ -22,7 +23,7 @@ func Fill(ctx context.Context, dst transfer.Sink, msgs []corpus.Message) error {
 			Date:   m.Date,
 			Size:   int64(len(m.Body)),
 		}
-		if err := dst.Put(ctx, tm, bytesReader(m.Body)); err != nil {
+		if err := dst.Put(ctx, tm, bytes.NewReader(m.Body)); err != nil {
 			return fmt.Errorf("conformance: fill: put %s into %q: %w", m.Name, m.Folder, err)
 		}
 	}

@@ -69,8 +69,8 @@ func memKind(name string, faults func(*memStore)) Store {
 	}
 }
 
-func (s *memStore) Put(_ context.Context, m transfer.Message, r io.Reader) error {
-	b, err := io.ReadAll(r)
+func (s *memStore) Put(_ context.Context, m transfer.Message, body transfer.Body) error {
+	b, err := io.ReadAll(transfer.BodyReader(body))
 	if err != nil {
 		return err
 	}

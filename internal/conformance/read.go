@@ -1,7 +1,6 @@
 package conformance
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -85,5 +84,3 @@ func ReadAll(ctx context.Context, src transfer.Source) ([]Got, error) {
 	}
 	return all, nil
 }
-
-func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }

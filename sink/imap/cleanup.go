@@ -35,7 +35,7 @@ type suspect struct {
 // prefix of the message is a partial one and is deleted. If that cannot be
 // done or checked, the error is Fatal and says where the partial copy may
 // be, so it is never left silently.
-func (s *Sink) cleanup(ctx context.Context, f *destFolder, m transfer.Message, mark imap.UID, body *spool) (stored bool, err error) {
+func (s *Sink) cleanup(ctx context.Context, f *destFolder, m transfer.Message, mark imap.UID, body *wire) (stored bool, err error) {
 	fail := func(err error) (bool, error) {
 		if ctx.Err() != nil {
 			// The run is stopping and cannot wait for the check:
@@ -80,7 +80,7 @@ func (s *Sink) cleanup(ctx context.Context, f *destFolder, m transfer.Message, m
 }
 
 // suspect notes a broken APPEND for Close to look at again.
-func (s *Sink) suspect(f *destFolder, m transfer.Message, mark imap.UID, body *spool) error {
+func (s *Sink) suspect(f *destFolder, m transfer.Message, mark imap.UID, body *wire) error {
 	head := make([]byte, min(body.size, headSize))
 	if _, err := io.ReadFull(body.reader(), head); err != nil {
 		return err
@@ -215,7 +215,7 @@ const sweepTimeout = 2 * time.Minute
 
 // compare tells whether got is the whole spooled message or a proper
 // prefix of it.
-func compare(sp *spool, got []byte) (same, prefix bool, err error) {
+func compare(sp *wire, got []byte) (same, prefix bool, err error) {
 	if int64(len(got)) > sp.size {
 		return false, false, nil
 	}

@@ -1,10 +1,11 @@
 // Package imap stores mail on an IMAP server: folders are created with
 // their parents and subscribed, messages APPENDed with their flags,
-// keywords and INTERNALDATE. Every message is spooled before its APPEND,
-// because the literal's size must be known up front (bodies from local
-// archives are converted to CRLF) and because an APPEND that breaks off
-// must be checked for a partial copy left on the server, which is then
-// deleted; a partial message never remains.
+// keywords and INTERNALDATE. Put reads the run's spool (transfer.Body),
+// which it may read more than once: the literal's size must be known up
+// front (a body from a local archive is measured in CRLF form, then
+// converted as it is sent), and an APPEND that breaks off must be checked
+// for a partial copy left on the server, which is then deleted; a partial
+// message never remains.
 package imap
 
 import (
@@ -373,16 +374,15 @@ func (f *destFolder) keywordAllowed(k string) bool {
 // the folder is checked for what the APPEND left behind (a complete copy
 // counts as stored; a partial one is deleted), and the error is Temporary
 // so the message is tried again.
-func (s *Sink) Put(ctx context.Context, m transfer.Message, r io.Reader) error {
+func (s *Sink) Put(ctx context.Context, m transfer.Message, b transfer.Body) error {
 	f := s.folder(m.Folder)
 	if err := s.prepare(ctx, f); err != nil {
 		return err
 	}
-	body, err := spoolBody(m, r)
+	body, err := newWire(m, b)
 	if err != nil {
 		return err
 	}
-	defer body.Close()
 	flags := s.flags(f, m)
 	for attempt := 0; ; attempt++ {
 		err := s.append(ctx, f, m, flags, body)
@@ -405,7 +405,7 @@ type tryCreate struct{ err error }
 func (t *tryCreate) Error() string { return t.err.Error() }
 func (t *tryCreate) Unwrap() error { return t.err }
 
-func (s *Sink) append(ctx context.Context, f *destFolder, m transfer.Message, flags []imap.Flag, body *spool) error {
+func (s *Sink) append(ctx context.Context, f *destFolder, m transfer.Message, flags []imap.Flag, body *wire) error {
 	c, err := s.pool.Get(ctx)
 	if err != nil {
 		return err

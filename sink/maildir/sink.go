@@ -18,7 +18,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -161,7 +160,7 @@ func probeWritable(dir string) error {
 
 // Put stores m in its folder, creating the folder when needed. See the
 // package doc for the steps that make it durable and atomic.
-func (s *Sink) Put(ctx context.Context, m transfer.Message, r io.Reader) error {
+func (s *Sink) Put(ctx context.Context, m transfer.Message, body transfer.Body) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -173,7 +172,9 @@ func (s *Sink) Put(ctx context.Context, m transfer.Message, r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	return s.deliver(ctx, f, m, r, letters)
+	// The body streams from the run's spool into the new file: a Maildir
+	// needs neither its size nor a second read up front.
+	return s.deliver(ctx, f, m, transfer.BodyReader(body), letters)
 }
 
 // flagLetters returns the ":2," letters for m's flags. $Forwarded is 'P'

@@ -376,19 +376,25 @@ func TestHeldKeywordsLockIsWaitedFor(t *testing.T) {
 }
 
 // failingReader yields some bytes, then an error.
-type failingReader struct {
+// failingBody is a Body whose reads fail with err past its data.
+type failingBody struct {
 	data []byte
+	size int64
 	err  error
 }
 
-func (r *failingReader) Read(p []byte) (int, error) {
-	if len(r.data) == 0 {
-		return 0, r.err
+func (b *failingBody) ReadAt(p []byte, off int64) (int, error) {
+	if off >= int64(len(b.data)) {
+		return 0, b.err
 	}
-	n := copy(p, r.data)
-	r.data = r.data[n:]
+	n := copy(p, b.data[off:])
+	if n < len(p) {
+		return n, b.err
+	}
 	return n, nil
 }
+
+func (b *failingBody) Size() int64 { return b.size }
 
 // assertEmpty checks that no message file is in tmp/, new/ or cur/.
 func assertEmpty(t *testing.T, dir string) {
@@ -407,9 +413,9 @@ func assertEmpty(t *testing.T, dir string) {
 func TestPutFailureLeavesNothing(t *testing.T) {
 	s, root := newSink(t, Options{})
 
-	// The source stream breaks mid-message: its error and class come back.
+	// The body cannot be read to its end: its error and class come back.
 	srcErr := transfer.TemporaryError(errors.New("connection reset"))
-	err := s.Put(ctx, transfer.Message{Folder: "INBOX", ID: "r1", Size: 100}, &failingReader{data: bytes.Repeat([]byte("x"), 70000), err: srcErr})
+	err := s.Put(ctx, transfer.Message{Folder: "INBOX", ID: "r1", Size: 100000}, &failingBody{data: bytes.Repeat([]byte("x"), 70000), size: 100000, err: srcErr})
 	if !errors.Is(err, srcErr) || transfer.ClassOf(err) != transfer.Temporary {
 		t.Errorf("Put with a broken reader = %v (%v)", err, transfer.ClassOf(err))
 	}
@@ -608,7 +614,11 @@ func TestWriteBodyCountsStreamedCR(t *testing.T) {
 	// CRLF pair.
 	s, root := newSink(t, Options{})
 	r := io.MultiReader(strings.NewReader("Subject: split\r"), strings.NewReader("\n\r\nbody\r"), strings.NewReader("\n"))
-	if err := s.Put(ctx, transfer.Message{Folder: "INBOX", ID: "s", Size: 24, CRLF: true}, r); err != nil {
+	f, err := s.folder("INBOX", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.deliver(ctx, f, transfer.Message{Folder: "INBOX", ID: "s", Size: 24, CRLF: true}, r, nil); err != nil {
 		t.Fatal(err)
 	}
 	n := onlyMessage(t, root)

@@ -271,7 +271,7 @@ func lastMessage(ra io.ReaderAt, size, p int64) (*formats.MboxMessage, error) {
 }
 
 // append writes one message. Called with mu held and the file open.
-func (mf *mboxFile) append(env formats.MboxEnvelope, sp *spool) error {
+func (mf *mboxFile) append(env formats.MboxEnvelope, body transfer.Body) error {
 	if mf.broken != nil {
 		return mf.broken
 	}
@@ -301,7 +301,7 @@ func (mf *mboxFile) append(env formats.MboxEnvelope, sp *spool) error {
 			return mf.undo(start, err)
 		}
 	}
-	k, err := formats.NewMboxWriter(mf.bw).WriteMessage(env, sp, sp.size)
+	k, err := formats.NewMboxWriter(mf.bw).WriteMessage(env, body, body.Size())
 	n += k
 	if err != nil {
 		return mf.undo(start, err)

@@ -281,7 +281,7 @@ func (s *Sink) warnf(format string, args ...any) {
 // message is durable only after the next successful Flush (or Close).
 // Flags an mbox cannot keep (keywords with spaces, unknown system flags)
 // are left out with a warning.
-func (s *Sink) Put(ctx context.Context, m transfer.Message, r io.Reader) error {
+func (s *Sink) Put(ctx context.Context, m transfer.Message, body transfer.Body) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -299,14 +299,19 @@ func (s *Sink) Put(ctx context.Context, m transfer.Message, r io.Reader) error {
 	if len(drop) > 0 {
 		s.warnf("mbox %s: message %s of folder %q: flags %q cannot be kept in an mbox file and were left out", path, m.ID, m.Folder, drop)
 	}
-	sp, n, err := readSpool(r, m.CRLF)
-	if err != nil {
-		return fmt.Errorf("mbox %s: reading message %s of folder %q: %w", path, m.ID, m.Folder, err)
-	}
-	defer sp.Close()
-	if m.Size > 0 && n != m.Size {
+	if m.Size > 0 && body.Size() != m.Size {
 		return transfer.PerMessageError(&transfer.MessageError{Folder: m.Folder, ID: m.ID,
-			Err: fmt.Errorf("body has %d bytes, expected %d", n, m.Size)})
+			Err: fmt.Errorf("body has %d bytes, expected %d", body.Size(), m.Size)})
+	}
+	// The writer needs the length of the local form before the first
+	// byte: a body from a server is measured in LF form, then converted
+	// again as it is written, from the run's spool.
+	if m.CRLF {
+		lf, err := newLFBody(body)
+		if err != nil {
+			return fmt.Errorf("mbox %s: reading message %s of folder %q: %w", path, m.ID, m.Folder, err)
+		}
+		body = lf
 	}
 	if !s.single {
 		if err := s.writeLayout(); err != nil {
@@ -319,7 +324,7 @@ func (s *Sink) Put(ctx context.Context, m transfer.Message, r io.Reader) error {
 	if err := mf.open(ctx, true, s.warn); err != nil {
 		return err
 	}
-	err = mf.append(formats.MboxEnvelope{Date: m.Date, Flags: flags}, sp)
+	err = mf.append(formats.MboxEnvelope{Date: m.Date, Flags: flags}, body)
 	if err != nil && transfer.ClassOf(err) == transfer.PerMessage {
 		return transfer.PerMessageError(&transfer.MessageError{Folder: m.Folder, ID: m.ID, Err: err})
 	}

@@ -541,10 +541,12 @@ func TestSinkErrors(t *testing.T) {
 	if transfer.ClassOf(err) != transfer.PerMessage {
 		t.Errorf("short body: %v", err)
 	}
-	// A reader that fails leaves nothing behind.
-	err = s.Put(ctx, transfer.Message{Folder: "Other", ID: "9", Size: 100}, io.MultiReader(strings.NewReader("Subject: x\n"), errReader{}))
-	if err == nil || !strings.Contains(err.Error(), "boom") {
-		t.Errorf("failing reader: %v", err)
+	// A body that cannot be read leaves nothing behind, in either form.
+	for _, crlf := range []bool{false, true} {
+		err = s.Put(ctx, transfer.Message{Folder: "Other", ID: "9", Size: 100, CRLF: crlf}, errBody("Subject: x\n"))
+		if err == nil || !strings.Contains(err.Error(), "boom") {
+			t.Errorf("failing body (CRLF %v): %v", crlf, err)
+		}
 	}
 	s.Close()
 	if b, err := os.ReadFile(filepath.Join(dir, "d", "Other")); err != nil || len(b) != 0 {
@@ -562,9 +564,21 @@ func TestSinkErrors(t *testing.T) {
 	}
 }
 
-type errReader struct{}
+// errBody is a 100-byte Body whose reads past its text fail.
+type errBody string
 
-func (errReader) Read([]byte) (int, error) { return 0, errors.New("boom") }
+func (b errBody) ReadAt(p []byte, off int64) (int, error) {
+	if off >= int64(len(b)) {
+		return 0, errors.New("boom")
+	}
+	n := copy(p, b[off:])
+	if n < len(p) {
+		return n, errors.New("boom")
+	}
+	return n, nil
+}
+
+func (errBody) Size() int64 { return 100 }
 
 // TestLocked: a second sink on the same file waits for the lock and gives
 // up with an error naming the file.

@@ -90,9 +90,9 @@ func FailNth(n int, err error) func(int, transfer.Message) error {
 	}
 }
 
-// Put implements transfer.Sink. It checks the contract: the reader must
-// yield exactly m.Size bytes.
-func (s *MemSink) Put(ctx context.Context, m transfer.Message, r io.Reader) error {
+// Put implements transfer.Sink. It checks the contract: the body must
+// hold exactly m.Size bytes, and read so from its start.
+func (s *MemSink) Put(ctx context.Context, m transfer.Message, b transfer.Body) error {
 	s.mu.Lock()
 	s.puts++
 	n := s.puts
@@ -108,6 +108,10 @@ func (s *MemSink) Put(ctx context.Context, m transfer.Message, r io.Reader) erro
 	if m.Size < 0 {
 		return transfer.FatalError(fmt.Errorf("transfertest: message %s: negative Size", m.ID))
 	}
+	if b.Size() != m.Size {
+		return transfer.FatalError(fmt.Errorf("transfertest: message %s: Size %d, body %d bytes", m.ID, m.Size, b.Size()))
+	}
+	r := transfer.BodyReader(b)
 	body := make([]byte, m.Size)
 	got, err := io.ReadFull(r, body)
 	if err == nil {
