@@ -73,7 +73,9 @@ type Options struct {
 	// smaller (attachments aside), and Workers × 2 spools of 1 MiB bound
 	// the memory of a run to a few MiB whatever the message sizes.
 	SpoolMemory int64
-	// SpoolDir is where spill files go; "" means os.TempDir().
+	// SpoolDir is where spill files go (--temp-dir); "" means
+	// os.TempDir(). A spill file is the only copy of a body between fetch
+	// and put: sinks read it, they do not spool again.
 	SpoolDir string
 	// ChunkSize is how many messages one Fetch call asks for, so a large
 	// folder is fetched over several connections; 0 means 256: large enough

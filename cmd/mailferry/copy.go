@@ -33,6 +33,7 @@ func copyCommand() *cli.Command {
 		&cli.BoolFlag{DisableDefaultText: true, Name: "no-sync-flags", Category: catRun, Usage: "do not carry changed flags of messages copied earlier (IMAP and Maildir destinations)"},
 		&cli.IntFlag{Name: "connections", Category: catRun, Value: 4, Usage: "open at most `N` connections to each server"},
 		&cli.StringFlag{Name: "state", Category: catRun, Usage: "keep the record of copied messages in `FILE` (default: inside the destination archive, else $XDG_STATE_HOME/mailferry/)"},
+		tempDirFlag(),
 		&cli.StringFlag{Name: "metrics-file", Category: catOutput, Usage: "write Prometheus metrics of the run to `FILE` (atomically, at the end)"},
 	}
 	flags = append(flags, archiveFlags()...)
@@ -199,6 +200,7 @@ func parseCopy(c *cli.Context) (copyConfig, error) {
 	o.Connections = sel.Connections
 	o.Workers = o.Connections
 	o.SourceKey = cfg.Source.String()
+	o.SpoolDir = cfg.TempDir
 	return cfg, nil
 }
 

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"regexp"
 	"time"
@@ -79,6 +81,34 @@ func timeoutFrom(c *cli.Context) (time.Duration, error) {
 	return d, nil
 }
 
+// tempDirFlag is --temp-dir, for the commands that read message bodies.
+func tempDirFlag() cli.Flag {
+	return &cli.StringFlag{Name: "temp-dir", Category: catRun,
+		Usage: "spool large messages in `DIR` instead of the system's temporary directory"}
+}
+
+// tempDirFrom reads --temp-dir: "" (the system's) or an existing
+// directory, checked before anything is opened.
+func tempDirFrom(c *cli.Context) (string, error) {
+	dir := c.String("temp-dir")
+	if dir == "" {
+		return "", nil
+	}
+	fi, err := os.Stat(dir)
+	var pe *fs.PathError
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "", usageErrorf("--temp-dir %s: does not exist", dir)
+	case errors.As(err, &pe):
+		return "", usageErrorf("--temp-dir %s: %v", dir, pe.Err)
+	case err != nil:
+		return "", usageErrorf("--temp-dir %s: %v", dir, err)
+	case !fi.IsDir():
+		return "", usageErrorf("--temp-dir %s: not a directory", dir)
+	}
+	return dir, nil
+}
+
 func tlsFrom(c *cli.Context) tlsOptions {
 	return tlsOptions{CAFile: c.String("ca-file"), InsecureSkipVerify: c.Bool("insecure-skip-verify")}
 }
@@ -130,6 +160,9 @@ func parseEnds(c *cli.Context, verb string) (ends, error) {
 		return e, err
 	}
 	if e.DedupeAcrossFolders, err = archiveFrom(c, e.Source); err != nil {
+		return e, err
+	}
+	if e.TempDir, err = tempDirFrom(c); err != nil {
 		return e, err
 	}
 	return e, nil

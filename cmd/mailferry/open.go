@@ -31,6 +31,9 @@ type endpointConfig struct {
 	Warn    func(string)
 	// DedupeAcrossFolders is --dedupe-across-folders, for an mbox source.
 	DedupeAcrossFolders bool
+	// TempDir is --temp-dir: where an IMAP source holds a large body that
+	// arrived before its UID.
+	TempDir string
 }
 
 // ends are the two endpoints of copy or verify and where their secrets
@@ -43,6 +46,9 @@ type ends struct {
 	Timeout       time.Duration
 	// DedupeAcrossFolders is --dedupe-across-folders, for an mbox source.
 	DedupeAcrossFolders bool
+	// TempDir is --temp-dir, "" for the system's temporary directory:
+	// every spool of a run writes its files there.
+	TempDir string
 }
 
 // prepare readies both ends for opening: it warns about
@@ -53,8 +59,9 @@ func (e ends) prepare(ctx context.Context, connections int, warn func(string), t
 	if e.TLS.InsecureSkipVerify && (e.Source.IsServer() || e.Dest.IsServer()) {
 		fmt.Fprintln(t.stderr, insecureWarning)
 	}
-	src = endpointConfig{Endpoint: e.Source, TLS: e.TLS, Connections: connections, Timeout: e.Timeout, Warn: warn, DedupeAcrossFolders: e.DedupeAcrossFolders}
-	dst = endpointConfig{Endpoint: e.Dest, TLS: e.TLS, Connections: connections, Timeout: e.Timeout, Warn: warn}
+	src = endpointConfig{Endpoint: e.Source, TLS: e.TLS, Connections: connections, Timeout: e.Timeout, Warn: warn,
+		DedupeAcrossFolders: e.DedupeAcrossFolders, TempDir: e.TempDir}
+	dst = endpointConfig{Endpoint: e.Dest, TLS: e.TLS, Connections: connections, Timeout: e.Timeout, Warn: warn, TempDir: e.TempDir}
 	for _, ep := range []Endpoint{e.Source, e.Dest} {
 		if ep.IsServer() {
 			if _, err := e.TLS.config(ep.Host); err != nil {
@@ -122,6 +129,7 @@ func openSource(ctx context.Context, role string, c endpointConfig) (transfer.So
 		if err != nil {
 			return nil, openError(role, ep, err)
 		}
+		src.SetTempDir(c.TempDir)
 		return src, nil
 	case "pop3", "pop3s":
 		tlsCfg, err := c.TLS.config(ep.Host)

@@ -24,6 +24,7 @@ func verifyCommand() *cli.Command {
 		&cli.StringFlag{Name: "before", Category: catFilter, Usage: "only messages that arrived before `DATE` (YYYY-MM-DD, or an age: 2y is older than two years)"},
 		&cli.StringFlag{Name: "max-size", Category: catFilter, Usage: "skip messages larger than `SIZE` (10M, 1.5G, or bytes)"},
 		&cli.IntFlag{Name: "connections", Category: catRun, Value: 4, Usage: "open at most `N` connections to each server"},
+		tempDirFlag(),
 	}
 	flags = append(flags, archiveFlags()...)
 	flags = append(flags, outputFlags()...)

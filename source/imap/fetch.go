@@ -39,7 +39,7 @@ func (s *Source) Fetch(ctx context.Context, folder string, msgs []transfer.Messa
 		return nil
 	}
 	f := s.folder(folder)
-	run := &fetchRun{folder: folder, want: make(map[imap.UID]transfer.Message, len(msgs)), done: make(map[imap.UID]bool), fn: fn}
+	run := &fetchRun{folder: folder, tempDir: s.tempDir, want: make(map[imap.UID]transfer.Message, len(msgs)), done: make(map[imap.UID]bool), fn: fn}
 	var validity uint32
 	for _, m := range msgs {
 		v, uid, err := ParseID(m.ID)
@@ -108,6 +108,8 @@ type fetchRun struct {
 	done   map[imap.UID]bool
 	fn     func(transfer.Message, io.Reader) error
 	errs   []error // PerMessage errors for bodies that were not delivered
+	// tempDir is where a large held body spills ("" is the system's).
+	tempDir string
 }
 
 // pending is the requested UIDs not delivered yet.
@@ -227,7 +229,7 @@ func (r *fetchRun) consume(msg *imapclient.FetchMessageData) error {
 				continue
 			}
 			var err error
-			held, err = hold(body, it.Literal.Size())
+			held, err = hold(body, it.Literal.Size(), r.tempDir)
 			if err != nil {
 				return err
 			}
@@ -320,7 +322,7 @@ type heldBody struct {
 	size int64
 }
 
-func hold(r io.Reader, size int64) (*heldBody, error) {
+func hold(r io.Reader, size int64, dir string) (*heldBody, error) {
 	h := &heldBody{size: size}
 	if size <= memoryLimit {
 		h.mem = make([]byte, size)
@@ -329,7 +331,7 @@ func hold(r io.Reader, size int64) (*heldBody, error) {
 		}
 		return h, nil
 	}
-	f, err := os.CreateTemp("", "mailferry-imap-*")
+	f, err := os.CreateTemp(dir, "mailferry-imap-*")
 	if err != nil {
 		return nil, transfer.FatalError(fmt.Errorf("holding a message body: %w", err))
 	}

@@ -37,6 +37,8 @@ type Source struct {
 	// seqMode is set once the server has been seen sending UID after the
 	// body literal: bodies are then fetched by sequence number at once.
 	seqMode atomic.Bool
+
+	tempDir string // see SetTempDir
 }
 
 type folderInfo struct {
@@ -59,6 +61,11 @@ func New(ctx context.Context, opts imapconn.Options) (*Source, error) {
 	}
 	return &Source{pool: pool, folders: make(map[string]*folderInfo)}, nil
 }
+
+// SetTempDir sets where a large body that arrives before its UID is held
+// (--temp-dir); "" is the system's temporary directory. Call it before the
+// first Fetch.
+func (s *Source) SetTempDir(dir string) { s.tempDir = dir }
 
 // MaxFetchers is the connection budget: one Fetch per connection.
 func (s *Source) MaxFetchers() int { return s.pool.Size() }
