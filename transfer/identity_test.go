@@ -402,3 +402,37 @@ func TestRunIdentityProperty(t *testing.T) {
 		}
 	}
 }
+
+// A destination emptied or replaced after a copy, with the state file kept,
+// gets the messages again: "recorded as copied" does not mean "there".
+func TestRunRecopiesWhatTheDestinationLost(t *testing.T) {
+	src, mem := sources()["keyed"]()
+	fill(mem, 12, true, "INBOX", "Work")
+	dst := transfertest.NewMemSink()
+	j := journal(t, filepath.Join(t.TempDir(), "state"))
+	opts := fast(transfer.Options{Journal: j})
+	if _, err := transfer.Run(context.Background(), src, dst, opts); err != nil {
+		t.Fatal(err)
+	}
+	dst.Remove("Work")
+	ev := &events{}
+	opts.Progress = ev
+	sum, err := transfer.Run(context.Background(), src, dst, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Copied != 12 || len(dst.Messages("Work")) != 12 || len(dst.Messages("INBOX")) != 12 {
+		t.Errorf("after emptying Work: %+v; Work holds %d, INBOX %d", sum, len(dst.Messages("Work")), len(dst.Messages("INBOX")))
+	}
+	warned := false
+	for _, e := range ev.of(transfer.EventWarning) {
+		warned = warned || (e.Folder == "Work" && strings.Contains(e.Text, "not in \"Work\" any more"))
+	}
+	if !warned {
+		t.Errorf("no warning: %+v", ev.of(transfer.EventWarning))
+	}
+	// Then a plain re-run: nothing.
+	if sum, err := transfer.Run(context.Background(), src, dst, opts); err != nil || sum.Copied != 0 {
+		t.Errorf("re-run: %+v, %v", sum, err)
+	}
+}

@@ -23,15 +23,16 @@ import (
 // A destination message counts once, whichever source put it there; two
 // identical copies in the source need two at the destination.
 func (r *runner) match(ctx context.Context, g *destGroup, entries []*planEntry, idx FolderIndex) error {
-	if len(idx.Messages) == 0 {
-		for _, e := range entries {
-			e.copy = !e.known
-		}
-		return nil
-	}
 	dstByKey := make(map[string][]StoredMessage)
 	for _, m := range idx.Messages {
 		dstByKey[m.Key] = append(dstByKey[m.Key], m)
+	}
+	r.recopyMissing(g, entries, dstByKey)
+	if len(idx.Messages) == 0 {
+		for _, e := range entries {
+			e.copy = e.copy || !e.known
+		}
+		return nil
 	}
 	if err := r.learnKeys(ctx, entries); err != nil {
 		return err
@@ -196,4 +197,29 @@ func (r *runner) matchDigests(ctx context.Context, g *destGroup, keys []string, 
 		}
 	}
 	return nil
+}
+
+// recopyMissing marks for copying the messages the journal records as
+// copied whose key no destination message has: the destination was emptied,
+// replaced or pruned since, and "recorded" must not mean "lost". Only with
+// an Indexer, whose index is the evidence; the known messages are then
+// treated as new ones.
+func (r *runner) recopyMissing(g *destGroup, entries []*planEntry, dstByKey map[string][]StoredMessage) {
+	if r.indexer == nil || !g.shrank {
+		// Only a destination known to have lost messages is searched for
+		// them: a server that rewrites what makes the key (one that adds
+		// a Message-ID) must not get its copies again on every run.
+		return
+	}
+	missing := make(map[*folderJob]int)
+	for _, e := range entries {
+		if e.known && e.key != "" && len(dstByKey[e.key]) == 0 {
+			e.known, e.copy = false, true
+			missing[e.job]++
+		}
+	}
+	for job, n := range missing {
+		r.event(Event{Kind: EventWarning, Folder: job.folder.Name, Count: n,
+			Text: fmt.Sprintf("%d message(s) the state file records as copied are not in %q any more (it was emptied, replaced or pruned); they are copied again", n, g.dest)})
+	}
 }

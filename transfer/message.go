@@ -146,6 +146,15 @@ type FolderCreator interface {
 	CreateFolder(ctx context.Context, folder string) (created bool, err error)
 }
 
+// MessageCounter is an add-on interface for Sink: how many messages a
+// folder holds, cheaply (IMAP STATUS, a directory listing), or -1 when that
+// is not cheap. Run uses it to notice a destination emptied or replaced
+// while the journal says everything was copied, without reading its index
+// on every run.
+type MessageCounter interface {
+	MessageCount(ctx context.Context, folder string) (int, error)
+}
+
 // StoredDeleter is an add-on interface for Sink: removing stored messages
 // (by Ref) that mailferry copied and that are gone from the source
 // (--delete-extraneous).

@@ -109,6 +109,16 @@ func (r *runner) planGroup(ctx context.Context, g *destGroup) error {
 	g.jobs = jobs
 	gone := r.goneFromSource(g, listed)
 	needsDest := unknown > 0 || r.deleter != nil || len(gone) > 0
+	if known := len(entries) - unknown; known > 0 {
+		// A destination that holds fewer messages than the journal says
+		// were copied into it was emptied, replaced or pruned since: it is
+		// read, and what is missing is copied again.
+		var err error
+		if g.shrank, err = r.destShrank(ctx, g, known); err != nil {
+			return err
+		}
+		needsDest = needsDest || g.shrank
+	}
 	var idx FolderIndex
 	if needsDest && r.indexer != nil {
 		var err error
@@ -336,4 +346,26 @@ func byJob(entries []*planEntry) ([]*folderJob, map[*folderJob][]*planEntry) {
 		groups[e.job] = append(groups[e.job], e)
 	}
 	return jobs, groups
+}
+
+// destShrank reports whether g's destination folder holds fewer messages
+// than the n the journal records for it, when the sink can count them
+// cheaply (MessageCounter).
+func (r *runner) destShrank(ctx context.Context, g *destGroup, n int) (bool, error) {
+	mc, ok := r.dst.(MessageCounter)
+	if !ok || r.indexer == nil {
+		return false, nil
+	}
+	var count int
+	err := r.withFetchSlot(ctx, func() error {
+		return r.retrier.do(ctx, g.dest, nil, "counting the destination's messages", func() error {
+			var err error
+			count, err = mc.MessageCount(ctx, g.dest)
+			return err
+		})
+	})
+	if err != nil {
+		return false, FatalError(fmt.Errorf("destination folder %q: counting its messages: %w", g.dest, err))
+	}
+	return count >= 0 && count < n, nil
 }

@@ -134,6 +134,9 @@ type destGroup struct {
 	dest   string
 	jobs   []*folderJob
 	failed bool
+	// shrank: the destination holds fewer messages than the journal
+	// records as copied into it.
+	shrank bool
 }
 
 // selectFolders lists the source folders, applies the selection and groups

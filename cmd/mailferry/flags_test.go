@@ -257,3 +257,24 @@ func TestCopyRateLimits(t *testing.T) {
 		expectCode(t, r, exitUsage)
 	}
 }
+
+// A backup deleted and started again with the state file kept gets every
+// message again, with a warning.
+func TestCopyIntoAnEmptiedDestination(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "src")
+	writeMaildir(t, src, []testMessage{message("INBOX", 1, 300), message("INBOX", 2, 300), message("Work", 3, 300)})
+	dst := filepath.Join(t.TempDir(), "dst")
+	state := filepath.Join(t.TempDir(), "state")
+	expectCode(t, mailferry(t, nil, "copy", "maildir:"+src, "maildir:"+dst, "--state", state), 0)
+	if err := os.RemoveAll(dst); err != nil {
+		t.Fatal(err)
+	}
+	r := mailferry(t, nil, "copy", "maildir:"+src, "maildir:"+dst, "--state", state)
+	expectCode(t, r, 0)
+	if !strings.Contains(r.stdout, "copied 3 message(s)") || !strings.Contains(r.stderr, "are copied again") {
+		t.Errorf("into the emptied destination:\n%s", r)
+	}
+	if n := len(messageFiles(t, dst)); n != 3 {
+		t.Errorf("the destination holds %d messages", n)
+	}
+}

@@ -2,6 +2,9 @@ package imap
 
 import (
 	"context"
+	"fmt"
+
+	"github.com/emersion/go-imap/v2"
 
 	"github.com/mailferry/mailferry/transfer"
 )
@@ -27,4 +30,37 @@ func (s *Sink) CreateFolder(ctx context.Context, folder string) (bool, error) {
 		return false, nil
 	}
 	return true, s.prepare(ctx, f)
+}
+
+var _ transfer.MessageCounter = (*Sink)(nil)
+
+// MessageCount asks STATUS (MESSAGES) of folder; 0 for a folder that does
+// not exist.
+func (s *Sink) MessageCount(ctx context.Context, folder string) (int, error) {
+	f := s.folder(folder)
+	c, err := s.pool.Get(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer s.pool.Put(c)
+	f.mu.Lock()
+	exists, err := s.locate(ctx, c, f)
+	server := f.server
+	f.mu.Unlock()
+	if err != nil || !exists {
+		return 0, err
+	}
+	var st *imap.StatusData
+	err = c.Do(ctx, fmt.Sprintf("STATUS %q (MESSAGES)", server), func() error {
+		var err error
+		st, err = c.C.Status(server, &imap.StatusOptions{NumMessages: true}).Wait()
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	if st.NumMessages == nil {
+		return -1, nil
+	}
+	return int(*st.NumMessages), nil
 }

@@ -60,12 +60,13 @@ type BufferedMemSink struct {
 }
 
 var (
-	_ transfer.Sink          = (*MemSink)(nil)
-	_ transfer.Indexer       = (*MemSink)(nil)
-	_ transfer.FlagSetter    = (*MemSink)(nil)
-	_ transfer.StoredDeleter = (*MemSink)(nil)
-	_ transfer.RoleResolver  = (*MemSink)(nil)
-	_ transfer.Flusher       = BufferedMemSink{}
+	_ transfer.Sink           = (*MemSink)(nil)
+	_ transfer.Indexer        = (*MemSink)(nil)
+	_ transfer.FlagSetter     = (*MemSink)(nil)
+	_ transfer.StoredDeleter  = (*MemSink)(nil)
+	_ transfer.MessageCounter = (*MemSink)(nil)
+	_ transfer.RoleResolver   = (*MemSink)(nil)
+	_ transfer.Flusher        = BufferedMemSink{}
 )
 
 // NewMemSink returns an empty sink.
@@ -274,6 +275,21 @@ func (s *MemSink) DeleteStored(ctx context.Context, folder string, refs []string
 		m[folder] = kept
 	}
 	return nil
+}
+
+// MessageCount implements transfer.MessageCounter.
+func (s *MemSink) MessageCount(ctx context.Context, folder string) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.folders[folder]) + len(s.pending[folder]), nil
+}
+
+// Remove drops every message of folder, as a user emptying it does.
+func (s *MemSink) Remove(folder string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.folders, folder)
+	delete(s.pending, folder)
 }
 
 // FlagChanges returns how many messages SetFlags changed.
