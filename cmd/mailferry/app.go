@@ -95,5 +95,12 @@ func run(argv []string) int {
 	if err != nil && !errors.As(err, &re) {
 		fmt.Fprintf(os.Stderr, "mailferry: %v\n", err)
 	}
+	if err == nil && ctx.Err() != nil {
+		// The signal came when the work was done, while the summary was
+		// printed: the command still answers it, so a signal always gives
+		// its exit code (a supervisor that sent SIGTERM sees 143).
+		err = interruption(ctx)
+		fmt.Fprintf(os.Stderr, "mailferry: %v after the work was done; nothing was left out\n", err)
+	}
 	return exitCode(err)
 }
