@@ -130,7 +130,16 @@ func TestFaultsPersist(t *testing.T) {
 			// Once the server behaves, a re-run copies only the missing
 			// message and deletes everything.
 			srv.SetFaults(pop3server.Faults{})
-			sum, err = copyOnce(context.Background(), so, dst, dst.DefaultStatePath(), func(o *transfer.Options) { o.DeleteSource = true })
+			// The server may still be ending the session it dropped: its
+			// maildrop lock goes with it, and a login meanwhile is
+			// refused with [IN-USE], which a user's re-run retries.
+			for range 50 {
+				sum, err = copyOnce(context.Background(), so, dst, dst.DefaultStatePath(), func(o *transfer.Options) { o.DeleteSource = true })
+				if err == nil || !strings.Contains(err.Error(), "[IN-USE]") {
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
 			if err != nil || sum.Copied != 1 || sum.Deleted != len(msgs) {
 				t.Fatalf("re-run: %+v, %v", sum, err)
 			}
