@@ -383,11 +383,13 @@ func stopCampaign(t *testing.T, d direction, sigs []syscall.Signal, want int) {
 			delay := time.Duration(c.r.Int64N(int64(full*3/4) + 1))
 			r := runBinary(t, args, sig, delay)
 			what := fmt.Sprintf("episode %d, %v after %v", episodes, sig, delay)
-			if !r.finished && !r.signaled && r.code == 0 && (sig == syscall.SIGKILL || r.took < 2*time.Millisecond) {
+			if !r.finished && !r.signaled && r.code == 0 && (sig == syscall.SIGKILL || r.took < exitRace) {
 				// The process had decided its exit code when the signal
 				// came (a SIGKILL cannot be answered with 0 at all): a
 				// signal racing the exit itself cannot be honoured, and
-				// the run was complete.
+				// the run was complete. A handler that ignored signals
+				// would still be caught: most signals land well before
+				// the end of a copy.
 				r.finished = true
 			}
 			if r.finished {
@@ -490,6 +492,12 @@ func fixedPath(s Store, addr string) Store {
 	s.Path = func(string) string { return addr }
 	return s
 }
+
+// exitRace is how soon after a signal an exit with code 0 counts as the
+// process ending on its own: the time from its last decision to the test
+// seeing it gone (closing its files, the kernel's exit, the pipe's end) is
+// a few milliseconds on a busy machine.
+const exitRace = 25 * time.Millisecond
 
 func TestCampaignInterrupt(t *testing.T) {
 	for _, d := range directions(t) {
