@@ -100,3 +100,11 @@ func retryAfter(err error) time.Duration {
 	}
 	return 0
 }
+
+// Rate is the units a second the throttle allows; 0 for a nil Throttle.
+func (t *Throttle) Rate() float64 {
+	if t == nil {
+		return 0
+	}
+	return t.rate
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	imapsink "github.com/mailferry/mailferry/sink/imap"
 	"github.com/mailferry/mailferry/transfer"
 )
 
@@ -28,6 +29,7 @@ func copyCommand() *cli.Command {
 		&cli.BoolFlag{DisableDefaultText: true, Name: "delete-extraneous", Category: catRun, Usage: "delete from DEST the copies mailferry made of messages since gone from SOURCE (IMAP and Maildir destinations)"},
 		&cli.StringFlag{Name: "bwlimit", Category: catRun, Usage: "read at most `RATE` bytes a second from the source, over all connections: 512K, 10M"},
 		&cli.Float64Flag{Name: "max-messages-per-second", Category: catRun, Usage: "store at most `N` messages a second, over all connections (0.5 is one every 2 s)"},
+		presetFlag(),
 		&cli.BoolFlag{DisableDefaultText: true, Name: "verify", Category: catRun, Usage: "after copying, verify that DEST holds every selected SOURCE message (content, flags, dates); exit 3 on a difference"},
 		&cli.BoolFlag{DisableDefaultText: true, Name: "folders-only", Category: catRun, Usage: "create the destination's folders and copy no message"},
 		&cli.BoolFlag{DisableDefaultText: true, Name: "no-sync-flags", Category: catRun, Usage: "do not carry changed flags of messages copied earlier (IMAP and Maildir destinations)"},
@@ -83,6 +85,8 @@ type copyConfig struct {
 	ends
 	Options   transfer.Options
 	StateFile string
+	// SizeLimit is the largest message the destination takes (--preset).
+	SizeLimit imapsink.SizeLimit
 }
 
 func copyAction(c *cli.Context) error {
@@ -171,6 +175,22 @@ func parseCopy(c *cli.Context) (copyConfig, error) {
 	o.SyncFlags = !c.Bool("no-sync-flags")
 	o.FoldersOnly = c.Bool("folders-only")
 	o.DeleteExtraneous = c.Bool("delete-extraneous")
+	p, err := presetFrom(c)
+	if err != nil {
+		return cfg, err
+	}
+	if p != (preset{}) {
+		if !cfg.Dest.IsServer() {
+			return cfg, usageErrorf("--preset %s sets the limits of a provider's IMAP server; the destination %s is not one", c.String("preset"), cfg.Dest)
+		}
+		if p.Bandwidth > 0 && !c.IsSet("bwlimit") {
+			o.Bandwidth = transfer.NewThrottle(float64(p.Bandwidth))
+		}
+		if p.MessagesPerSecond > 0 && !c.IsSet("max-messages-per-second") {
+			o.Messages = transfer.NewThrottle(p.MessagesPerSecond)
+		}
+		cfg.SizeLimit = imapsink.SizeLimit{Bytes: p.MaxMessage, Why: "--preset " + c.String("preset")}
+	}
 	if s := c.String("bwlimit"); s != "" {
 		rate, err := parseSize(s)
 		if err != nil || rate <= 0 {
@@ -224,6 +244,7 @@ func runCopy(ctx context.Context, cfg copyConfig, rep *reporter, t terminal) (su
 	if err != nil {
 		return sum, err
 	}
+	dstCfg.SizeLimit = cfg.SizeLimit
 	src, err := openSource(ctx, "source", srcCfg)
 	if err != nil {
 		return sum, err

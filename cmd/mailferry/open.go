@@ -34,6 +34,9 @@ type endpointConfig struct {
 	// TempDir is --temp-dir: where an IMAP source holds a large body that
 	// arrived before its UID.
 	TempDir string
+	// SizeLimit is the largest message an IMAP destination takes, as the
+	// user said (--preset); zero for no limit but the server's own.
+	SizeLimit imapsink.SizeLimit
 }
 
 // ends are the two endpoints of copy or verify and where their secrets
@@ -178,6 +181,7 @@ func openSink(ctx context.Context, c endpointConfig) (transfer.Sink, error) {
 		if err != nil {
 			return nil, openError("destination", ep, err)
 		}
+		dst.SetSizeLimit(c.SizeLimit)
 		return dst, nil
 	case "pop3", "pop3s":
 		return nil, usageErrorf("destination %s: POP3 can only be read from; copy into imap://, imaps://, maildir: or mbox:", ep)

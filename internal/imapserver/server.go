@@ -66,6 +66,9 @@ type Options struct {
 	// NAMESPACE, UIDPLUS, MOVE, SPECIAL-USE, LIST-EXTENDED, LIST-STATUS,
 	// STATUS=SIZE, ESEARCH, LITERAL+ and CHILDREN.
 	Caps imap.CapSet
+	// AppendLimit, when set, is advertised as APPENDLIMIT=N (RFC 7889),
+	// and go-imap refuses a larger APPEND with NO [TOOBIG].
+	AppendLimit uint32
 	// Debug receives the raw protocol.
 	Debug io.Writer
 }
@@ -123,6 +126,9 @@ func Start(opts Options) (*Server, error) {
 	}
 	srvOpts := &goimapserver.Options{
 		NewSession: func(*goimapserver.Conn) (goimapserver.Session, *goimapserver.GreetingData, error) {
+			if opts.AppendLimit > 0 {
+				return &limitedSession{session: &session{srv: s}, limit: opts.AppendLimit}, nil, nil
+			}
 			return &session{srv: s}, nil, nil
 		},
 		Caps:         caps,

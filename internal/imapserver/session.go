@@ -29,6 +29,18 @@ var (
 	_ goimapserver.SessionMove      = (*session)(nil)
 )
 
+// limitedSession is a session whose server advertises APPENDLIMIT=limit:
+// go-imap asks a session for the limit when it implements
+// SessionAppendLimit, so only servers with Options.AppendLimit get one.
+type limitedSession struct {
+	*session
+	limit uint32
+}
+
+var _ goimapserver.SessionAppendLimit = (*limitedSession)(nil)
+
+func (s *limitedSession) AppendLimit() uint32 { return s.limit }
+
 func (s *session) toMem(name string) string {
 	if strings.EqualFold(name, "INBOX") {
 		return "INBOX"

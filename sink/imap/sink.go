@@ -36,6 +36,8 @@ type Sink struct {
 
 	renamedMu sync.Mutex
 	renamed   map[string]string // refused folders → the names they are stored under
+
+	userLimit SizeLimit // see SetSizeLimit
 }
 
 var (
@@ -66,6 +68,10 @@ type destFolder struct {
 	uidNext imap.UID
 	// suspects are broken APPENDs to look at again in Close.
 	suspects []suspect
+	// appendLimit is the folder's APPENDLIMIT from STATUS, 0 for none,
+	// once appendLimitKnown.
+	appendLimit      int64
+	appendLimitKnown bool
 }
 
 // New logs in once, so a wrong password fails at once with a Fatal error
@@ -381,6 +387,9 @@ func (s *Sink) Put(ctx context.Context, m transfer.Message, b transfer.Body) err
 	}
 	body, err := newWire(m, b)
 	if err != nil {
+		return err
+	}
+	if err := s.checkSize(ctx, f, m, body.size); err != nil {
 		return err
 	}
 	flags := s.flags(f, m)
