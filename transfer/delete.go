@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/mailferry/mailferry/internal/plural"
 )
 
 // deleteConfirmed deletes from the source folder the selected messages whose
@@ -44,7 +46,8 @@ func (r *runner) deleteConfirmed(ctx context.Context, job *folderJob) error {
 	}
 	if unconfirmed > 0 {
 		r.event(Event{Kind: EventWarning, Folder: name, Count: unconfirmed,
-			Text: fmt.Sprintf("%d message(s) recorded as copied are not at the destination any more, or not as they are here; they were not deleted", unconfirmed)})
+			Text: fmt.Sprintf("%s recorded as copied %s not at the destination any more, or not as %s here; %s not deleted",
+				plural.Count(unconfirmed, "message"), plural.Noun(unconfirmed, "is", "are"), plural.Noun(unconfirmed, "it is", "they are"), plural.Noun(unconfirmed, "it was", "they were"))})
 	}
 	if len(del) == 0 {
 		return nil

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/mailferry/mailferry/formats"
+	"github.com/mailferry/mailferry/internal/plural"
 )
 
 // flagSet is flags normalised and never nil, so a journal record says "no
@@ -91,7 +92,7 @@ func (r *runner) syncFlags(ctx context.Context, g *destGroup, entries []*planEnt
 	}
 	for job, n := range ambiguous {
 		r.event(Event{Kind: EventWarning, Folder: job.folder.Name, Count: n,
-			Text: fmt.Sprintf("the flags of %d message(s) changed, but their copies in %q cannot be told apart by their headers; their flags were not carried over", n, job.dest)})
+			Text: fmt.Sprintf("the flags of %s changed, but the copies in %q cannot be told apart by their headers; the flags were not carried over", plural.Count(n, "message"), job.dest)})
 	}
 	if len(changes) == 0 {
 		return nil
@@ -103,7 +104,7 @@ func (r *runner) syncFlags(ctx context.Context, g *destGroup, entries []*planEnt
 			})
 		})
 		if err != nil {
-			return FatalError(fmt.Errorf("destination folder %q: changing the flags of %d message(s): %w", g.dest, len(changes), err))
+			return FatalError(fmt.Errorf("destination folder %q: changing the flags of %s: %w", g.dest, plural.Count(len(changes), "message"), err))
 		}
 		for _, e := range pending {
 			e.syncedFlags = flagSet(e.msg.Flags)

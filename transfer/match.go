@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/mailferry/mailferry/formats"
+	"github.com/mailferry/mailferry/internal/plural"
 )
 
 // match decides, for the entries of one destination group, which messages
@@ -220,6 +221,7 @@ func (r *runner) recopyMissing(g *destGroup, entries []*planEntry, dstByKey map[
 	}
 	for job, n := range missing {
 		r.event(Event{Kind: EventWarning, Folder: job.folder.Name, Count: n,
-			Text: fmt.Sprintf("%d message(s) the state file records as copied are not in %q any more (it was emptied, replaced or pruned); they are copied again", n, g.dest)})
+			Text: fmt.Sprintf("%s the state file records as copied %s not in %q any more (it was emptied, replaced or pruned); %s copied again",
+				plural.Count(n, "message"), plural.Noun(n, "is", "are"), g.dest, plural.Noun(n, "it is", "they are"))})
 	}
 }

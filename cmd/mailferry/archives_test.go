@@ -12,6 +12,7 @@ import (
 	"github.com/mailferry/mailferry/internal/dovecot"
 	"github.com/mailferry/mailferry/internal/imapserver"
 	"github.com/mailferry/mailferry/internal/imapserver/servertest"
+	"github.com/mailferry/mailferry/internal/plural"
 )
 
 // The archives of other mail programs in testdata/archives (see the mbox
@@ -34,7 +35,7 @@ func TestArchiveFolders(t *testing.T) {
 	}{
 		{"thunderbird/Local Folders", nil, []string{
 			`Archives \Archive 0`, "Archives/2023 1", "INBOX 3", `Sent \Sent 1`, `Trash \Trash 0`, "total (5 folders) 5"},
-			[]string{`folder "Archives/2023": skipped 1 message(s) that Thunderbird deleted`, `folder "INBOX": skipped 1 message(s) that Thunderbird deleted`}},
+			[]string{`folder "Archives/2023": skipped 1 message that Thunderbird deleted`, `folder "INBOX": skipped 1 message that Thunderbird deleted`}},
 		{"applemail", nil, []string{"INBOX 2", "Work 1", "Work/Clients 2", "total (3 folders) 5"}, nil},
 		{"takeout", nil, []string{`Archive \Archive 2`, `Drafts \Drafts 1`, "Entwürfe alt 1", "INBOX 3", `Junk \Junk 1`,
 			"Kunden, alt 1", `Sent \Sent 1`, `Trash \Trash 1`, "Work 2", "Work/2024 1", "total (10 folders) 14"}, nil},
@@ -200,7 +201,7 @@ func archivesToIMAP(t *testing.T, start func(t *testing.T, i int) (addr, user st
 			// verify takes the same options and finds everything.
 			r = mailferry(t, env, append([]string{"verify", "mbox:" + archivePath(tt.path), dest}, tt.args...)...)
 			expectCode(t, r, 0)
-			if !strings.Contains(r.stdout, fmt.Sprintf("verified %d message(s): all at the destination", tt.copied)) {
+			if !strings.Contains(r.stdout, "verified "+plural.Count(tt.copied, "message")+": all at the destination") {
 				t.Errorf("verify:\n%s", r)
 			}
 			r = mailferry(t, env, args...)

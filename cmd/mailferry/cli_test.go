@@ -374,7 +374,7 @@ func TestCopyTextOutputWithoutTerminal(t *testing.T) {
 	if !strings.Contains(r.stderr, "progress: ") {
 		t.Errorf("no plain progress lines on stderr:\n%s", r)
 	}
-	if want := fmt.Sprintf("copied %d message(s)", len(msgs)); !strings.Contains(r.stdout, want) {
+	if want := fmt.Sprintf("copied %d messages", len(msgs)); !strings.Contains(r.stdout, want) {
 		t.Errorf("stdout lacks %q:\n%s", want, r)
 	}
 	// -q: nothing at all when all is well.
@@ -399,7 +399,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 	if _, err := os.Stat(missing); !os.IsNotExist(err) {
 		t.Errorf("--dry-run created the destination %s", missing)
 	}
-	for _, want := range []string{"INBOX", "Sent", "Archive/2019", fmt.Sprintf("dry run: %d message(s)", len(msgs)), "nothing was written"} {
+	for _, want := range []string{"INBOX", "Sent", "Archive/2019", fmt.Sprintf("dry run: %d messages", len(msgs)), "nothing was written"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("the plan lacks %q:\n%s", want, r)
 		}

@@ -91,7 +91,7 @@ func TestSilentServerFailsWithinTimeoutTimesAttempts(t *testing.T) {
 		if took < 2*time.Second || took > 4*time.Second {
 			t.Errorf("%s: failed after %v, want about 2s (--timeout 1s × 2 attempts)", c.endpoint, took)
 		}
-		for _, want := range []string{"no answer from the server", "tried 2 time(s)", "the server accepted the connection but did not answer", c.hint} {
+		for _, want := range []string{"no answer from the server", "tried 2 times", "the server accepted the connection but did not answer", c.hint} {
 			if !strings.Contains(r.stderr, want) {
 				t.Errorf("%s: the error lacks %q:\n%s", c.endpoint, want, r)
 			}
@@ -180,8 +180,8 @@ func TestOpenWithRetryBounds(t *testing.T) {
 		attempts int
 		text     string
 	}{
-		{busy, 5, "tried 5 time(s)"},
-		{silent, 2, "tried 2 time(s)"},
+		{busy, 5, "tried 5 times"},
+		{silent, 2, "tried 2 times"},
 		{final, 1, ""},
 	} {
 		n := 0

@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/mailferry/mailferry/internal/plural"
 	imapsink "github.com/mailferry/mailferry/sink/imap"
 	"github.com/mailferry/mailferry/transfer"
 )
@@ -342,9 +343,9 @@ func flattenInto(ctx context.Context, src transfer.Source, opts *transfer.Option
 // describeRunError adds advice to the error that stopped a run.
 func describeRunError(err error, cfg copyConfig, sum transfer.Summary) error {
 	if errors.Is(err, transfer.ErrOverQuota) {
-		return fmt.Errorf("copy %s → %s stopped: the destination is over its quota: %d message(s) (%s) were copied and recorded before it refused more; "+
+		return fmt.Errorf("copy %s → %s stopped: the destination is over its quota: %s (%s) %s copied and recorded before it refused more; "+
 			"free space there or raise the quota, then run the same command again to copy the rest: %w",
-			cfg.Source, cfg.Dest, sum.Copied, formatBytes(sum.Bytes), err)
+			cfg.Source, cfg.Dest, plural.Count(sum.Copied, "message"), formatBytes(sum.Bytes), plural.Noun(sum.Copied, "was", "were"), err)
 	}
 	switch transfer.ClassOf(err) {
 	case transfer.Temporary:

@@ -20,6 +20,7 @@ import (
 
 	"github.com/mailferry/mailferry/formats"
 	"github.com/mailferry/mailferry/internal/imapserver"
+	"github.com/mailferry/mailferry/internal/plural"
 	"github.com/mailferry/mailferry/internal/pop3server"
 	"github.com/mailferry/mailferry/internal/sample"
 )
@@ -127,9 +128,9 @@ func demoAction(c *cli.Context) error {
 
 	fmt.Fprintf(out, "mailferry demo: everything goes into %s\n\n", dir)
 	fmt.Fprintf(out, "Running on 127.0.0.1 in this process, user %q, password in %s:\n", demoUser, pwFile)
-	fmt.Fprintf(out, "  old provider  %s  %s in %s (\"Sent Items\" is its sent mail)\n", oldURL, plural(len(msgs), "message"), plural(len(folders), "folder"))
+	fmt.Fprintf(out, "  old provider  %s  %s in %s (\"Sent Items\" is its sent mail)\n", oldURL, plural.Count(len(msgs), "message"), plural.Count(len(folders), "folder"))
 	fmt.Fprintf(out, "  new provider  %s  empty, with Sent, Drafts, Trash and Junk\n", newURL)
-	fmt.Fprintf(out, "  POP3          %s  the %s of the inbox\n", popURL, plural(inbox, "message"))
+	fmt.Fprintf(out, "  POP3          %s  the %s of the inbox\n", popURL, plural.Count(inbox, "message"))
 	fmt.Fprintf(out, "(Plaintext is fine on 127.0.0.1; real servers use imaps:// and pop3s://.)\n")
 
 	self := selfCommand()
@@ -349,12 +350,4 @@ func (i indent) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return len(p), nil
-}
-
-// plural is "1 folder", "2 folders".
-func plural(n int, noun string) string {
-	if n == 1 {
-		return fmt.Sprintf("1 %s", noun)
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -117,7 +117,7 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("the demo printed %d commands while serving and %d after, want 7 and some:\n%s", len(first.commands), len(first.after), first.stdout)
 	}
 	for _, want := range []string{dir, "nothing is copied twice", "--map 'Sent Items=Sent'", "verify", "pop3://", "old-archive.mbox",
-		"verified 39 message(s): all at the destination", "What to try next", "'imap://demo@127.0.0.1:"} {
+		"verified 39 messages: all at the destination", "What to try next", "'imap://demo@127.0.0.1:"} {
 		if !strings.Contains(first.stdout, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, first.stdout)
 		}

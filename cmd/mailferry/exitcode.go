@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/mailferry/mailferry/internal/plural"
 	"github.com/mailferry/mailferry/transfer"
 )
 
@@ -37,7 +38,7 @@ var errInterrupted = errors.New("interrupted")
 type partialError struct{ failed int }
 
 func (e *partialError) Error() string {
-	return fmt.Sprintf("%d message(s) failed (listed above); everything else was copied. A re-run retries only the failed ones", e.failed)
+	return fmt.Sprintf("%s failed (listed above); everything else was copied. A re-run retries only the failed ones", plural.Count(e.failed, "message"))
 }
 
 // exitCode maps an error returned by a command to the process exit code.

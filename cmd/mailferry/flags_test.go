@@ -60,7 +60,7 @@ func TestCopySyncsChangedFlags(t *testing.T) {
 
 		r = mailferry(t, env, "copy", "maildir:"+src, dst, "--ca-file", s.CAFile, "--state", states[name])
 		expectCode(t, r, 0)
-		if !strings.Contains(r.stdout, "copied 0 message(s)") || !strings.Contains(r.stdout, "flags updated on 2") {
+		if !strings.Contains(r.stdout, "copied 0 messages") || !strings.Contains(r.stdout, "flags updated on 2") {
 			t.Errorf("%s: the re-run did not update 2 messages' flags:\n%s", name, r)
 		}
 		v = mailferry(t, env, "verify", "maildir:"+src, dst, "--ca-file", s.CAFile)
@@ -131,7 +131,7 @@ func TestCopyCreatesEmptyFoldersAndFoldersOnly(t *testing.T) {
 	dst := filepath.Join(t.TempDir(), "dst")
 	r = mailferry(t, nil, "copy", "maildir:"+src, "maildir:"+dst)
 	expectCode(t, r, 0)
-	if !strings.Contains(r.stdout, "copied 2 message(s)") || !strings.Contains(r.stdout, "2 empty folder(s) created") {
+	if !strings.Contains(r.stdout, "copied 2 messages") || !strings.Contains(r.stdout, "2 empty folders created") {
 		t.Errorf("summary:\n%s", r)
 	}
 	for _, dir := range []string{".Empty", ".Projects.Later"} {
@@ -182,7 +182,7 @@ func TestCopyDeleteExtraneous(t *testing.T) {
 	for name, dst := range dests {
 		dry := mailferry(t, env, "copy", "maildir:"+src, dst, "--ca-file", s.CAFile, "--state", states[name], "--delete-extraneous", "--dry-run")
 		expectCode(t, dry, 0)
-		if !strings.Contains(dry.stdout, "INBOX → INBOX: 2 copy(ies) of messages gone from the source would be deleted") {
+		if !strings.Contains(dry.stdout, "INBOX → INBOX: 2 copies of messages gone from the source would be deleted") {
 			t.Errorf("%s: the dry run does not list the deletions:\n%s", name, dry)
 		}
 		r := mailferry(t, env, "copy", "maildir:"+src, dst, "--ca-file", s.CAFile, "--state", states[name], "--delete-extraneous")
@@ -212,7 +212,7 @@ func TestCopyVerify(t *testing.T) {
 	dst := filepath.Join(t.TempDir(), "dst")
 	r := mailferry(t, nil, "copy", "maildir:"+src, "maildir:"+dst, "--verify")
 	expectCode(t, r, 0)
-	if !strings.Contains(r.stdout, "verified 3 message(s): all at the destination") || !strings.Contains(r.stdout, "copied 3 message(s)") {
+	if !strings.Contains(r.stdout, "verified 3 messages: all at the destination") || !strings.Contains(r.stdout, "copied 3 messages") {
 		t.Errorf("copy --verify:\n%s", r)
 	}
 	if i, j := strings.Index(r.stdout, "verified"), strings.Index(r.stdout, "copied"); i > j {
@@ -271,7 +271,7 @@ func TestCopyIntoAnEmptiedDestination(t *testing.T) {
 	}
 	r := mailferry(t, nil, "copy", "maildir:"+src, "maildir:"+dst, "--state", state)
 	expectCode(t, r, 0)
-	if !strings.Contains(r.stdout, "copied 3 message(s)") || !strings.Contains(r.stderr, "are copied again") {
+	if !strings.Contains(r.stdout, "copied 3 messages") || !strings.Contains(r.stderr, "are copied again") {
 		t.Errorf("into the emptied destination:\n%s", r)
 	}
 	if n := len(messageFiles(t, dst)); n != 3 {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/mailferry/mailferry/internal/plural"
 	"github.com/mailferry/mailferry/transfer"
 )
 
@@ -132,7 +133,7 @@ func printFolders(w io.Writer, rows []transfer.Folder) error {
 		n += f.Messages
 		b += f.Bytes
 	}
-	total := fmt.Sprintf("total (%s)", plural(len(rows), "folder"))
+	total := fmt.Sprintf("total (%s)", plural.Count(len(rows), "folder"))
 	nameW = max(nameW, len(total))
 	line := func(name, role, msgs, size string) {
 		pad := nameW - utf8.RuneCountInString(name)

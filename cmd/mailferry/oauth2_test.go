@@ -16,6 +16,7 @@ import (
 	"github.com/mailferry/mailferry/internal/dovecot"
 	"github.com/mailferry/mailferry/internal/faultproxy"
 	"github.com/mailferry/mailferry/internal/imapserver"
+	"github.com/mailferry/mailferry/internal/plural"
 )
 
 // tokenHelperArg, as the first argument of the test binary, makes it an
@@ -288,7 +289,7 @@ func TestOAuth2DovecotOAUTHBEARER(t *testing.T) {
 		dst, state := filepath.Join(dir, "Maildir"), filepath.Join(dir, "copy.state")
 		r := o.copyVia(t, proxy.Addr(), dst, state, "--connections", "1")
 		expectCode(t, r, 0)
-		if !strings.Contains(r.stdout, fmt.Sprintf("copied %d message(s)", len(o.msgs))) {
+		if !strings.Contains(r.stdout, "copied "+plural.Count(len(o.msgs), "message")) {
 			t.Errorf("want %d copied:\n%s", len(o.msgs), r)
 		}
 		if n := strings.Count(r.stderr, "identity provider unavailable"); n != 1 {
@@ -325,7 +326,7 @@ func TestOAuth2DovecotOAUTHBEARER(t *testing.T) {
 		r1 := o.copyVia(t, proxy.Addr(), dst, state)
 		elapsed := time.Since(start)
 		expectCode(t, r1, exitFailed)
-		want := "getting an OAuth2 token: --source-oauth2-token-command, on reconnecting: " + fmt.Sprintf("%q", o.helper(t)) + " failed: exit status 1 (tried 5 time(s) in "
+		want := "getting an OAuth2 token: --source-oauth2-token-command, on reconnecting: " + fmt.Sprintf("%q", o.helper(t)) + " failed: exit status 1 (tried 5 times in "
 		if !strings.Contains(r1.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, r1)
 		}
@@ -352,7 +353,7 @@ func TestOAuth2DovecotOAUTHBEARER(t *testing.T) {
 		o.ts.RefuseIssues(nil)
 		r2 := o.copyVia(t, proxy.Addr(), dst, state)
 		expectCode(t, r2, 0)
-		if !strings.Contains(r2.stdout, fmt.Sprintf("copied %d message(s)", len(o.msgs)-copied)) {
+		if !strings.Contains(r2.stdout, "copied "+plural.Count(len(o.msgs)-copied, "message")) {
 			t.Errorf("the second run should copy the %d left:\n%s", len(o.msgs)-copied, r2)
 		}
 		o.expectExactCopy(t, dst)
@@ -392,7 +393,7 @@ func TestOAuth2EmptyTokenOnReconnect(t *testing.T) {
 	r := mailferry(t, nil, "copy", "imap://alice@"+proxy.Addr()+"?tls=none", "maildir:"+filepath.Join(dir, "Maildir"),
 		"--connections", "1", "--source-oauth2-token-command", cmd)
 	expectCode(t, r, 0)
-	if !strings.Contains(r.stdout, fmt.Sprintf("copied %d message(s)", len(msgs))) || !strings.Contains(r.stderr, "printed nothing; trying again in 1s") {
+	if !strings.Contains(r.stdout, "copied "+plural.Count(len(msgs), "message")) || !strings.Contains(r.stderr, "printed nothing; trying again in 1s") {
 		t.Errorf("want all %d copied after one retry of the token command:\n%s", len(msgs), r)
 	}
 	if b, _ := os.ReadFile(count); strings.TrimSpace(string(b)) != "3" || proxy.Accepted() != 2 {
@@ -484,7 +485,7 @@ func TestTokenCommandOutageSharedByConnections(t *testing.T) {
 		t.Fatalf("%d tokens, %d errors during an outage; want 4 errors", len(toks), len(errs))
 	}
 	for _, err := range errs {
-		if !strings.Contains(err.Error(), "--source-oauth2-token-command, on reconnecting:") || !strings.Contains(err.Error(), "(tried 5 time(s) in") {
+		if !strings.Contains(err.Error(), "--source-oauth2-token-command, on reconnecting:") || !strings.Contains(err.Error(), "(tried 5 times in") {
 			t.Errorf("error %q", err)
 		}
 	}

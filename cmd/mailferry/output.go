@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mailferry/mailferry/internal/plural"
 	"github.com/mailferry/mailferry/transfer"
 )
 
@@ -123,9 +124,9 @@ func (r *reporter) Event(e transfer.Event) {
 		if r.mode.JSON {
 			r.jsonLine(jsonEvent{Type: "planned", Folder: e.Folder, Dest: e.Text, Count: e.Count, Bytes: e.Bytes})
 		} else if r.mode.DryRun && !r.mode.Quiet {
-			r.outLine("%s → %s: %d message(s) to copy, %s", e.Folder, e.Text, e.Count, formatBytes(e.Bytes))
+			r.outLine("%s → %s: %s to copy, %s", e.Folder, e.Text, plural.Count(e.Count, "message"), formatBytes(e.Bytes))
 		} else if r.mode.Verbose {
-			r.errLine("%s → %s: %d message(s) to copy, %s", e.Folder, e.Text, e.Count, formatBytes(e.Bytes))
+			r.errLine("%s → %s: %s to copy, %s", e.Folder, e.Text, plural.Count(e.Count, "message"), formatBytes(e.Bytes))
 		}
 	case transfer.EventPlanMessage:
 		if r.mode.JSON {
@@ -154,7 +155,7 @@ func (r *reporter) Event(e transfer.Event) {
 			if id != "" {
 				r.errLine("skipped %s %s: %s", e.Folder, describeMessage(e.Message, ""), e.Text)
 			} else {
-				r.errLine("skipped %d message(s) in %s: %s", n, e.Folder, e.Text)
+				r.errLine("skipped %s in %s: %s", plural.Count(n, "message"), e.Folder, e.Text)
 			}
 		}
 	case transfer.EventFailed:
@@ -183,7 +184,7 @@ func (r *reporter) Event(e transfer.Event) {
 		if r.mode.JSON {
 			r.jsonLine(jsonEvent{Type: "deleted", Folder: e.Folder, Count: e.Count})
 		} else if r.mode.Verbose {
-			r.errLine("deleted %d message(s) from source folder %s", e.Count, e.Folder)
+			r.errLine("deleted %s from source folder %s", plural.Count(e.Count, "message"), e.Folder)
 		}
 	case transfer.EventFolderCreated:
 		if r.mode.JSON {
@@ -196,18 +197,18 @@ func (r *reporter) Event(e transfer.Event) {
 		case r.mode.JSON:
 			r.jsonLine(jsonEvent{Type: "extraneous", Folder: e.Folder, Dest: e.Text, Count: e.Count})
 		case r.mode.DryRun:
-			r.outLine("%s → %s: %d copy(ies) of messages gone from the source would be deleted", e.Folder, e.Text, e.Count)
+			r.outLine("%s → %s: %s of messages gone from the source would be deleted", e.Folder, e.Text, plural.CountOf(e.Count, "copy", "copies"))
 		case r.mode.Verbose:
-			r.errLine("deleted %d copy(ies) in %s of messages gone from %s", e.Count, e.Text, e.Folder)
+			r.errLine("deleted %s in %s of messages gone from %s", plural.CountOf(e.Count, "copy", "copies"), e.Text, e.Folder)
 		}
 	case transfer.EventFlagsSynced:
 		switch {
 		case r.mode.JSON:
 			r.jsonLine(jsonEvent{Type: "flags", Folder: e.Folder, Dest: e.Text, Count: e.Count})
 		case r.mode.DryRun:
-			r.outLine("%s → %s: flags of %d message(s) would be updated", e.Folder, e.Text, e.Count)
+			r.outLine("%s → %s: flags of %s would be updated", e.Folder, e.Text, plural.Count(e.Count, "message"))
 		case r.mode.Verbose:
-			r.errLine("updated the flags of %d message(s) of %s in %s", e.Count, e.Folder, e.Text)
+			r.errLine("updated the flags of %s of %s in %s", plural.Count(e.Count, "message"), e.Folder, e.Text)
 		}
 	}
 	r.periodicLocked()
@@ -298,8 +299,8 @@ func (r *reporter) periodicLocked() {
 	if p.Folder != "" {
 		s += ", " + safeText(p.Folder)
 	}
-	fmt.Fprintf(r.stderr, "progress: %d of %d message(s) copied, %s of %s%s, %s\n",
-		p.Copied, p.Messages, formatBytes(p.Bytes), formatBytes(p.BytesTotal), s, p.Time)
+	fmt.Fprintf(r.stderr, "progress: %d of %s copied, %s of %s%s, %s\n",
+		p.Copied, plural.Count(p.Messages, "message"), formatBytes(p.Bytes), formatBytes(p.BytesTotal), s, p.Time)
 }
 
 // jsonProgress is the progress event of --json: the figures of the plain
@@ -416,8 +417,8 @@ func (r *reporter) Finish(s transfer.Summary, runErr error) {
 		return
 	}
 	if r.mode.DryRun {
-		fmt.Fprintf(r.stdout, "dry run: %d message(s), %s would be copied, %d skipped; nothing was written\n",
-			r.planned, formatBytes(r.bytes), s.Skipped)
+		fmt.Fprintf(r.stdout, "dry run: %s, %s would be copied, %d skipped; nothing was written\n",
+			plural.Count(r.planned, "message"), formatBytes(r.bytes), s.Skipped)
 		return
 	}
 	flags := ""
@@ -428,10 +429,10 @@ func (r *reporter) Finish(s transfer.Summary, runErr error) {
 		flags += fmt.Sprintf(", %d deleted at the destination (gone from the source)", s.DestDeleted)
 	}
 	if s.FoldersCreated > 0 {
-		flags += fmt.Sprintf(", %d empty folder(s) created", s.FoldersCreated)
+		flags += fmt.Sprintf(", %s created", plural.Count(s.FoldersCreated, "empty folder"))
 	}
-	fmt.Fprintf(r.stdout, "copied %d message(s) (%s), skipped %d%s, failed %d in %.1fs\n",
-		s.Copied, formatBytes(s.Bytes), s.Skipped, flags, s.Failed, s.Seconds)
+	fmt.Fprintf(r.stdout, "copied %s (%s), skipped %d%s, failed %d in %.1fs\n",
+		plural.Count(s.Copied, "message"), formatBytes(s.Bytes), s.Skipped, flags, s.Failed, s.Seconds)
 	for _, from := range slices.Sorted(maps.Keys(s.Renamed)) {
 		fmt.Fprintf(r.stdout, "renamed: folder %q is stored as %q (the destination refused the name)\n", from, s.Renamed[from])
 	}

@@ -31,7 +31,7 @@ func TestReporterTerminalDrawsABar(t *testing.T) {
 	if !strings.Contains(stderr.String(), `warning: source folder "INBOX": keyword dropped`) {
 		t.Errorf("warning lost under the bar:\n%q", stderr.String())
 	}
-	if !strings.Contains(stdout.String(), "copied 3 message(s) (2.9 KiB)") {
+	if !strings.Contains(stdout.String(), "copied 3 messages (2.9 KiB)") {
 		t.Errorf("summary: %q", stdout.String())
 	}
 }
@@ -43,7 +43,7 @@ func TestReporterPlainLines(t *testing.T) {
 	if strings.Contains(stderr.String(), "\r") {
 		t.Errorf("carriage return without a terminal:\n%q", stderr.String())
 	}
-	if !strings.Contains(stderr.String(), "progress: 3 of 3 message(s) copied") {
+	if !strings.Contains(stderr.String(), "progress: 3 of 3 messages copied") {
 		t.Errorf("no periodic progress line:\n%s", stderr.String())
 	}
 }
@@ -144,7 +144,7 @@ func TestReporterPlainLineRateAndTime(t *testing.T) {
 	r.Event(transfer.Event{Kind: transfer.EventPlanned, Folder: "INBOX", Count: 2, Bytes: 2000})
 	clock = clock.Add(10 * time.Second)
 	r.Event(transfer.Event{Kind: transfer.EventCopied, Folder: "INBOX", Message: &transfer.Message{ID: "1"}, Bytes: 1000})
-	want := "progress: 1 of 2 message(s) copied, 1000 B of 2.0 KiB, 100 B/s, 0.1 msgs/s, about 10s left, INBOX, 2026-01-02T03:04:15Z\n"
+	want := "progress: 1 of 2 messages copied, 1000 B of 2.0 KiB, 100 B/s, 0.1 msgs/s, about 10s left, INBOX, 2026-01-02T03:04:15Z\n"
 	if stderr.String() != want {
 		t.Errorf("progress line %q, want %q", stderr.String(), want)
 	}

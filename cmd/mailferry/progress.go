@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+
+	"github.com/mailferry/mailferry/internal/plural"
 )
 
 // barThrottle is how often the bar may redraw; tests set it to 0 to see
@@ -38,7 +40,7 @@ func (b *byteBar) planned(max int64, folders int) {
 	}
 	b.grow(max)
 	if b.cur == 0 {
-		b.bar.Describe(fmt.Sprintf("planning: %s planned", plural(folders, "folder")))
+		b.bar.Describe(fmt.Sprintf("planning: %s planned", plural.Count(folders, "folder")))
 	}
 }
 

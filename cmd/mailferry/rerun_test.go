@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mailferry/mailferry/internal/dovecot"
+	"github.com/mailferry/mailferry/internal/plural"
 )
 
 // countingProxy forwards TCP connections on 127.0.0.1 to target and counts
@@ -113,7 +114,7 @@ func TestDovecotLostStateRerunFetchesNoBodies(t *testing.T) {
 	state := filepath.Join(t.TempDir(), "state")
 	r, first, firstTook := copyFrom(state)
 	expectCode(t, r, 0)
-	if !strings.Contains(r.stdout, "copied "+strconv.Itoa(n)+" message(s)") {
+	if !strings.Contains(r.stdout, "copied "+plural.Count(n, "message")) {
 		t.Fatalf("first copy:\n%s", r)
 	}
 	if err := os.Remove(state); err != nil {
@@ -121,7 +122,7 @@ func TestDovecotLostStateRerunFetchesNoBodies(t *testing.T) {
 	}
 	r, again, againTook := copyFrom(state)
 	expectCode(t, r, 0)
-	if !strings.Contains(r.stdout, "copied 0 message(s)") || !strings.Contains(r.stdout, "skipped "+strconv.Itoa(n)) {
+	if !strings.Contains(r.stdout, "copied 0 messages") || !strings.Contains(r.stdout, "skipped "+strconv.Itoa(n)) {
 		t.Fatalf("re-run without state:\n%s", r)
 	}
 	t.Logf("%d messages: first copy read %d bytes from the server in %v; the re-run without state read %d bytes (%.1f%%) in %v",

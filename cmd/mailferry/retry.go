@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mailferry/mailferry/internal/account"
+	"github.com/mailferry/mailferry/internal/plural"
 	"github.com/mailferry/mailferry/transfer"
 )
 
@@ -50,7 +51,7 @@ func openWithRetry[T any](ctx context.Context, what string, warn func(string), t
 			silent++
 			delay = 0
 		}
-		tries := fmt.Sprintf("tried %d time(s) in %s", attempt+1, time.Since(start).Round(100*time.Millisecond))
+		tries := fmt.Sprintf("tried %s in %s", plural.Count(attempt+1, "time"), time.Since(start).Round(100*time.Millisecond))
 		if attempt == len(openRetryDelays) || silent >= openSilentAttempts {
 			return v, fmt.Errorf("%w (%s)", err, tries)
 		}

@@ -171,7 +171,7 @@ func TestInterruptIMAPSource(t *testing.T) {
 	// Without --json, the text summary is printed too.
 	text := args[:len(args)-1]
 	r := runSignalled(t, command(t, env, nil, text...), signalPlan{sig: syscall.SIGTERM, after: 700 * time.Millisecond})
-	if r.code != exitTerminated || !regexp.MustCompile(`(?m)^copied \d+ message\(s\) .*, skipped \d+, failed 0 in `).MatchString(r.stdout) {
+	if r.code != exitTerminated || !regexp.MustCompile(`(?m)^copied \d+ messages? .*, skipped \d+, failed 0 in `).MatchString(r.stdout) {
 		t.Errorf("text run after SIGTERM: want exit code %d and the summary line\n%s", exitTerminated, r)
 	}
 	again := mailferry(t, env, args...)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/mailferry/mailferry/internal/plural"
 	"github.com/mailferry/mailferry/transfer"
 )
 
@@ -88,12 +89,12 @@ func countDifferences(r transfer.VerifyResult) string {
 	var parts []string
 	add := func(n int, what string) {
 		if n > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", n, what))
+			parts = append(parts, plural.Count(n, "message")+" "+what)
 		}
 	}
-	add(r.Missing, "message(s) missing or with different content")
-	add(r.FlagDiffs, "message(s) with different flags")
-	add(r.DateDiffs, "message(s) with a different date")
+	add(r.Missing, "missing or with different content")
+	add(r.FlagDiffs, "with different flags")
+	add(r.DateDiffs, "with a different date")
 	return strings.Join(parts, ", ")
 }
 
@@ -284,7 +285,7 @@ func describeDifference(d transfer.Difference) string {
 	switch {
 	case d.Kind == transfer.DiffMissing && d.ID == "":
 		// A whole folder: one line, however many messages it holds.
-		fmt.Fprintf(&b, "missing: folder %q, %d message(s): %s", d.Folder, d.Messages, d.Reason)
+		fmt.Fprintf(&b, "missing: folder %q, %s: %s", d.Folder, plural.Count(d.Messages, "message"), d.Reason)
 		if !strings.Contains(d.Reason, d.DestFolder) {
 			fmt.Fprintf(&b, " (destination folder %q)", d.DestFolder)
 		}
@@ -327,9 +328,10 @@ func (o *verifyOutput) folder(f transfer.FolderCheck) {
 	}
 	status := "all present"
 	if n := f.Missing + f.FlagDiffs + f.DateDiffs; n > 0 {
-		status = fmt.Sprintf("%d missing, %d flag and %d date difference(s)", f.Missing, f.FlagDiffs, f.DateDiffs)
+		status = fmt.Sprintf("%d missing, %d flag and %d date %s", f.Missing, f.FlagDiffs, f.DateDiffs,
+			plural.Noun(f.FlagDiffs+f.DateDiffs, "difference", "differences"))
 	}
-	fmt.Fprintln(o.stderr, safeText(fmt.Sprintf("%s → %s: %d message(s) checked, %s", f.Folder, f.DestFolder, f.Checked, status)))
+	fmt.Fprintln(o.stderr, safeText(fmt.Sprintf("%s → %s: %s checked, %s", f.Folder, f.DestFolder, plural.Count(f.Checked, "message"), status)))
 }
 
 func (o *verifyOutput) warn(msg string) {
@@ -382,16 +384,17 @@ func (o *verifyOutput) finishLines(res transfer.VerifyResult, err error, printEr
 	}
 	extra := ""
 	if res.Extra > 0 {
-		extra = fmt.Sprintf("; the destination holds %d message(s) more than the source", res.Extra)
+		extra = fmt.Sprintf("; the destination holds %s more than the source", plural.Count(res.Extra, "message"))
 		if !o.mode.Verbose {
 			extra += " (-v lists them)"
 		}
 	}
 	if err == nil {
-		fmt.Fprintf(o.stdout, "verified %d message(s): all at the destination with their content, flags and dates%s (%.1fs)\n",
-			res.Checked, extra, res.Seconds)
+		fmt.Fprintf(o.stdout, "verified %s: all at the destination with their content, flags and dates%s (%.1fs)\n",
+			plural.Count(res.Checked, "message"), extra, res.Seconds)
 		return
 	}
-	fmt.Fprintf(o.stdout, "verified %d message(s): %d missing or different, %d flag and %d date difference(s)%s (%.1fs)\n",
-		res.Checked, res.Missing, res.FlagDiffs, res.DateDiffs, extra, res.Seconds)
+	fmt.Fprintf(o.stdout, "verified %s: %d missing or different, %d flag and %d date %s%s (%.1fs)\n",
+		plural.Count(res.Checked, "message"), res.Missing, res.FlagDiffs, res.DateDiffs,
+		plural.Noun(res.FlagDiffs+res.DateDiffs, "difference", "differences"), extra, res.Seconds)
 }

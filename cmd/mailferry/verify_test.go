@@ -76,7 +76,7 @@ func TestVerifyAfterCopyToMbox(t *testing.T) {
 
 		r = mailferry(t, nil, "verify", "maildir:"+src, "mbox:"+dest)
 		expectCode(t, r, 0)
-		if !strings.Contains(r.stdout, "verified 10 message(s): all at the destination") {
+		if !strings.Contains(r.stdout, "verified 10 messages: all at the destination") {
 			t.Errorf("text summary:\n%s", r)
 		}
 		r = mailferry(t, nil, "verify", "maildir:"+src, "mbox:"+dest, "-q")
@@ -119,7 +119,7 @@ func TestVerifyFindsDifferences(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^flags differ: folder "Sent" message \S+ \(Subject "message 6 in Sent".*source has \\Seen, destination "Sent" message \S+ has \\Flagged \\Seen$`).MatchString(r.stdout) {
 		t.Errorf("no line naming the flag difference:\n%s", r)
 	}
-	if !strings.Contains(r.stdout, "verified 10 message(s): 1 missing or different, 1 flag and 0 date difference(s)") {
+	if !strings.Contains(r.stdout, "verified 10 messages: 1 missing or different, 1 flag and 0 date difference") {
 		t.Errorf("text summary:\n%s", r)
 	}
 
@@ -157,7 +157,7 @@ func TestVerifyFindsDifferences(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^extra \(not in the source\): folder "INBOX" message ` + regexp.QuoteMeta(srcMissingID)).MatchString(r.stdout) {
 		t.Errorf("the extra message is not listed with -v:\n%s", r)
 	}
-	if !strings.Contains(r.stderr, "INBOX → INBOX: 4 message(s) checked, all present") {
+	if !strings.Contains(r.stderr, "INBOX → INBOX: 4 messages checked, all present") {
 		t.Errorf("-v shows no folder line:\n%s", r)
 	}
 }
@@ -181,12 +181,12 @@ func TestVerifyMissingFolderOneLine(t *testing.T) {
 
 	r = mailferry(t, nil, "verify", "maildir:"+src, "maildir:"+dst)
 	expectCode(t, r, exitPartial)
-	want := fmt.Sprintf(`missing: folder "Sent", %d message(s): destination folder "Sent" does not exist`, sent)
+	want := fmt.Sprintf(`missing: folder "Sent", %d messages: destination folder "Sent" does not exist`, sent)
 	lines := strings.Split(strings.TrimRight(r.stdout, "\n"), "\n")
 	if len(lines) != 2 || lines[0] != want {
 		t.Errorf("stdout %q, want the line %q and the summary", lines, want)
 	}
-	if !strings.Contains(r.stdout, fmt.Sprintf("verified %d message(s): %d missing or different", len(msgs), sent)) {
+	if !strings.Contains(r.stdout, fmt.Sprintf("verified %d messages: %d missing or different", len(msgs), sent)) {
 		t.Errorf("text summary:\n%s", r)
 	}
 

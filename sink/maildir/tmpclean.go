@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/mailferry/mailferry/internal/plural"
 )
 
 // tmpMaxAge is the Maildir rule (maildir(5); Dovecot applies the same): a
@@ -44,7 +46,7 @@ func (s *Sink) sweepTmp(f *folder) {
 		removed++
 	}
 	if removed > 0 {
-		s.warn(fmt.Sprintf("maildir %s: folder %q: removed %d file(s) older than 36 hours from tmp/, left there by interrupted deliveries",
-			s.root, f.name, removed))
+		s.warn(fmt.Sprintf("maildir %s: folder %q: removed %s older than 36 hours from tmp/, left there by interrupted deliveries",
+			s.root, f.name, plural.Count(removed, "file")))
 	}
 }

@@ -44,7 +44,7 @@ func TestOldTmpFilesAreRemovedWhenAFolderOpens(t *testing.T) {
 	if got, want := strings.Join(files(t, tmp), " "), "dir link young"; got != want {
 		t.Errorf("INBOX tmp/ holds %q, want %q", got, want)
 	}
-	want := `maildir ` + root + `: folder "INBOX": removed 3 file(s) older than 36 hours from tmp/, left there by interrupted deliveries`
+	want := `maildir ` + root + `: folder "INBOX": removed 3 files older than 36 hours from tmp/, left there by interrupted deliveries`
 	if len(warnings) != 1 || warnings[0] != want {
 		t.Errorf("warnings %q, want [%q]", warnings, want)
 	}
@@ -53,7 +53,7 @@ func TestOldTmpFilesAreRemovedWhenAFolderOpens(t *testing.T) {
 		t.Errorf("Sent tmp/ holds %d files before the folder is opened, want 1", n)
 	}
 	put(t, s, transfer.Message{Folder: "Sent", ID: "2", Date: time.Unix(1700000000, 0)}, "Subject: y\n\ny\n")
-	if n := len(files(t, filepath.Join(sub, "tmp"))); n != 0 || len(warnings) != 2 || !strings.Contains(warnings[1], `folder "Sent": removed 1 file(s)`) {
+	if n := len(files(t, filepath.Join(sub, "tmp"))); n != 0 || len(warnings) != 2 || !strings.Contains(warnings[1], `folder "Sent": removed 1 file`) {
 		t.Errorf("after opening Sent: %d files in its tmp/, warnings %q", n, warnings)
 	}
 	// Once per folder: a file left later in this run is not judged again.

@@ -120,8 +120,8 @@ func TestThunderbirdProfile(t *testing.T) {
 		"Archives/2023": {"", []string{`Archived 2023 [\Seen]`}},
 	})
 	sort.Strings(warnings)
-	if len(warnings) != 2 || !strings.Contains(warnings[0], `folder "Archives/2023": skipped 1 message(s) that Thunderbird deleted`) ||
-		!strings.Contains(warnings[1], `folder "INBOX": skipped 1 message(s) that Thunderbird deleted`) {
+	if len(warnings) != 2 || !strings.Contains(warnings[0], `folder "Archives/2023": skipped 1 message that Thunderbird deleted`) ||
+		!strings.Contains(warnings[1], `folder "INBOX": skipped 1 message that Thunderbird deleted`) {
 		t.Errorf("warnings %q", warnings)
 	}
 }

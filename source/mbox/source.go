@@ -57,6 +57,7 @@ import (
 
 	"github.com/mailferry/mailferry/formats"
 	"github.com/mailferry/mailferry/internal/localstore"
+	"github.com/mailferry/mailferry/internal/plural"
 	"github.com/mailferry/mailferry/transfer"
 )
 
@@ -356,7 +357,7 @@ func (s *Source) listFile(ctx context.Context, folder, p string) ([]transfer.Mes
 	s.warned[folder] = true
 	s.mu.Unlock()
 	if report {
-		s.warn(fmt.Sprintf("mbox %s: folder %q: skipped %d message(s) that Thunderbird deleted but had not compacted away yet (Expunged in X-Mozilla-Status)", p, folder, expunged))
+		s.warn(fmt.Sprintf("mbox %s: folder %q: skipped %s that Thunderbird deleted but had not compacted away yet (Expunged in X-Mozilla-Status)", p, folder, plural.Count(expunged, "message")))
 	}
 	return msgs, idx, nil
 }
