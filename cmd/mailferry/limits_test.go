@@ -60,9 +60,9 @@ func TestAppendLimitRefusesOneMessageAndCopiesTheRest(t *testing.T) {
 		if strings.Count(r.stderr, "failed: ") != 1 {
 			t.Errorf("run %d: want exactly one failed message:\n%s", run, r)
 		}
-		wantCopied := "copied 5 message(s)"
+		wantCopied := "copied 5 messages"
 		if run == 1 {
-			wantCopied = "copied 0 message(s)"
+			wantCopied = "copied 0 messages"
 		}
 		if !strings.Contains(r.stdout, wantCopied) || !strings.Contains(r.stdout, "failed 1") {
 			t.Errorf("run %d: the summary does not say %q, failed 1:\n%s", run, wantCopied, r)
