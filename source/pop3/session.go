@@ -23,6 +23,10 @@ type session struct {
 	server string
 	dc     *deadlineConn
 	c      *gopop3.Conn
+	// conn is the connection go-pop3 was given; RETR is read from it
+	// through br (retr.go).
+	conn   net.Conn
+	br     *bufio.Reader
 	caps   map[string]string
 	capaOK bool
 
@@ -120,16 +124,17 @@ func (s *Source) authorize(ctx context.Context, dc *deadlineConn) (*session, err
 	}
 	host, portText, _ := net.SplitHostPort(o.Addr)
 	port, _ := strconv.Atoi(portText)
+	conn := &replayConn{Conn: h.conn, pending: pending}
 	client := gopop3.New(gopop3.Opt{
 		Host:   host,
 		Port:   port,
-		Dialer: staticDialer{conn: &replayConn{Conn: h.conn, pending: pending}},
+		Dialer: staticDialer{conn: conn},
 	})
 	c, err := client.NewConn()
 	if err != nil {
 		return nil, connError(o.Addr, "greeting", err)
 	}
-	return &session{server: o.Addr, dc: dc, c: c, caps: h.caps, capaOK: h.capaOK}, nil
+	return &session{server: o.Addr, dc: dc, c: c, conn: conn, caps: h.caps, capaOK: h.capaOK}, nil
 }
 
 func (s *Source) tlsConfig() *tls.Config {

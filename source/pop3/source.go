@@ -1,7 +1,6 @@
 package pop3
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -188,12 +187,15 @@ func (s *Source) List(ctx context.Context, folder string) ([]transfer.Message, e
 }
 
 // Fetch retrieves msgs with RETR, in the given order, and calls fn with
-// the exact bytes (dot-unstuffed, CRLF) and the Message's Date set from
-// its Received:/Date: header (see MessageDate). Messages are found by ID in
-// the current session, so a session opened again after a dropped
+// the exact bytes (dot-unstuffed, CRLF), streamed as they arrive, and the
+// Message's Date set from its Received:/Date: header (see MessageDate).
+// With PIPELINING the RETRs are sent ahead (retr.go). Messages are found
+// by ID in the current session, so a session opened again after a dropped
 // connection maps them afresh. A message no longer on the server is a
 // per-message error; Fetch goes on and returns those errors at the end.
-// A failed connection or a timeout ends Fetch with a temporary error.
+// A failed connection or a timeout ends Fetch with a temporary error;
+// the messages fn did not receive whole are then fetched again by the
+// caller, none twice.
 func (s *Source) Fetch(ctx context.Context, folder string, msgs []transfer.Message, fn func(transfer.Message, io.Reader) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -202,6 +204,7 @@ func (s *Source) Fetch(ctx context.Context, folder string, msgs []transfer.Messa
 		return err
 	}
 	var perMessage []error
+	todo := make([]retrieval, 0, len(msgs))
 	for _, m := range msgs {
 		num, ok := sess.byID[m.ID]
 		if !ok {
@@ -211,30 +214,39 @@ func (s *Source) Fetch(ctx context.Context, folder string, msgs []transfer.Messa
 			}))
 			continue
 		}
-		var body *bytes.Buffer
-		err := sess.do(ctx, "RETR", func() (err error) { body, err = sess.c.RetrRaw(num); return })
-		if err != nil {
-			if transfer.ClassOf(err) == transfer.PerMessage && !sess.broken() {
-				perMessage = append(perMessage, transfer.PerMessageError(&transfer.MessageError{Folder: folder, ID: m.ID, Err: err}))
-				continue
-			}
-			s.settle(err)
-			if transfer.ClassOf(err) == transfer.Fatal && errors.As(err, new(*ServerError)) {
-				err = &transfer.MessageError{Folder: folder, ID: m.ID, Err: err}
-				return transfer.FatalError(err)
-			}
-			return err
-		}
-		b := body.Bytes()
-		got := m
+		todo = append(todo, retrieval{num: num, msg: m})
+	}
+	window := 1
+	if hasKey(sess.caps, "PIPELINING") {
+		window = retrWindow
+	}
+	deliver := func(t retrieval, head []byte, body io.Reader) error {
+		got := t.msg
 		got.Folder = folder
-		got.Size = int64(len(b))
 		got.Flags = nil
 		got.CRLF = true
-		got.Date = MessageDate(b)
-		if err := fn(got, bytes.NewReader(b)); err != nil {
-			return err
+		got.Date = MessageDate(head)
+		// got.Size stays the LIST size, a hint: the spool learns the
+		// exact one.
+		return fn(got, body)
+	}
+	refused := func(t retrieval, err error) {
+		perMessage = append(perMessage, transfer.PerMessageError(&transfer.MessageError{Folder: folder, ID: t.msg.ID, Err: err}))
+	}
+	stop := context.AfterFunc(ctx, func() { sess.dc.Conn.Close() })
+	err = sess.retrPipeline(todo, window, deliver, refused)
+	stop()
+	if err != nil {
+		// Answers may still be on their way: the session cannot go on.
+		s.drop()
+		if ctx.Err() != nil {
+			return fmt.Errorf("pop3 server %s: RETR: %w", s.opts.Addr, ctx.Err())
 		}
+		var r *refusal
+		if errors.As(err, &r) && transfer.ClassOf(r.err) == transfer.Fatal {
+			return transfer.FatalError(&transfer.MessageError{Folder: folder, ID: r.t.msg.ID, Err: r.err})
+		}
+		return err
 	}
 	return errors.Join(perMessage...)
 }
