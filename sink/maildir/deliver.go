@@ -23,7 +23,8 @@ const (
 )
 
 // deliver writes one message: tmp/ → fsync (with mtime = INTERNALDATE) →
-// rename into cur/ → fsync cur/. On any failure nothing is left behind.
+// rename into cur/, and marks cur/ for the next Flush, which fsyncs it. On
+// any failure nothing is left behind.
 func (s *Sink) deliver(ctx context.Context, f *folder, m transfer.Message, r io.Reader, letters []byte) error {
 	now := time.Now()
 	unique := s.newUnique(now)
@@ -62,12 +63,41 @@ func (s *Sink) deliver(ctx context.Context, f *folder, m transfer.Message, r io.
 		return fsError(fmt.Errorf("maildir: %w", err))
 	}
 	done = true
-	if err := syncDir(filepath.Join(f.dir, "cur")); err != nil {
-		// Not durable: take it back, so a retry does not duplicate it.
-		os.Remove(curPath)
-		return fsError(fmt.Errorf("maildir: %w", err))
-	}
+	s.unsynced(filepath.Join(f.dir, "cur"))
 	return nil
+}
+
+// unsynced notes a directory that gained an entry since its last fsync.
+func (s *Sink) unsynced(dir string) {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	s.toSync[dir] = true
+}
+
+// Flush makes the messages of every Put that returned before it durable:
+// it fsyncs each cur/ directory they were renamed into, once, however many
+// messages it gained. transfer.Run journals a message only after the Flush
+// that follows its Put, so a message is in the state file only once its
+// file (fsync'd by Put) and its directory entry are on disk; one directory
+// fsync per batch instead of one per message is the saving. On an error
+// the directories stay marked for the next Flush.
+func (s *Sink) Flush(ctx context.Context) error {
+	s.syncMu.Lock()
+	dirs := s.toSync
+	s.toSync = map[string]bool{}
+	s.syncMu.Unlock()
+	var failed []error
+	for dir := range dirs {
+		if err := ctx.Err(); err != nil {
+			failed = append(failed, err)
+		} else if err := s.syncDir(dir); err != nil {
+			failed = append(failed, fsError(fmt.Errorf("maildir: %w", err)))
+		} else {
+			continue
+		}
+		s.unsynced(dir)
+	}
+	return errors.Join(failed...)
 }
 
 // writeBody copies r into file, converting CRLF to LF when the body is in

@@ -7,9 +7,11 @@
 // formats.MaildirFolderPath). A message is written into tmp/, fsync'd, given
 // its INTERNALDATE as mtime and renamed into cur/ under a Dovecot-style name
 // carrying its size, its wire size and its flags; keywords get letters
-// through the folder's dovecot-keywords file. Then cur/ itself is fsync'd,
-// so a message Put returned for survives a crash, and no partial message is
-// ever visible in cur/ or new/.
+// through the folder's dovecot-keywords file. No partial message is ever
+// visible in cur/ or new/. The sink is a transfer.Flusher: Flush fsyncs
+// each cur/ that gained messages since the last Flush, once for the whole
+// batch, after which every message Put returned for survives a crash
+// (transfer.Run journals a message only after that Flush).
 package maildir
 
 import (
@@ -56,6 +58,10 @@ type Sink struct {
 
 	mu      sync.Mutex
 	folders map[string]*folder // by path relative to root
+
+	syncMu  sync.Mutex
+	toSync  map[string]bool        // cur/ directories with entries not yet fsync'd
+	syncDir func(dir string) error // syncDir; tests count the calls
 }
 
 var (
@@ -63,6 +69,7 @@ var (
 	_ transfer.Indexer      = (*Sink)(nil)
 	_ transfer.StateLocator = (*Sink)(nil)
 	_ transfer.RoleResolver = (*Sink)(nil)
+	_ transfer.Flusher      = (*Sink)(nil)
 )
 
 // New opens the Maildir at path for writing, creating it (with tmp/, new/
@@ -100,6 +107,8 @@ func New(path string, opts Options) (*Sink, error) {
 		pid:     os.Getpid(),
 		now:     time.Now,
 		folders: make(map[string]*folder),
+		toSync:  make(map[string]bool),
+		syncDir: syncDir,
 	}, nil
 }
 
@@ -235,8 +244,8 @@ func (s *Sink) DefaultStatePath() string { return filepath.Join(s.root, StateFil
 // Root returns the absolute path of the Maildir.
 func (s *Sink) Root() string { return s.root }
 
-// Close releases the sink. Every Put that returned nil is already durable.
-func (s *Sink) Close() error { return nil }
+// Close flushes the sink: every Put that returned nil is durable then.
+func (s *Sink) Close() error { return s.Flush(context.Background()) }
 
 // LockFile is the name of the lock a run holds at a Maildir root.
 const LockFile = "mailferry.lock"

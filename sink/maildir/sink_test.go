@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -625,5 +626,50 @@ func TestWriteBodyCountsStreamedCR(t *testing.T) {
 	data, _ := os.ReadFile(filepath.Join(root, "cur", files(t, filepath.Join(root, "cur"))[0]))
 	if string(data) != "Subject: split\n\nbody\n" || n.Size != int64(len(data)) || n.WireSize != 24 {
 		t.Errorf("stored %q as %+v", data, n)
+	}
+}
+
+// TestFlushSyncsEachDirectoryOnce: Put leaves the directory fsync to
+// Flush, which syncs each cur/ that gained messages once, whatever their
+// number, and nothing when nothing changed; a failed sync is reported and
+// tried again by the next Flush.
+func TestFlushSyncsEachDirectoryOnce(t *testing.T) {
+	s, root := newSink(t, Options{})
+	var synced []string
+	fail := false
+	s.syncDir = func(dir string) error {
+		synced = append(synced, dir)
+		if fail {
+			return errors.New("disk gone")
+		}
+		return syncDir(dir)
+	}
+	for i := range 10 {
+		put(t, s, transfer.Message{Folder: "INBOX", ID: fmt.Sprint(i)}, "Subject: a\n\n")
+		put(t, s, transfer.Message{Folder: "Archive", ID: fmt.Sprint(i)}, "Subject: b\n\n")
+	}
+	if len(synced) != 0 {
+		t.Fatalf("Put synced %q itself", synced)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(synced)
+	want := []string{filepath.Join(root, ".Archive", "cur"), filepath.Join(root, "cur")}
+	if !slices.Equal(synced, want) {
+		t.Fatalf("Flush synced %q, want %q", synced, want)
+	}
+	synced = nil
+	if err := s.Flush(ctx); err != nil || len(synced) != 0 {
+		t.Fatalf("a Flush with nothing new synced %q (%v)", synced, err)
+	}
+	put(t, s, transfer.Message{Folder: "INBOX", ID: "late"}, "Subject: c\n\n")
+	fail = true
+	if err := s.Flush(ctx); err == nil || !strings.Contains(err.Error(), "disk gone") || transfer.ClassOf(err) != transfer.Fatal {
+		t.Fatalf("a failed directory sync gave %v", err)
+	}
+	fail, synced = false, nil
+	if err := s.Close(); err != nil || !slices.Equal(synced, []string{filepath.Join(root, "cur")}) {
+		t.Fatalf("Close after a failed Flush synced %q (%v)", synced, err)
 	}
 }
