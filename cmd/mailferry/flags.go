@@ -47,16 +47,16 @@ func secretsFrom(c *cli.Context, role, prefix, env string) secretSource {
 func archiveFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.BoolFlag{DisableDefaultText: true, Name: "dedupe-across-folders", Category: catFilter,
-			Usage: "Google Takeout mbox source: copy a message with several labels once, into its first folder, instead of once per label"},
+			Usage: "Gmail source (IMAP, or a Google Takeout mbox): copy a message with several labels once, into its first folder, instead of once per label"},
 	}
 }
 
 // archiveFrom reads archiveFlags for the source endpoint; they apply only
-// to an mbox source.
+// to a source that can be Gmail's: an IMAP server or a Takeout mbox.
 func archiveFrom(c *cli.Context, src Endpoint) (dedupe bool, err error) {
 	dedupe = c.Bool("dedupe-across-folders")
-	if dedupe && src.Scheme != "mbox" {
-		return false, usageErrorf("--dedupe-across-folders is for a Google Takeout mbox source (mbox:PATH), not %s", src)
+	if dedupe && src.Scheme != "mbox" && src.Scheme != "imap" && src.Scheme != "imaps" {
+		return false, usageErrorf("--dedupe-across-folders is for a Gmail source, over IMAP or as a Google Takeout mbox (mbox:PATH), not %s", src)
 	}
 	return dedupe, nil
 }

@@ -29,7 +29,7 @@ type endpointConfig struct {
 	// Timeout bounds the connection, the greeting and each command.
 	Timeout time.Duration
 	Warn    func(string)
-	// DedupeAcrossFolders is --dedupe-across-folders, for an mbox source.
+	// DedupeAcrossFolders is --dedupe-across-folders, for a Gmail source.
 	DedupeAcrossFolders bool
 	// TempDir is --temp-dir: where an IMAP source holds a large body that
 	// arrived before its UID.
@@ -133,6 +133,7 @@ func openSource(ctx context.Context, role string, c endpointConfig) (transfer.So
 			return nil, openError(role, ep, err)
 		}
 		src.SetTempDir(c.TempDir)
+		src.SetDedupeAcrossFolders(c.DedupeAcrossFolders)
 		return src, nil
 	case "pop3", "pop3s":
 		tlsCfg, err := c.TLS.config(ep.Host)

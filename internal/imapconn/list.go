@@ -77,7 +77,7 @@ func HasAttr(attrs []imap.MailboxAttr, a imap.MailboxAttr) bool {
 
 var roles = []imap.MailboxAttr{
 	imap.MailboxAttrSent, imap.MailboxAttrTrash, imap.MailboxAttrDrafts, imap.MailboxAttrJunk,
-	imap.MailboxAttrArchive, imap.MailboxAttrAll, imap.MailboxAttrFlagged,
+	imap.MailboxAttrArchive, imap.MailboxAttrAll, imap.MailboxAttrFlagged, imap.MailboxAttrImportant,
 }
 
 // RoleOf returns the special-use attribute among attrs, spelled as in RFC

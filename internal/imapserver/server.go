@@ -66,6 +66,12 @@ type Options struct {
 	// NAMESPACE, UIDPLUS, MOVE, SPECIAL-USE, LIST-EXTENDED, LIST-STATUS,
 	// STATUS=SIZE, ESEARCH, LITERAL+ and CHILDREN.
 	Caps imap.CapSet
+	// Gmail makes the server behave as Gmail's IMAP does: X-GM-EXT-1 among
+	// the capabilities, the system folders under "[Gmail]" (which is
+	// \Noselect) with their special-use attributes, \All on All Mail, and
+	// every message appended or copied to a label folder also in All Mail
+	// (see AddGmailMessage).
+	Gmail bool
 	// AppendLimit, when set, is advertised as APPENDLIMIT=N (RFC 7889),
 	// and go-imap refuses a larger APPEND with NO [TOOBIG].
 	AppendLimit uint32
@@ -101,6 +107,16 @@ func Start(opts Options) (*Server, error) {
 	}
 	if opts.Delimiter != '/' && opts.Delimiter != '.' {
 		return nil, fmt.Errorf("imapserver: delimiter %q not supported", opts.Delimiter)
+	}
+	if opts.Gmail {
+		su := map[string]string{}
+		for f, r := range gmailSpecialUse {
+			su[f] = r
+		}
+		for f, r := range opts.SpecialUse {
+			su[f] = r
+		}
+		opts.SpecialUse = su
 	}
 	s := &Server{opts: opts, users: make(map[string]*user)}
 	for _, u := range opts.Users {
@@ -152,9 +168,16 @@ func Start(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.ln = ln
+	rewrite := func(segs [][]byte) []byte { return bytes.Join(segs, nil) }
 	if opts.UIDAfterLiteral {
+		rewrite = rewriteFetch
+	}
+	switch {
+	case opts.Gmail:
+		go s.srv.Serve(&rewritingListener{Listener: ln, rewrite: addGmailCapability(rewrite)})
+	case opts.UIDAfterLiteral:
 		go s.srv.Serve(&rewritingListener{Listener: ln, rewrite: MoveUIDAfterLiteral})
-	} else {
+	default:
 		go s.srv.Serve(ln)
 	}
 	if opts.TLS {
@@ -259,5 +282,6 @@ func (s *Server) AddMessage(userName, folder string, flags []string, date time.T
 		return err
 	}
 	mb.add(bytes.Clone(body), fl, date)
+	u.alsoInAllMail(s, folder, bytes.Clone(body), fl, date)
 	return nil
 }

@@ -100,6 +100,9 @@ func (s *session) Select(mailbox string, options *imap.SelectOptions) (*imap.Sel
 	if err != nil {
 		return nil, err
 	}
+	if s.srv.noSelect(name) {
+		return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeNonExistent, Text: "Unknown Mailbox: [Gmail] (Failure)"}
+	}
 	s.unselect()
 	mb.mu.Lock()
 	defer mb.mu.Unlock()
@@ -182,6 +185,9 @@ func (s *session) List(w *goimapserver.ListWriter, ref string, patterns []string
 			continue
 		}
 		data := imap.ListData{Mailbox: name, Delim: delim}
+		if s.srv.noSelect(mem) {
+			data.Attrs = append(data.Attrs, imap.MailboxAttrNoSelect)
+		}
 		if subscribed[mem] {
 			data.Attrs = append(data.Attrs, imap.MailboxAttrSubscribed)
 		}
@@ -245,6 +251,7 @@ func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.App
 	if err != nil {
 		return nil, err
 	}
+	s.user.alsoInAllMail(s.srv, s.toMem(mailbox), body, options.Flags, options.Time)
 	return data, nil
 }
 
@@ -288,6 +295,9 @@ func (s *session) Copy(numSet imap.NumSet, dest string) (*imap.CopyData, error) 
 	data := &imap.CopyData{UIDValidity: to.uidValidity}
 	for _, m := range copied {
 		ad := to.add(m.body, m.flags, m.date)
+		if !s.srv.inAllMail(s.selectedName) {
+			s.user.alsoInAllMail(s.srv, s.toMem(dest), m.body, m.flags, m.date)
+		}
 		data.SourceUIDs.AddNum(m.uid)
 		data.DestUIDs.AddNum(ad.UID)
 	}

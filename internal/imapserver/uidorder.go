@@ -25,11 +25,17 @@ var (
 // `* 1 FETCH (UID 7 BODY[] {n}…)` becomes `* 1 FETCH (BODY[] {n}… UID 7)`.
 // Everything else passes unchanged.
 func MoveUIDAfterLiteral(server io.Reader, client io.Writer) error {
+	return rewriteResponses(server, client, rewriteFetch)
+}
+
+// rewriteResponses copies an IMAP server's responses from server to
+// client, each (a line with its literals, in segments) through rewrite.
+func rewriteResponses(server io.Reader, client io.Writer, rewrite func(segs [][]byte) []byte) error {
 	br := bufio.NewReaderSize(server, 64*1024)
 	for {
 		resp, err := readResponse(br)
 		if len(resp) > 0 {
-			if _, werr := client.Write(rewriteFetch(resp)); werr != nil {
+			if _, werr := client.Write(rewrite(resp)); werr != nil {
 				return werr
 			}
 		}

@@ -39,6 +39,10 @@ type Source struct {
 	seqMode atomic.Bool
 
 	tempDir string // see SetTempDir
+	dedupe  bool   // see SetDedupeAcrossFolders
+
+	// gmail is set by Folders on a Gmail account (gmail.go).
+	gmail *gmail
 }
 
 type folderInfo struct {
@@ -66,6 +70,11 @@ func New(ctx context.Context, opts imapconn.Options) (*Source, error) {
 // (--temp-dir); "" is the system's temporary directory. Call it before the
 // first Fetch.
 func (s *Source) SetTempDir(dir string) { s.tempDir = dir }
+
+// SetDedupeAcrossFolders lists a Gmail message with several labels in the
+// first of its folders only (--dedupe-across-folders; see gmail.go). Call
+// it before Folders.
+func (s *Source) SetDedupeAcrossFolders(on bool) { s.dedupe = on }
 
 // MaxFetchers is the connection budget: one Fetch per connection.
 func (s *Source) MaxFetchers() int { return s.pool.Size() }
@@ -100,6 +109,9 @@ func (s *Source) Folders(ctx context.Context) ([]transfer.Folder, error) {
 	if err != nil {
 		return nil, err
 	}
+	if g := s.gmailFolders(list); g != nil {
+		list = g
+	}
 	var out []transfer.Folder
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -116,8 +128,22 @@ func (s *Source) Folders(ctx context.Context) ([]transfer.Folder, error) {
 
 // List returns the metadata of every message in folder:
 // UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE) on the folder opened
-// read-only.
+// read-only. On a Gmail account, the archive folder and, with
+// SetDedupeAcrossFolders, every folder leave out what other folders hold
+// (gmail.go).
 func (s *Source) List(ctx context.Context, folder string) ([]transfer.Message, error) {
+	listed, err := s.listAll(ctx, folder)
+	if err != nil {
+		return nil, err
+	}
+	if g := s.gmailView(); g != nil {
+		return s.gmailList(ctx, g, folder, listed)
+	}
+	return listed, nil
+}
+
+// listAll lists every message of folder.
+func (s *Source) listAll(ctx context.Context, folder string) ([]transfer.Message, error) {
 	f := s.folder(folder)
 	c, err := s.pool.Get(ctx)
 	if err != nil {
