@@ -108,14 +108,14 @@ func TestGmailMigratesLabelsAndArchiveOnce(t *testing.T) {
 			if got := subjects(t, dst, "bob", "bpw"); !reflect.DeepEqual(got, want) {
 				t.Errorf("the destination holds\n%v\nwant\n%v\n%s", got, want, r)
 			}
-			if !strings.Contains(r.stdout, fmt.Sprintf("copied %d message(s)", copied)) {
+			if !strings.Contains(r.stdout, fmt.Sprintf("copied %d messages", copied)) {
 				t.Errorf("the summary does not say %d copied:\n%s", copied, r)
 			}
 			v := mailferry(t, env, append(append([]string{"verify"}, ends...), extra...)...)
 			expectCode(t, v, 0)
 			again := mailferry(t, env, append(append([]string{"copy"}, ends...), extra...)...)
 			expectCode(t, again, 0)
-			if !strings.Contains(again.stdout, "copied 0 message(s)") {
+			if !strings.Contains(again.stdout, "copied 0 messages") {
 				t.Errorf("a re-run without state copied again:\n%s", again)
 			}
 		})
