@@ -167,7 +167,7 @@ func (r *runner) spoolAndPut(ctx context.Context, job *folderJob, msgs []Message
 			// The date became known only with the message (POP3
 			// lists none), so the plan could not filter it.
 			sp.close()
-			r.event(Event{Kind: EventSkipped, Folder: job.folder.Name, Message: &m, Count: 1, Text: "filtered"})
+			r.filtered(job, 1, &m)
 			return nil
 		}
 		job.inFlight.Add(1)

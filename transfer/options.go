@@ -107,10 +107,14 @@ type FolderMapping struct {
 
 // Summary is what a Run did.
 type Summary struct {
-	Copied  int
+	Copied int
+	// Skipped counts selected messages not copied because the destination
+	// has them already.
 	Skipped int
-	Failed  int
-	Deleted int
+	// Filtered counts messages Since, Before or MaxSize left out.
+	Filtered int
+	Failed   int
+	Deleted  int
 	// FlagsSynced counts messages copied earlier whose changed flags were
 	// carried over to the destination.
 	FlagsSynced int
@@ -126,4 +130,15 @@ type Summary struct {
 	// Renamed maps destination folders the destination refused to create
 	// to the names it stored them under (see RefusedFolderName).
 	Renamed map[string]string
+	// Folders holds the counts of each source folder the run selected,
+	// sorted by source folder name; their sums are the counts above.
+	Folders []FolderSummary
+}
+
+// FolderSummary is what a Run did with one source folder.
+type FolderSummary struct {
+	Folder                            string // the source folder
+	Dest                              string // the destination folder it went into
+	Copied, Skipped, Filtered, Failed int
+	Bytes                             int64
 }

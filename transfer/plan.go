@@ -94,9 +94,7 @@ func (r *runner) planGroup(ctx context.Context, g *destGroup) error {
 			}
 			entries = append(entries, e)
 		}
-		if filtered > 0 {
-			r.event(Event{Kind: EventSkipped, Folder: job.folder.Name, Count: filtered, Text: "filtered"})
-		}
+		r.filtered(job, filtered, nil)
 		if r.j != nil && known == 0 && len(job.selected) > 0 {
 			if n := r.j.FolderLen(r.opts.SourceKey, job.folder.Name); n > 0 {
 				r.event(Event{Kind: EventWarning, Folder: job.folder.Name, Count: n,
@@ -217,6 +215,7 @@ func (r *runner) finishPlan(g *destGroup, entries []*planEntry) error {
 	}
 	for _, job := range g.jobs {
 		t := counts[job]
+		r.folderSeen(job)
 		r.skipped(job, t.known, "already copied")
 		r.skipped(job, t.held, "already at destination")
 		r.event(Event{Kind: EventPlanned, Folder: job.folder.Name, Count: len(job.todo), Bytes: t.bytes, Text: job.dest})

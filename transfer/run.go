@@ -53,6 +53,7 @@ func Run(ctx context.Context, src Source, dst Sink, opts Options) (Summary, erro
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	sum := r.sum
+	sum.Folders = r.folderSummaries()
 	if fr, ok := dst.(FolderRenamer); ok {
 		if renamed := fr.RenamedFolders(); len(renamed) > 0 {
 			sum.Renamed = renamed
@@ -90,6 +91,7 @@ type runner struct {
 
 	mu       sync.Mutex // guards sum and firstErr
 	sum      Summary
+	folders  map[string]*FolderSummary // by source folder: the per-folder part of sum
 	firstErr error
 
 	flushMu    sync.Mutex // serialises Flush + journal of a batch

@@ -767,11 +767,14 @@ func TestRunFilters(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("copied %v, want %v", got, want)
 	}
-	if sum.Copied != 6 || sum.Skipped != 0 {
-		t.Fatalf("summary %+v: filtered messages are not skipped ones", sum)
+	if sum.Copied != 6 || sum.Skipped != 0 || sum.Filtered != 6 {
+		t.Fatalf("summary %+v: filtered messages are counted as filtered, not as skipped", sum)
 	}
 	if n := ev.countByText(transfer.EventSkipped, "filtered"); n != 6 {
 		t.Fatalf("filtered count %d, want 6", n)
+	}
+	if len(sum.Folders) != 1 || sum.Folders[0].Filtered != 6 || sum.Folders[0].Copied != 6 {
+		t.Fatalf("per-folder counts %+v", sum.Folders)
 	}
 }
 
@@ -799,11 +802,62 @@ func TestRunFiltersDateKnownOnlyAfterFetch(t *testing.T) {
 	if want := []string{"INBOX-2", "INBOX-3", "INBOX-4"}; !slices.Equal(got, want) {
 		t.Fatalf("copied %v, want %v", got, want)
 	}
-	if sum.Copied != 3 || sum.Skipped != 0 || sum.Failed != 0 {
+	if sum.Copied != 3 || sum.Skipped != 0 || sum.Failed != 0 || sum.Filtered != 3 {
 		t.Fatalf("summary %+v", sum)
 	}
 	if n := ev.countByText(transfer.EventSkipped, "filtered"); n != 3 {
 		t.Fatalf("filtered count %d, want 3 (one at planning, two after fetching)", n)
+	}
+}
+
+// Summary.Folders counts each source folder apart, with the destination
+// folder it went into, and the folders add up to the run's totals.
+func TestRunFolderSummaries(t *testing.T) {
+	src := transfertest.NewMemSource()
+	fill(src, 4, false, "INBOX", "Work", "Empty")
+	src.Add(transfer.Message{Folder: "INBOX", ID: "huge", Date: baseDate}, bytes.Repeat([]byte("x"), 5000))
+	dst := transfertest.NewMemSink()
+	dst.BeforePut = func(n int, m transfer.Message) error {
+		if m.ID == "Work-1" {
+			return transfer.PerMessageError(errors.New("[TOOBIG] refused"))
+		}
+		return nil
+	}
+	j := journal(t, filepath.Join(t.TempDir(), "state"))
+	opts := fast(transfer.Options{Journal: j, MaxSize: 1000, Map: []transfer.FolderMapping{{Old: "Work", New: "Archive/Work"}},
+		Exclude: []*regexp.Regexp{regexp.MustCompile(`^Empty$`)}})
+	sum, err := transfer.Run(context.Background(), src, dst, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := func(folder string, ids ...int) (n int64) {
+		for _, i := range ids {
+			n += int64(len(body(folder, i, false)))
+		}
+		return n
+	}
+	want := []transfer.FolderSummary{
+		{Folder: "INBOX", Dest: "INBOX", Copied: 4, Filtered: 1, Bytes: size("INBOX", 0, 1, 2, 3)},
+		{Folder: "Work", Dest: "Archive/Work", Copied: 3, Failed: 1, Bytes: size("Work", 0, 2, 3)},
+	}
+	if !slices.Equal(sum.Folders, want) {
+		t.Fatalf("first run, per folder:\n got %+v\nwant %+v", sum.Folders, want)
+	}
+	if sum.Copied != 7 || sum.Filtered != 1 || sum.Failed != 1 || sum.Bytes != want[0].Bytes+want[1].Bytes {
+		t.Fatalf("totals %+v", sum)
+	}
+	// A re-run lists every folder, with what it skipped.
+	dst.BeforePut = nil
+	sum, err = transfer.Run(context.Background(), src, dst, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = []transfer.FolderSummary{
+		{Folder: "INBOX", Dest: "INBOX", Skipped: 4, Filtered: 1},
+		{Folder: "Work", Dest: "Archive/Work", Copied: 1, Skipped: 3, Bytes: size("Work", 1)},
+	}
+	if !slices.Equal(sum.Folders, want) {
+		t.Fatalf("re-run, per folder:\n got %+v\nwant %+v", sum.Folders, want)
 	}
 }
 

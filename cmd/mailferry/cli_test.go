@@ -208,7 +208,7 @@ func tree(t *testing.T, root string) map[string]string {
 	return out
 }
 
-var summaryLine = regexp.MustCompile(`^\{"type":"summary","copied":(\d+),"skipped":(\d+),"failed":(\d+),"bytes":(\d+),"seconds":[0-9]+(\.[0-9]+)?(e-?[0-9]+)?\}$`)
+var summaryLine = regexp.MustCompile(`^\{"type":"summary","copied":(\d+),"skipped":(\d+),"failed":(\d+),"filtered":(\d+),"bytes":(\d+),"seconds":[0-9]+(\.[0-9]+)?(e-?[0-9]+)?\}$`)
 
 // jsonSummary checks the last line of --json output and returns it parsed.
 func lastSummary(t *testing.T, stdout string) jsonSummary {
@@ -533,29 +533,6 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
-}
-
-func TestMetricsFile(t *testing.T) {
-	src, msgs := smallMaildir(t)
-	prom := filepath.Join(t.TempDir(), "mailferry.prom")
-	r := mailferry(t, nil, "copy", "maildir:"+src, "maildir:"+filepath.Join(t.TempDir(), "dst"), "-q", "--metrics-file", prom)
-	expectCode(t, r, 0)
-	b, err := os.ReadFile(prom)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{fmt.Sprintf("mailferry_messages_copied %d\n", len(msgs)), "mailferry_messages_failed 0\n", "mailferry_exit_code 0\n", "mailferry_last_success_timestamp_seconds 1"} {
-		if !strings.Contains(string(b), want) {
-			t.Errorf("metrics lack %q:\n%s", want, b)
-		}
-	}
-	// A run that fails records its exit code and keeps the last success.
-	r = mailferry(t, nil, "copy", "maildir:"+filepath.Join(src, "missing"), "maildir:/x", "-q", "--metrics-file", prom)
-	expectCode(t, r, exitUsage)
-	b, _ = os.ReadFile(prom)
-	if !strings.Contains(string(b), "mailferry_exit_code 2\n") || strings.Contains(string(b), "mailferry_last_success_timestamp_seconds 0\n") {
-		t.Errorf("metrics after a failed run:\n%s", b)
-	}
 }
 
 func TestSingleMboxFileFlattens(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"time"
@@ -37,7 +38,9 @@ func copyCommand() *cli.Command {
 		&cli.IntFlag{Name: "connections", Category: catRun, Value: 4, Usage: "open at most `N` connections to each server"},
 		&cli.StringFlag{Name: "state", Category: catRun, Usage: "keep the record of copied messages in `FILE` (default: inside the destination archive, else $XDG_STATE_HOME/mailferry/)"},
 		tempDirFlag(),
-		&cli.StringFlag{Name: "metrics-file", Category: catOutput, Usage: "write Prometheus metrics of the run to `FILE` (atomically, at the end)"},
+		&cli.StringFlag{Name: "metrics-file", Category: catOutput, Usage: "put the run's Prometheus metrics into `FILE` (atomically, at the end; other jobs' series in it are kept)"},
+		&cli.StringFlag{Name: "metrics-push", Category: catOutput, Usage: "push the run's Prometheus metrics to the Pushgateway at `URL` (http://HOST:9091), grouped by job"},
+		&cli.StringFlag{Name: "job-name", Category: catOutput, Usage: "name the job `NAME` in metrics, logs, reports and the state list (default: \"SOURCE → DEST\")"},
 	}
 	flags = append(flags, archiveFlags()...)
 	flags = append(flags, outputFlags()...)
@@ -75,7 +78,7 @@ Examples:
   # a Google Takeout (labels become folders), each message once
   mailferry copy "mbox:Takeout/Mail/All mail Including Spam and Trash.mbox" imaps://alice@imap.example.com --dedupe-across-folders
 
-Exit codes: 0 done, 1 failed, 2 usage error, 3 some messages failed, 130 interrupted (SIGINT), 143 stopped (SIGTERM).`,
+Exit codes: 0 done, 1 failed, 2 usage error, 3 some messages failed, 4 done but metrics not recorded, 130 interrupted (SIGINT), 143 stopped (SIGTERM).`,
 		Flags:  flags,
 		Action: copyAction,
 	}
@@ -84,10 +87,13 @@ Exit codes: 0 done, 1 failed, 2 usage error, 3 some messages failed, 130 interru
 // copyConfig is a parsed copy command line.
 type copyConfig struct {
 	ends
+	// Job names the copy in metrics, logs, reports and the state list.
+	Job       string
 	Options   transfer.Options
 	StateFile string
 	// SizeLimit is the largest message the destination takes (--preset).
 	SizeLimit imapsink.SizeLimit
+	Metrics   metricsTargets
 }
 
 func copyAction(c *cli.Context) error {
@@ -110,15 +116,30 @@ func copyAction(c *cli.Context) error {
 		sum.Seconds = time.Since(start).Seconds()
 	}
 	rep.Finish(sum, err)
-	if path := c.String("metrics-file"); path != "" && !mode.DryRun {
-		if merr := writeMetrics(path, runMetrics{Summary: sum, ExitCode: exitCode(err), End: time.Now()}); merr != nil {
-			fmt.Fprintf(c.App.ErrWriter, "mailferry: --metrics-file: %v\n", merr)
-			if err == nil {
-				err = fmt.Errorf("--metrics-file: %w", merr)
-			}
-		}
+	if !mode.DryRun && cfg.Job != "" {
+		err = recordMetrics(c.Context, cfg.Metrics, runMetrics{Job: cfg.Job, Summary: sum, ExitCode: exitCode(err), End: time.Now()}, err, c.App.ErrWriter)
 	}
 	return reported(err)
+}
+
+// recordMetrics sends a finished job's metrics to its targets and returns
+// the job's outcome: runErr, or when the job succeeded and its metrics
+// could not be recorded, a *monitoringError (exit code 4). Either way a
+// failure to record is printed on stderr.
+func recordMetrics(ctx context.Context, t metricsTargets, m runMetrics, runErr error, stderr io.Writer) error {
+	if t.empty() {
+		return runErr
+	}
+	merr := t.record(ctx, m)
+	if merr == nil {
+		return runErr
+	}
+	if runErr != nil {
+		fmt.Fprintf(stderr, "mailferry: warning: job %q: %s\n", m.Job, safeError(merr))
+		return runErr
+	}
+	fmt.Fprintf(stderr, "mailferry: job %q: %s; the copy itself succeeded (exit code %d)\n", m.Job, safeError(merr), exitMonitoring)
+	return merr
 }
 
 // verifyAfterCopy runs verify on what copy selected (copy --verify): its
@@ -151,6 +172,14 @@ func parseCopy(c *cli.Context) (copyConfig, error) {
 	var cfg copyConfig
 	var err error
 	if cfg.ends, err = parseEnds(c, "copy"); err != nil {
+		return cfg, err
+	}
+	// The job and its metrics come first, so that a later usage error
+	// is recorded too.
+	if cfg.Metrics, err = metricsTargetsFrom(c.String("metrics-file"), c.String("metrics-push"), c.Duration("timeout")); err != nil {
+		return cfg, err
+	}
+	if cfg.Job, err = jobNameFrom(c.String("job-name"), cfg.Source, cfg.Dest); err != nil {
 		return cfg, err
 	}
 	if cfg.Dest.Scheme == "pop3" || cfg.Dest.Scheme == "pop3s" {

@@ -15,6 +15,7 @@ const (
 	exitFailed      = 1   // connection, authentication, fatal I/O, a locked state file
 	exitUsage       = 2   // usage or configuration error
 	exitPartial     = 3   // finished, but some messages failed
+	exitMonitoring  = 4   // done, but the metrics could not be written or pushed
 	exitInterrupted = 130 // SIGINT (128 + 2)
 	exitTerminated  = 143 // SIGTERM (128 + 15)
 )
@@ -46,6 +47,7 @@ func exitCode(err error) int {
 	var ue *usageError
 	var pe *partialError
 	var se *signalError
+	var me *monitoringError
 	switch {
 	case err == nil:
 		return exitOK
@@ -57,6 +59,8 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.As(err, &pe):
 		return exitPartial
+	case errors.As(err, &me):
+		return exitMonitoring
 	case errors.Is(err, transfer.ErrLocked):
 		return exitFailed
 	case errors.Is(err, context.Canceled):

@@ -378,12 +378,13 @@ type jsonChanges struct {
 }
 
 type jsonSummary struct {
-	Type    string  `json:"type"`
-	Copied  int     `json:"copied"`
-	Skipped int     `json:"skipped"`
-	Failed  int     `json:"failed"`
-	Bytes   int64   `json:"bytes"`
-	Seconds float64 `json:"seconds"`
+	Type     string  `json:"type"`
+	Copied   int     `json:"copied"`
+	Skipped  int     `json:"skipped"`
+	Failed   int     `json:"failed"`
+	Filtered int     `json:"filtered"`
+	Bytes    int64   `json:"bytes"`
+	Seconds  float64 `json:"seconds"`
 }
 
 // Finish ends the output of a run: the bar is closed, an error is printed
@@ -409,21 +410,25 @@ func (r *reporter) Finish(s transfer.Summary, runErr error) {
 				DestDeleted: s.DestDeleted, Renamed: s.Renamed})
 		}
 		r.jsonLine(jsonSummary{Type: "summary", Copied: s.Copied, Skipped: s.Skipped, Failed: s.Failed,
-			Bytes: s.Bytes, Seconds: math.Round(s.Seconds*1000) / 1000})
+			Filtered: s.Filtered, Bytes: s.Bytes, Seconds: math.Round(s.Seconds*1000) / 1000})
 		return
 	}
 	if r.mode.Quiet || (runErr != nil && code != exitPartial && !errors.Is(runErr, errInterrupted) && s.Copied == 0) {
 		// Nothing was done: the error says it all.
 		return
 	}
+	filtered := ""
+	if s.Filtered > 0 {
+		filtered = fmt.Sprintf(", filtered %d", s.Filtered)
+	}
 	if r.mode.DryRun {
-		fmt.Fprintf(r.stdout, "dry run: %s, %s would be copied, %d skipped; nothing was written\n",
-			plural.Count(r.planned, "message"), formatBytes(r.bytes), s.Skipped)
+		fmt.Fprintf(r.stdout, "dry run: %s, %s would be copied, %d skipped%s; nothing was written\n",
+			plural.Count(r.planned, "message"), formatBytes(r.bytes), s.Skipped, filtered)
 		return
 	}
-	flags := ""
+	flags := filtered
 	if s.FlagsSynced > 0 {
-		flags = fmt.Sprintf(", flags updated on %d", s.FlagsSynced)
+		flags += fmt.Sprintf(", flags updated on %d", s.FlagsSynced)
 	}
 	if s.DestDeleted > 0 {
 		flags += fmt.Sprintf(", %d deleted at the destination (gone from the source)", s.DestDeleted)

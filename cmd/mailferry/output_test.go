@@ -67,7 +67,7 @@ func TestReporterJSONSummaryLast(t *testing.T) {
 	r := newReporter(outputMode{JSON: true, TTY: true}, &stdout, &stderr)
 	r.Event(transfer.Event{Kind: transfer.EventCopied, Folder: "INBOX", Message: &transfer.Message{ID: "1"}, Bytes: 10})
 	r.Finish(transfer.Summary{Copied: 1, Bytes: 10, Seconds: 1.23456}, &partialError{failed: 2})
-	want := `{"type":"summary","copied":1,"skipped":0,"failed":0,"bytes":10,"seconds":1.235}`
+	want := `{"type":"summary","copied":1,"skipped":0,"failed":0,"filtered":0,"bytes":10,"seconds":1.235}`
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
 	if lines[len(lines)-1] != want {
 		t.Errorf("last line %q, want %q", lines[len(lines)-1], want)

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -76,40 +73,5 @@ func TestFormatBytes(t *testing.T) {
 		if got := formatBytes(n); got != want {
 			t.Errorf("formatBytes(%d) = %q, want %q", n, got, want)
 		}
-	}
-}
-
-func TestWriteMetrics(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "mailferry.prom")
-	end := time.Unix(1700000000, 500_000_000)
-	s := transfer.Summary{Copied: 12, Skipped: 3, Failed: 1, Bytes: 4096, Seconds: 1.25}
-	if err := writeMetrics(path, runMetrics{Summary: s, ExitCode: 0, End: end}); err != nil {
-		t.Fatal(err)
-	}
-	b, _ := os.ReadFile(path)
-	text := string(b)
-	for _, line := range []string{
-		"mailferry_messages_copied 12\n", "mailferry_messages_skipped 3\n", "mailferry_messages_failed 1\n",
-		"mailferry_bytes_copied 4096\n", "mailferry_duration_seconds 1.25\n", "mailferry_exit_code 0\n",
-		"mailferry_last_success_timestamp_seconds 1700000000.5\n", "# TYPE mailferry_messages_copied gauge\n",
-	} {
-		if !strings.Contains(text, line) {
-			t.Errorf("metrics lack %q:\n%s", line, text)
-		}
-	}
-	// A failed run keeps the last success time and records its exit code.
-	if err := writeMetrics(path, runMetrics{ExitCode: 1, End: end.Add(time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
-	b, _ = os.ReadFile(path)
-	text = string(b)
-	for _, line := range []string{"mailferry_exit_code 1\n", "mailferry_last_success_timestamp_seconds 1700000000.5\n", "mailferry_last_run_timestamp_seconds 1700003600.5\n"} {
-		if !strings.Contains(text, line) {
-			t.Errorf("metrics after failure lack %q:\n%s", line, text)
-		}
-	}
-	entries, _ := os.ReadDir(filepath.Dir(path))
-	if len(entries) != 1 {
-		t.Errorf("temporary files left behind: %v", entries)
 	}
 }

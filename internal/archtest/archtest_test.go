@@ -58,6 +58,8 @@ func TestViolationsDetectsBreakage(t *testing.T) {
 		{ImportPath: module + "/sink/maildir", Imports: []string{"github.com/knadh/go-pop3"}, Deps: []string{"github.com/knadh/go-pop3"}},
 		{ImportPath: module + "/cmd/mailferry", Imports: []string{"github.com/urfave/cli/v2"}, Deps: []string{"github.com/urfave/cli/v2", "github.com/schollz/progressbar/v3"}},
 		{ImportPath: "example.com/other", Deps: []string{"github.com/urfave/cli/v2"}},
+		{ImportPath: module + "/internal/account", Imports: []string{"testing"}, Deps: []string{"testing"}},
+		{ImportPath: module + "/internal/imapserver/servertest", Imports: []string{"testing"}, Deps: []string{"testing"}},
 	}
 	got := strings.Join(Violations(pkgs), "\n")
 	for _, want := range []string{
@@ -66,12 +68,13 @@ func TestViolationsDetectsBreakage(t *testing.T) {
 		`transfer imports github.com/emersion/go-imap/v2`,
 		`source/imap imports github.com/schollz/progressbar/v3`,
 		`sink/maildir imports github.com/knadh/go-pop3`,
+		`internal/account imports testing: rule "only test helpers import testing"`,
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("violation %q not found in:\n%s", want, got)
 		}
 	}
-	for _, wrong := range []string{"cmd/mailferry imports", "source/imap imports github.com/emersion/go-imap", "example.com"} {
+	for _, wrong := range []string{"cmd/mailferry imports", "servertest imports testing", "source/imap imports github.com/emersion/go-imap", "example.com"} {
 		if strings.Contains(got, wrong) {
 			t.Errorf("false violation %q in:\n%s", wrong, got)
 		}
@@ -79,7 +82,7 @@ func TestViolationsDetectsBreakage(t *testing.T) {
 }
 
 func TestViolationsFindTestHelpersInTheBinary(t *testing.T) {
-	pkgs := []Package{{ImportPath: module + "/cmd/mailferry", Deps: []string{
+	pkgs := []Package{{ImportPath: module + "/cmd/mailferry", Imports: []string{"testing"}, Deps: []string{
 		"testing", module + "/internal/faultproxy", module + "/internal/imapserver/servertest", module + "/internal/imapserver", module + "/internal/testcert",
 	}}}
 	got := strings.Join(Violations(pkgs), "\n")
