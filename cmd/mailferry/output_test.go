@@ -36,6 +36,22 @@ func TestReporterTerminalDrawsABar(t *testing.T) {
 	}
 }
 
+// Messages the filters left out are counted apart from those skipped.
+func TestReporterSummaryCountsFiltered(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	r := newReporter(outputMode{}, &stdout, &stderr)
+	r.Finish(transfer.Summary{Copied: 2, Skipped: 1, Filtered: 3, FlagsSynced: 1, Bytes: 2048, Seconds: 0.5}, nil)
+	if want := "copied 2 messages (2.0 KiB), skipped 1, filtered 3, flags updated on 1, failed 0 in 0.5s\n"; stdout.String() != want {
+		t.Errorf("summary %q, want %q", stdout.String(), want)
+	}
+	stdout.Reset()
+	r = newReporter(outputMode{DryRun: true}, &stdout, &stderr)
+	r.Finish(transfer.Summary{Skipped: 1, Filtered: 3}, nil)
+	if want := "dry run: 0 messages, 0 B would be copied, 1 skipped, filtered 3; nothing was written\n"; stdout.String() != want {
+		t.Errorf("dry-run summary %q, want %q", stdout.String(), want)
+	}
+}
+
 func TestReporterPlainLines(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	r := newReporter(outputMode{Interval: time.Nanosecond}, &stdout, &stderr)
