@@ -54,6 +54,7 @@ func SplitMboxFlags(flags []string) (keep, drop []string) {
 //
 //	From <sender> <Www Mmm dd hh:mm:ss yyyy>   From_ line, date = arrival time in UTC
 //	<the message's header>                    its own store headers renamed (see below)
+//	X-IMAPbase: 1764633600 0000000000 work    first message of a file only (WriteFirstMessage)
 //	Status: RO                                always, at the end of the header; R = \Seen, O = old
 //	X-Status: AFTD                            only with \Answered \Flagged \Draft \Deleted
 //	X-Keywords: $Forwarded work               only with other keywords
@@ -62,10 +63,12 @@ func SplitMboxFlags(flags []string) (keep, drop []string) {
 //	<LF>                                      the blank line that separates messages
 //
 // Every line of the message matching ^>*From gets one more '>'. Nothing
-// else is added: no Content-Length (the quoting already frames every
-// message, and Python's mailbox ignores lengths anyway) and no header only
-// mailferry knows. A reader that drops the Status, X-Status and X-Keywords
-// lines and undoes the quoting has the message's bytes again.
+// else is added but, in a file's first message, the X-IMAPbase list of the
+// file's keywords that Dovecot needs (see MboxIMAPBase): no Content-Length
+// (the quoting already frames every message, and Python's mailbox ignores
+// lengths anyway) and no header only mailferry knows. A reader that drops
+// the X-IMAPbase, Status, X-Status and X-Keywords lines and undoes the
+// quoting has the message's bytes again.
 //
 // A message's own store headers (Status, X-Status, X-Keywords,
 // Content-Length, X-UID, X-IMAP, X-IMAPbase, Thunderbird's X-Mozilla-Status,
@@ -119,12 +122,28 @@ func MboxAppendPrefix(tail []byte) string {
 // bytes written to the underlying writer. Return-Path supplies the sender
 // when env.Sender is empty, and Date: the date when env.Date is zero.
 func (w *MboxWriter) WriteMessage(env MboxEnvelope, msg io.ReaderAt, size int64) (int64, error) {
+	n, _, err := w.writeMessage(env, nil, msg, size)
+	return n, err
+}
+
+// WriteFirstMessage is WriteMessage for the first message of a file: base
+// is written as its X-IMAPbase field, before the flag headers (Dovecot
+// must read the list before it reads X-Keywords). It returns the field as
+// written, its Offset counted from the first byte this call writes.
+func (w *MboxWriter) WriteFirstMessage(env MboxEnvelope, base MboxIMAPBase, msg io.ReaderAt, size int64) (int64, MboxIMAPBase, error) {
+	n, valueAt, err := w.writeMessage(env, &base, msg, size)
+	line, at := base.line()
+	base.Offset, base.Room = valueAt, len(line)-at-1
+	return n, base, err
+}
+
+func (w *MboxWriter) writeMessage(env MboxEnvelope, base *MboxIMAPBase, msg io.ReaderAt, size int64) (int64, int64, error) {
 	if _, drop := SplitMboxFlags(env.Flags); len(drop) > 0 {
-		return 0, fmt.Errorf("%w: %s", ErrMboxFlag, strings.Join(drop, " "))
+		return 0, 0, fmt.Errorf("%w: %s", ErrMboxFlag, strings.Join(drop, " "))
 	}
 	hdr, err := scanMboxHeader(io.NewSectionReader(msg, 0, size))
 	if err != nil {
-		return 0, fmt.Errorf("mbox: reading message: %w", err)
+		return 0, 0, fmt.Errorf("mbox: reading message: %w", err)
 	}
 	sender := env.Sender
 	if sender == "" {
@@ -139,13 +158,19 @@ func (w *MboxWriter) WriteMessage(env MboxEnvelope, msg io.ReaderAt, size int64)
 	}
 	fromLine, err := FormatMboxFromLine(sender, date)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 
 	status, xstatus, keywords, _ := mboxFlagValues(env.Flags)
 	var flagLines strings.Builder
 	if hdr.end == size && size > 0 && !hdr.endsLF {
 		flagLines.WriteString("\n") // the flag headers need a line of their own
+	}
+	baseAt := -1
+	if base != nil {
+		line, at := base.line()
+		baseAt = flagLines.Len() + at
+		flagLines.WriteString(line)
 	}
 	flagLines.WriteString("Status: " + status + "\n")
 	if xstatus != "" {
@@ -162,7 +187,7 @@ func (w *MboxWriter) WriteMessage(env MboxEnvelope, msg io.ReaderAt, size int64)
 	cw := &countWriter{}
 	out := io.MultiWriter(w.w, cw)
 	if _, err := io.WriteString(out, fromLine); err != nil {
-		return cw.n, err
+		return cw.n, 0, err
 	}
 	f := newFromFilter(out, false)
 	var pos int64
@@ -177,28 +202,34 @@ func (w *MboxWriter) WriteMessage(env MboxEnvelope, msg io.ReaderAt, size int64)
 	}
 	for _, off := range hdr.rename {
 		if err := copyTo(off); err != nil {
-			return cw.n, err
+			return cw.n, 0, err
 		}
 		if _, err := io.WriteString(f, mboxRenamePrefix); err != nil {
-			return cw.n, err
+			return cw.n, 0, err
 		}
 	}
 	if err := copyTo(hdr.end); err != nil {
-		return cw.n, err
+		return cw.n, 0, err
 	}
 	if _, err := io.WriteString(f, flagLines.String()); err != nil {
-		return cw.n, err
+		return cw.n, 0, err
+	}
+	// The filter holds nothing back after the flag headers' last line
+	// feed, so the count ends exactly there.
+	var valueAt int64
+	if baseAt >= 0 {
+		valueAt = cw.n - int64(flagLines.Len()) + int64(baseAt)
 	}
 	if err := copyTo(size); err != nil {
-		return cw.n, err
+		return cw.n, 0, err
 	}
 	if err := f.Close(); err != nil {
-		return cw.n, err
+		return cw.n, 0, err
 	}
 	if _, err := io.WriteString(out, tail); err != nil {
-		return cw.n, err
+		return cw.n, 0, err
 	}
-	return cw.n, nil
+	return cw.n, valueAt, nil
 }
 
 // WriteMessageBytes is WriteMessage for a message held in memory.

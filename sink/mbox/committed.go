@@ -40,10 +40,15 @@ const (
 // is cut off and kept in the torn directory. A file that does not match
 // its record otherwise was changed by another program (mutt or Dovecot
 // rewriting flags) and is left as it is.
+//
+// The hash covers the tailHashBytes before Size, but nothing before From:
+// the X-IMAPbase value of the first message, which the sink rewrites in
+// place when a message brings a new keyword, stays out of it.
 type fileRecord struct {
 	Size int64  `json:"size"`
 	Tail string `json:"tail"`
 	Open bool   `json:"open"`
+	From int64  `json:"from,omitempty"`
 }
 
 type committedTable struct {
@@ -214,9 +219,10 @@ func (m *meta) saveTorn(rel string, ra io.ReaderAt, cut, size int64) (string, er
 	return name, err
 }
 
-// tailHash hashes the tailHashBytes of ra before end.
-func tailHash(ra io.ReaderAt, end int64) (string, error) {
-	start := max(end-tailHashBytes, 0)
+// tailHash hashes the tailHashBytes of ra before end, from no earlier than
+// from.
+func tailHash(ra io.ReaderAt, from, end int64) (string, error) {
+	start := min(max(end-tailHashBytes, from, 0), end)
 	buf := make([]byte, end-start)
 	if _, err := ra.ReadAt(buf, start); err != nil && !(err == io.EOF && len(buf) == 0) {
 		return "", err

@@ -10,7 +10,11 @@
 // the flags in Status, X-Status and X-Keywords, which mutt, Dovecot and
 // Python's mailbox read back as the original message. Messages that arrive
 // in network form (Message.CRLF) are stored with LF line endings, as mbox
-// files hold them; local messages are stored exactly as given.
+// files hold them; local messages are stored exactly as given. The first
+// message of each file the sink starts carries the X-IMAPbase list of the
+// file's keywords, which Dovecot needs to show them (formats.MboxIMAPBase);
+// a message that brings a new keyword has it added to that list in place
+// first (mboxFile.listKeywords).
 //
 // Locking and durability: the sink takes an exclusive flock on each file it
 // writes, when it first opens it, and holds it until Close, so two mailferry

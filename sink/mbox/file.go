@@ -41,6 +41,14 @@ type mboxFile struct {
 	created []string
 	broken  error // a failed write could not be undone
 	marked  bool  // the record says a run is writing to the file
+
+	// base is the X-IMAPbase field of the file's first message, the
+	// keyword list Dovecot reads (nil when the file has none); rw writes
+	// a longer list into it in place; baseFull is set once the list has
+	// no more room and the user was told.
+	base     *formats.MboxIMAPBase
+	rw       *os.File
+	baseFull bool
 }
 
 // diskWriter writes to the file and counts what reached it; its errors are
@@ -154,7 +162,7 @@ func (mf *mboxFile) repair(warn func(string)) (int64, error) {
 			return 0, err
 		}
 	case rec.Open && size > rec.Size:
-		h, err := tailHash(mf.f, rec.Size)
+		h, err := tailHash(mf.f, rec.From, rec.Size)
 		if err != nil {
 			return 0, err
 		}
@@ -180,6 +188,12 @@ func (mf *mboxFile) repair(warn func(string)) (int64, error) {
 		}
 		size = cut
 	}
+	mf.base = nil
+	if b, ok, err := formats.ReadMboxIMAPBase(mf.f, size); err != nil {
+		return 0, err
+	} else if ok {
+		mf.base = &b
+	}
 	if size > 0 {
 		tail := make([]byte, min(size, 3))
 		if _, err := mf.f.ReadAt(tail, size-int64(len(tail))); err != nil {
@@ -196,11 +210,21 @@ func (mf *mboxFile) repair(warn func(string)) (int64, error) {
 // record notes that the file now ends, durably, at size; open says a run
 // may have written past it.
 func (mf *mboxFile) record(size int64, open bool) error {
-	h, err := tailHash(mf.f, size)
+	from := mf.hashFrom()
+	h, err := tailHash(mf.f, from, size)
 	if err != nil {
 		return err
 	}
-	return mf.meta.set(mf.rel, fileRecord{Size: size, Tail: h, Open: open})
+	return mf.meta.set(mf.rel, fileRecord{Size: size, Tail: h, Open: open, From: from})
+}
+
+// hashFrom is where the bytes a record hashes may start: after the
+// X-IMAPbase value, which the sink rewrites in place.
+func (mf *mboxFile) hashFrom() int64 {
+	if mf.base == nil {
+		return 0
+	}
+	return mf.base.Offset + int64(mf.base.Room)
 }
 
 // tornTail returns where the file should end: its size, or the start of an
@@ -271,7 +295,7 @@ func lastMessage(ra io.ReaderAt, size, p int64) (*formats.MboxMessage, error) {
 }
 
 // append writes one message. Called with mu held and the file open.
-func (mf *mboxFile) append(env formats.MboxEnvelope, body transfer.Body) error {
+func (mf *mboxFile) append(env formats.MboxEnvelope, body transfer.Body, warn func(string)) error {
 	if mf.broken != nil {
 		return mf.broken
 	}
@@ -292,6 +316,9 @@ func (mf *mboxFile) append(env formats.MboxEnvelope, body transfer.Body) error {
 		// Flush, so a sink with many folders keeps few of them.
 		mf.bw = bufio.NewWriterSize(diskWriter{mf}, bufferSize)
 	}
+	if err := mf.listKeywords(env.Flags, warn); err != nil {
+		return err
+	}
 	start := mf.size
 	var n int64
 	if mf.prefix != "" {
@@ -301,14 +328,80 @@ func (mf *mboxFile) append(env formats.MboxEnvelope, body transfer.Body) error {
 			return mf.undo(start, err)
 		}
 	}
-	k, err := formats.NewMboxWriter(mf.bw).WriteMessage(env, body, body.Size())
+	w := formats.NewMboxWriter(mf.bw)
+	var base formats.MboxIMAPBase
+	var k int64
+	var err error
+	if start == 0 {
+		// The first message of the file carries the keyword list.
+		k, base, err = w.WriteFirstMessage(env, formats.NewMboxIMAPBase(uint32(time.Now().Unix()), env.Flags), body, body.Size())
+	} else {
+		k, err = w.WriteMessage(env, body, body.Size())
+	}
 	n += k
 	if err != nil {
 		return mf.undo(start, err)
 	}
+	if start == 0 {
+		base.Offset += start + int64(len(mf.prefix))
+		mf.base = &base
+	}
 	mf.prefix = ""
 	mf.size = start + n
 	mf.dirty = true
+	return nil
+}
+
+// listKeywords adds the keywords among flags that the file's X-IMAPbase
+// does not list yet, writing the longer list in place, before the message
+// that needs it: a list naming a keyword no message has is harmless, a
+// message whose keyword is not listed shows none of its keywords in
+// Dovecot. A file without the field (one another program or an older
+// version started) is left as it is; when the field is full, the user is
+// told once which keywords Dovecot will not show.
+func (mf *mboxFile) listKeywords(flags []string, warn func(string)) error {
+	if mf.base == nil || mf.size == 0 {
+		return nil
+	}
+	missing := mf.base.Missing(flags)
+	if len(missing) == 0 {
+		return nil
+	}
+	nb, value, ok := mf.base.With(missing)
+	if !ok {
+		if !mf.baseFull && warn != nil {
+			warn(fmt.Sprintf("mbox %s: from the keyword %q on, new keywords are kept in the messages' X-Keywords headers, but Dovecot will not show them: "+
+				"the X-IMAPbase header of the file's first message, which lists the keywords Dovecot accepts, has no room left", mf.path, missing[0]))
+		}
+		mf.baseFull = true
+		return nil
+	}
+	if end := nb.Offset + int64(nb.Room); end > mf.disk {
+		// The field is still in the buffer: write it out first.
+		if err := mf.bw.Flush(); err != nil {
+			var de *diskError
+			if errors.As(err, &de) {
+				err = de.err
+			}
+			mf.broken = transfer.FatalError(fmt.Errorf("mbox %s: %w", mf.path, err))
+			mf.bw.Reset(diskWriter{mf})
+			mf.cutBack(mf.flushed)
+			return mf.broken
+		}
+	}
+	if mf.rw == nil {
+		// The file is open for appending, which writes only at its end.
+		rw, err := os.OpenFile(mf.path, os.O_WRONLY, 0)
+		if err != nil {
+			return transfer.FatalError(fmt.Errorf("mbox %s: %w", mf.path, err))
+		}
+		mf.rw = rw
+	}
+	if _, err := mf.rw.WriteAt(value, nb.Offset); err != nil {
+		return transfer.FatalError(fmt.Errorf("mbox %s: updating the X-IMAPbase header: %w", mf.path, err))
+	}
+	mf.base = &nb
+	mf.dirty = true // the next flush's fsync makes it durable
 	return nil
 }
 
@@ -405,6 +498,12 @@ func (mf *mboxFile) close() error {
 	}
 	if cerr := mf.f.Close(); err == nil && cerr != nil {
 		err = transfer.FatalError(fmt.Errorf("mbox %s: %w", mf.path, cerr))
+	}
+	if mf.rw != nil {
+		if cerr := mf.rw.Close(); err == nil && cerr != nil {
+			err = transfer.FatalError(fmt.Errorf("mbox %s: %w", mf.path, cerr))
+		}
+		mf.rw = nil
 	}
 	mf.f = nil
 	mf.openErr = errors.New("sink is closed")

@@ -324,7 +324,7 @@ func (s *Sink) Put(ctx context.Context, m transfer.Message, body transfer.Body) 
 	if err := mf.open(ctx, true, s.warn); err != nil {
 		return err
 	}
-	err = mf.append(formats.MboxEnvelope{Date: m.Date, Flags: flags}, body)
+	err = mf.append(formats.MboxEnvelope{Date: m.Date, Flags: flags}, body, s.warn)
 	if err != nil && transfer.ClassOf(err) == transfer.PerMessage {
 		return transfer.PerMessageError(&transfer.MessageError{Folder: m.Folder, ID: m.ID, Err: err})
 	}

@@ -661,3 +661,78 @@ func TestEpochIsADate(t *testing.T) {
 		t.Fatalf("read back %v", got)
 	}
 }
+
+// TestKeywordListAcrossRuns: the first message of a file lists the file's
+// keywords in X-IMAPbase (what Dovecot needs to show them); a later run
+// that brings new keywords writes them into that list in place: no byte
+// of the file moves, and every message reads back exactly.
+func TestKeywordListAcrossRuns(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.mbox")
+	day := time.Unix(1700000000, 0).UTC()
+	first := []stored{
+		{"INBOX", []string{`\Seen`}, day, []byte("Subject: 1\n\nplain\n")},
+		{"INBOX", []string{"Work"}, day, []byte("Subject: 2\n\nwork\n")},
+	}
+	s, err := sinkmbox.New(path, sinkmbox.Options{Warn: func(w string) { t.Errorf("warning: %s", w) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put(t, s, first, false)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(path)
+	base, ok, err := formats.ReadMboxIMAPBase(bytes.NewReader(before), int64(len(before)))
+	if err != nil || !ok || !reflect.DeepEqual(base.Keywords, []string{"Work"}) {
+		t.Fatalf("after the first run: X-IMAPbase %+v, %v, %v", base, ok, err)
+	}
+
+	later := stored{"INBOX", []string{"$Forwarded", "Later", "Work"}, day, []byte("Subject: 3\n\nlater\n")}
+	s, err = sinkmbox.New(path, sinkmbox.Options{Warn: func(w string) { t.Errorf("warning: %s", w) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put(t, s, []stored{later}, false)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.ReadFile(path)
+	grown, ok, _ := formats.ReadMboxIMAPBase(bytes.NewReader(after), int64(len(after)))
+	if !ok || !reflect.DeepEqual(grown.Keywords, []string{"Work", "$Forwarded", "Later"}) || grown.Offset != base.Offset || grown.Room != base.Room {
+		t.Fatalf("after the second run: X-IMAPbase %+v, %v (was %+v)", grown, ok, base)
+	}
+	end := base.Offset + int64(base.Room)
+	if !bytes.Equal(after[:base.Offset], before[:base.Offset]) || !bytes.Equal(after[end:len(before)], before[end:]) {
+		t.Error("bytes other than the X-IMAPbase value changed")
+	}
+	sameMessages(t, readAll(t, path), append(first, later))
+}
+
+// TestKeywordListFull: when the list in the first message has no room for
+// more keywords, the user is told once which ones Dovecot will not show;
+// the messages keep all their keywords.
+func TestKeywordListFull(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.mbox")
+	var warnings []string
+	s, err := sinkmbox.New(path, sinkmbox.Options{Warn: func(w string) { warnings = append(warnings, w) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []stored
+	for i := 0; i < 40; i++ {
+		msgs = append(msgs, stored{"INBOX", []string{fmt.Sprintf("keyword-number-%02d", i)}, time.Unix(1700000000, 0).UTC(), []byte(fmt.Sprintf("Subject: %d\n\nx\n", i))})
+	}
+	put(t, s, msgs, false)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], path) || !strings.Contains(warnings[0], "Dovecot will not show them") {
+		t.Fatalf("warnings %q, want one naming %s", warnings, path)
+	}
+	data, _ := os.ReadFile(path)
+	base, ok, _ := formats.ReadMboxIMAPBase(bytes.NewReader(data), int64(len(data)))
+	if !ok || len(base.Keywords) < 10 || len(base.Keywords) >= 40 || !strings.Contains(warnings[0], fmt.Sprintf("keyword-number-%02d", len(base.Keywords))) {
+		t.Errorf("X-IMAPbase lists %d keywords; the warning: %s", len(base.Keywords), warnings[0])
+	}
+	sameMessages(t, readAll(t, path), msgs)
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +22,7 @@ import (
 	"github.com/mailferry/mailferry/internal/corpus"
 	"github.com/mailferry/mailferry/internal/dovecot"
 	"github.com/mailferry/mailferry/sink/mbox"
+	srcmbox "github.com/mailferry/mailferry/source/mbox"
 	"github.com/mailferry/mailferry/transfer"
 )
 
@@ -122,8 +124,9 @@ func foreignView(body []byte) []byte {
 	return out
 }
 
-// flagLines splits the flag header lines mailferry wrote (Status, X-Status,
-// X-Keywords, in the header) from a message as a reader gives it.
+// flagLines splits the flag header lines mailferry wrote (X-IMAPbase,
+// Status, X-Status, X-Keywords, in the header) from a message as a reader
+// gives it.
 func flagLines(msg []byte) (rest []byte, fields map[string]string) {
 	fields = map[string]string{}
 	inHeader := true
@@ -133,7 +136,7 @@ func flagLines(msg []byte) (rest []byte, fields map[string]string) {
 		}
 		if inHeader {
 			found := false
-			for _, f := range []string{"Status", "X-Status", "X-Keywords"} {
+			for _, f := range []string{"X-IMAPbase", "Status", "X-Status", "X-Keywords"} {
 				if v, ok := bytes.CutPrefix(line, []byte(f+": ")); ok {
 					fields[f] = string(bytes.TrimRight(v, "\r\n"))
 					found = true
@@ -175,13 +178,34 @@ func wantFields(flags []string) map[string]string {
 	return f
 }
 
-// checkMessage compares one message as a reader gave it with what was
-// stored: the bytes after the flag headers, and the flag headers.
-func checkMessage(t *testing.T, reader, file string, i int, got []byte, want stored) {
+// checkMessage compares message i of a file as a reader gave it with what
+// was stored: the bytes after the flag headers, and the flag headers. The
+// first message of a file also carries the X-IMAPbase header the README
+// describes, listing every keyword of the file's messages.
+func checkMessage(t *testing.T, reader, file string, i int, got []byte, want stored, all []stored) {
 	t.Helper()
 	rest, fields := flagLines(got)
 	if w := foreignView(want.body); !bytes.Equal(rest, w) {
 		t.Errorf("%s: %s message %d (%s): bytes differ\n got %.300q\nwant %.300q", reader, file, i, want.name, rest, w)
+	}
+	base, hasBase := fields["X-IMAPbase"]
+	delete(fields, "X-IMAPbase")
+	if hasBase != (i == 0) {
+		t.Errorf("%s: %s message %d (%s): X-IMAPbase %q; want one in the first message only", reader, file, i, want.name, base)
+	}
+	if i == 0 {
+		var kws []string
+		for _, m := range all {
+			for _, f := range m.flags {
+				if !formats.IsSystemFlag(f) && !slices.Contains(kws, f) {
+					kws = append(kws, f)
+				}
+			}
+		}
+		parts := strings.Fields(base)
+		if len(parts) < 2 || len(parts[1]) != 10 || !slices.Equal(parts[2:], kws) || strings.TrimRight(base, " ") == base {
+			t.Errorf("%s: %s: X-IMAPbase %q; want UIDVALIDITY, a 10-digit last UID, the keywords %q and room after them", reader, file, base, kws)
+		}
 	}
 	if w := wantFields(want.flags); !maps(fields, w) {
 		t.Errorf("%s: %s message %d (%s): flag headers %q, want %q", reader, file, i, want.name, fields, w)
@@ -249,7 +273,7 @@ func TestPythonMailboxReadsArchive(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkMessage(t, "python", file, i, b, m)
+			checkMessage(t, "python", file, i, b, m, msgs)
 			// mboxMessage's own reading of Status and X-Status.
 			w := wantFields(m.flags)
 			if letters(g[i].Flags) != letters(w["Status"]+w["X-Status"]) || g[i].Keywords != w["X-Keywords"] {
@@ -294,7 +318,7 @@ func TestMuttReadsArchive(t *testing.T) {
 				t.Errorf("mutt: %s message %d does not start with its From_ line: %.80q", file, i, got[i])
 				continue
 			}
-			checkMessage(t, "mutt", file, i, muttHeaderEnd(rest, m.body), m)
+			checkMessage(t, "mutt", file, i, muttHeaderEnd(rest, m.body), m, msgs)
 		}
 		total += len(got)
 	}
@@ -374,13 +398,23 @@ func muttMessages(t *testing.T, mutt, script, work, file string) [][]byte {
 // TestDovecotServesArchive: Dovecot's mbox driver, configured as the README
 // says (mail_location = mbox:DIR:INBOX=DIR/INBOX), lists the folders under
 // their names, and serves every message with its bytes, system flags and
-// arrival date. It hides the flag headers itself, so BODY[] is what other
-// readers see without them, in network form.
+// arrival date, and the keywords: the X-IMAPbase header of each file's
+// first message lists them, as Dovecot needs. It hides the flag headers
+// itself, so BODY[] is what other readers see without them, in network
+// form.
 func TestDovecotServesArchive(t *testing.T) {
 	t.Parallel()
 	user := dovecot.User{Name: "backup", Password: "pw"}
 	s := dovecot.Start(t, dovecot.Options{Users: []dovecot.User{user}, Mbox: true})
 	want := writeArchive(t, s.MboxDir(user.Name))
+	written := map[string][]byte{}
+	for file := range want {
+		b, err := os.ReadFile(filepath.Join(s.MboxDir(user.Name), filepath.FromSlash(file)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		written[file] = b
+	}
 	if err := s.ChownMail(user.Name); err != nil {
 		t.Fatal(err)
 	}
@@ -431,12 +465,7 @@ func TestDovecotServesArchive(t *testing.T) {
 					flags = append(flags, string(f))
 				}
 			}
-			var wantFlags []string
-			for _, f := range m.flags {
-				if formats.IsSystemFlag(f) {
-					wantFlags = append(wantFlags, f)
-				}
-			}
+			wantFlags := m.flags
 			if !slices.Equal(formats.NormalizeFlags(flags), formats.NormalizeFlags(wantFlags)) {
 				t.Errorf("dovecot: %q message %d (%s): FLAGS %q, want %q", name, i, m.name, flags, wantFlags)
 			}
@@ -447,6 +476,59 @@ func TestDovecotServesArchive(t *testing.T) {
 		total += len(got)
 	}
 	t.Logf("dovecot served %d messages in %d folders", total, len(files))
+	if err := c.Logout().Wait(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Dovecot rewrites the files it serves (adding its X-UID headers);
+	// they still hold every message with its flags and keywords, and
+	// mailferry's reader gives them back exactly, but for one change
+	// Dovecot makes: the blank line after a CRLF header becomes LF.
+	for file, msgs := range want {
+		p := filepath.Join(s.MboxDir(user.Name), filepath.FromSlash(file))
+		if b, err := os.ReadFile(p); err == nil && !bytes.Equal(b, written[file]) {
+			t.Logf("dovecot rewrote %s", file)
+		}
+		got := readBack(t, p)
+		if len(got) != len(msgs) {
+			t.Errorf("after dovecot: %s holds %d messages, want %d", file, len(got), len(msgs))
+			continue
+		}
+		for i, m := range msgs {
+			body := m.body
+			if len(body) > 0 && body[len(body)-1] != '\n' {
+				body = append(append([]byte{}, body...), '\n')
+			}
+			lfBlank := bytes.Replace(body, []byte("\r\n\r\n"), []byte("\r\n\n"), 1)
+			if !(bytes.Equal(got[i].body, body) || bytes.Equal(got[i].body, lfBlank)) || !slices.Equal(got[i].flags, formats.NormalizeFlags(m.flags)) {
+				t.Errorf("after dovecot: %s message %d (%s): flags %q, want %q; bytes\n got %.400q\nwant %.400q", file, i, m.name, got[i].flags, m.flags, got[i].body, body)
+			}
+		}
+	}
+}
+
+// readBack reads an mbox file with mailferry's source, in file order.
+func readBack(t *testing.T, path string) []stored {
+	t.Helper()
+	src, err := srcmbox.Open(path, srcmbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	list, err := src.List(context.Background(), "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []stored
+	err = src.Fetch(context.Background(), "INBOX", list, func(m transfer.Message, r io.Reader) error {
+		b, err := io.ReadAll(r)
+		out = append(out, stored{flags: m.Flags, body: b})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // dovecotBody is what Dovecot serves for a message in an mbox file: CRLF
