@@ -45,24 +45,76 @@ type reporter struct {
 	copied   int
 	copiedB  int64
 	failed   int
-	lastLine time.Time
 	started  time.Time
 	now      func() time.Time
+	finished bool          // Finish ran: no more progress lines
+	stopTick chan struct{} // closed by Finish to end the progress ticker
+	tickDone chan struct{} // closed when the ticker goroutine has ended
+	ticked   func()        // called after each tick's line; tests wait on it
+}
+
+// tickSource gives the ticks that print the periodic progress lines, one
+// every d, and a function that stops them.
+type tickSource func(d time.Duration) (ticks <-chan time.Time, stop func())
+
+// clockTicks ticks every d, but no faster than every millisecond.
+func clockTicks(d time.Duration) (<-chan time.Time, func()) {
+	t := time.NewTicker(max(d, time.Millisecond))
+	return t.C, t.Stop
 }
 
 var _ transfer.Progress = (*reporter)(nil)
 
 func newReporter(mode outputMode, stdout, stderr io.Writer) *reporter {
+	return newTickingReporter(mode, stdout, stderr, clockTicks, nil)
+}
+
+// newTickingReporter is newReporter with the ticks of the progress lines
+// from ticks, and ticked (if not nil) called after each tick's line.
+func newTickingReporter(mode outputMode, stdout, stderr io.Writer, ticks tickSource, ticked func()) *reporter {
 	if mode.Interval == 0 {
 		mode.Interval = 10 * time.Second
 	}
-	r := &reporter{mode: mode, stdout: stdout, stderr: stderr, now: time.Now}
-	r.lastLine = r.now()
-	r.started = r.lastLine
+	r := &reporter{mode: mode, stdout: stdout, stderr: stderr, now: time.Now, ticked: ticked}
+	r.started = r.now()
 	if mode.TTY && !mode.JSON && !mode.Quiet && !mode.DryRun {
 		r.bar = newByteBar(stderr)
 	}
+	if r.periodic() {
+		c, stop := ticks(mode.Interval)
+		r.stopTick, r.tickDone = make(chan struct{}), make(chan struct{})
+		go r.tick(c, stop)
+	}
 	return r
+}
+
+// periodic reports whether the run prints progress lines (with --json
+// progress events) every Interval: when stderr is not a terminal, or
+// with --json, and not with -q or --dry-run.
+func (r *reporter) periodic() bool {
+	return (!r.mode.TTY || r.mode.JSON) && !r.mode.Quiet && !r.mode.DryRun
+}
+
+// tick prints a progress line at every tick until Finish, also while
+// nothing happens: a log shows a stalled run as such, with the time.
+func (r *reporter) tick(ticks <-chan time.Time, stop func()) {
+	defer close(r.tickDone)
+	defer stop()
+	for {
+		select {
+		case <-r.stopTick:
+			return
+		case <-ticks:
+			r.mu.Lock()
+			if !r.finished {
+				r.progressLineLocked()
+			}
+			r.mu.Unlock()
+			if r.ticked != nil {
+				r.ticked()
+			}
+		}
+	}
 }
 
 // jsonLine writes one JSON object per line. Callers hold r.mu.
@@ -211,7 +263,6 @@ func (r *reporter) Event(e transfer.Event) {
 			r.errLine("updated the flags of %s of %s in %s", plural.Count(e.Count, "message"), e.Folder, e.Text)
 		}
 	}
-	r.periodicLocked()
 }
 
 // describeMessage names a message as a person recognises it: beside the
@@ -272,18 +323,11 @@ func failure(e transfer.Event) *transfer.MessageError {
 	return me
 }
 
-// periodicLocked prints a plain progress line (with --json a progress
-// event) every Interval when stderr is not a terminal, so a log shows the
-// run is alive without a line per message.
-func (r *reporter) periodicLocked() {
-	if (r.mode.TTY && !r.mode.JSON) || r.mode.Quiet || r.mode.DryRun {
-		return
-	}
+// progressLineLocked prints a plain progress line (with --json a progress
+// event): what the bar shows on a terminal, with a timestamp, so a log
+// shows the run is alive without a line per message.
+func (r *reporter) progressLineLocked() {
 	now := r.now()
-	if now.Sub(r.lastLine) < r.mode.Interval {
-		return
-	}
-	r.lastLine = now
 	p := r.progressLocked(now)
 	if r.mode.JSON {
 		r.jsonLine(p)
@@ -390,8 +434,16 @@ type jsonSummary struct {
 // Finish ends the output of a run: the bar is closed, an error is printed
 // and the summary is written (with --json always, as the last line).
 func (r *reporter) Finish(s transfer.Summary, runErr error) {
+	if r.stopTick != nil {
+		// Stop the ticker first (not holding mu, which a tick takes), so
+		// no progress line follows the summary.
+		close(r.stopTick)
+		<-r.tickDone
+		r.stopTick = nil
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.finished = true
 	r.bar.finish(runErr == nil)
 	code := exitCode(runErr)
 	if runErr != nil {

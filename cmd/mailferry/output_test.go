@@ -52,15 +52,82 @@ func TestReporterSummaryCountsFiltered(t *testing.T) {
 	}
 }
 
+// manualTicker gives a reporter its progress ticks from the test: tick
+// returns once the tick's line is printed.
+type manualTicker struct {
+	ticks    chan time.Time
+	done     chan struct{}
+	interval time.Duration // what the reporter asked for
+}
+
+func tickingReporter(mode outputMode, stdout, stderr *bytes.Buffer) (*reporter, *manualTicker) {
+	m := &manualTicker{ticks: make(chan time.Time), done: make(chan struct{})}
+	source := func(d time.Duration) (<-chan time.Time, func()) {
+		m.interval = d
+		return m.ticks, func() {}
+	}
+	return newTickingReporter(mode, stdout, stderr, source, func() { m.done <- struct{}{} }), m
+}
+
+func (m *manualTicker) tick() {
+	m.ticks <- time.Time{}
+	<-m.done
+}
+
 func TestReporterPlainLines(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	r := newReporter(outputMode{Interval: time.Nanosecond}, &stdout, &stderr)
-	feed(r)
+	r, ticker := tickingReporter(outputMode{}, &stdout, &stderr)
+	if ticker.interval != 10*time.Second {
+		t.Errorf("progress lines every %v, want 10s by default", ticker.interval)
+	}
+	r.Event(transfer.Event{Kind: transfer.EventPlanned, Folder: "INBOX", Text: "INBOX", Count: 3, Bytes: 3000})
+	for i := 0; i < 3; i++ {
+		r.Event(transfer.Event{Kind: transfer.EventCopied, Folder: "INBOX", Message: &transfer.Message{ID: "x"}, Bytes: 1000})
+	}
+	if strings.Contains(stderr.String(), "progress:") {
+		t.Errorf("a progress line before the tick:\n%s", stderr.String())
+	}
+	ticker.tick()
+	r.Finish(transfer.Summary{Copied: 3, Bytes: 3000, Seconds: 0.5}, nil)
 	if strings.Contains(stderr.String(), "\r") {
 		t.Errorf("carriage return without a terminal:\n%q", stderr.String())
 	}
-	if !strings.Contains(stderr.String(), "progress: 3 of 3 messages copied") {
-		t.Errorf("no periodic progress line:\n%s", stderr.String())
+	if strings.Count(stderr.String(), "progress: 3 of 3 messages copied") != 1 {
+		t.Errorf("not one periodic progress line:\n%s", stderr.String())
+	}
+}
+
+// TestReporterStalledRunStillPrints: off a terminal a timestamped line
+// comes at every tick, also while nothing is copied, with the same
+// figures: messages and bytes done of planned, the rates and time left
+// (from the whole run, so they fall while it stalls), the folder. No line
+// follows the summary.
+func TestReporterStalledRunStillPrints(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	clock := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	r, ticker := tickingReporter(outputMode{Interval: 30 * time.Second}, &stdout, &stderr)
+	if ticker.interval != 30*time.Second {
+		t.Errorf("the ticker was asked for %v, want --progress-interval's 30s", ticker.interval)
+	}
+	r.now = func() time.Time { return clock }
+	r.started = clock
+	r.Event(transfer.Event{Kind: transfer.EventPlanned, Folder: "INBOX", Count: 2, Bytes: 2000})
+	clock = clock.Add(10 * time.Second)
+	ticker.tick() // planned, nothing copied yet
+	clock = clock.Add(10 * time.Second)
+	r.Event(transfer.Event{Kind: transfer.EventCopied, Folder: "INBOX", Message: &transfer.Message{ID: "1"}, Bytes: 1000})
+	ticker.tick()
+	clock = clock.Add(20 * time.Second)
+	ticker.tick() // stalled: nothing happened since the last line
+	r.Finish(transfer.Summary{Copied: 1, Bytes: 1000, Seconds: 40}, nil)
+	want := "progress: 0 of 2 messages copied, 0 B of 2.0 KiB, 2026-01-02T03:04:15Z\n" +
+		"progress: 1 of 2 messages copied, 1000 B of 2.0 KiB, 50 B/s, 0.1 msgs/s, about 20s left, INBOX, 2026-01-02T03:04:25Z\n" +
+		"progress: 1 of 2 messages copied, 1000 B of 2.0 KiB, 25 B/s, 0.0 msgs/s, about 40s left, INBOX, 2026-01-02T03:04:45Z\n"
+	if stderr.String() != want {
+		t.Errorf("progress lines:\n%s\nwant:\n%s", stderr.String(), want)
+	}
+	if stdout.String() != "copied 1 message (1000 B), skipped 0, failed 0 in 40.0s\n" {
+		t.Errorf("summary %q", stdout.String())
 	}
 }
 
@@ -151,21 +218,6 @@ func TestReporterJSONWarningFields(t *testing.T) {
 	}
 }
 
-func TestReporterPlainLineRateAndTime(t *testing.T) {
-	var stdout, stderr bytes.Buffer
-	clock := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	r := newReporter(outputMode{Interval: time.Second}, &stdout, &stderr)
-	r.now = func() time.Time { return clock }
-	r.started, r.lastLine = clock, clock
-	r.Event(transfer.Event{Kind: transfer.EventPlanned, Folder: "INBOX", Count: 2, Bytes: 2000})
-	clock = clock.Add(10 * time.Second)
-	r.Event(transfer.Event{Kind: transfer.EventCopied, Folder: "INBOX", Message: &transfer.Message{ID: "1"}, Bytes: 1000})
-	want := "progress: 1 of 2 messages copied, 1000 B of 2.0 KiB, 100 B/s, 0.1 msgs/s, about 10s left, INBOX, 2026-01-02T03:04:15Z\n"
-	if stderr.String() != want {
-		t.Errorf("progress line %q, want %q", stderr.String(), want)
-	}
-}
-
 // A run whose folders are planned one after another, the last while the
 // bar already shows: the rendered totals never decrease, and the bar
 // shows progressbar's byte rate and time left, the message rate and the
@@ -215,12 +267,13 @@ func TestReporterBarTotalsNeverDecrease(t *testing.T) {
 func TestReporterJSONProgress(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	r := newReporter(outputMode{JSON: true, TTY: true, Interval: 10 * time.Second}, &stdout, &stderr)
+	r, ticker := tickingReporter(outputMode{JSON: true, TTY: true, Interval: 10 * time.Second}, &stdout, &stderr)
 	r.now = func() time.Time { return now }
-	r.started, r.lastLine = now, now
+	r.started = now
 	r.Event(transfer.Event{Kind: transfer.EventPlanned, Folder: "INBOX", Text: "INBOX", Count: 2, Bytes: 2000})
 	now = now.Add(10 * time.Second)
 	r.Event(transfer.Event{Kind: transfer.EventCopied, Folder: "INBOX", Message: &transfer.Message{ID: "1"}, Bytes: 1000})
+	ticker.tick()
 	want := `{"type":"progress","copied":1,"messages":2,"bytes":1000,"bytes_total":2000,"bytes_per_second":100,"messages_per_second":0.1,"eta_seconds":10,"folder":"INBOX","time":"2026-01-02T03:04:15Z"}`
 	if !strings.Contains(stdout.String(), want+"\n") {
 		t.Errorf("--json progress:\n%s\nwant a line\n%s", stdout.String(), want)
