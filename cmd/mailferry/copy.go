@@ -97,9 +97,19 @@ type copyConfig struct {
 }
 
 func copyAction(c *cli.Context) error {
+	_, err := copyRun(c, osTerminal())
+	return err
+}
+
+// copyRun is the work of the copy command on its parsed command line:
+// parse, copy, verify with --verify, print the summary and write the
+// metrics. Secrets the user is asked for come through t. It returns the
+// run's summary and its outcome (a reportedError once it was shown);
+// `copy` and each job of `run` go through it.
+func copyRun(c *cli.Context, t terminal) (transfer.Summary, error) {
 	mode, err := outputFrom(c)
 	if err != nil {
-		return err
+		return transfer.Summary{}, err
 	}
 	mode.DryRun = c.Bool("dry-run")
 	rep := newReporter(mode, c.App.Writer, c.App.ErrWriter)
@@ -107,10 +117,10 @@ func copyAction(c *cli.Context) error {
 	cfg, err := parseCopy(c)
 	var sum transfer.Summary
 	if err == nil {
-		sum, err = runCopy(c.Context, cfg, rep, osTerminal())
+		sum, err = runCopy(c.Context, cfg, rep, t)
 	}
 	if c.Bool("verify") && !mode.DryRun && (err == nil || exitCode(err) == exitPartial) {
-		err = verifyAfterCopy(c.Context, cfg, mode, c, err)
+		err = verifyAfterCopy(c.Context, cfg, mode, c, t, err)
 	}
 	if sum.Seconds == 0 {
 		sum.Seconds = time.Since(start).Seconds()
@@ -119,7 +129,7 @@ func copyAction(c *cli.Context) error {
 	if !mode.DryRun && cfg.Job != "" {
 		err = recordMetrics(c.Context, cfg.Metrics, runMetrics{Job: cfg.Job, Summary: sum, ExitCode: exitCode(err), End: time.Now()}, err, c.App.ErrWriter)
 	}
-	return reported(err)
+	return sum, reported(err)
 }
 
 // recordMetrics sends a finished job's metrics to its targets and returns
@@ -146,7 +156,7 @@ func recordMetrics(ctx context.Context, t metricsTargets, m runMetrics, runErr e
 // differences are printed as verify prints them, before the copy's
 // summary, and a difference makes the run exit 3. copyErr is the copy's own
 // outcome, kept when it is worse.
-func verifyAfterCopy(ctx context.Context, cfg copyConfig, mode outputMode, c *cli.Context, copyErr error) error {
+func verifyAfterCopy(ctx context.Context, cfg copyConfig, mode outputMode, c *cli.Context, t terminal, copyErr error) error {
 	out := &verifyOutput{mode: mode, stdout: c.App.Writer, stderr: c.App.ErrWriter}
 	o := cfg.Options
 	vcfg := verifyConfig{ends: cfg.ends, Options: transfer.VerifyOptions{
@@ -155,7 +165,7 @@ func verifyAfterCopy(ctx context.Context, cfg copyConfig, mode outputMode, c *cl
 		Connections:  o.Connections,
 		OnDifference: out.difference, OnFolder: out.folder, Warn: out.warn,
 	}}
-	res, err := runVerify(ctx, vcfg, out, osTerminal())
+	res, err := runVerify(ctx, vcfg, out, t)
 	if err == nil && !res.OK() {
 		err = &differencesError{res: res}
 	}

@@ -48,9 +48,12 @@ func exitCode(err error) int {
 	var pe *partialError
 	var se *signalError
 	var me *monitoringError
+	var je *jobsFailedError
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &je):
+		return je.code
 	case errors.As(err, &se):
 		return se.exitCode()
 	case errors.Is(err, errInterrupted):

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"cmp"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"regexp"
@@ -29,6 +31,7 @@ func secretFlags(prefix, env string) []cli.Flag {
 		&cli.StringFlag{Name: prefix + "-password-file", Category: catSecrets, Usage: "read the " + prefix + " password from `FILE` (a trailing newline is ignored)"},
 		&cli.StringFlag{Name: prefix + "-password-command", Category: catSecrets, Usage: "run `CMD` (with sh -c) and use what it prints as the " + prefix + " password, e.g. 'pass show mail/alice'"},
 		&cli.StringFlag{Name: prefix + "-oauth2-token-command", Category: catSecrets, Usage: "run `CMD` for an OAuth2 bearer token, again for every new connection"},
+		&cli.StringFlag{Name: prefix + "-password-env", Category: catSecrets, Usage: "read the " + prefix + " password from the environment variable `VAR` instead of " + env},
 	}
 }
 
@@ -39,7 +42,8 @@ func secretsFrom(c *cli.Context, role, prefix, env string) secretSource {
 		passwordFile: c.String(prefix + "-password-file"),
 		passwordCmd:  c.String(prefix + "-password-command"),
 		oauth2Cmd:    c.String(prefix + "-oauth2-token-command"),
-		envVar:       env,
+		envVar:       cmp.Or(c.String(prefix+"-password-env"), env),
+		envExplicit:  c.String(prefix+"-password-env") != "",
 	}
 }
 
@@ -122,12 +126,19 @@ func outputFlags() []cli.Flag {
 	}
 }
 
+// isTerminal reports whether w is a terminal: a progress bar is drawn
+// only there (not into a file, nor into the lines of one job of a run).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
 func outputFrom(c *cli.Context) (outputMode, error) {
 	m := outputMode{
 		JSON:     c.Bool("json"),
 		Quiet:    c.Bool("quiet"),
 		Verbose:  c.Bool("verbose"),
-		TTY:      term.IsTerminal(int(os.Stderr.Fd())),
+		TTY:      isTerminal(c.App.ErrWriter),
 		Interval: c.Duration("progress-interval"),
 	}
 	if m.Interval <= 0 {
@@ -155,6 +166,7 @@ func parseEnds(c *cli.Context, verb string) (ends, error) {
 	}
 	e.SourceSecrets = secretsFrom(c, "source", "source", "MAILFERRY_SOURCE_PASSWORD")
 	e.DestSecrets = secretsFrom(c, "destination", "dest", "MAILFERRY_DEST_PASSWORD")
+	e.SourceSecrets.otherEnvVar, e.DestSecrets.otherEnvVar = e.DestSecrets.envVar, e.SourceSecrets.envVar
 	e.TLS = tlsFrom(c)
 	if e.Timeout, err = timeoutFrom(c); err != nil {
 		return e, err

@@ -25,6 +25,12 @@ type secretSource struct {
 	passwordCmd  string
 	oauth2Cmd    string
 	envVar       string
+	// envExplicit is whether envVar was named with --X-password-env: then
+	// it must be set.
+	envExplicit bool
+	// otherEnvVar is the other end's password variable, which this end's
+	// commands do not see.
+	otherEnvVar string
 	// password, when set, is used as it is (the demo's own servers).
 	password string
 }
@@ -57,7 +63,7 @@ func credentials(ctx context.Context, ep Endpoint, s secretSource, t terminal, w
 	}
 	if s.oauth2Cmd != "" {
 		tc := &tokenCommand{flag: "--" + s.flagPrefix + "-oauth2-token-command", cmdline: s.oauth2Cmd,
-			env: secretCommandEnv(os.Environ(), s.envVar), stderr: t.stderr, warn: warn}
+			env: secretCommandEnv(os.Environ(), s.envVar, s.otherEnvVar), stderr: t.stderr, warn: warn}
 		cred.OAuth2Token = tc.Token
 	}
 	var password string
@@ -74,7 +80,7 @@ func credentials(ctx context.Context, ep Endpoint, s secretSource, t terminal, w
 			return cred, usageErrorf("--%s-password-file %s is empty", s.flagPrefix, s.passwordFile)
 		}
 	case s.passwordCmd != "":
-		p, err := runSecretCommand(ctx, s.passwordCmd, secretCommandEnv(os.Environ(), s.envVar), t.stderr)
+		p, err := runSecretCommand(ctx, s.passwordCmd, secretCommandEnv(os.Environ(), s.envVar, s.otherEnvVar), t.stderr)
 		if err != nil {
 			return cred, usageErrorf("--%s-password-command: %v", s.flagPrefix, err)
 		}
@@ -85,6 +91,9 @@ func credentials(ctx context.Context, ep Endpoint, s secretSource, t terminal, w
 		if v, ok := t.env(s.envVar); ok && v != "" {
 			password = trimSecret(v)
 			break
+		}
+		if s.envExplicit {
+			return cred, usageErrorf("--%s-password-env %s: the environment variable is not set", s.flagPrefix, s.envVar)
 		}
 		if t.stdin == nil || !term.IsTerminal(int(t.stdin.Fd())) {
 			return cred, usageErrorf("no password for %s %s: use --%s-password-file FILE, --%s-password-command CMD, "+
@@ -132,14 +141,15 @@ func runSecretCommand(ctx context.Context, cmdline string, env []string, stderr 
 var passwordVars = []string{"MAILFERRY_SOURCE_PASSWORD", "MAILFERRY_DEST_PASSWORD"}
 
 // secretCommandEnv is environ without the password variables of the other
-// ends than the one whose variable is own: a source's password command
+// ends than the one whose variable is own (the defaults, and others, the
+// other end's --X-password-env): a source's password command
 // (perhaps a script from the old provider's instructions) has no business
 // seeing the new provider's password, nor the other way round.
-func secretCommandEnv(environ []string, own string) []string {
+func secretCommandEnv(environ []string, own string, others ...string) []string {
 	out := make([]string, 0, len(environ))
 	for _, kv := range environ {
 		name, _, _ := strings.Cut(kv, "=")
-		if name != own && slices.Contains(passwordVars, name) {
+		if name != own && (slices.Contains(passwordVars, name) || slices.Contains(others, name)) {
 			continue
 		}
 		out = append(out, kv)

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/mailferry/mailferry/internal/jobs"
+)
+
+// copyKeys are the options a job may set: every flag of the copy command,
+// by its long name, with the kind of value it takes. They are read from
+// the command's own definitions, so a new copy option is a jobs file key
+// too.
+func copyKeys() jobs.Keys {
+	keys := jobs.Keys{}
+	for _, f := range copyCommand().Flags {
+		kind := jobs.String
+		switch f.(type) {
+		case *cli.StringSliceFlag:
+			kind = jobs.List
+		case *cli.BoolFlag:
+			kind = jobs.Bool
+		case *cli.IntFlag:
+			kind = jobs.Int
+		case *cli.Float64Flag:
+			kind = jobs.Float
+		case *cli.DurationFlag:
+			kind = jobs.Duration
+		}
+		keys[f.Names()[0]] = kind
+	}
+	return keys
+}
+
+// plannedJob is a job of the jobs file, checked and ready to run.
+type plannedJob struct {
+	jobs.Job
+	// argv is the job as a copy command line.
+	argv []string
+	// cfg is that command line parsed, as copy parses it.
+	cfg copyConfig
+}
+
+// copyArgv is the copy command line of job j: every option as
+// --key=value (so a value that starts with a dash stays a value), then
+// extra (the run's own output options, which win), then the endpoints.
+func copyArgv(j jobs.Job, extra []string) []string {
+	argv := []string{"mailferry", "copy"}
+	for _, o := range j.Options {
+		for _, v := range o.Values {
+			argv = append(argv, "--"+o.Key+"="+v)
+		}
+	}
+	argv = append(argv, extra...)
+	return append(argv, "--", j.Source.Values[0], j.Destination.Values[0])
+}
+
+// withCopyAction returns the app of stdout and stderr whose copy command
+// runs action instead of copying.
+func withCopyAction(stdout, stderr io.Writer, action cli.ActionFunc) *cli.App {
+	app := newApp(stdout, stderr)
+	for _, c := range app.Commands {
+		if c.Name == "copy" {
+			c.Action = action
+		}
+	}
+	return app
+}
+
+// checkJob parses job j's copy command line as copy does, without
+// connecting to anything, and says what is wrong with it, naming the file,
+// line and key. With files it also checks that the password files can be
+// read (mailferry run --check).
+func checkJob(ctx context.Context, j jobs.Job, extra []string, files bool) (plannedJob, error) {
+	p := plannedJob{Job: j, argv: copyArgv(j, extra)}
+	app := withCopyAction(io.Discard, io.Discard, func(c *cli.Context) error {
+		if _, err := outputFrom(c); err != nil {
+			return err
+		}
+		var err error
+		if p.cfg, err = parseCopy(c); err != nil {
+			return err
+		}
+		if files {
+			return checkSecretFiles(p.cfg)
+		}
+		return nil
+	})
+	if err := app.RunContext(ctx, p.argv); err != nil {
+		return p, locate(j, err)
+	}
+	return p, nil
+}
+
+// checkSecretFiles opens the password files a job names.
+func checkSecretFiles(cfg copyConfig) error {
+	for _, s := range []secretSource{cfg.SourceSecrets, cfg.DestSecrets} {
+		if s.passwordFile == "" {
+			continue
+		}
+		f, err := os.Open(s.passwordFile)
+		if err != nil {
+			return usageErrorf("--%s-password-file: %v", s.flagPrefix, err)
+		}
+		f.Close()
+	}
+	return nil
+}
+
+// locate turns the error copy's parsing gave for job j into one that
+// names the file, line and key it comes from: the option the message
+// names (--max-size), else the endpoint it is about, else the job.
+func locate(j jobs.Job, err error) error {
+	msg := err.Error()
+	var ue *usageError
+	if !errors.As(err, &ue) {
+		return err
+	}
+	best := jobs.Option{}
+	for _, o := range j.Options {
+		if mentions(msg, "--"+o.Key) && len(o.Key) > len(best.Key) {
+			best = o
+		}
+	}
+	e := &jobs.Error{Where: j.Where, Job: j.Name, Msg: msg}
+	switch {
+	case best.Key != "":
+		e.Where, e.Key = best.Where, best.Key
+		e.Msg = strings.TrimPrefix(msg, "--"+best.Key+": ")
+	case strings.HasPrefix(msg, "source endpoint"):
+		e.Where, e.Key = j.Source.Where, jobs.KeySource
+	case strings.HasPrefix(msg, "destination endpoint"), strings.HasPrefix(msg, "destination "+j.Destination.Values[0]):
+		e.Where, e.Key = j.Destination.Where, jobs.KeyDestination
+	}
+	return usageErrorf("%s", e.Error())
+}
+
+// mentions reports whether msg names the flag, not merely a longer one
+// that starts with it (--state in --state-dir).
+func mentions(msg, flag string) bool {
+	for i := 0; ; {
+		k := strings.Index(msg[i:], flag)
+		if k < 0 {
+			return false
+		}
+		end := i + k + len(flag)
+		if end == len(msg) || !isFlagChar(msg[end]) {
+			return true
+		}
+		i = end
+	}
+}
+
+func isFlagChar(c byte) bool { return c == '-' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
+
+// checkShared rejects jobs that would write the same metrics file: each
+// job writes its own run's figures there, so the last would hide the
+// others.
+func checkShared(planned []plannedJob) error {
+	owner := map[string]plannedJob{}
+	var problems []string
+	for _, p := range planned {
+		o, ok := p.Option("metrics-file")
+		if !ok {
+			continue
+		}
+		path := o.Values[0]
+		if first, dup := owner[path]; dup {
+			problems = append(problems, (&jobs.Error{Where: o.Where, Job: p.Name, Key: o.Key,
+				Msg: fmt.Sprintf("%s is also the metrics file of job %q: give each job its own (such as /var/lib/node_exporter/textfile/mailferry-{source-user}.prom in an accounts job)", path, first.Name)}).Error())
+			continue
+		}
+		owner[path] = p
+	}
+	if len(problems) > 0 {
+		return usageErrorf("%s", strings.Join(problems, "\nmailferry: "))
+	}
+	return nil
+}
+
+// jobsError is a jobs file's problems as one usage error, a line each.
+func jobsError(err error) error {
+	var lines []string
+	if list, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range list.Unwrap() {
+			lines = append(lines, e.Error())
+		}
+	} else {
+		lines = []string{err.Error()}
+	}
+	return usageErrorf("%s", strings.Join(slices.Compact(lines), "\nmailferry: "))
+}
