@@ -106,7 +106,6 @@ func TestRunThreeJobsAgainstDovecot(t *testing.T) {
 	archiveFile := writeFile(t, dir, "archive.mbox", archive.String())
 	alicePw := writeFile(t, dir, "alice.pw", alice.Password+"\n")
 	bobPw := writeFile(t, dir, "bob.pw", bob.Password+"\n")
-	carolPw := writeFile(t, dir, "carol.pw", carol.Password)
 	jobsFile := writeFile(t, dir, "jobs.yaml", fmt.Sprintf(`
 defaults:
   ca-file: %s
@@ -123,12 +122,11 @@ jobs:
   - name: carol-archive
     source: mbox:%s
     destination: imap://carol@%s
-    dest-password-file: %s
+    dest-password-env: CAROL_PW
     map: ['INBOX=Archive/2009']
-`, s.CAFile, s.IMAPAddr, dir, alicePw, s.POP3Addr, dir, bobPw, archiveFile, s.IMAPAddr, carolPw))
+`, s.CAFile, s.IMAPAddr, dir, alicePw, s.POP3Addr, dir, bobPw, archiveFile, s.IMAPAddr))
 
-	env := []string{}
-	home := testEnv(t, env)
+	home := testEnv(t, []string{"CAROL_PW=" + carol.Password})
 	r := mailferryIn(t, home, "run", jobsFile, "--parallel", "3")
 	expectCode(t, r, 0)
 	for _, want := range []string{

@@ -97,3 +97,22 @@ func TestSecretCommandEnv(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// A password command of one end does not see the variable the other end
+// reads its password from with --X-password-env.
+func TestSecretCommandEnvHidesTheOtherEndsVariable(t *testing.T) {
+	in := []string{"PATH=/bin", "ALICE_OLD=a", "ALICE_NEW=b", "MAILFERRY_DEST_PASSWORD=c"}
+	got := strings.Join(secretCommandEnv(in, "ALICE_OLD", "ALICE_NEW"), " ")
+	if want := "PATH=/bin ALICE_OLD=a"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestPasswordEnvMustBeSet(t *testing.T) {
+	src, _ := smallMaildir(t)
+	r := mailferry(t, []string{"MAILFERRY_DEST_PASSWORD=x"}, "copy", "maildir:"+src, "imap://u@127.0.0.1:1?tls=none", "--dest-password-env", "NEW_PW")
+	expectCode(t, r, 2)
+	if !strings.Contains(r.stderr, "mailferry: --dest-password-env NEW_PW: the environment variable is not set") {
+		t.Errorf("stderr:\n%s", r.stderr)
+	}
+}
