@@ -17,6 +17,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/mailferry/mailferry/internal/jobs"
+	"github.com/mailferry/mailferry/internal/plural"
 	"github.com/mailferry/mailferry/transfer"
 )
 
@@ -337,7 +338,7 @@ type jobsFailedError struct {
 }
 
 func (e *jobsFailedError) Error() string {
-	return fmt.Sprintf("%d of %d job(s) did not finish cleanly (exit code %d)", e.failed, e.total, e.code)
+	return fmt.Sprintf("%d of %s did not finish cleanly (exit code %d)", e.failed, plural.Count(e.total, "job"), e.code)
 }
 
 // worst is the run's outcome over the outcomes of its jobs.

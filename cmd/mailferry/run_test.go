@@ -130,11 +130,11 @@ jobs:
 	r := mailferryIn(t, home, "run", jobsFile, "--parallel", "3")
 	expectCode(t, r, 0)
 	for _, want := range []string{
-		"job alice-backup: done: copied 6 message(s)",
-		"job bob-pop3: done: copied 4 message(s)",
-		"job carol-archive: done: copied 3 message(s)",
-		"total: 3 job(s), 3 done, 0 not done: copied 13 message(s)",
-		"[alice-backup] copied 6 message(s)",
+		"job alice-backup: done: copied 6 messages",
+		"job bob-pop3: done: copied 4 messages",
+		"job carol-archive: done: copied 3 messages",
+		"total: 3 jobs, 3 done, 0 not done: copied 13 messages",
+		"[alice-backup] copied 6 messages",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("no %q in the output:\n%s", want, r)
@@ -174,10 +174,10 @@ jobs:
 	r = mailferryIn(t, home, "run", jobsFile, "--parallel", "2")
 	expectCode(t, r, 1)
 	for _, want := range []string{
-		"job alice-backup: done: copied 1 message(s)",
-		"job bob-pop3: failed (exit 1): copied 0 message(s)",
-		"job carol-archive: done: copied 0 message(s)",
-		"total: 3 job(s), 2 done, 1 not done: copied 1 message(s)",
+		"job alice-backup: done: copied 1 message",
+		"job bob-pop3: failed (exit 1): copied 0 messages",
+		"job carol-archive: done: copied 0 messages",
+		"total: 3 jobs, 2 done, 1 not done: copied 1 message",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("no %q in the output:\n%s", want, r)
@@ -328,7 +328,7 @@ func TestRunRefusesAJobAnotherRunHolds(t *testing.T) {
 	r = mailferryIn(t, env, "run", jobsFile)
 	expectCode(t, r, 1)
 	if !strings.Contains(r.stderr, `[job-0] mailferry: job "job-0" is being run by another mailferry run; it is left to that run: lock file `) ||
-		!strings.Contains(r.stdout, "job job-0: failed (exit 1)") || !strings.Contains(r.stdout, "job job-1: done: copied 1 message(s)") {
+		!strings.Contains(r.stdout, "job job-0: failed (exit 1)") || !strings.Contains(r.stdout, "job job-1: done: copied 1 message") {
 		t.Errorf("output:\n%s", r)
 	}
 }
@@ -409,7 +409,7 @@ jobs:
 	expectCode(t, r, 0)
 	want := "job backup/alice@example.com: imaps://alice%40example.com@127.0.0.1:1 → maildir:" + dir + "/alice@example.com\n" +
 		"job backup/bob: imaps://bob@127.0.0.1:1 → maildir:" + dir + "/bob\n" +
-		jobsFile + ": 2 job(s) checked, no problems found\n"
+		jobsFile + ": 2 jobs checked, no problems found\n"
 	if r.stdout != want {
 		t.Errorf("stdout\n%s\nwant\n%s", r.stdout, want)
 	}

@@ -7,6 +7,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"github.com/mailferry/mailferry/internal/plural"
 )
 
 // runOutput is where the jobs of a run print: each job's lines carry its
@@ -171,7 +173,7 @@ func (r runOutput) total(outcomes []jobOutcome) error {
 			fmt.Fprintf(r.stdout, " (exit %d)", o.Code)
 		}
 		if o.Started {
-			fmt.Fprintf(r.stdout, ": copied %d message(s) (%s), skipped %d, failed %d in %.1fs", s.Copied, formatBytes(s.Bytes), s.Skipped, s.Failed, s.Seconds)
+			fmt.Fprintf(r.stdout, ": copied %s (%s), skipped %d, failed %d in %.1fs", plural.Count(s.Copied, "message"), formatBytes(s.Bytes), s.Skipped, s.Failed, s.Seconds)
 		}
 		fmt.Fprintln(r.stdout)
 	}
@@ -184,8 +186,8 @@ func (r runOutput) total(outcomes []jobOutcome) error {
 		r.line(sum)
 	case r.quiet && runErr == nil:
 	default:
-		fmt.Fprintf(r.stdout, "total: %d job(s), %d done, %d not done: copied %d message(s) (%s), skipped %d, failed %d in %.1fs\n",
-			sum.Jobs, sum.Done, sum.NotDone, sum.Copied, formatBytes(sum.Bytes), sum.Skipped, sum.Failed, sum.Seconds)
+		fmt.Fprintf(r.stdout, "total: %s, %d done, %d not done: copied %s (%s), skipped %d, failed %d in %.1fs\n",
+			plural.Count(sum.Jobs, "job"), sum.Done, sum.NotDone, plural.Count(sum.Copied, "message"), formatBytes(sum.Bytes), sum.Skipped, sum.Failed, sum.Seconds)
 	}
 	return runErr
 }
@@ -217,7 +219,7 @@ func (r runOutput) checked(path string, planned []plannedJob, shard shardSpec) {
 	for _, p := range planned {
 		fmt.Fprintf(r.stdout, "job %s: %s → %s\n", safeText(p.Name), p.cfg.Source, p.cfg.Dest)
 	}
-	fmt.Fprintf(r.stdout, "%s: %d job(s)%s checked, no problems found\n", path, len(planned), slice)
+	fmt.Fprintf(r.stdout, "%s: %s%s checked, no problems found\n", path, plural.Count(len(planned), "job"), slice)
 }
 
 func (r runOutput) line(v any) {
