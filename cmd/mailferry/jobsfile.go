@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"slices"
@@ -17,10 +16,13 @@ import (
 // copyKeys are the options a job may set: every flag of the copy command,
 // by its long name, with the kind of value it takes. They are read from
 // the command's own definitions, so a new copy option is a jobs file key
-// too.
+// too. --job-name is not one: a job's name: is its job name.
 func copyKeys() jobs.Keys {
 	keys := jobs.Keys{}
 	for _, f := range copyCommand().Flags {
+		if f.Names()[0] == "job-name" {
+			continue
+		}
 		kind := jobs.String
 		switch f.(type) {
 		case *cli.StringSliceFlag:
@@ -49,8 +51,9 @@ type plannedJob struct {
 }
 
 // copyArgv is the copy command line of job j: every option as
-// --key=value (so a value that starts with a dash stays a value), then
-// extra (the run's own output options, which win), then the endpoints.
+// --key=value (so a value that starts with a dash stays a value), the
+// job's name (which names it in metrics and state), then extra (the run's
+// own output options, which win), then the endpoints.
 func copyArgv(j jobs.Job, extra []string) []string {
 	argv := []string{"mailferry", "copy"}
 	for _, o := range j.Options {
@@ -58,6 +61,7 @@ func copyArgv(j jobs.Job, extra []string) []string {
 			argv = append(argv, "--"+o.Key+"="+v)
 		}
 	}
+	argv = append(argv, "--job-name="+j.Name)
 	argv = append(argv, extra...)
 	return append(argv, "--", j.Source.Values[0], j.Destination.Values[0])
 }
@@ -159,31 +163,6 @@ func mentions(msg, flag string) bool {
 }
 
 func isFlagChar(c byte) bool { return c == '-' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
-
-// checkShared rejects jobs that would write the same metrics file: each
-// job writes its own run's figures there, so the last would hide the
-// others.
-func checkShared(planned []plannedJob) error {
-	owner := map[string]plannedJob{}
-	var problems []string
-	for _, p := range planned {
-		o, ok := p.Option("metrics-file")
-		if !ok {
-			continue
-		}
-		path := o.Values[0]
-		if first, dup := owner[path]; dup {
-			problems = append(problems, (&jobs.Error{Where: o.Where, Job: p.Name, Key: o.Key,
-				Msg: fmt.Sprintf("%s is also the metrics file of job %q: give each job its own (such as /var/lib/node_exporter/textfile/mailferry-{source-user}.prom in an accounts job)", path, first.Name)}).Error())
-			continue
-		}
-		owner[path] = p
-	}
-	if len(problems) > 0 {
-		return usageErrorf("%s", strings.Join(problems, "\nmailferry: "))
-	}
-	return nil
-}
 
 // jobsError is a jobs file's problems as one usage error, a line each.
 func jobsError(err error) error {

@@ -152,9 +152,6 @@ func checkJobs(ctx context.Context, selected []jobs.Job, extra []string, files b
 	if len(problems) > 0 {
 		return nil, jobsError(errors.Join(problems...))
 	}
-	if err := checkShared(planned); err != nil {
-		return nil, err
-	}
 	return planned, nil
 }
 
@@ -316,19 +313,21 @@ func shardFrom(flag string, env func(string) (string, bool)) (shardSpec, error) 
 
 // severity orders exit codes from best to worst, for the exit code of a
 // run: interrupted, then a configuration error, a failure, failed
-// messages, done.
+// messages, metrics not recorded, done.
 func severity(code int) int {
 	switch code {
 	case exitOK:
 		return 0
-	case exitPartial:
+	case exitMonitoring:
 		return 1
-	case exitFailed:
+	case exitPartial:
 		return 2
-	case exitUsage:
+	case exitFailed:
 		return 3
+	case exitUsage:
+		return 4
 	}
-	return 4
+	return 5
 }
 
 // jobsFailedError is a run in which some job did not finish cleanly; its

@@ -110,6 +110,7 @@ func TestRunThreeJobsAgainstDovecot(t *testing.T) {
 defaults:
   ca-file: %s
   connections: 2
+  metrics-file: %s/mailferry.prom
 jobs:
   - name: alice-backup
     source: imap://alice@%s
@@ -124,7 +125,7 @@ jobs:
     destination: imap://carol@%s
     dest-password-env: CAROL_PW
     map: ['INBOX=Archive/2009']
-`, s.CAFile, s.IMAPAddr, dir, alicePw, s.POP3Addr, dir, bobPw, archiveFile, s.IMAPAddr))
+`, s.CAFile, dir, s.IMAPAddr, dir, alicePw, s.POP3Addr, dir, bobPw, archiveFile, s.IMAPAddr))
 
 	home := testEnv(t, []string{"CAROL_PW=" + carol.Password})
 	r := mailferryIn(t, home, "run", jobsFile, "--parallel", "3")
@@ -148,6 +149,11 @@ jobs:
 	}
 	if got := len(messageFiles(t, filepath.Join(s.MailDir(carol.Name), ".Archive.2009"))); got != 3 {
 		t.Errorf("carol's Archive/2009 holds %d messages, want 3", got)
+	}
+	// One metrics file, a series per job.
+	metrics := metricsFileValues(t, filepath.Join(dir, "mailferry.prom"))
+	for job, copied := range map[string]float64{"alice-backup": 6, "bob-pop3": 4, "carol-archive": 3} {
+		expectJob(t, metrics, job, map[string]float64{"mailferry_messages_copied": copied, "mailferry_exit_code": 0})
 	}
 
 	// A re-run is a no-op.
@@ -188,6 +194,13 @@ jobs:
 	}
 	if got := len(messageFiles(t, filepath.Join(dir, "alice"))); got != 7 {
 		t.Errorf("alice's backup holds %d messages, want 7", got)
+	}
+	metrics = metricsFileValues(t, filepath.Join(dir, "mailferry.prom"))
+	expectJob(t, metrics, "alice-backup", map[string]float64{"mailferry_messages_copied": 1, "mailferry_exit_code": 0})
+	expectJob(t, metrics, "bob-pop3", map[string]float64{"mailferry_messages_copied": 0, "mailferry_exit_code": 1})
+	expectJob(t, metrics, "carol-archive", map[string]float64{"mailferry_messages_copied": 0, "mailferry_messages_skipped": 3, "mailferry_exit_code": 0})
+	if last := metrics["mailferry_last_success_timestamp_seconds"]["bob-pop3"]; last == 0 {
+		t.Error("the failed job lost its last success time")
 	}
 }
 

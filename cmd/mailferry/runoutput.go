@@ -98,6 +98,8 @@ func (o jobOutcome) status() string {
 		return "done"
 	case exitPartial:
 		return "some messages failed"
+	case exitMonitoring:
+		return "done, metrics not recorded"
 	case exitUsage:
 		return "configuration error"
 	case exitInterrupted:
