@@ -119,7 +119,7 @@ func runAction(c *cli.Context) error {
 			extra = append(extra, "--"+f)
 		}
 	}
-	planned, err := checkJobs(c.Context, selected, extra, c.Bool("check"))
+	planned, err := checkJobs(c.Context, selected, extra)
 	if err != nil {
 		return err
 	}
@@ -129,7 +129,18 @@ func runAction(c *cli.Context) error {
 	}
 	out := newRunOutput(c.Bool("json"), c.Bool("quiet"), stdout, stderr)
 	if c.Bool("check") {
-		out.checked(path, planned, shard)
+		// The jobs are listed even when a password file is missing: the
+		// check may run where the secrets are not (before a deployment).
+		var problems []error
+		for _, p := range planned {
+			if err := checkSecretFiles(p); err != nil {
+				problems = append(problems, err)
+			}
+		}
+		out.checked(path, planned, shard, len(problems))
+		if len(problems) > 0 {
+			return jobsError(errors.Join(problems...))
+		}
 		return nil
 	}
 	outcomes := runJobs(c.Context, planned, parallel, out)
@@ -138,11 +149,11 @@ func runAction(c *cli.Context) error {
 
 // checkJobs checks every job before any runs: a jobs file with a mistake
 // runs nothing, as a command line with one does.
-func checkJobs(ctx context.Context, selected []jobs.Job, extra []string, files bool) ([]plannedJob, error) {
+func checkJobs(ctx context.Context, selected []jobs.Job, extra []string) ([]plannedJob, error) {
 	planned := make([]plannedJob, 0, len(selected))
 	var problems []error
 	for _, j := range selected {
-		p, err := checkJob(ctx, j, extra, files)
+		p, err := checkJob(ctx, j, extra)
 		if err != nil {
 			problems = append(problems, err)
 			continue

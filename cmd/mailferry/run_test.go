@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -388,7 +389,11 @@ func TestRunJobsFileErrors(t *testing.T) {
 			if got != want {
 				t.Errorf("stderr\n%s\nwant\n%s\n(all: %s)", got, want, r)
 			}
-			if r.stdout != "" {
+			if slices.Contains(tc.args, "--check") {
+				if !strings.HasSuffix(r.stdout, ": 1 job checked; 1 job cannot read a password file (listed on stderr)\n") {
+					t.Errorf("--check stdout: %q", r.stdout)
+				}
+			} else if r.stdout != "" {
 				t.Errorf("a refused jobs file printed on stdout: %q", r.stdout)
 			}
 			if _, err := os.Stat(filepath.Join(dir, "out")); !os.IsNotExist(err) {

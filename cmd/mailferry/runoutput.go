@@ -194,8 +194,9 @@ func (r runOutput) total(outcomes []jobOutcome) error {
 	return runErr
 }
 
-// checked prints what run --check found: the jobs this run would run.
-func (r runOutput) checked(path string, planned []plannedJob, shard shardSpec) {
+// checked prints what run --check found: the jobs this run would run, and
+// how many cannot read a password file (listed on stderr).
+func (r runOutput) checked(path string, planned []plannedJob, shard shardSpec, unreadable int) {
 	if r.quiet {
 		return
 	}
@@ -213,13 +214,18 @@ func (r runOutput) checked(path string, planned []plannedJob, shard shardSpec) {
 			}{"job", p.Name, p.cfg.Source.String(), p.cfg.Dest.String()})
 		}
 		r.line(struct {
-			Type string `json:"type"`
-			Jobs int    `json:"jobs"`
-		}{"check", len(planned)})
+			Type             string `json:"type"`
+			Jobs             int    `json:"jobs"`
+			PasswordProblems int    `json:"password_file_problems"`
+		}{"check", len(planned), unreadable})
 		return
 	}
 	for _, p := range planned {
 		fmt.Fprintf(r.stdout, "job %s: %s → %s\n", safeText(p.Name), p.cfg.Source, p.cfg.Dest)
+	}
+	if unreadable > 0 {
+		fmt.Fprintf(r.stdout, "%s: %s%s checked; %s cannot read a password file (listed on stderr)\n", path, plural.Count(len(planned), "job"), slice, plural.Count(unreadable, "job"))
+		return
 	}
 	fmt.Fprintf(r.stdout, "%s: %s%s checked, no problems found\n", path, plural.Count(len(planned), "job"), slice)
 }
