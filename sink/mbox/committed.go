@@ -1,10 +1,7 @@
 package mbox
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -12,49 +9,15 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+
+	"github.com/mailferry/mailferry/internal/mboxmeta"
 )
 
-// metaDirSuffix names the directory holding mailferry's own files for an
-// archive: DIR/.mailferry.lock for a directory, FILE.mailferry.lock beside a
-// single file. Dovecot's mbox driver lists every other file and directory
-// as a mailbox, but never one whose name ends in ".lock" (it takes them for
-// dot-locks), and mbox readers skip hidden names.
-const metaDirSuffix = ".mailferry.lock"
+// committedMode is the mode of the files in the meta directory.
+const committedMode = fs.FileMode(0o600)
 
-// Files inside the meta directory.
-const (
-	committedFile = "committed" // what each mbox file held after the last Flush
-	layoutFile    = "layout"    // which folder layout a directory archive uses
-	tornDir       = "torn"      // bytes cut from the ends of files, kept for the user
-	stateFile     = "state"     // the default journal of a new directory archive
-	archiveLock   = "lock"      // the lock a copy holds on the whole archive
-	tailHashBytes = int64(4096) // how much of a file's end the record hashes
-	committedMode = fs.FileMode(0o600)
-)
-
-// fileRecord is what the sink knows about one mbox file: the size it had
-// after the last successful Flush, a hash of the bytes just before that
-// size, and whether a run was writing to it. A file that is longer than
-// its record while Open is set was being appended to when the writer was
-// killed: everything past Size was never flushed, so never journaled, and
-// is cut off and kept in the torn directory. A file that does not match
-// its record otherwise was changed by another program (mutt or Dovecot
-// rewriting flags) and is left as it is.
-//
-// The hash covers the tailHashBytes before Size, but nothing before From:
-// the X-IMAPbase value of the first message, which the sink rewrites in
-// place when a message brings a new keyword, stays out of it.
-type fileRecord struct {
-	Size int64  `json:"size"`
-	Tail string `json:"tail"`
-	Open bool   `json:"open"`
-	From int64  `json:"from,omitempty"`
-}
-
-type committedTable struct {
-	Version int                    `json:"version"`
-	Files   map[string]*fileRecord `json:"files"`
-}
+// fileRecord is mboxmeta.Record: what the sink knows of one file.
+type fileRecord = mboxmeta.Record
 
 // meta is an archive's meta directory. Its records are written atomically
 // (temporary file, fsync, rename, fsync of the directory) before Flush
@@ -64,7 +27,7 @@ type meta struct {
 
 	mu      sync.Mutex
 	loaded  bool
-	table   committedTable
+	table   mboxmeta.Table
 	dirty   bool
 	created bool // the directory exists
 }
@@ -76,22 +39,11 @@ func (m *meta) load() error {
 	if m.loaded {
 		return nil
 	}
-	m.table = committedTable{Version: 1, Files: map[string]*fileRecord{}}
-	data, err := os.ReadFile(filepath.Join(m.dir, committedFile))
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
-		return fmt.Errorf("reading %s: %w", filepath.Join(m.dir, committedFile), err)
-	default:
-		var t committedTable
-		if err := json.Unmarshal(data, &t); err != nil || t.Files == nil {
-			// A damaged table only loses the torn-tail check of the
-			// files it named; nothing in the archive depends on it.
-			break
-		}
-		m.table = t
+	t, err := mboxmeta.ReadTable(m.dir)
+	if err != nil {
+		return err
 	}
-	m.loaded = true
+	m.table, m.loaded = t, true
 	return nil
 }
 
@@ -139,7 +91,7 @@ func (m *meta) save() error {
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(filepath.Join(m.dir, committedFile), append(data, '\n')); err != nil {
+	if err := writeAtomic(filepath.Join(m.dir, mboxmeta.CommittedFile), append(data, '\n')); err != nil {
 		return err
 	}
 	m.dirty = false
@@ -198,7 +150,7 @@ func (m *meta) saveTorn(rel string, ra io.ReaderAt, cut, size int64) (string, er
 	if err != nil {
 		return "", err
 	}
-	name := filepath.Join(m.dir, tornDir, filepath.FromSlash(rel)+"@"+strconv.FormatInt(cut, 10))
+	name := filepath.Join(m.dir, mboxmeta.TornDir, filepath.FromSlash(rel)+"@"+strconv.FormatInt(cut, 10))
 	if _, err := mkdirAll(filepath.Dir(name)); err != nil {
 		return "", err
 	}
@@ -217,16 +169,4 @@ func (m *meta) saveTorn(rel string, ra io.ReaderAt, cut, size int64) (string, er
 		err = syncDir(filepath.Dir(name))
 	}
 	return name, err
-}
-
-// tailHash hashes the tailHashBytes of ra before end, from no earlier than
-// from.
-func tailHash(ra io.ReaderAt, from, end int64) (string, error) {
-	start := min(max(end-tailHashBytes, from, 0), end)
-	buf := make([]byte, end-start)
-	if _, err := ra.ReadAt(buf, start); err != nil && !(err == io.EOF && len(buf) == 0) {
-		return "", err
-	}
-	h := sha256.Sum256(buf)
-	return hex.EncodeToString(h[:16]), nil
 }

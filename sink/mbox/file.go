@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mailferry/mailferry/formats"
+	"github.com/mailferry/mailferry/internal/mboxmeta"
 	"github.com/mailferry/mailferry/transfer"
 )
 
@@ -161,12 +162,12 @@ func (mf *mboxFile) repair(warn func(string)) (int64, error) {
 		if cut, err = tornTail(mf.f, size); err != nil {
 			return 0, err
 		}
-	case rec.Open && size > rec.Size:
-		h, err := tailHash(mf.f, rec.From, rec.Size)
+	default:
+		torn, err := rec.Uncommitted(mf.f, size)
 		if err != nil {
 			return 0, err
 		}
-		if h == rec.Tail {
+		if torn {
 			cut = rec.Size
 		}
 	}
@@ -211,7 +212,7 @@ func (mf *mboxFile) repair(warn func(string)) (int64, error) {
 // may have written past it.
 func (mf *mboxFile) record(size int64, open bool) error {
 	from := mf.hashFrom()
-	h, err := tailHash(mf.f, from, size)
+	h, err := mboxmeta.TailHash(mf.f, from, size)
 	if err != nil {
 		return err
 	}

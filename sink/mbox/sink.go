@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/mailferry/mailferry/formats"
+	"github.com/mailferry/mailferry/internal/mboxmeta"
 	"github.com/mailferry/mailferry/transfer"
 )
 
@@ -74,10 +75,8 @@ func New(path string, opts Options) (*Sink, error) {
 	default:
 		return nil, transfer.FatalError(fmt.Errorf("mbox %s: %w", path, err))
 	}
-	if s.single {
-		s.meta = newMeta(s.root + metaDirSuffix)
-	} else {
-		s.meta = newMeta(filepath.Join(s.root, metaDirSuffix))
+	s.meta = newMeta(mboxmeta.Dir(s.root, s.single))
+	if !s.single {
 		legacy, err := s.detectLayout()
 		if err != nil {
 			return nil, transfer.FatalError(fmt.Errorf("mbox %s: %w", path, err))
@@ -96,21 +95,15 @@ func New(path string, opts Options) (*Sink, error) {
 	return s, nil
 }
 
-// Layout names, as the meta directory's layout file records them.
-const (
-	layoutDovecot = "dovecot"
-	layoutLegacy  = "mbox-extension"
-)
-
 // detectLayout reads the directory's recorded layout, or works it out: an
 // archive of an older version has <folder>.mbox files or mailferry.state at
 // the top; anything else (new, empty, another program's mbox directory)
 // gets the Dovecot layout. It records the answer when the meta directory
 // already exists; otherwise the first write does (see Put).
 func (s *Sink) detectLayout() (legacy bool, err error) {
-	data, err := os.ReadFile(filepath.Join(s.meta.dir, layoutFile))
+	data, err := os.ReadFile(filepath.Join(s.meta.dir, mboxmeta.LayoutFile))
 	if err == nil {
-		return strings.TrimSpace(string(data)) == layoutLegacy, nil
+		return strings.TrimSpace(string(data)) == mboxmeta.LayoutLegacy, nil
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
 		return false, err
@@ -134,7 +127,7 @@ func (s *Sink) writeLayout() error {
 	if s.layout {
 		return nil
 	}
-	p := filepath.Join(s.meta.dir, layoutFile)
+	p := filepath.Join(s.meta.dir, mboxmeta.LayoutFile)
 	if _, err := os.Stat(p); err == nil {
 		s.layout = true
 		return nil
@@ -145,9 +138,9 @@ func (s *Sink) writeLayout() error {
 	if err != nil {
 		return err
 	}
-	l := layoutDovecot
+	l := mboxmeta.LayoutDovecot
 	if s.legacy {
-		l = layoutLegacy
+		l = mboxmeta.LayoutLegacy
 	}
 	if err := writeAtomic(p, []byte(l+"\n")); err != nil {
 		return err
@@ -463,7 +456,7 @@ func (s *Sink) DefaultStatePath() string {
 	if s.legacy {
 		return filepath.Join(s.root, "mailferry.state")
 	}
-	return filepath.Join(s.meta.dir, stateFile)
+	return filepath.Join(s.meta.dir, mboxmeta.StateFile)
 }
 
 // LockPath is where a copy locks the whole archive, whatever state file it
@@ -471,4 +464,4 @@ func (s *Sink) DefaultStatePath() string {
 // file, DIR/.mailferry.lock/ in a directory). The per-file flocks keep two
 // writers out of one file; this lock keeps two runs from both deciding a
 // message is missing.
-func (s *Sink) LockPath() string { return filepath.Join(s.meta.dir, archiveLock) }
+func (s *Sink) LockPath() string { return filepath.Join(s.meta.dir, mboxmeta.LockFile) }

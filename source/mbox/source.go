@@ -37,6 +37,13 @@
 // once, keeping only offsets; Fetch seeks to them and checks the hash
 // again, so a file changed in between yields a per-message error instead
 // of a wrong message.
+//
+// An archive the mbox sink writes is read only as far as the sink had
+// committed each file (its record in the archive's meta directory, see
+// internal/mboxmeta): the end of a file a run was killed appending to (or
+// is appending to now) is not mail yet, and reading it as mail would give
+// a message cut short that looks complete. The user is told which file was
+// read short, and by how much.
 package mbox
 
 import (
@@ -57,6 +64,7 @@ import (
 
 	"github.com/mailferry/mailferry/formats"
 	"github.com/mailferry/mailferry/internal/localstore"
+	"github.com/mailferry/mailferry/internal/mboxmeta"
 	"github.com/mailferry/mailferry/internal/plural"
 	"github.com/mailferry/mailferry/transfer"
 )
@@ -85,6 +93,9 @@ type Source struct {
 	listed  map[string]map[string]entry // folder → ID → where it is
 	warned  map[string]bool             // folders whose skipped messages were reported
 	scanned bool
+
+	records map[string]*mboxmeta.Record // the sink's committed records, by file; nil until read
+	cut     map[string]bool             // files whose uncommitted end was reported
 }
 
 // entry is where List found a message.
@@ -104,7 +115,7 @@ var (
 // file (or empty); a directory must be readable.
 func Open(path string, opts Options) (*Source, error) {
 	s := &Source{root: filepath.Clean(path), warn: opts.Warn, dedupe: opts.DedupeAcrossFolders,
-		listed: map[string]map[string]entry{}, warned: map[string]bool{}}
+		listed: map[string]map[string]entry{}, warned: map[string]bool{}, cut: map[string]bool{}}
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, transfer.FatalError(fmt.Errorf("mbox %s: %w", path, err))
@@ -216,8 +227,58 @@ func (s *Source) scan(ctx context.Context) (map[string]folderFile, error) {
 // dovecotLayout reports whether the directory is a mailferry archive in
 // the layout Dovecot serves, as its meta directory records (see sink/mbox).
 func dovecotLayout(root string) bool {
-	data, err := os.ReadFile(filepath.Join(root, ".mailferry.lock", "layout"))
-	return err == nil && strings.TrimSpace(string(data)) == "dovecot"
+	data, err := os.ReadFile(filepath.Join(mboxmeta.Dir(root, false), mboxmeta.LayoutFile))
+	return err == nil && strings.TrimSpace(string(data)) == mboxmeta.LayoutDovecot
+}
+
+// committedSize is how much of the file p (open as f, of size bytes) is
+// mail: all of it, unless the mbox sink's record says a run appended to it
+// and was killed (or is still running) before it committed the end. Those
+// bytes were never journaled, so the sink cuts them off and copies their
+// messages again when it next opens the file; read as mail, they would be
+// a message cut short that looks complete (nothing frames it). The first
+// time a file is cut short, the user is told.
+func (s *Source) committedSize(p string, f *os.File, size int64) (int64, error) {
+	s.mu.Lock()
+	if s.records == nil {
+		t, err := mboxmeta.ReadTable(mboxmeta.Dir(s.root, s.single))
+		if err != nil {
+			s.mu.Unlock()
+			return 0, transfer.FatalError(fmt.Errorf("mbox %s: %w", s.root, err))
+		}
+		s.records = t.Files
+	}
+	key := filepath.Base(p)
+	if !s.single {
+		rel, err := filepath.Rel(s.root, p)
+		if err != nil {
+			s.mu.Unlock()
+			return size, nil
+		}
+		key = filepath.ToSlash(rel)
+	}
+	rec := s.records[key]
+	s.mu.Unlock()
+	if rec == nil {
+		return size, nil
+	}
+	torn, err := rec.Uncommitted(f, size)
+	if err != nil {
+		return 0, transfer.FatalError(fmt.Errorf("mbox %s: %w", p, err))
+	}
+	if !torn {
+		return size, nil
+	}
+	s.mu.Lock()
+	report := !s.cut[p]
+	s.cut[p] = true
+	s.mu.Unlock()
+	if report && s.warn != nil {
+		s.warn(fmt.Sprintf("mbox %s: read only up to byte %d, as far as the run that wrote it had committed it; the %d bytes after that "+
+			"were written by a run that was interrupted (or is still running) and are not mail yet: the next copy into this archive "+
+			"cuts them off and copies their messages again", p, rec.Size, size-rec.Size))
+	}
+	return rec.Size, nil
 }
 
 // fileOf returns where the messages of folder are.
@@ -321,6 +382,9 @@ func (s *Source) listFile(ctx context.Context, folder, p string) ([]transfer.Mes
 		return nil, nil, err
 	}
 	defer f.Close()
+	if size, err = s.committedSize(p, f, size); err != nil {
+		return nil, nil, err
+	}
 	r := newReader(f, size, false)
 	idx := map[string]entry{}
 	ids := idMaker{}
@@ -431,6 +495,11 @@ func (s *Source) Fetch(ctx context.Context, folder string, msgs []transfer.Messa
 		return err
 	}
 	defer f.Close()
+	if ff.takeout == nil {
+		if size, err = s.committedSize(p, f, size); err != nil {
+			return err
+		}
+	}
 
 	order := append([]transfer.Message(nil), msgs...)
 	sort.SliceStable(order, func(i, j int) bool { return idx[order[i].ID].offset < idx[order[j].ID].offset })
