@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -193,6 +194,9 @@ func TestDemo(t *testing.T) {
 	}
 	if n := len(messageFiles(t, filepath.Join(dir, "Maildir"))); n != total {
 		t.Errorf("after a second demo the Maildir holds %d messages, want %d", n, total)
+	}
+	if want := fmt.Sprintf("verified %d messages: all at the destination", total); !strings.Contains(second.stdout, want) {
+		t.Errorf("the second demo's migration does not verify (%q):\n%s", want, second.stdout)
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, "pop3-inbox.mbox")); err != nil || strings.Count("\n"+string(b), "\nFrom ") != inbox {
 		t.Errorf("after a second demo pop3-inbox.mbox holds %d messages, want %d (%v)", strings.Count("\n"+string(b), "\nFrom "), inbox, err)

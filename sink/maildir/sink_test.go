@@ -309,6 +309,23 @@ func TestForwardedIsLetterPOnly(t *testing.T) {
 	}
 }
 
+// A message that arrived at the Unix epoch is stored with mtime 0, its
+// date, and not with the time of the copy as a message without a date is.
+func TestEpochIsADate(t *testing.T) {
+	s, root := newSink(t, Options{})
+	put(t, s, transfer.Message{Folder: "INBOX", ID: "1", Date: time.Unix(0, 0)}, "Subject: 1970\n\nx\n")
+	fi, err := os.Stat(filepath.Join(root, "cur", files(t, filepath.Join(root, "cur"))[0]))
+	if err != nil || fi.ModTime().Unix() != 0 {
+		t.Fatalf("mtime %v, %v; want 1970-01-01T00:00:00Z", fi.ModTime().UTC(), err)
+	}
+	before := time.Now().Add(-time.Minute)
+	put(t, s, transfer.Message{Folder: "Undated", ID: "2"}, "Subject: no date\n\nx\n")
+	dir := filepath.Join(root, ".Undated", "cur")
+	if fi, err := os.Stat(filepath.Join(dir, files(t, dir)[0])); err != nil || fi.ModTime().Before(before) {
+		t.Errorf("a message without a date: mtime %v, %v; want the time of the copy", fi.ModTime(), err)
+	}
+}
+
 func TestStaleKeywordsLockIsBroken(t *testing.T) {
 	s, root := newSink(t, Options{})
 	lock := filepath.Join(root, "dovecot-keywords.lock")
