@@ -107,7 +107,22 @@ func NewDigester() *Digester {
 
 // Write adds p to the message. It never fails.
 func (d *Digester) Write(p []byte) (int, error) {
-	for _, c := range p {
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if d.inBody && plainBodyByte(c) {
+			// Most of a message is body bytes the rules leave alone:
+			// they go to the hash as one run, not one by one.
+			j := i + 1
+			for j < len(p) && plainBodyByte(p[j]) {
+				j++
+			}
+			d.flushPending()
+			d.writeRun(p[i:j])
+			d.vsize += int64(j - i)
+			d.lineEmpty = false
+			i = j - 1
+			continue
+		}
 		switch c {
 		case '\r':
 			d.crs++
@@ -139,6 +154,25 @@ func (d *Digester) Write(p []byte) (int, error) {
 		}
 	}
 	return len(p), nil
+}
+
+// plainBodyByte reports whether a body byte is hashed as it is.
+func plainBodyByte(c byte) bool { return c != '\r' && c != '\n' && c != 0 }
+
+// writeRun adds bytes that need no rewriting to the hash, in order after
+// what chunk holds.
+func (d *Digester) writeRun(run []byte) {
+	if len(d.chunk)+len(run) <= cap(d.chunk) {
+		d.chunk = append(d.chunk, run...)
+		return
+	}
+	d.h.Write(d.chunk)
+	d.chunk = d.chunk[:0]
+	if len(run) >= cap(d.chunk) {
+		d.h.Write(run)
+		return
+	}
+	d.chunk = append(d.chunk, run...)
 }
 
 // flushPending writes the line ends and lone CRs held back, now that
