@@ -8,5 +8,8 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args))
+	stop := startProfiles(os.Stderr)
+	code := run(os.Args)
+	stop()
+	os.Exit(code)
 }
