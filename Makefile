@@ -11,7 +11,7 @@ FUZZTIME    ?= 10s
 # Go source files, without test data (which may hold deliberately odd files).
 GOFILES      = $(shell find . -name '*.go' -not -path './.git/*' -not -path '*/testdata/*')
 
-.PHONY: all build test soak dovecot fmt-check vet staticcheck fuzz bench clean
+.PHONY: all build test soak dovecot fmt-check vet staticcheck fuzz bench bench-peers clean
 
 all: build
 
@@ -73,10 +73,15 @@ fuzz:
 		done; \
 	done
 
-# Go benchmarks, then the comparison with mbsync when its script is present.
+# Go benchmarks of the hot paths, then bench/run.sh: mailferry against
+# mbsync, offlineimap3, mpop, getmail6 and the server's own limits on a
+# private Dovecot (bench/README.md; MESSAGES=2000 ROUNDS=1 for a short run).
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
-	bench/mbsync-vs-mailferry.sh
+	bench/run.sh
+
+bench-peers:
+	bench/run.sh
 
 clean:
 	rm -f mailferry

@@ -28,8 +28,10 @@ type layout struct {
 	quotaMessages int
 	strictNames   bool
 	mbox          bool // mbox files instead of a Maildir
-	mailUID       int  // owner of the mail files
-	mailGID       int
+	// pop3KeepsFlags is Options.POP3KeepsFlags.
+	pop3KeepsFlags bool
+	mailUID        int // owner of the mail files
+	mailGID        int
 	// unprivileged is set when Dovecot is started by a user other than
 	// root: every process then runs as that user, without chroot.
 	unprivileged bool
@@ -111,6 +113,9 @@ func (l *layout) config() string {
 	p("}")
 	p("protocol pop3 {")
 	p("  mail_max_userip_connections = 200")
+	if l.pop3KeepsFlags {
+		p("  pop3_no_flag_updates = yes")
+	}
 	p("}")
 	p("")
 	p("namespace inbox {")

@@ -69,6 +69,11 @@ type Options struct {
 	// of a Maildir, with the configuration the README gives users:
 	// mail_location = mbox:DIR:INBOX=DIR/INBOX, where DIR is MboxDir(user).
 	Mbox bool
+	// POP3KeepsFlags stops POP3 sessions from changing flags
+	// (pop3_no_flag_updates): a RETR then leaves a message unseen, so a
+	// benchmark can read the same account over POP3 and IMAP and find the
+	// flags it stored.
+	POP3KeepsFlags bool
 }
 
 // ErrNotInstalled is returned by Launch when no dovecot binary is on PATH.
@@ -236,7 +241,8 @@ func validate(opts Options) error {
 // validate has accepted.
 func newLayout(opts Options) (*layout, error) {
 	l := &layout{separator: opts.Separator, specialUse: opts.SpecialUse, introspectionURL: opts.OAuth2IntrospectionURL, oauth2Mechs: opts.OAuth2Mechanisms,
-		maxMailSize: opts.MaxMailSize, quotaMessages: opts.QuotaMessages, strictNames: opts.StrictNames, mbox: opts.Mbox}
+		maxMailSize: opts.MaxMailSize, quotaMessages: opts.QuotaMessages, strictNames: opts.StrictNames, mbox: opts.Mbox,
+		pop3KeepsFlags: opts.POP3KeepsFlags}
 	if len(l.oauth2Mechs) == 0 {
 		l.oauth2Mechs = []string{"xoauth2", "oauthbearer"}
 	}

@@ -315,6 +315,30 @@ func TestPOP3(t *testing.T) {
 	}
 }
 
+// TestPOP3KeepsFlags: a RETR marks the message seen, unless
+// POP3KeepsFlags is set.
+func TestPOP3KeepsFlags(t *testing.T) {
+	t.Parallel()
+	for _, keep := range []bool{false, true} {
+		s := Start(t, Options{Users: []User{alice}, POP3KeepsFlags: keep})
+		c := login(t, s, alice, viaIMAPS)
+		appendMessage(t, c, "INBOX", nil, time.Now(), []byte(testMessage))
+		p := dialPOP3(t, s, true)
+		p.cmd("USER " + alice.Name)
+		p.cmd("PASS " + alice.Password)
+		p.cmd("RETR 1")
+		p.multiline()
+		p.cmd("QUIT")
+		var flags []string
+		for _, m := range fetchAll(t, c, "INBOX") {
+			flags = m.flags
+		}
+		if seen := slices.Contains(flags, `\Seen`); seen == keep {
+			t.Errorf("POP3KeepsFlags %v: flags after RETR %q", keep, flags)
+		}
+	}
+}
+
 func TestNamespaces(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {

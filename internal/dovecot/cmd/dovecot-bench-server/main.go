@@ -4,8 +4,11 @@
 // interrupted, its parent exits, or -lifetime passes. bench/ scripts use it
 // to time mailferry and mbsync against the same server.
 //
-// Accounts: "src" holds the corpus; "mbsync" and "mailferry" start empty,
-// as destinations of IMAP-to-IMAP runs. All share one password.
+// The corpus is sample.BenchMessage's, made one message at a time while it
+// is loaded, so a corpus of any size costs no more memory than its largest
+// message. Accounts: "src" holds the corpus; "mbsync", "mailferry" and
+// "limits" start empty, as destinations of IMAP-to-IMAP runs and of the raw
+// APPEND. All share one password.
 package main
 
 import (
@@ -15,7 +18,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -31,44 +33,39 @@ import (
 const password = "bench-pw"
 
 func main() {
-	n := flag.Int("messages", 2000, "number of messages in the corpus")
-	avg := flag.Int("avg-size", 40_000, "average message size in bytes")
-	maxSize := flag.Int("max-size", 1<<20, "largest message in bytes; larger generated ones are left out")
-	seed := flag.Int64("seed", 1, "corpus seed")
+	var o sample.BenchOptions
+	flag.IntVar(&o.Messages, "messages", 10_000, "number of messages in the corpus")
+	flag.Int64Var(&o.Seed, "seed", 1, "corpus seed")
+	flag.BoolVar(&o.Huge, "huge", true, fmt.Sprintf("make one INBOX message %d MiB", sample.HugeSize>>20))
+	flag.StringVar(&o.Folder, "folder", "", "put every message in this one folder")
 	conns := flag.Int("connections", 4, "IMAP connections used to load the corpus")
-	lifetime := flag.Duration("lifetime", time.Hour, "stop after this long even if nobody says so")
+	lifetime := flag.Duration("lifetime", 2*time.Hour, "stop after this long even if nobody says so")
 	flag.Parse()
-	if err := run(*n, *avg, *maxSize, *seed, *conns, *lifetime); err != nil {
+	if err := run(o, *conns, *lifetime); err != nil {
 		fmt.Fprintln(os.Stderr, "dovecot-bench-server:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n, avg, maxSize int, seed int64, conns int, lifetime time.Duration) error {
-	if n < 1 || avg < 1 || maxSize < 1 || conns < 1 {
-		return errors.New("-messages, -avg-size, -max-size and -connections must be positive")
+func run(o sample.BenchOptions, conns int, lifetime time.Duration) error {
+	if o.Messages < 1 || conns < 1 {
+		return errors.New("-messages and -connections must be positive")
 	}
-	msgs := corpus(n, avg, maxSize, seed)
-	users := []dovecot.User{{Name: "src", Password: password}, {Name: "mbsync", Password: password}, {Name: "mailferry", Password: password}}
-	s, err := dovecot.Launch(dovecot.Options{Users: users})
+	users := []dovecot.User{{Name: "src", Password: password}, {Name: "mbsync", Password: password},
+		{Name: "mailferry", Password: password}, {Name: "limits", Password: password}}
+	// POP3 runs must not mark the corpus seen for the IMAP runs after them.
+	s, err := dovecot.Launch(dovecot.Options{Users: users, POP3KeepsFlags: true})
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 
 	start := time.Now()
-	if err := load(s, "src", msgs, conns); err != nil {
+	st, err := load(s, "src", o, conns)
+	if err != nil {
 		return fmt.Errorf("loading the corpus: %w", err)
 	}
 	loadTime := time.Since(start)
-
-	var total, largest int64
-	folders := map[string]int{}
-	for _, m := range msgs {
-		total += int64(len(m.Body))
-		largest = max(largest, int64(len(m.Body)))
-		folders[m.Folder]++
-	}
 	port := func(addr string) string { return addr[strings.LastIndexByte(addr, ':')+1:] }
 	out := []string{
 		"HOST=127.0.0.1",
@@ -79,12 +76,14 @@ func run(n, avg, maxSize int, seed int64, conns int, lifetime time.Duration) err
 		"CA_FILE=" + s.CAFile,
 		"SRC_USER=src",
 		"SRC_MAILDIR=" + s.MailDir("src"),
-		"DST_USERS='mbsync mailferry'",
+		"DST_USERS='mbsync mailferry limits'",
 		"PASSWORD=" + password,
-		fmt.Sprintf("MESSAGES=%d", len(msgs)),
-		fmt.Sprintf("BYTES=%d", total),
-		fmt.Sprintf("LARGEST=%d", largest),
-		fmt.Sprintf("FOLDERS=%d", len(folders)),
+		fmt.Sprintf("MESSAGES=%d", o.Messages),
+		fmt.Sprintf("BYTES=%d", st.bytes),
+		fmt.Sprintf("INBOX_MESSAGES=%d", st.inbox),
+		fmt.Sprintf("INBOX_BYTES=%d", st.inboxBytes),
+		fmt.Sprintf("LARGEST=%d", st.largest),
+		fmt.Sprintf("FOLDERS=%d", len(sample.BenchFolders(o))),
 		fmt.Sprintf("LOAD_SECONDS=%.2f", loadTime.Seconds()),
 		fmt.Sprintf("SERVER_PID=%d", os.Getpid()),
 		"READY=1",
@@ -112,58 +111,46 @@ func run(n, avg, maxSize int, seed int64, conns int, lifetime time.Duration) err
 	}
 }
 
-// corpus returns n generated messages no larger than maxSize.
-func corpus(n, avg, maxSize int, seed int64) []sample.Message {
-	var out []sample.Message
-	for round := int64(0); len(out) < n; round++ {
-		for _, m := range sample.Generate(n+n/10+1, seed+round*1_000_003, avg) {
-			if len(m.Body) <= maxSize && len(out) < n {
-				out = append(out, m)
-			}
-		}
-	}
-	return out
+// loaded counts what load stored.
+type loaded struct {
+	bytes, largest    int64
+	inbox, inboxBytes int64
 }
 
-// load APPENDs msgs to user's folders over several connections.
-func load(s *dovecot.Server, user string, msgs []sample.Message, conns int) error {
-	folders := map[string]bool{}
-	for _, m := range msgs {
-		folders[m.Folder] = true
-	}
-	names := make([]string, 0, len(folders))
-	for f := range folders {
-		names = append(names, f)
-	}
-	sort.Strings(names)
-
+// load APPENDs the corpus of o to user's folders over several connections,
+// each connection making the messages it stores.
+func load(s *dovecot.Server, user string, o sample.BenchOptions, conns int) (loaded, error) {
+	var st loaded
 	clients := make([]*imapclient.Client, conns)
 	for i := range clients {
 		c, err := imapclient.DialTLS(s.IMAPSAddr, &imapclient.Options{TLSConfig: s.TLSConfig()})
 		if err != nil {
-			return err
+			return st, err
 		}
 		defer c.Close()
 		if err := c.Login(user, password).Wait(); err != nil {
-			return err
+			return st, err
 		}
 		clients[i] = c
 	}
-	for _, f := range names {
+	for _, f := range sample.BenchFolders(o) {
 		if f == "INBOX" {
 			continue
 		}
 		if err := clients[0].Create(f, nil).Wait(); err != nil {
-			return fmt.Errorf("CREATE %s: %w", f, err)
+			return st, fmt.Errorf("CREATE %s: %w", f, err)
 		}
 	}
 
 	errs := make(chan error, conns)
-	var wg sync.WaitGroup
+	var (
+		wg sync.WaitGroup
+		mu sync.Mutex
+	)
 	for i, c := range clients {
 		wg.Go(func() {
-			for j := i; j < len(msgs); j += conns {
-				m := msgs[j]
+			for j := i; j < o.Messages; j += conns {
+				m := sample.BenchMessage(o, j)
 				flags := make([]imap.Flag, 0, len(m.Flags))
 				for _, f := range m.Flags {
 					flags = append(flags, imap.Flag(f))
@@ -181,13 +168,22 @@ func load(s *dovecot.Server, user string, msgs []sample.Message, conns int) erro
 					errs <- fmt.Errorf("APPEND to %s: %w", m.Folder, err)
 					return
 				}
+				n := int64(len(m.Body))
+				mu.Lock()
+				st.bytes += n
+				st.largest = max(st.largest, n)
+				if m.Folder == "INBOX" {
+					st.inbox++
+					st.inboxBytes += n
+				}
+				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
 	close(errs)
 	for err := range errs {
-		return err
+		return st, err
 	}
 	for _, c := range clients {
 		c.Logout().Wait()
@@ -195,7 +191,7 @@ func load(s *dovecot.Server, user string, msgs []sample.Message, conns int) erro
 	// Files APPENDed by Dovecot already belong to the mail user; this only
 	// matters if something else wrote there.
 	if err := s.ChownMail(user); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
+		return st, err
 	}
-	return nil
+	return st, nil
 }
