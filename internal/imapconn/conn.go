@@ -40,6 +40,9 @@ type Conn struct {
 	// raw is the TCP connection under go-imap (and under TLS). Closing it
 	// is how a connection is abandoned; see abort.
 	raw net.Conn
+	// div is the stream go-imap reads and writes (above TLS), which an
+	// AppendPipe borrows.
+	div *divertConn
 	// preAuth are the capabilities before login, which list the SASL
 	// mechanisms (servers drop AUTH= after login).
 	preAuth imap.CapSet
@@ -159,9 +162,10 @@ func (c *Conn) connect(ctx context.Context) error {
 			}
 			return c.tlsError(err)
 		}
-		c.C = imapclient.New(tc, copts)
+		c.div = newDivertConn(tc, opts.Debug)
+		c.C = imapclient.New(c.div, copts)
 	case account.SecurityStartTLS:
-		cl, err := imapclient.NewStartTLS(raw, copts)
+		tc, err := startTLS(ctx, raw, cfg, opts.Debug)
 		if err != nil {
 			inTime := guard.Stop()
 			raw.Close()
@@ -173,9 +177,14 @@ func (c *Conn) connect(ctx context.Context) error {
 			}
 			return transfer.FatalError(fmt.Errorf("imap %s: STARTTLS failed: %w; the server may not offer STARTTLS: use imaps:// for implicit TLS, or ?tls=none to allow plaintext", opts.Server(), err))
 		}
-		c.C = cl
+		// go-imap reads a greeting first; the real one came before
+		// STARTTLS, and what it said is not trusted after it.
+		c.div = newDivertConn(tc, opts.Debug)
+		c.div.pending.WriteString("* OK TLS established\r\n")
+		c.C = imapclient.New(c.div, copts)
 	default:
-		c.C = imapclient.New(raw, copts)
+		c.div = newDivertConn(raw, opts.Debug)
+		c.C = imapclient.New(c.div, copts)
 	}
 	guard.Stop()
 	err = c.Do(ctx, "greeting", c.C.WaitGreeting)

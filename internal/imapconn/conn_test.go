@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -145,6 +146,24 @@ func TestTLS(t *testing.T) {
 			}
 			if c.TLS == nil || c.TLS.Version < tls.VersionTLS12 {
 				t.Errorf("TLS state = %+v", c.TLS)
+			}
+			// The stream above TLS is lent to a pipe of APPENDs, and
+			// go-imap goes on after it.
+			p, err := c.StartAppendPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := []byte("Subject: over " + tt.name + "\r\n\r\nbody\r\n")
+			a, err := p.Send(AppendRequest{Mailbox: tt.name, Size: int64(len(body)), Body: func(w io.Writer) (int64, error) { n, err := w.Write(body); return int64(n), err }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := a.Wait(context.Background(), p); err == nil || !IsResponse(err) {
+				t.Errorf("APPEND to a missing folder: %v, want the server's NO", err)
+			}
+			p.Close()
+			if err := c.Do(context.Background(), "CREATE", func() error { return c.C.Create(tt.name, nil).Wait() }); err != nil {
+				t.Fatal(err)
 			}
 			c.Close()
 

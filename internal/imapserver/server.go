@@ -62,6 +62,11 @@ type Options struct {
 	// [CANNOT] for a name it cannot store or NO [NOPERM] for a folder the
 	// user may not read.
 	Refuse func(command, folder string) *imap.Error
+	// RefuseAppend, when set, is asked for each APPEND with the folder
+	// (stored "/"-separated name) and the message; a non-nil *imap.Error
+	// is the answer instead of storing it, as a server that will not
+	// take one message (size, content) answers.
+	RefuseAppend func(folder string, body []byte) *imap.Error
 	// Caps replaces the advertised capabilities; nil means IMAP4rev1 with
 	// NAMESPACE, UIDPLUS, MOVE, SPECIAL-USE, LIST-EXTENDED, LIST-STATUS,
 	// STATUS=SIZE, ESEARCH, LITERAL+ and CHILDREN.

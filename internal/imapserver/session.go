@@ -247,6 +247,11 @@ func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.App
 	if err != nil && !s.srv.opts.KeepPartialAppend {
 		return nil, err
 	}
+	if refuse := s.srv.opts.RefuseAppend; refuse != nil && err == nil {
+		if ie := refuse(s.toMem(mailbox), body); ie != nil {
+			return nil, ie
+		}
+	}
 	data := mb.add(body, options.Flags, options.Time)
 	if err != nil {
 		return nil, err

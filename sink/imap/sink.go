@@ -12,7 +12,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"strings"
 	"sync"
@@ -26,7 +25,8 @@ import (
 
 // Sink is an IMAP account written as a transfer.Sink.
 type Sink struct {
-	pool *imapconn.Pool
+	pool  *imapconn.Pool
+	pipes *pipes
 
 	mu      sync.Mutex
 	folders map[string]*destFolder // by transfer name
@@ -81,7 +81,7 @@ func New(ctx context.Context, opts imapconn.Options) (*Sink, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Sink{pool: pool, folders: make(map[string]*destFolder)}, nil
+	return &Sink{pool: pool, pipes: newPipes(pool), folders: make(map[string]*destFolder)}, nil
 }
 
 // Close looks once more for partial copies left by APPENDs that broke off
@@ -415,70 +415,45 @@ func (t *tryCreate) Error() string { return t.err.Error() }
 func (t *tryCreate) Unwrap() error { return t.err }
 
 func (s *Sink) append(ctx context.Context, f *destFolder, m transfer.Message, flags []imap.Flag, body *wire) error {
-	c, err := s.pool.Get(ctx)
+	slot, err := s.pipes.acquire(ctx)
 	if err != nil {
 		return err
 	}
 	mark := f.uidMark()
-	what := fmt.Sprintf("folder %q, message %s: APPEND", m.Folder, m.ID)
-	end := c.Begin(ctx)
-	cmd := c.C.Append(f.server, body.size, &imap.AppendOptions{Flags: flags, Time: m.Date})
-	_, werr := body.copyTo(&armedWriter{w: cmd, c: c})
+	pend, werr := slot.p.Send(imapconn.AppendRequest{Mailbox: f.server, Flags: flags, Date: m.Date, Size: body.size, Body: body.copyTo})
 	var data *imap.AppendData
-	if errors.Is(werr, errSpoolRead) {
-		// Our own copy failed mid-literal: the server is waiting for
-		// bytes that will not come.
-		end()
-		c.MarkBroken()
-		err = werr
-	} else {
-		cerr := cmd.Close()
-		data, err = cmd.Wait()
-		end()
-		if err == nil && cerr != nil {
-			err = cerr
-		}
-		if err == nil && werr != nil {
-			err = werr
-		}
+	err = werr
+	if werr == nil {
+		data, err = pend.Wait(ctx, slot.p)
 	}
+	s.pipes.release(slot)
 	if err == nil {
-		s.pool.Put(c)
 		f.appended(data.UID)
 		return nil
 	}
-	if imapconn.IsResponse(err) && !errors.Is(werr, errSpoolRead) {
+	if errors.Is(err, imapconn.ErrNotSent) {
+		// The pipeline's connection broke before this APPEND began:
+		// the server has nothing of it.
+		return transfer.TemporaryError(fmt.Errorf("folder %q, message %s: %w", m.Folder, m.ID, err))
+	}
+	if imapconn.IsResponse(err) {
 		// The server refused the message; nothing was stored.
-		s.pool.Put(c)
 		var ie *imap.Error
 		errors.As(err, &ie)
-		full := fmt.Errorf("imap %s: APPEND: %w", c.Options().Server(), imapconn.Refusal{E: ie})
+		full := fmt.Errorf("imap %s: APPEND: %w", s.pool.Options().Server(), imapconn.Refusal{E: ie})
 		if ie.Code == imap.ResponseCodeTryCreate {
 			return &tryCreate{transfer.TemporaryError(full)}
 		}
 		return imapconn.AppendRefusal(ie, &transfer.MessageError{Folder: m.Folder, ID: m.ID, Err: full})
 	}
-	cerr := c.Err(what, err)
-	c.MarkBroken()
-	s.pool.Put(c)
-	stored, err := s.cleanup(ctx, f, m, mark, body)
-	if err != nil {
-		return err
+	// The connection broke (or our own copy failed mid-literal, which
+	// breaks it too: the server waits for bytes that will not come).
+	stored, cerr := s.cleanup(ctx, f, m, mark, body)
+	if cerr != nil {
+		return cerr
 	}
 	if stored {
 		return nil
 	}
-	return transfer.TemporaryError(cerr)
-}
-
-// armedWriter restarts the watchdog for every write, so a large message
-// on a slow link is fine while a server that stops reading is not.
-type armedWriter struct {
-	w io.Writer
-	c *imapconn.Conn
-}
-
-func (a *armedWriter) Write(p []byte) (int, error) {
-	a.c.Arm()
-	return a.w.Write(p)
+	return transfer.TemporaryError(fmt.Errorf("folder %q, message %s: %w", m.Folder, m.ID, err))
 }
