@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/mailferry/mailferry/internal/dovecot"
+	"github.com/mailferry/mailferry/internal/jobs"
 )
 
 // writeFile writes text into dir/name and returns the path.
@@ -446,4 +447,30 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// The jobs file shipped for Kubernetes is one that run accepts: its
+// template expands into a job per row of its accounts file, each with the
+// password files its row names.
+func TestKubernetesJobsFile(t *testing.T) {
+	plan, err := jobs.Load("../../deploy/kubernetes/jobs.yaml", copyKeys(), jobs.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	planned, err := checkJobs(t.Context(), plan.Jobs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range planned {
+		got = append(got, p.Name+" "+p.cfg.Source.String()+" "+p.cfg.SourceSecrets.passwordFile+" "+p.cfg.DestSecrets.passwordFile)
+	}
+	want := []string{
+		"migrate/alice imaps://alice%40example.com@imap.old-provider.example:993 /etc/mailferry/secrets/old-alice /etc/mailferry/secrets/new-alice",
+		"migrate/bob imaps://bob%40example.com@imap.old-provider.example:993 /etc/mailferry/secrets/old-bob /etc/mailferry/secrets/new-bob",
+		"migrate/carol imaps://carol%40example.com@imap.old-provider.example:993 /etc/mailferry/secrets/old-carol /etc/mailferry/secrets/new-carol",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("jobs\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }

@@ -120,3 +120,19 @@ func TestViolationsKeepTheSuiteApartFromTheStores(t *testing.T) {
 		}
 	}
 }
+
+func TestViolationsFindKubernetesInTheBinary(t *testing.T) {
+	pkgs := []Package{
+		{ImportPath: module + "/cmd/mailferry", Deps: []string{"k8s.io/api/batch/v1", "sigs.k8s.io/yaml"}},
+		{ImportPath: module + "/deploy/kubernetes", Deps: []string{"k8s.io/api/batch/v1"}},
+	}
+	got := strings.Join(Violations(pkgs), "\n")
+	for _, want := range []string{"cmd/mailferry imports k8s.io/api/batch/v1:", "cmd/mailferry imports sigs.k8s.io/yaml:"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("violation %q not found in:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "deploy/kubernetes") {
+		t.Errorf("the manifests' package may use the Kubernetes types:\n%s", got)
+	}
+}

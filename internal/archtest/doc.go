@@ -11,6 +11,8 @@
 //     (transfer reports figures through its Summary; cmd makes metrics of them);
 //   - the mailferry binary links no test helper, and only test helpers
 //     import testing;
+//   - the mailferry binary links no Kubernetes library (only the tests of
+//     deploy/kubernetes use them);
 //   - each protocol library is imported only from its own folders (go-imap
 //     from the imap packages and the Dovecot test harness, go-sasl from the imap and pop3 ones, go-pop3
 //     from the pop3 ones, go-mbox from the

@@ -113,6 +113,11 @@ var rules = []rule{
 		forbids: func(dep string) bool { return underAny(dep, uiLibraries) },
 	},
 	{
+		name:    "the mailferry binary links no Kubernetes library (the manifests' tests use them)",
+		applies: func(r string) bool { return r == "cmd/mailferry" },
+		forbids: func(dep string) bool { return under(dep, "k8s.io") || under(dep, "sigs.k8s.io") },
+	},
+	{
 		name:    "the mailferry binary links no test helper",
 		applies: func(r string) bool { return r == "cmd/mailferry" },
 		forbids: isTestHelper,
