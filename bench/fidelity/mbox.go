@@ -7,11 +7,12 @@ import (
 )
 
 // mboxStoreHeaders are the header fields mbox writers add for their own
-// bookkeeping (flags, UIDs, lengths); the corpus has none, so they are
+// bookkeeping (flags, UIDs, lengths; X-IMAPbase, the UIDVALIDITY a
+// Dovecot-readable mbox starts with); the corpus has none, so they are
 // left out of the bytes. maildirStoreHeaders: mbsync's X-TUID, which it
 // adds to find a message it stored again.
 var (
-	mboxStoreHeaders    = [][]byte{[]byte("Status:"), []byte("X-Status:"), []byte("X-Keywords:"), []byte("X-UID:"), []byte("Content-Length:")}
+	mboxStoreHeaders    = [][]byte{[]byte("Status:"), []byte("X-Status:"), []byte("X-Keywords:"), []byte("X-UID:"), []byte("X-IMAPbase:"), []byte("Content-Length:")}
 	maildirStoreHeaders = [][]byte{[]byte("X-TUID:")}
 )
 
