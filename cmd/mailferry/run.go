@@ -180,15 +180,20 @@ func runJobs(ctx context.Context, planned []plannedJob, parallel int, out runOut
 			for i := range next {
 				p := planned[i]
 				unlock := lockResources(&resources, p)
-				outcomes[i] = runJob(ctx, p, out)
+				if ctx.Err() != nil {
+					// Stopped while this job waited for a worker
+					// or for its destination.
+					outcomes[i] = notStarted(ctx, p.Name)
+				} else {
+					outcomes[i] = runJob(ctx, p, out)
+				}
 				unlock()
 			}
 		})
 	}
 	for i := range planned {
 		if ctx.Err() != nil {
-			outcomes[i] = jobOutcome{Job: planned[i].Name, Err: interruption(ctx)}
-			outcomes[i].Code = exitCode(outcomes[i].Err)
+			outcomes[i] = notStarted(ctx, planned[i].Name)
 			continue
 		}
 		next <- i
@@ -196,6 +201,12 @@ func runJobs(ctx context.Context, planned []plannedJob, parallel int, out runOut
 	close(next)
 	wg.Wait()
 	return outcomes
+}
+
+// notStarted is the outcome of a job that a stopped run did not start.
+func notStarted(ctx context.Context, name string) jobOutcome {
+	err := interruption(ctx)
+	return jobOutcome{Job: name, Err: err, Code: exitCode(err)}
 }
 
 // lockResources waits until no other job of this run uses p's destination

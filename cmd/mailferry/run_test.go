@@ -9,7 +9,9 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/mailferry/mailferry/internal/dovecot"
 	"github.com/mailferry/mailferry/internal/jobs"
@@ -472,5 +474,76 @@ func TestKubernetesJobsFile(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("jobs\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// mboxOf writes an mbox of n messages, their Message-IDs told apart by tag.
+func mboxOf(t *testing.T, dir, tag string, n int) string {
+	t.Helper()
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "From a@example.com Mon Jan  1 00:00:0%d 2024\nSubject: %s %d\nMessage-ID: <%d.%s@example.com>\n\nbody\n\n", i%10, tag, i, i, tag)
+	}
+	return writeFile(t, dir, tag+".mbox", b.String())
+}
+
+// SIGTERM stops the job that runs as copy stops, starts no other, and the
+// run still ends with a line per job and its summary, exit code 143.
+func TestRunStopsOnSIGTERM(t *testing.T) {
+	dir := t.TempDir()
+	jobsFile := writeFile(t, dir, "jobs.yaml", fmt.Sprintf(`
+jobs:
+  - name: slow
+    source: mbox:%s
+    destination: maildir:%s/slow
+    max-messages-per-second: 2
+  - name: next
+    source: mbox:%s
+    destination: maildir:%s/next
+`, mboxOf(t, dir, "slow", 8), dir, mboxOf(t, dir, "next", 2), dir))
+	r := runSignalled(t, command(t, nil, nil, "run", jobsFile, "--json"), signalPlan{sig: syscall.SIGTERM, when: planned("INBOX", time.Second)})
+	if r.code != 143 {
+		t.Fatalf("exit code %d, want 143:\n%s", r.code, r.result)
+	}
+	if r.took > 5*time.Second {
+		t.Errorf("the run took %v to stop", r.took)
+	}
+	jobs, sum := jsonJobs(t, r.stdout)
+	if j := jobs["slow"]; j.Status != "stopped" || j.Exit != 143 || j.Copied >= 8 {
+		t.Errorf("the running job: %+v", j)
+	}
+	if j := jobs["next"]; j.Status != "not started" || j.Exit != 143 || j.Copied != 0 {
+		t.Errorf("the job after it: %+v", j)
+	}
+	if sum.Exit != 143 || sum.Done != 0 {
+		t.Errorf("summary %+v", sum)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "next")); !os.IsNotExist(err) {
+		t.Errorf("the job after the signal wrote its destination: %v", err)
+	}
+}
+
+// Jobs into one destination take turns, also with --parallel: side by
+// side, the second would find the destination locked.
+func TestRunJobsIntoOneDestinationTakeTurns(t *testing.T) {
+	dir := t.TempDir()
+	jobsFile := writeFile(t, dir, "jobs.yaml", fmt.Sprintf(`
+defaults:
+  max-messages-per-second: 5
+jobs:
+  - name: first
+    source: mbox:%s
+    destination: maildir:%s/merged
+  - name: second
+    source: mbox:%s
+    destination: maildir:%s/merged
+`, mboxOf(t, dir, "first", 4), dir, mboxOf(t, dir, "second", 4), dir))
+	r := mailferry(t, nil, "run", jobsFile, "--parallel", "2")
+	expectCode(t, r, 0)
+	if !strings.Contains(r.stdout, "total: 2 jobs, 2 done, 0 not done: copied 8 messages") {
+		t.Errorf("output:\n%s", r)
+	}
+	if got := len(messageFiles(t, filepath.Join(dir, "merged"))); got != 8 {
+		t.Errorf("the destination holds %d messages, want 8", got)
 	}
 }
