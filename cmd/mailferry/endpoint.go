@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/mailferry/mailferry/internal/account"
+	"github.com/mailferry/mailferry/internal/spelling"
 )
 
 // Endpoint is a parsed SOURCE or DEST argument: a server account or a local
@@ -115,38 +116,12 @@ func looksLikePath(s string) bool {
 func suggestScheme(s string) string {
 	best, bestDist := "", 3
 	for _, k := range []string{"imap", "imaps", "pop3", "pop3s", "maildir", "mbox"} {
-		d := editDistance(s, k)
+		d := spelling.Distance(s, k)
 		if d < bestDist || (d == bestDist && best != "" && len(k) == len(s) && len(best) != len(s)) {
 			best, bestDist = k, d
 		}
 	}
 	return best
-}
-
-// editDistance is the optimal string alignment distance: insertions,
-// deletions, substitutions and transpositions of adjacent letters.
-func editDistance(a, b string) int {
-	d := make([][]int, len(a)+1)
-	for i := range d {
-		d[i] = make([]int, len(b)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(a)][len(b)]
 }
 
 func parseServer(role, raw, scheme string) (Endpoint, error) {

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/mailferry/mailferry/internal/spelling"
 )
 
 // versionString is the version --version prints: the one set with
@@ -66,7 +68,7 @@ func flagProblem(err error, flags []cli.Flag) string {
 			if len(n) < 2 {
 				continue
 			}
-			if d := editDistance(name, n); d < bestDist {
+			if d := spelling.Distance(name, n); d < bestDist {
 				best, bestDist = n, d
 			}
 		}

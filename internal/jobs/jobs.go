@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/mailferry/mailferry/internal/spelling"
 )
 
 // Kind is the type of an option's value.
@@ -170,37 +172,9 @@ func alnum(c byte) bool {
 
 // suggest returns the known key closest to key, when it is close enough to
 // be a typo.
-func suggest(key string, known []string) string {
-	best, bestD := "", 3
-	for _, k := range known {
-		if d := editDistance(key, k); d < bestD {
-			best, bestD = k, d
-		}
-	}
-	return best
-}
+func suggest(key string, known []string) string { return spelling.Closest(key, known, 3) }
 
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
-
-// sortedKeys lists the names of keys in order, with the job's own keys.
+// names lists the names of keys in order, with extra (the job's own keys).
 func (k Keys) names(extra ...string) []string {
 	out := append([]string(nil), extra...)
 	for name := range k {
