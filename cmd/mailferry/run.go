@@ -53,7 +53,8 @@ Examples:
 In a Kubernetes Indexed Job, --shard defaults to $JOB_COMPLETION_INDEX of
 $MAILFERRY_SHARDS (set it to the Job's completions).
 
-Exit codes: 0 every job done, 3 a job had failed messages, 1 a job failed, 2 a usage or jobs file error, 130/143 interrupted.`,
+Exit codes: the worst of the jobs': 0 every job done, 4 done but metrics not recorded, 3 a job had failed messages,
+1 a job failed, 2 a usage or jobs file error, 130/143 interrupted.`,
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "job", Category: catRun, Usage: "run only the job `NAME` (repeatable); the name of an accounts job selects all its rows"},
 			&cli.IntFlag{Name: "parallel", Category: catRun, Value: 1, Usage: "run up to `N` jobs at once (jobs into one destination or state file still take turns)"},
@@ -246,13 +247,15 @@ func runJob(ctx context.Context, p plannedJob, out runOutput) (o jobOutcome) {
 		o.End = time.Now()
 		o.Code = exitCode(o.Err)
 	}()
-	lock, err := lockJob(p)
-	if err != nil {
-		o.Err = err
-		fmt.Fprintf(stderr, "mailferry: %s\n", safeError(err))
-		return o
+	if !p.cfg.Options.DryRun { // a dry run writes nothing, as copy's takes no lock
+		lock, err := lockJob(p)
+		if err != nil {
+			o.Err = err
+			fmt.Fprintf(stderr, "mailferry: %s\n", safeError(err))
+			return o
+		}
+		defer lock.Close()
 	}
-	defer lock.Close()
 	t := jobTerminal(p.Job, stderr)
 	app := withCopyAction(stdout, stderr, func(c *cli.Context) error {
 		var err error
