@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
+	"log/slog"
 	"os"
 	"regexp"
 	"time"
@@ -40,6 +40,8 @@ func copyCommand() *cli.Command {
 		tempDirFlag(),
 		&cli.StringFlag{Name: "metrics-file", Category: catOutput, Usage: "put the run's Prometheus metrics into `FILE` (atomically, at the end; other jobs' series in it are kept)"},
 		&cli.StringFlag{Name: "metrics-push", Category: catOutput, Usage: "push the run's Prometheus metrics to the Pushgateway at `URL` (http://HOST:9091), grouped by job"},
+		&cli.StringFlag{Name: "log-file", Category: catOutput, Usage: "append the run's failures, warnings, per-folder counts and summary to `FILE`, with timestamps (JSON lines with --json), whatever -q or -v say"},
+		&cli.StringFlag{Name: "report", Category: catOutput, Usage: "write a JSON report of the run to `FILE`: per folder copied, skipped, filtered, failed and bytes, and every failure"},
 		&cli.StringFlag{Name: "job-name", Category: catOutput, Usage: "name the job `NAME` in metrics, logs, reports and the state list (default: \"SOURCE → DEST\")"},
 	}
 	flags = append(flags, archiveFlags()...)
@@ -91,6 +93,8 @@ type copyConfig struct {
 	Job       string
 	Options   transfer.Options
 	StateFile string
+	// Report is the --report file, "" for none.
+	Report string
 	// SizeLimit is the largest message the destination takes (--preset).
 	SizeLimit imapsink.SizeLimit
 	Metrics   metricsTargets
@@ -115,6 +119,17 @@ func copyRun(c *cli.Context, t terminal) (transfer.Summary, error) {
 	rep := newReporter(mode, c.App.Writer, c.App.ErrWriter)
 	start := time.Now()
 	cfg, err := parseCopy(c)
+	if path := c.String("log-file"); path != "" && cfg.Job != "" {
+		log, f, lerr := openLogFile(path, mode.JSON, cfg.Job)
+		if lerr != nil && err == nil {
+			err = lerr
+		}
+		if lerr == nil {
+			defer f.Close()
+			rep.SetLog(log)
+			rep.Log(slog.LevelInfo, "start", "source", cfg.Source.String(), "destination", cfg.Dest.String(), "dry_run", mode.DryRun)
+		}
+	}
 	var sum transfer.Summary
 	if err == nil {
 		sum, err = runCopy(c.Context, cfg, rep, t)
@@ -127,28 +142,43 @@ func copyRun(c *cli.Context, t terminal) (transfer.Summary, error) {
 	}
 	rep.Finish(sum, err)
 	if !mode.DryRun && cfg.Job != "" {
-		err = recordMetrics(c.Context, cfg.Metrics, runMetrics{Job: cfg.Job, Summary: sum, ExitCode: exitCode(err), End: time.Now()}, err, c.App.ErrWriter)
+		err = recordJob(c.Context, cfg, sum, err, start, rep)
 	}
 	return sum, reported(err)
 }
 
-// recordMetrics sends a finished job's metrics to its targets and returns
-// the job's outcome: runErr, or when the job succeeded and its metrics
-// could not be recorded, a *monitoringError (exit code 4). Either way a
-// failure to record is printed on stderr.
-func recordMetrics(ctx context.Context, t metricsTargets, m runMetrics, runErr error, stderr io.Writer) error {
-	if t.empty() {
-		return runErr
+// recordJob writes what a finished job leaves for people and monitoring:
+// its --report and its metrics. It returns the job's outcome: runErr, or
+// when the job succeeded and one of them could not be written, a
+// *monitoringError (exit code 4).
+func recordJob(ctx context.Context, cfg copyConfig, sum transfer.Summary, runErr error, start time.Time, rep *reporter) error {
+	end := time.Now()
+	err := runErr
+	if cfg.Report != "" {
+		if rerr := writeReport(cfg.Report, newJobReport(cfg.Job, cfg.ends, sum, runErr, start, end)); rerr != nil {
+			err = recordingFailed(rep, cfg.Job, &monitoringError{err: rerr}, err)
+		}
 	}
-	merr := t.record(ctx, m)
-	if merr == nil {
-		return runErr
+	if !cfg.Metrics.empty() {
+		m := runMetrics{Job: cfg.Job, Summary: sum, ExitCode: exitCode(runErr), End: end}
+		if merr := cfg.Metrics.record(ctx, m); merr != nil {
+			err = recordingFailed(rep, cfg.Job, merr, err)
+		}
 	}
+	return err
+}
+
+// recordingFailed reports that a job's report or metrics could not be
+// written, on stderr and in the log, and returns the job's outcome: runErr
+// when the job failed anyway (the problem is then a warning), else merr.
+func recordingFailed(rep *reporter, job string, merr, runErr error) error {
 	if runErr != nil {
-		fmt.Fprintf(stderr, "mailferry: warning: job %q: %s\n", m.Job, safeError(merr))
+		fmt.Fprintf(rep.stderr, "mailferry: warning: job %q: %s\n", job, safeError(merr))
+		rep.Log(slog.LevelWarn, "warning", "message", merr.Error())
 		return runErr
 	}
-	fmt.Fprintf(stderr, "mailferry: job %q: %s; the copy itself succeeded (exit code %d)\n", m.Job, safeError(merr), exitMonitoring)
+	fmt.Fprintf(rep.stderr, "mailferry: job %q: %s; the copy itself succeeded (exit code %d)\n", job, safeError(merr), exitMonitoring)
+	rep.Log(slog.LevelError, "error", "error", merr.Error(), "exit_code", exitMonitoring)
 	return merr
 }
 
@@ -202,6 +232,10 @@ func parseCopy(c *cli.Context) (copyConfig, error) {
 		return cfg, usageErrorf("destination %s and source %s overlap: one is inside the other, so the copy would write into the store it reads; choose a destination outside the source", cfg.Dest, cfg.Source)
 	}
 	cfg.StateFile = c.String("state")
+	cfg.Report = c.String("report")
+	if err := checkReportPath(cfg.Report); err != nil {
+		return cfg, err
+	}
 
 	sel, err := parseSelection(c)
 	if err != nil {

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"math"
 	"slices"
@@ -51,6 +53,8 @@ type reporter struct {
 	stopTick chan struct{} // closed by Finish to end the progress ticker
 	tickDone chan struct{} // closed when the ticker goroutine has ended
 	ticked   func()        // called after each tick's line; tests wait on it
+	// log is the --log-file, nil without one.
+	log *slog.Logger
 }
 
 // tickSource gives the ticks that print the periodic progress lines, one
@@ -217,7 +221,9 @@ func (r *reporter) Event(e transfer.Event) {
 			r.jsonLine(jsonEvent{Type: "failed", Folder: me.Folder, ID: me.ID, Dest: me.Dest, Subject: me.Subject, Error: me.Err.Error()})
 		}
 		r.errLine("failed: %s", me)
+		r.logLocked(slog.LevelError, "failed", "folder", me.Folder, "id", me.ID, "dest", me.Dest, "subject", me.Subject, "error", me.Err.Error())
 	case transfer.EventRetry:
+		r.logLocked(slog.LevelWarn, "retrying", "folder", e.Folder, "attempt", e.Count, "error", errText)
 		if r.mode.JSON {
 			r.jsonLine(jsonEvent{Type: "retry", Folder: e.Folder, Count: e.Count, Error: errText})
 		} else if !r.mode.Quiet {
@@ -229,6 +235,7 @@ func (r *reporter) Event(e transfer.Event) {
 			// warning alone.
 			text := warningText(transfer.Event{Text: e.Text, Err: e.Err})
 			r.jsonLine(jsonEvent{Type: "warning", Folder: e.Folder, ID: id, Message: text})
+			r.logLocked(slog.LevelWarn, "warning", "folder", e.Folder, "id", id, "message", text)
 			break
 		}
 		r.warnLocked(warningText(e))
@@ -390,6 +397,7 @@ func (r *reporter) Warn(msg string) {
 }
 
 func (r *reporter) warnLocked(msg string) {
+	r.logLocked(slog.LevelWarn, "warning", "message", msg)
 	if r.mode.JSON {
 		r.jsonLine(jsonEvent{Type: "warning", Message: msg})
 		return
@@ -421,6 +429,19 @@ type jsonChanges struct {
 	Renamed        map[string]string `json:"renamed,omitempty"`
 }
 
+// jsonFolderSummary is a line of --json output before the summary: what
+// the copy did with one source folder.
+type jsonFolderSummary struct {
+	Type     string `json:"type"`
+	Folder   string `json:"folder"`
+	Dest     string `json:"dest"`
+	Copied   int    `json:"copied"`
+	Skipped  int    `json:"skipped"`
+	Filtered int    `json:"filtered"`
+	Failed   int    `json:"failed"`
+	Bytes    int64  `json:"bytes"`
+}
+
 type jsonSummary struct {
 	Type     string  `json:"type"`
 	Copied   int     `json:"copied"`
@@ -448,7 +469,9 @@ func (r *reporter) Finish(s transfer.Summary, runErr error) {
 	code := exitCode(runErr)
 	if runErr != nil {
 		fmt.Fprintf(r.stderr, "mailferry: %s\n", safeError(runErr))
+		r.logLocked(slog.LevelError, "error", "error", runErr.Error(), "exit_code", code)
 	}
+	r.logSummaryLocked(s, code)
 	if r.mode.JSON {
 		if runErr != nil {
 			r.jsonLine(struct {
@@ -456,6 +479,12 @@ func (r *reporter) Finish(s transfer.Summary, runErr error) {
 				Error string `json:"error"`
 				Exit  int    `json:"exit"`
 			}{"error", runErr.Error(), code})
+		}
+		if !r.mode.DryRun {
+			for _, f := range s.Folders {
+				r.jsonLine(jsonFolderSummary{Type: "folder-summary", Folder: f.Folder, Dest: f.Dest, Copied: f.Copied,
+					Skipped: f.Skipped, Filtered: f.Filtered, Failed: f.Failed, Bytes: f.Bytes})
+			}
 		}
 		if s.FlagsSynced > 0 || s.FoldersCreated > 0 || s.DestDeleted > 0 || len(s.Renamed) > 0 {
 			r.jsonLine(jsonChanges{Type: "changes", FlagsSynced: s.FlagsSynced, FoldersCreated: s.FoldersCreated,
@@ -465,8 +494,14 @@ func (r *reporter) Finish(s transfer.Summary, runErr error) {
 			Filtered: s.Filtered, Bytes: s.Bytes, Seconds: math.Round(s.Seconds*1000) / 1000})
 		return
 	}
-	if r.mode.Quiet || (runErr != nil && code != exitPartial && !errors.Is(runErr, errInterrupted) && s.Copied == 0) {
-		// Nothing was done: the error says it all.
+	// When nothing was done, the error says it all.
+	nothingDone := runErr != nil && code != exitPartial && !errors.Is(runErr, errInterrupted) && s.Copied == 0
+	if !r.mode.DryRun && !nothingDone {
+		if rows := folderTableRows(s.Folders, r.mode.Quiet); len(rows) > 0 {
+			writeFolderTable(r.stdout, rows)
+		}
+	}
+	if r.mode.Quiet || nothingDone {
 		return
 	}
 	filtered := ""
@@ -493,4 +528,44 @@ func (r *reporter) Finish(s transfer.Summary, runErr error) {
 	for _, from := range slices.Sorted(maps.Keys(s.Renamed)) {
 		fmt.Fprintf(r.stdout, "renamed: folder %q is stored as %q (the destination refused the name)\n", from, s.Renamed[from])
 	}
+}
+
+// logLocked writes a record to the --log-file, if there is one. Callers
+// hold r.mu.
+func (r *reporter) logLocked(level slog.Level, msg string, args ...any) {
+	if r.log != nil {
+		r.log.Log(context.Background(), level, msg, args...)
+	}
+}
+
+// logSummaryLocked logs what the run did, per folder and in total.
+// Callers hold r.mu.
+func (r *reporter) logSummaryLocked(s transfer.Summary, code int) {
+	if r.log == nil {
+		return
+	}
+	for _, f := range s.Folders {
+		r.logLocked(slog.LevelInfo, "folder", "folder", f.Folder, "dest", f.Dest, "copied", f.Copied, "skipped", f.Skipped,
+			"filtered", f.Filtered, "failed", f.Failed, "bytes", f.Bytes)
+	}
+	level := slog.LevelInfo
+	if code != exitOK {
+		level = slog.LevelError
+	}
+	r.logLocked(level, "summary", "copied", s.Copied, "skipped", s.Skipped, "filtered", s.Filtered, "failed", s.Failed,
+		"bytes", s.Bytes, "seconds", math.Round(s.Seconds*1000)/1000, "dry_run", r.mode.DryRun, "exit_code", code)
+}
+
+// SetLog makes l the --log-file's logger.
+func (r *reporter) SetLog(l *slog.Logger) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.log = l
+}
+
+// Log writes a record to the --log-file, if there is one.
+func (r *reporter) Log(level slog.Level, msg string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.logLocked(level, msg, args...)
 }
