@@ -24,6 +24,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 mailferry verify SOURCE DEST [options]   prove DEST holds every SOURCE message
 mailferry folders ENDPOINT [options]     list folders, message counts and sizes
 mailferry run JOBS.yaml [options]        run the copy jobs of a jobs file
+mailferry state list | forget JOB        the jobs' state files: list them, or forget one
 mailferry demo [DIR]                     try it on sample mail, nothing to set up`,
 		Description: `mailferry moves mail between stores, once or on a schedule:
   provider migrations   imaps://… → imaps://… with flags, dates and a final delta run
@@ -40,7 +41,7 @@ Examples:
   mailferry copy mbox:~/old-mail imaps://alice@imap.example.com --dry-run
 
 Exit codes: 0 done, 1 failed, 2 usage error, 3 some messages failed, 4 done but metrics not recorded, 130 interrupted (SIGINT), 143 stopped (SIGTERM).`,
-		Commands:        []*cli.Command{copyCommand(), verifyCommand(), foldersCommand(), runCommand(), demoCommand()},
+		Commands:        []*cli.Command{copyCommand(), verifyCommand(), foldersCommand(), runCommand(), stateCommand(), demoCommand()},
 		Writer:          stdout,
 		ErrWriter:       stderr,
 		HideHelpCommand: false,
@@ -53,7 +54,7 @@ Exit codes: 0 done, 1 failed, 2 usage error, 3 some messages failed, 4 done but 
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return usageErrorf("unknown command %q; the commands are copy, verify, folders, run and demo (see 'mailferry --help')", c.Args().First())
+				return usageErrorf("unknown command %q; the commands are copy, verify, folders, run, state and demo (see 'mailferry --help')", c.Args().First())
 			}
 			return cli.ShowAppHelp(c)
 		},

@@ -412,7 +412,9 @@ func TestDryRunWritesNothing(t *testing.T) {
 	r = mailferry(t, env, "copy", "maildir:"+src, "maildir:"+dst, "--state", state)
 	expectCode(t, r, 0)
 	src2, _ := smallMaildir(t)
-	beforeDst, beforeState := tree(t, dst), tree(t, state)
+	// The real run recorded its job in the job index; the dry run must
+	// not touch it.
+	beforeDst, beforeState, beforeXDG := tree(t, dst), tree(t, state), tree(t, filepath.Join(home, "state"))
 	r = mailferry(t, env, "copy", "maildir:"+src2, "maildir:"+dst, "--state", state, "--dry-run", "--json", "--metrics-file", filepath.Join(home, "m.prom"))
 	expectCode(t, r, 0)
 	lastSummary(t, r.stdout)
@@ -425,8 +427,8 @@ func TestDryRunWritesNothing(t *testing.T) {
 	if after := tree(t, src); fmt.Sprint(after) != fmt.Sprint(before) {
 		t.Errorf("--dry-run changed the source")
 	}
-	if entries, _ := os.ReadDir(filepath.Join(home, "state")); len(entries) != 0 {
-		t.Errorf("--dry-run wrote under $XDG_STATE_HOME: %v", entries)
+	if after := tree(t, filepath.Join(home, "state")); fmt.Sprint(after) != fmt.Sprint(beforeXDG) {
+		t.Errorf("--dry-run wrote under $XDG_STATE_HOME:\nbefore %v\nafter  %v", beforeXDG, after)
 	}
 	if _, err := os.Stat(filepath.Join(home, "m.prom")); !os.IsNotExist(err) {
 		t.Errorf("--dry-run wrote the metrics file")

@@ -36,7 +36,8 @@ func copyCommand() *cli.Command {
 		&cli.BoolFlag{DisableDefaultText: true, Name: "folders-only", Category: catRun, Usage: "create the destination's folders and copy no message"},
 		&cli.BoolFlag{DisableDefaultText: true, Name: "no-sync-flags", Category: catRun, Usage: "do not carry changed flags of messages copied earlier (IMAP and Maildir destinations)"},
 		&cli.IntFlag{Name: "connections", Category: catRun, Value: 4, Usage: "open at most `N` connections to each server"},
-		&cli.StringFlag{Name: "state", Category: catRun, Usage: "keep the record of copied messages in `FILE` (default: inside the destination archive, else $XDG_STATE_HOME/mailferry/)"},
+		&cli.StringFlag{Name: "state", Category: catRun, Usage: "keep the record of copied messages in `FILE` (default: inside the destination archive, else JOB.state in the state directory)"},
+		stateDirFlag(),
 		tempDirFlag(),
 		&cli.StringFlag{Name: "metrics-file", Category: catOutput, Usage: "put the run's Prometheus metrics into `FILE` (atomically, at the end; other jobs' series in it are kept)"},
 		&cli.StringFlag{Name: "metrics-push", Category: catOutput, Usage: "push the run's Prometheus metrics to the Pushgateway at `URL` (http://HOST:9091), grouped by job"},
@@ -93,6 +94,9 @@ type copyConfig struct {
 	Job       string
 	Options   transfer.Options
 	StateFile string
+	// StateDir is --state-dir: where state files without a place in the
+	// destination, IMAP destinations' locks and the job index live.
+	StateDir string
 	// Report is the --report file, "" for none.
 	Report string
 	// SizeLimit is the largest message the destination takes (--preset).
@@ -232,6 +236,7 @@ func parseCopy(c *cli.Context) (copyConfig, error) {
 		return cfg, usageErrorf("destination %s and source %s overlap: one is inside the other, so the copy would write into the store it reads; choose a destination outside the source", cfg.Dest, cfg.Source)
 	}
 	cfg.StateFile = c.String("state")
+	cfg.StateDir = c.String("state-dir")
 	cfg.Report = c.String("report")
 	if err := checkReportPath(cfg.Report); err != nil {
 		return cfg, err
@@ -343,7 +348,7 @@ func copyFrom(ctx context.Context, src transfer.Source, cfg copyConfig, dstCfg e
 		return sum, err
 	}
 	if !cfg.Options.DryRun {
-		lock, err := lockDestination(dst, cfg.Dest)
+		lock, err := lockDestination(dst, cfg.Dest, cfg.StateDir)
 		if err != nil {
 			dst.Close()
 			return sum, err
@@ -368,7 +373,7 @@ func copyFrom(ctx context.Context, src transfer.Source, cfg copyConfig, dstCfg e
 		}
 	}
 
-	statePathName, err := statePath(cfg.StateFile, dst, cfg.Source, cfg.Dest)
+	statePathName, err := statePath(cfg, dst, opts.DryRun)
 	if err != nil {
 		return sum, err
 	}
@@ -384,6 +389,9 @@ func copyFrom(ctx context.Context, src transfer.Source, cfg copyConfig, dstCfg e
 		}()
 	}
 	opts.Journal = journal
+	if journal != nil && !opts.DryRun {
+		defer func() { rememberJob(cfg, statePathName, outcome(ctx, sum, err), rep) }()
+	}
 
 	sum, err = transfer.Run(ctx, src, dst, opts)
 	if err != nil && ctx.Err() == nil {

@@ -21,14 +21,14 @@ type lockLocator interface {
 // mbox archive, the sink's own lock file; for an IMAP account, a file in
 // the state directory named after the server (host and port) and the
 // user, so every run into that account meets it whatever its --state.
-func destinationLockPath(dst transfer.Sink, ep Endpoint) (string, error) {
+func destinationLockPath(dst transfer.Sink, ep Endpoint, stateDirFlag string) (string, error) {
 	if l, ok := dst.(lockLocator); ok {
 		return l.LockPath(), nil
 	}
 	if !ep.IsIMAP() {
 		return "", nil
 	}
-	dir, err := stateDir()
+	dir, err := stateDir(stateDirFlag)
 	if err != nil {
 		return "", usageErrorf("no place for the lock of destination %s: %v", ep, err)
 	}
@@ -41,8 +41,8 @@ func destinationLockPath(dst transfer.Sink, ep Endpoint) (string, error) {
 // too: the state file's lock cannot see a run that uses another one. The
 // lock is released by closing what is returned (nil when the destination
 // needs none).
-func lockDestination(dst transfer.Sink, ep Endpoint) (*transfer.Lock, error) {
-	path, err := destinationLockPath(dst, ep)
+func lockDestination(dst transfer.Sink, ep Endpoint, stateDirFlag string) (*transfer.Lock, error) {
+	path, err := destinationLockPath(dst, ep, stateDirFlag)
 	if err != nil || path == "" {
 		return nil, err
 	}

@@ -430,16 +430,10 @@ type jsonChanges struct {
 }
 
 // jsonFolderSummary is a line of --json output before the summary: what
-// the copy did with one source folder.
+// the copy did with one source folder, as the report says it.
 type jsonFolderSummary struct {
-	Type     string `json:"type"`
-	Folder   string `json:"folder"`
-	Dest     string `json:"dest"`
-	Copied   int    `json:"copied"`
-	Skipped  int    `json:"skipped"`
-	Filtered int    `json:"filtered"`
-	Failed   int    `json:"failed"`
-	Bytes    int64  `json:"bytes"`
+	Type string `json:"type"`
+	reportFolder
 }
 
 type jsonSummary struct {
@@ -482,8 +476,7 @@ func (r *reporter) Finish(s transfer.Summary, runErr error) {
 		}
 		if !r.mode.DryRun {
 			for _, f := range s.Folders {
-				r.jsonLine(jsonFolderSummary{Type: "folder-summary", Folder: f.Folder, Dest: f.Dest, Copied: f.Copied,
-					Skipped: f.Skipped, Filtered: f.Filtered, Failed: f.Failed, Bytes: f.Bytes})
+				r.jsonLine(jsonFolderSummary{Type: "folder-summary", reportFolder: reportFolder(f)})
 			}
 		}
 		if s.FlagsSynced > 0 || s.FoldersCreated > 0 || s.DestDeleted > 0 || len(s.Renamed) > 0 {

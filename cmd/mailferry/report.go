@@ -41,6 +41,8 @@ type reportSummary struct {
 	SourceDeleted  int     `json:"source_deleted"`
 }
 
+// reportFolder is what the report and the folder-summary line of --json
+// say of one source folder.
 type reportFolder struct {
 	Folder   string `json:"folder"`
 	Dest     string `json:"dest"`

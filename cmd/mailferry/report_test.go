@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailferry/mailferry/internal/dovecot"
 	"github.com/mailferry/mailferry/transfer"
 )
 
@@ -149,8 +150,8 @@ func TestCopyReportAndLogOfAFailure(t *testing.T) {
 			folderLines = append(folderLines, f)
 		}
 	}
-	if len(folderLines) != 4 || folderLines[1] != (jsonFolderSummary{Type: "folder-summary", Folder: "INBOX", Dest: "INBOX", Copied: 5, Bytes: folderLines[1].Bytes}) ||
-		folderLines[2] != (jsonFolderSummary{Type: "folder-summary", Folder: "NoCur", Dest: "NoCur", Failed: 1}) {
+	if len(folderLines) != 4 || folderLines[1].reportFolder != (reportFolder{Folder: "INBOX", Dest: "INBOX", Copied: 5, Bytes: folderLines[1].Bytes}) ||
+		folderLines[2].reportFolder != (reportFolder{Folder: "NoCur", Dest: "NoCur", Failed: 1}) {
 		t.Errorf("folder-summary lines %+v:\n%s", folderLines, r)
 	}
 	if s := lastSummary(t, r.stdout); s.Failed != 1 || s.Copied != 10 {
@@ -244,4 +245,61 @@ func readReport(t *testing.T, path string) jobReport {
 		t.Fatalf("report %s: %v\n%s", path, err, b)
 	}
 	return r
+}
+
+// Into Dovecot, which refuses a message larger than it takes: the report,
+// the metrics and the log carry the same per-folder counts, and the
+// server's answer.
+func TestDovecotReportMetricsAndLog(t *testing.T) {
+	s := dovecot.Start(t, dovecot.Options{Users: []dovecot.User{dovecotUser}, MaxMailSize: "2k"})
+	var msgs []testMessage
+	for i := range 5 {
+		size := 400
+		if i == 3 {
+			size = 6000 // refused by Dovecot
+		}
+		msgs = append(msgs, message("INBOX", i, size))
+	}
+	for i := 5; i < 9; i++ {
+		size := 400
+		if i == 8 {
+			size = 30000 // left out by --max-size
+		}
+		msgs = append(msgs, message("Archive", i, size))
+	}
+	src := filepath.Join(t.TempDir(), "src")
+	writeMaildir(t, src, msgs)
+	dir := t.TempDir()
+	report, prom, logFile := filepath.Join(dir, "report.json"), filepath.Join(dir, "mailferry.prom"), filepath.Join(dir, "mailferry.log")
+	r := copyIntoDovecot(t, s, "maildir:"+src, "--max-size", "20K", "--map", "Archive=Old/Archive", "--job-name", "carol-migration",
+		"--report", report, "--metrics-file", prom, "--log-file", logFile)
+	expectCode(t, r, exitPartial)
+	if got := storedMessages(t, s); got != 7 {
+		t.Errorf("Dovecot holds %d messages, want 7", got)
+	}
+	rep := readReport(t, report)
+	if len(rep.Folders) != 2 ||
+		rep.Folders[0] != (reportFolder{Folder: "Archive", Dest: "Old/Archive", Copied: 3, Filtered: 1, Bytes: rep.Folders[0].Bytes}) ||
+		rep.Folders[1] != (reportFolder{Folder: "INBOX", Dest: "INBOX", Copied: 4, Failed: 1, Bytes: rep.Folders[1].Bytes}) {
+		t.Errorf("report folders %+v", rep.Folders)
+	}
+	if len(rep.Failures) != 1 || rep.Failures[0].Folder != "INBOX" || rep.Failures[0].Subject != "message 3 in INBOX" ||
+		!strings.Contains(rep.Failures[0].Error, "NO [LIMIT] Mail size is larger") {
+		t.Errorf("report failures %+v", rep.Failures)
+	}
+	if rep.ExitCode != exitPartial || rep.Destination != "imap://carol@"+s.IMAPAddr {
+		t.Errorf("report %+v", rep)
+	}
+	expectJob(t, metricsFileValues(t, prom), "carol-migration", map[string]float64{
+		"mailferry_messages_copied": 7, "mailferry_messages_failed": 1, "mailferry_messages_filtered": 1,
+		"mailferry_messages_skipped": 0, "mailferry_exit_code": exitPartial, lastSuccessMetric: 0,
+		"mailferry_bytes_copied": float64(rep.Summary.Bytes),
+	})
+	b, _ := os.ReadFile(logFile)
+	if !regexp.MustCompile(`(?m)^time=\S+ level=ERROR msg=failed job=carol-migration folder=INBOX id=\S+ dest=INBOX subject="message 3 in INBOX" error=".*NO \[LIMIT\]`).Match(b) {
+		t.Errorf("the log lacks the refusal:\n%s", b)
+	}
+	if !regexp.MustCompile(`(?m)^time=\S+ level=INFO msg=folder job=carol-migration folder=Archive dest=Old/Archive copied=3 skipped=0 filtered=1 failed=0 bytes=\d+$`).Match(b) {
+		t.Errorf("the log lacks the Archive folder's counts:\n%s", b)
+	}
 }

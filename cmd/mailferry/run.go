@@ -273,7 +273,7 @@ func runJob(ctx context.Context, p plannedJob, out runOutput) (o jobOutcome) {
 // lockJob takes the lock of job p, a file in the state directory named
 // after the job's name and endpoints.
 func lockJob(p plannedJob) (*transfer.Lock, error) {
-	dir, err := stateDir()
+	dir, err := stateDir(p.cfg.StateDir)
 	if err != nil {
 		return nil, usageErrorf("no place for the lock of job %q: %v", p.Name, err)
 	}
