@@ -68,3 +68,28 @@ func BenchmarkListFetch(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPutKeywords is BenchmarkPut with keywords: the first twenty
+// messages each bring a new one, which goes into the file's X-IMAPbase list
+// in place; the others reuse them.
+func BenchmarkPutKeywords(b *testing.B) {
+	s, err := sinkmbox.New(filepath.Join(b.TempDir(), "b.mbox"), sinkmbox.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	body := benchBody(0)
+	b.SetBytes(int64(len(body)))
+	for i := 0; b.Loop(); i++ {
+		m := transfer.Message{Folder: "INBOX", ID: fmt.Sprint(i), Date: time.Unix(1700000000, 0), Size: int64(len(body)),
+			Flags: []string{`\Seen`, fmt.Sprintf("label%02d", i%20)}}
+		if err := s.Put(ctx, m, bytes.NewReader(body)); err != nil {
+			b.Fatal(err)
+		}
+		if i%100 == 99 {
+			if err := s.Flush(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
