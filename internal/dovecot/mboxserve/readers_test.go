@@ -507,6 +507,66 @@ func TestDovecotServesArchive(t *testing.T) {
 	}
 }
 
+// TestDovecotShowsKeywordsOfALaterRun: a run into an archive that Dovecot
+// has served (and rewritten) adds a message with a keyword the file did
+// not have; the X-IMAPbase list takes it in place, and Dovecot shows it.
+func TestDovecotShowsKeywordsOfALaterRun(t *testing.T) {
+	t.Parallel()
+	user := dovecot.User{Name: "later", Password: "pw"}
+	s := dovecot.Start(t, dovecot.Options{Users: []dovecot.User{user}, Mbox: true})
+	dir := s.MboxDir(user.Name)
+	add := func(id, subject string, flags []string) {
+		t.Helper()
+		sink, err := mbox.New(dir, mbox.Options{Warn: func(w string) { t.Errorf("sink warning: %s", w) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := []byte("Subject: " + subject + "\n\nx\n")
+		m := transfer.Message{Folder: "INBOX", ID: id, Flags: flags, Date: time.Unix(1700000000, 0), Size: int64(len(body))}
+		if err := sink.Put(context.Background(), m, bytes.NewReader(body)); err != nil {
+			t.Fatal(err)
+		}
+		if err := sink.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.ChownMail(user.Name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flags := func() [][]string {
+		t.Helper()
+		c := s.Login(t, user)
+		defer func() { c.Logout().Wait() }()
+		if _, err := c.Select("INBOX", &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
+			t.Fatalf("EXAMINE INBOX: %v", err)
+		}
+		got, err := c.Fetch(imap.SeqSet{{Start: 1, Stop: 0}}, &imap.FetchOptions{Flags: true}).Collect()
+		if err != nil {
+			t.Fatalf("FETCH: %v", err)
+		}
+		var out [][]string
+		for _, m := range got {
+			var fl []string
+			for _, f := range m.Flags {
+				if f != `\Recent` {
+					fl = append(fl, string(f))
+				}
+			}
+			out = append(out, formats.NormalizeFlags(fl))
+		}
+		return out
+	}
+	add("1", "first", []string{`\Seen`, "Work"})
+	if got := flags(); len(got) != 1 || !slices.Equal(got[0], []string{"Work", `\Seen`}) {
+		t.Fatalf("first run: Dovecot shows %q", got)
+	}
+	add("2", "later", []string{"Later", "$Forwarded"})
+	want := [][]string{{"Work", `\Seen`}, {"$Forwarded", "Later"}}
+	if got := flags(); !slices.EqualFunc(got, want, slices.Equal[[]string]) {
+		t.Errorf("after a later run: Dovecot shows %q, want %q", got, want)
+	}
+}
+
 // readBack reads an mbox file with mailferry's source, in file order.
 func readBack(t *testing.T, path string) []stored {
 	t.Helper()
