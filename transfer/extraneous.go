@@ -32,7 +32,8 @@ func (r *runner) goneFromSource(g *destGroup, listed map[*folderJob][]Message) [
 }
 
 // deleteExtraneous deletes the copies of gone messages from the destination
-// folder. A copy is deleted only when its content digest is that of the
+// folder, or moves them where the plan would copy the same message, moved
+// at the source (moves.go). A copy is deleted only when its content digest is that of the
 // message the run copied, and only as many copies of that content as the
 // source no longer needs: a message still in the source (another identical
 // copy, the same message moved back) keeps its copy. A message mailferry did
@@ -82,6 +83,7 @@ func (r *runner) deleteExtraneous(ctx context.Context, g *destGroup, entries []*
 	var (
 		del      []string
 		recs     []Record
+		moves    []move
 		byFolder = make(map[string]int)
 	)
 	for _, rec := range gone {
@@ -90,10 +92,22 @@ func (r *runner) deleteExtraneous(ctx context.Context, g *destGroup, entries []*
 			continue
 		}
 		copies[rec.Digest] = left[1:]
+		partner, err := r.movePartner(ctx, g, rec)
+		if err != nil {
+			return err
+		}
+		if partner != nil {
+			partner.moved = true
+			moves = append(moves, move{ref: left[0], rec: rec, e: partner})
+			continue
+		}
 		del = append(del, left[0])
 		rec.CopyDeleted = true
 		recs = append(recs, rec)
 		byFolder[rec.Folder]++
+	}
+	if err := r.moveCopies(ctx, g, moves); err != nil {
+		return err
 	}
 	if len(del) == 0 {
 		return nil

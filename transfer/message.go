@@ -54,6 +54,9 @@ type Folder struct {
 	Messages int
 	// Bytes is the total size when cheaply known, else -1.
 	Bytes int64
+	// Subscription is whether the folder is subscribed, when the store
+	// keeps that (IMAP: LIST-EXTENDED's \Subscribed).
+	Subscription Subscription
 }
 
 // Source is a store messages are copied from.

@@ -120,6 +120,15 @@ type Summary struct {
 	FlagsSynced int
 	// DestDeleted counts copies deleted by DeleteExtraneous.
 	DestDeleted int
+	// Rewritten counts messages the destination stored in another form
+	// than they were sent (a RewriteChecker sink).
+	Rewritten int
+	// Moved counts copies moved between destination folders because
+	// their messages moved between source folders (DeleteExtraneous).
+	Moved int
+	// SubscriptionsChanged counts destination folders subscribed or
+	// unsubscribed to match their source folders.
+	SubscriptionsChanged int
 	// FoldersCreated counts destination folders created empty (a source
 	// folder without messages to copy, or --folders-only).
 	FoldersCreated int

@@ -32,6 +32,9 @@ type planEntry struct {
 	// syncedFlags, when not nil, are the flags the copy has after this
 	// plan (equal to the source's): the journal records them.
 	syncedFlags []string
+	// moved: the copy of the message at its old place was moved to this
+	// message's destination folder (moves.go); nothing is copied.
+	moved bool
 }
 
 // planGroup lists every source folder of g, applies the filters and the
@@ -137,10 +140,34 @@ func (r *runner) planGroup(ctx context.Context, g *destGroup) error {
 	if err := r.syncFlags(ctx, g, entries, idx, needsDest); err != nil {
 		return err
 	}
-	if err := r.deleteExtraneous(ctx, g, entries, idx, gone); err != nil {
-		return err
+	g.plan = &groupPlan{entries: entries, idx: idx, gone: gone}
+	return nil
+}
+
+// finishGroups ends the plan once every group is planned: first the copies
+// of messages gone from the source are moved to where the source moved
+// them, or deleted (--delete-extraneous), then every group's decisions
+// become its todo lists. A move takes a message off another group's list,
+// so no list is made before all moves are decided.
+func (r *runner) finishGroups(ctx context.Context, groups []*destGroup) {
+	r.moves = r.moveCandidates(groups)
+	phase := func(do func(g *destGroup) error) {
+		for _, g := range groups {
+			if g.failed || g.plan == nil || ctx.Err() != nil {
+				continue
+			}
+			if err := do(g); err != nil {
+				if err := r.groupFailed(ctx, g, err); err != nil {
+					r.fail(err)
+				}
+				g.failed = true
+			}
+		}
 	}
-	return r.finishPlan(g, entries)
+	phase(func(g *destGroup) error {
+		return r.deleteExtraneous(ctx, g, g.plan.entries, g.plan.idx, g.plan.gone)
+	})
+	phase(func(g *destGroup) error { return r.finishPlan(g, g.plan.entries) })
 }
 
 // list lists one source folder, holding a fetch slot.
@@ -185,8 +212,8 @@ func (r *runner) sameMailbox(ctx context.Context, g *destGroup, idx FolderIndex,
 func (r *runner) finishPlan(g *destGroup, entries []*planEntry) error {
 	var recs []Record
 	type tally struct {
-		known, held int
-		bytes       int64
+		known, held, moved int
+		bytes              int64
 	}
 	counts := make(map[*folderJob]*tally)
 	for _, job := range g.jobs {
@@ -195,6 +222,8 @@ func (r *runner) finishPlan(g *destGroup, entries []*planEntry) error {
 	for _, e := range entries {
 		t := counts[e.job]
 		switch {
+		case e.moved:
+			t.moved++
 		case e.known:
 			t.known++
 			if (e.confirmed && e.rec.Digest == "") || e.syncedFlags != nil {
@@ -218,6 +247,7 @@ func (r *runner) finishPlan(g *destGroup, entries []*planEntry) error {
 		r.folderSeen(job)
 		r.skipped(job, t.known, "already copied")
 		r.skipped(job, t.held, "already at destination")
+		r.skipped(job, t.moved, "moved at the destination")
 		r.event(Event{Kind: EventPlanned, Folder: job.folder.Name, Count: len(job.todo), Bytes: t.bytes, Text: job.dest})
 		if r.opts.DryRun {
 			for i := range job.todo {

@@ -65,6 +65,10 @@ func Run(ctx context.Context, src Source, dst Sink, opts Options) (Summary, erro
 
 // runner is the state of one Run.
 type runner struct {
+	// moves are the messages to copy a gone message's copy may be moved
+	// to (moves.go); nil when copies are not moved.
+	moves *moveIndex
+
 	src      Source
 	dst      Sink
 	opts     Options
@@ -173,6 +177,7 @@ func (r *runner) run(parent context.Context) error {
 	if r.opts.FoldersOnly {
 		if !r.opts.DryRun {
 			r.createFolders(ctx, groups)
+			r.copySubscriptions(ctx, groups)
 		}
 		return r.result(parent, nil)
 	}
@@ -193,6 +198,7 @@ func (r *runner) run(parent context.Context) error {
 		})
 	}
 	_ = plans.Wait()
+	r.finishGroups(ctx, groups)
 	if r.opts.DryRun || ctx.Err() != nil {
 		return r.result(parent, nil)
 	}
@@ -249,6 +255,8 @@ func (r *runner) run(parent context.Context) error {
 	if err := r.flushPending(fctx, false); err != nil {
 		r.fail(err)
 	}
+	r.reportRewrites(ctx)
+	r.copySubscriptions(ctx, groups)
 	return r.result(parent, nil)
 }
 

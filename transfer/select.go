@@ -137,6 +137,16 @@ type destGroup struct {
 	// shrank: the destination holds fewer messages than the journal
 	// records as copied into it.
 	shrank bool
+	// plan is what planGroup decided, finished once every group is
+	// planned (finishGroups): a move joins two groups.
+	plan *groupPlan
+}
+
+// groupPlan is one group's plan before it becomes the folders' todo lists.
+type groupPlan struct {
+	entries []*planEntry
+	idx     FolderIndex
+	gone    []Record
 }
 
 // selectFolders lists the source folders, applies the selection and groups

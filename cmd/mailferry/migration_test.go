@@ -88,9 +88,26 @@ func mailboxState(t *testing.T, s *dovecot.Server, user, password string) map[st
 	return out
 }
 
+// subscriptions lists the folders user has subscribed, sorted.
+func subscriptions(t *testing.T, s *dovecot.Server, user, password string) []string {
+	t.Helper()
+	c := imapSession(t, s, user, password)
+	list, err := c.List("", "*", &imap.ListOptions{SelectSubscribed: true}).Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := []string{}
+	for _, l := range list {
+		out = append(out, l.Mailbox)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // The migration a provider change is: a pre-copy to two destinations, then
 // at the source flags and keywords change, mail arrives, mail is deleted, a
-// message moves between folders and an empty folder is made; a second run
+// message moves between folders, an empty folder is made and subscribed, a
+// folder unsubscribed; a second run
 // with --delete-extraneous makes the destination what the source is
 // (verify passes: flags, dates, content, folders); one without it only adds:
 // the new messages, the moved message's new copy, the flag changes and the
@@ -101,6 +118,9 @@ func TestDovecotMigrationKeepsTheDestinationInStep(t *testing.T) {
 	src := imapSession(t, s, "alice", "apw")
 	day := func(i int) time.Time { return time.Date(2024, 3, 1+i, 9, 30, 0, 0, time.UTC) }
 	if err := src.Create("Work", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := src.Subscribe("Work").Wait(); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 5; i++ {
@@ -136,6 +156,9 @@ func TestDovecotMigrationKeepsTheDestinationInStep(t *testing.T) {
 			t.Fatalf("pre-copy to %s:\n%s", u.Name, r)
 		}
 		expectCode(t, verifyAgainst(u), 0)
+		if got, want := subscriptions(t, s, u.Name, u.Password), subscriptions(t, s, "alice", "apw"); !reflect.DeepEqual(got, want) {
+			t.Errorf("after the pre-copy %s has subscribed %q, the source %q", u.Name, got, want)
+		}
 	}
 
 	// At the source: flags and keywords change, two messages arrive, one
@@ -168,16 +191,33 @@ func TestDovecotMigrationKeepsTheDestinationInStep(t *testing.T) {
 	if err := src.Create("Empty", nil).Wait(); err != nil {
 		t.Fatal(err)
 	}
+	if err := src.Subscribe("Empty").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := src.Unsubscribe("Work").Wait(); err != nil {
+		t.Fatal(err)
+	}
 	want := mailboxState(t, s, "alice", "apw")
+	wantSubscribed := subscriptions(t, s, "alice", "apw")
+	if !reflect.DeepEqual(wantSubscribed, []string{"Empty"}) {
+		t.Fatalf("the source has subscribed %q", wantSubscribed)
+	}
 
 	// With --delete-extraneous: the destination is the source.
+	// The moved message is moved there too (Dovecot has MOVE), not copied
+	// again: only the two new messages are copied.
 	r := copyTo(carol, "--delete-extraneous")
 	expectCode(t, r, 0)
-	t.Logf("with --delete-extraneous:\n%s", r.stdout)
+	if !regexp.MustCompile(`^copied 2 messages \(\d+ B\), skipped 7, flags updated on 3, 1 deleted at the destination \(gone from the source\), 1 moved at the destination \(moved at the source\), 1 empty folder created, 1 folder subscribed or unsubscribed as at the source, failed 0`).MatchString(r.stdout) {
+		t.Errorf("the summary with --delete-extraneous does not count 2 copied, 1 deleted, 1 moved:\n%s", r)
+	}
 	if got := mailboxState(t, s, "carol", "cpw"); !reflect.DeepEqual(got, want) {
 		t.Errorf("with --delete-extraneous carol holds\n%v\nthe source\n%v\n%s", got, want, r)
 	}
 	expectCode(t, verifyAgainst(carol), 0)
+	if got := subscriptions(t, s, "carol", "cpw"); !reflect.DeepEqual(got, wantSubscribed) {
+		t.Errorf("carol has subscribed %q, the source %q", got, wantSubscribed)
+	}
 
 	// Without: only additions, the moved message's new copy, the flag
 	// changes and the new folder.
@@ -193,6 +233,9 @@ func TestDovecotMigrationKeepsTheDestinationInStep(t *testing.T) {
 	sort.Strings(kept["INBOX"])
 	if got := mailboxState(t, s, "bob", "bpw"); !reflect.DeepEqual(got, kept) {
 		t.Errorf("without --delete-extraneous bob holds\n%v\nwant\n%v\n%s", got, kept, r)
+	}
+	if got := subscriptions(t, s, "bob", "bpw"); !reflect.DeepEqual(got, wantSubscribed) {
+		t.Errorf("bob has subscribed %q, the source %q", got, wantSubscribed)
 	}
 	// verify finds every source message there and counts the two more.
 	v := verifyAgainst(bob)

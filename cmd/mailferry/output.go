@@ -426,6 +426,9 @@ type jsonChanges struct {
 	FlagsSynced    int               `json:"flags_synced,omitempty"`
 	FoldersCreated int               `json:"folders_created,omitempty"`
 	DestDeleted    int               `json:"dest_deleted,omitempty"`
+	Moved          int               `json:"moved,omitempty"`
+	Rewritten      int               `json:"rewritten,omitempty"`
+	Subscriptions  int               `json:"subscriptions_changed,omitempty"`
 	Renamed        map[string]string `json:"renamed,omitempty"`
 }
 
@@ -479,9 +482,9 @@ func (r *reporter) Finish(s transfer.Summary, runErr error) {
 				r.jsonLine(jsonFolderSummary{Type: "folder-summary", reportFolder: reportFolder(f)})
 			}
 		}
-		if s.FlagsSynced > 0 || s.FoldersCreated > 0 || s.DestDeleted > 0 || len(s.Renamed) > 0 {
+		if s.FlagsSynced > 0 || s.FoldersCreated > 0 || s.DestDeleted > 0 || s.Moved > 0 || s.Rewritten > 0 || s.SubscriptionsChanged > 0 || len(s.Renamed) > 0 {
 			r.jsonLine(jsonChanges{Type: "changes", FlagsSynced: s.FlagsSynced, FoldersCreated: s.FoldersCreated,
-				DestDeleted: s.DestDeleted, Renamed: s.Renamed})
+				DestDeleted: s.DestDeleted, Moved: s.Moved, Rewritten: s.Rewritten, Subscriptions: s.SubscriptionsChanged, Renamed: s.Renamed})
 		}
 		r.jsonLine(jsonSummary{Type: "summary", Copied: s.Copied, Skipped: s.Skipped, Failed: s.Failed,
 			Filtered: s.Filtered, Bytes: s.Bytes, Seconds: math.Round(s.Seconds*1000) / 1000})
@@ -513,8 +516,17 @@ func (r *reporter) Finish(s transfer.Summary, runErr error) {
 	if s.DestDeleted > 0 {
 		flags += fmt.Sprintf(", %d deleted at the destination (gone from the source)", s.DestDeleted)
 	}
+	if s.Rewritten > 0 {
+		flags += fmt.Sprintf(", %s stored differently by the destination (listed above)", plural.Count(s.Rewritten, "message"))
+	}
+	if s.Moved > 0 {
+		flags += fmt.Sprintf(", %d moved at the destination (moved at the source)", s.Moved)
+	}
 	if s.FoldersCreated > 0 {
 		flags += fmt.Sprintf(", %s created", plural.Count(s.FoldersCreated, "empty folder"))
+	}
+	if s.SubscriptionsChanged > 0 {
+		flags += fmt.Sprintf(", %s subscribed or unsubscribed as at the source", plural.Count(s.SubscriptionsChanged, "folder"))
 	}
 	fmt.Fprintf(r.stdout, "copied %s (%s), skipped %d%s, failed %d in %.1fs\n",
 		plural.Count(s.Copied, "message"), formatBytes(s.Bytes), s.Skipped, flags, s.Failed, s.Seconds)

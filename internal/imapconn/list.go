@@ -17,7 +17,8 @@ type ListedFolder struct {
 	Server string
 }
 
-// ListFolders runs LIST "" "*" on c, with special-use attributes (and,
+// ListFolders runs LIST "" "*" on c, with special-use attributes, whether
+// each folder is subscribed (LIST-EXTENDED's RETURN (SUBSCRIBED)) (and,
 // when withStatus and the server has LIST-STATUS, counts and sizes), and
 // returns the selectable folders sorted by name. Two server names that map
 // to one transfer name keep the first; the user is warned.
@@ -26,6 +27,10 @@ func ListFolders(ctx context.Context, c *Conn, withStatus bool) ([]ListedFolder,
 	opts := &imap.ListOptions{}
 	if caps.Has(imap.CapSpecialUse) && (caps.Has(imap.CapListExtended) || caps.Has(imap.CapIMAP4rev2)) {
 		opts.ReturnSpecialUse = true
+	}
+	listExtended := caps.Has(imap.CapListExtended) || caps.Has(imap.CapIMAP4rev2)
+	if listExtended {
+		opts.ReturnSubscribed = true
 	}
 	if withStatus && (caps.Has(imap.CapListStatus) || caps.Has(imap.CapIMAP4rev2)) {
 		opts.ReturnStatus = &imap.StatusOptions{NumMessages: true, Size: caps.Has(imap.CapStatusSize) || caps.Has(imap.CapIMAP4rev2)}
@@ -52,6 +57,12 @@ func ListFolders(ctx context.Context, c *Conn, withStatus bool) ([]ListedFolder,
 		}
 		seen[name] = l.Mailbox
 		f := transfer.Folder{Name: name, Role: RoleOf(l.Attrs), Messages: -1, Bytes: -1}
+		if listExtended {
+			f.Subscription = transfer.Unsubscribed
+			if HasAttr(l.Attrs, imap.MailboxAttrSubscribed) {
+				f.Subscription = transfer.Subscribed
+			}
+		}
 		if l.Status != nil {
 			if l.Status.NumMessages != nil {
 				f.Messages = int(*l.Status.NumMessages)

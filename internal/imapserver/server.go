@@ -56,6 +56,11 @@ type Options struct {
 	// name) with the UID, to test clients against servers that lose or
 	// alter mail. RFC822.SIZE stays the size of what is stored.
 	ServeBody func(folder string, uid imap.UID, body []byte) []byte
+	// StoreBody, when set, changes what an APPEND stores in the folder
+	// (stored "/"-separated name), as servers that rewrite mail do
+	// (Courier adds a final CRLF, Cyrus replaces 8-bit header bytes with
+	// X); APPENDUID names the stored message.
+	StoreBody func(folder string, body []byte) []byte
 	// Refuse, when set, is asked before each CREATE, SELECT and EXAMINE
 	// with the command and the folder (stored "/"-separated name); a
 	// non-nil *imap.Error is the answer instead, such as Dovecot's NO

@@ -252,6 +252,9 @@ func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.App
 			return nil, ie
 		}
 	}
+	if rewrite := s.srv.opts.StoreBody; rewrite != nil && err == nil {
+		body = rewrite(s.toMem(mailbox), body)
+	}
 	data := mb.add(body, options.Flags, options.Time)
 	if err != nil {
 		return nil, err

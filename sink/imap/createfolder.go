@@ -6,6 +6,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
+	"github.com/mailferry/mailferry/internal/imapconn"
 	"github.com/mailferry/mailferry/transfer"
 )
 
@@ -37,16 +38,12 @@ var _ transfer.MessageCounter = (*Sink)(nil)
 // MessageCount asks STATUS (MESSAGES) of folder; 0 for a folder that does
 // not exist.
 func (s *Sink) MessageCount(ctx context.Context, folder string) (int, error) {
-	f := s.folder(folder)
 	c, err := s.pool.Get(ctx)
 	if err != nil {
 		return 0, err
 	}
 	defer s.pool.Put(c)
-	f.mu.Lock()
-	exists, err := s.locate(ctx, c, f)
-	server := f.server
-	f.mu.Unlock()
+	server, exists, err := s.existing(ctx, c, folder)
 	if err != nil || !exists {
 		return 0, err
 	}
@@ -63,4 +60,14 @@ func (s *Sink) MessageCount(ctx context.Context, folder string) (int, error) {
 		return -1, nil
 	}
 	return int(*st.NumMessages), nil
+}
+
+// existing looks folder up on the server through c (under the name an
+// earlier refusal gave it, if so): its server name and whether it exists.
+func (s *Sink) existing(ctx context.Context, c *imapconn.Conn, folder string) (server string, exists bool, err error) {
+	f := s.folder(folder)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	exists, err = s.locate(ctx, c, f)
+	return f.server, exists, err
 }

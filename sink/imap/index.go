@@ -21,16 +21,12 @@ type imapclientBuffer = imapclient.FetchMessageBuffer
 // exist gives an empty index.
 func (s *Sink) Index(ctx context.Context, folder string) (transfer.FolderIndex, error) {
 	var idx transfer.FolderIndex
-	f := s.folder(folder)
 	c, err := s.pool.Get(ctx)
 	if err != nil {
 		return idx, err
 	}
 	defer s.pool.Put(c)
-	f.mu.Lock()
-	exists, err := s.locate(ctx, c, f)
-	server := f.server
-	f.mu.Unlock()
+	server, exists, err := s.existing(ctx, c, folder)
 	if err != nil || !exists {
 		return idx, err
 	}

@@ -83,13 +83,9 @@ var _ transfer.StoredDeleter = (*Sink)(nil)
 // exactly those UIDs. Without UIDPLUS it refuses: EXPUNGE would also remove
 // other messages marked \Deleted.
 func (s *Sink) DeleteStored(ctx context.Context, folder string, refs []string) error {
-	var uids []imap.UID
-	for _, r := range refs {
-		n, err := strconv.ParseUint(r, 10, 32)
-		if err != nil || n == 0 {
-			return transfer.FatalError(fmt.Errorf("imap %s: folder %q: %q is not a UID", s.pool.Options().Server(), folder, r))
-		}
-		uids = append(uids, imap.UID(n))
+	uids, err := s.parseRefs(folder, refs)
+	if err != nil {
+		return err
 	}
 	if len(uids) == 0 {
 		return nil
@@ -107,4 +103,17 @@ func (s *Sink) DeleteStored(ctx context.Context, folder string, refs []string) e
 	server := f.server
 	f.mu.Unlock()
 	return expungeUIDs(ctx, c, server, uids, fmt.Sprintf("folder %q: deleting %d copies of messages gone from the source", folder, len(uids)))
+}
+
+// parseRefs reads FolderIndex refs of folder, which are UIDs.
+func (s *Sink) parseRefs(folder string, refs []string) ([]imap.UID, error) {
+	var uids []imap.UID
+	for _, r := range refs {
+		n, err := strconv.ParseUint(r, 10, 32)
+		if err != nil || n == 0 {
+			return nil, transfer.FatalError(fmt.Errorf("imap %s: folder %q: %q is not a UID", s.pool.Options().Server(), folder, r))
+		}
+		uids = append(uids, imap.UID(n))
+	}
+	return uids, nil
 }

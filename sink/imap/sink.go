@@ -38,6 +38,9 @@ type Sink struct {
 	renamed   map[string]string // refused folders → the names they are stored under
 
 	userLimit SizeLimit // see SetSizeLimit
+
+	storedMu sync.Mutex
+	stored   []storedCopy // APPENDed this run, for StoredRewrites
 }
 
 var (
@@ -429,6 +432,7 @@ func (s *Sink) append(ctx context.Context, f *destFolder, m transfer.Message, fl
 	s.pipes.release(slot)
 	if err == nil {
 		f.appended(data.UID)
+		s.noteStored(f, m, data, body)
 		return nil
 	}
 	if errors.Is(err, imapconn.ErrNotSent) {
