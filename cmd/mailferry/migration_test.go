@@ -208,7 +208,7 @@ func TestDovecotMigrationKeepsTheDestinationInStep(t *testing.T) {
 	// again: only the two new messages are copied.
 	r := copyTo(carol, "--delete-extraneous")
 	expectCode(t, r, 0)
-	if !regexp.MustCompile(`^copied 2 messages \(\d+ B\), skipped 7, flags updated on 3, 1 deleted at the destination \(gone from the source\), 1 moved at the destination \(moved at the source\), 1 empty folder created, 1 folder subscribed or unsubscribed as at the source, failed 0`).MatchString(r.stdout) {
+	if !regexp.MustCompile(`(?m)^copied 2 messages \(\d+ B\), skipped 7, flags updated on 3, 1 deleted at the destination \(gone from the source\), 1 moved at the destination \(moved at the source\), 1 empty folder created, 1 folder subscribed or unsubscribed as at the source, failed 0`).MatchString(r.stdout) {
 		t.Errorf("the summary with --delete-extraneous does not count 2 copied, 1 deleted, 1 moved:\n%s", r)
 	}
 	if got := mailboxState(t, s, "carol", "cpw"); !reflect.DeepEqual(got, want) {
