@@ -329,3 +329,25 @@ func TestMetricsPush(t *testing.T) {
 		t.Errorf("bad URL not explained:\n%s", r)
 	}
 }
+
+// BenchmarkMetricsFileOf1000Jobs measures one job's write into a file that
+// holds 1,000 jobs' series: each write reads, merges and replaces the
+// whole file, so a run of N jobs costs N such writes.
+func BenchmarkMetricsFileOf1000Jobs(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "mailferry.prom")
+	end := time.Unix(1700000000, 0)
+	for i := range 1000 {
+		if err := writeMetricsFile(path, runMetrics{Job: fmt.Sprintf("account-%04d@example.com", i), Summary: transfer.Summary{Copied: i}, End: end}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		if err := writeMetricsFile(path, runMetrics{Job: fmt.Sprintf("account-%04d@example.com", i%1000), End: end}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	st, _ := os.Stat(path)
+	b.ReportMetric(float64(st.Size()), "file-bytes")
+}
