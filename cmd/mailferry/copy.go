@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -42,7 +43,7 @@ func copyCommand() *cli.Command {
 		&cli.StringFlag{Name: "metrics-file", Category: catOutput, Usage: "put the run's Prometheus metrics into `FILE` (atomically, at the end; other jobs' series in it are kept)"},
 		&cli.StringFlag{Name: "metrics-push", Category: catOutput, Usage: "push the run's Prometheus metrics to the Pushgateway at `URL` (http://HOST:9091), grouped by job"},
 		&cli.StringFlag{Name: "log-file", Category: catOutput, Usage: "append the run's failures, warnings, per-folder counts and summary to `FILE`, with timestamps (JSON lines with --json), whatever -q or -v say"},
-		&cli.StringFlag{Name: "report", Category: catOutput, Usage: "write a JSON report of the run to `FILE`: per folder copied, skipped, filtered, failed and bytes, and every failure"},
+		&cli.StringFlag{Name: "report", Category: catOutput, Usage: "write a JSON report of the run to `FILE` ({job} in it: the job's name): per folder copied, skipped, filtered, failed and bytes, and every failure"},
 		&cli.StringFlag{Name: "job-name", Category: catOutput, Usage: "name the job `NAME` in metrics, logs, reports and the state list (default: \"SOURCE → DEST\")"},
 	}
 	flags = append(flags, archiveFlags()...)
@@ -237,7 +238,9 @@ func parseCopy(c *cli.Context) (copyConfig, error) {
 	}
 	cfg.StateFile = c.String("state")
 	cfg.StateDir = c.String("state-dir")
-	cfg.Report = c.String("report")
+	// "{job}" in the report's name lets the jobs of a run, sharing one
+	// report option, each write their own.
+	cfg.Report = strings.ReplaceAll(c.String("report"), "{job}", jobFileName(cfg.Job))
 	if err := checkReportPath(cfg.Report); err != nil {
 		return cfg, err
 	}
