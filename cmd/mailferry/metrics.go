@@ -55,6 +55,9 @@ var runGauges = []struct {
 	{"mailferry_exit_code", "Exit code of the last run: 0 done, 1 failed, 2 usage error, 3 some messages failed, 4 done but monitoring not told, 130 interrupted (SIGINT), 143 stopped (SIGTERM).", func(m runMetrics) float64 { return float64(m.ExitCode) }},
 }
 
+// stoppedPushTimeout bounds the push of a run that was stopped by a signal.
+const stoppedPushTimeout = 5 * time.Second
+
 const lastSuccessHelp = "Unix time the last successful run (exit code 0) ended; 0 if none is known."
 
 func unixSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
@@ -305,6 +308,12 @@ func mergeJobFamilies(fresh []*dto.MetricFamily, old map[string]*dto.MetricFamil
 func pushMetrics(ctx context.Context, gateway string, timeout time.Duration, m runMetrics) error {
 	if timeout <= 0 {
 		timeout = defaultTimeout
+	}
+	if ctx.Err() != nil {
+		// The run was stopped (SIGTERM from systemd or Kubernetes, which
+		// kill after a grace period): push what it did, but do not spend
+		// the grace period waiting for a gateway.
+		timeout = min(timeout, stoppedPushTimeout)
 	}
 	lastSuccess := -1.0
 	if m.ExitCode == exitOK {

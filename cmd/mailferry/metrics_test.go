@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -350,4 +351,31 @@ func BenchmarkMetricsFileOf1000Jobs(b *testing.B) {
 	b.StopTimer()
 	st, _ := os.Stat(path)
 	b.ReportMetric(float64(st.Size()), "file-bytes")
+}
+
+// A stopped run's push to a gateway that accepts but never answers gives
+// up after stoppedPushTimeout, not after --timeout.
+func TestMetricsPushOfAStoppedRunIsBounded(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // held open, never answered
+		}
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	start := time.Now()
+	err = pushMetrics(ctx, "http://"+l.Addr().String(), time.Hour, runMetrics{Job: "alice", ExitCode: exitTerminated, End: time.Now()})
+	took := time.Since(start)
+	if err == nil || took < stoppedPushTimeout || took > stoppedPushTimeout+5*time.Second {
+		t.Errorf("push of a stopped run: %v after %v, want a timeout after %v", err, took, stoppedPushTimeout)
+	}
 }
