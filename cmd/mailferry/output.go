@@ -84,8 +84,8 @@ func newTickingReporter(mode outputMode, stdout, stderr io.Writer, ticks tickSou
 	if mode.TTY && !mode.JSON && !mode.Quiet && !mode.DryRun {
 		r.bar = newByteBar(stderr)
 	}
-	if r.periodic() {
-		c, stop := ticks(mode.Interval)
+	if interval := r.tickInterval(); interval > 0 {
+		c, stop := ticks(interval)
 		r.stopTick, r.tickDone = make(chan struct{}), make(chan struct{})
 		go r.tick(c, stop)
 	}
@@ -99,8 +99,21 @@ func (r *reporter) periodic() bool {
 	return (!r.mode.TTY || r.mode.JSON) && !r.mode.Quiet && !r.mode.DryRun
 }
 
-// tick prints a progress line at every tick until Finish, also while
-// nothing happens: a log shows a stalled run as such, with the time.
+// tickInterval is how often the ticker runs: every Interval for progress
+// lines, every barRedraw for the bar, 0 for no ticker.
+func (r *reporter) tickInterval() time.Duration {
+	switch {
+	case r.periodic():
+		return r.mode.Interval
+	case r.bar != nil:
+		return barRedraw
+	}
+	return 0
+}
+
+// tick prints a progress line (or draws the bar again) at every tick until
+// Finish, also while nothing happens: a log shows a stalled run as such,
+// with the time, and the bar's rates and time left move.
 func (r *reporter) tick(ticks <-chan time.Time, stop func()) {
 	defer close(r.tickDone)
 	defer stop()
@@ -110,7 +123,11 @@ func (r *reporter) tick(ticks <-chan time.Time, stop func()) {
 			return
 		case <-ticks:
 			r.mu.Lock()
-			if !r.finished {
+			if r.finished {
+				// Finish has drawn the last frame.
+			} else if r.bar != nil {
+				r.bar.redraw()
+			} else {
 				r.progressLineLocked()
 			}
 			r.mu.Unlock()

@@ -296,3 +296,35 @@ func TestReporterVerboseNamesMessages(t *testing.T) {
 		}
 	}
 }
+
+// On a terminal a stalled run's bar is drawn again at every tick: the
+// messages done stay, the message rate falls, and the ticker runs every
+// barRedraw rather than every --progress-interval.
+func TestReporterBarRedrawsWhileStalled(t *testing.T) {
+	defer func(d time.Duration) { barThrottle = d }(barThrottle)
+	barThrottle = 0
+	var stdout, stderr bytes.Buffer
+	r, ticker := tickingReporter(outputMode{TTY: true, Interval: 30 * time.Second}, &stdout, &stderr)
+	if ticker.interval != barRedraw {
+		t.Errorf("the bar's ticker runs every %v, want %v", ticker.interval, barRedraw)
+	}
+	r.Event(transfer.Event{Kind: transfer.EventPlanned, Folder: "INBOX", Text: "INBOX", Count: 2, Bytes: 2_000_000})
+	r.Event(transfer.Event{Kind: transfer.EventCopied, Folder: "INBOX", Message: &transfer.Message{ID: "1"}, Bytes: 1_000_000})
+	rates := regexp.MustCompile(`1/2 msgs, ([\d.]+) msgs/s, INBOX`)
+	before := rates.FindAllStringSubmatch(stderr.String(), -1)
+	if len(before) == 0 {
+		t.Fatalf("no frame after the first message:\n%q", stderr.String())
+	}
+	time.Sleep(50 * time.Millisecond)
+	ticker.tick()
+	after := rates.FindAllStringSubmatch(stderr.String(), -1)
+	if len(after) <= len(before) {
+		t.Fatalf("the tick drew no frame:\n%q", stderr.String())
+	}
+	first, _ := strconv.ParseFloat(before[len(before)-1][1], 64)
+	last, _ := strconv.ParseFloat(after[len(after)-1][1], 64)
+	if last >= first {
+		t.Errorf("message rate %v after a stall, %v before: it should fall", last, first)
+	}
+	r.Finish(transfer.Summary{Copied: 1, Bytes: 1_000_000, Seconds: 0.1}, nil)
+}

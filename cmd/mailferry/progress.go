@@ -14,6 +14,11 @@ import (
 // every frame.
 var barThrottle = 100 * time.Millisecond
 
+// barRedraw is how often the bar is drawn again while nothing is copied,
+// so that on a stalled run its rates fall and its time left grows instead
+// of showing the figures of the last message forever.
+const barRedraw = time.Second
+
 // byteBar is the one aggregate progress bar shown on a terminal: bytes
 // copied of bytes planned, with progressbar's own byte rate and time left,
 // and as its description the messages done of planned, their rate and the
@@ -29,6 +34,9 @@ type byteBar struct {
 	max     int64
 	cur     int64
 	started time.Time
+	// The figures of the last message, for the description of a redraw.
+	folder         string
+	copied, toCopy int
 }
 
 func newByteBar(w io.Writer) *byteBar { return &byteBar{w: w} }
@@ -77,12 +85,32 @@ func (b *byteBar) add(n int64, folder string, copied, planned int) {
 	}
 	b.cur += n
 	b.grow(b.cur)
+	b.folder, b.copied, b.toCopy = folder, copied, planned
+	b.describe()
+	_ = b.bar.Set64(b.cur)
+}
+
+// describe sets the bar's text: messages done of planned, their rate since
+// the start, and the folder of the last message.
+func (b *byteBar) describe() {
 	rate := ""
 	if s := time.Since(b.started).Seconds(); s > 0 {
-		rate = fmt.Sprintf(", %.1f msgs/s", float64(copied)/s)
+		rate = fmt.Sprintf(", %.1f msgs/s", float64(b.copied)/s)
 	}
-	b.bar.Describe(fmt.Sprintf("%d/%d msgs%s, %s", copied, planned, rate, safeText(folder)))
-	_ = b.bar.Set64(b.cur)
+	b.bar.Describe(fmt.Sprintf("%d/%d msgs%s, %s", b.copied, b.toCopy, rate, safeText(b.folder)))
+}
+
+// redraw draws the bar again with nothing added: progressbar's rolling
+// byte rate takes in the idle time (so its time left grows), and so does
+// the message rate. Before the first message it leaves the planning text.
+func (b *byteBar) redraw() {
+	if b == nil || b.bar == nil {
+		return
+	}
+	if b.cur > 0 {
+		b.describe()
+	}
+	_ = b.bar.Add64(0)
 }
 
 // clear removes the bar from the line so a message can be printed; the bar
