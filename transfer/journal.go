@@ -33,6 +33,11 @@ type Record struct {
 	// CopyDeleted says --delete-extraneous removed the copy after the
 	// message was gone from the source.
 	CopyDeleted bool `json:"copy_deleted,omitempty"`
+	// State, in a record without ID, is a folder record: the source
+	// folder's Folder.State when a run had copied all of it into Dest,
+	// Count messages (see unchangedGroup).
+	State string `json:"state,omitempty"`
+	Count int    `json:"n,omitempty"`
 }
 
 // ErrLocked is returned by OpenJournal when another run holds the state file.
@@ -64,12 +69,13 @@ type Journal struct {
 
 	mu      sync.Mutex
 	index   map[recordKey]Record
-	folders map[folderKey]int // records per source folder
-	size    int64             // bytes known good on disk
-	err     error             // sticky write failure
-	batch   *journalBatch     // records waiting for the next write
-	writing bool              // a goroutine is writing batches
-	idle    *sync.Cond        // signalled when writing becomes false
+	folders map[folderKey]int    // records per source folder
+	states  map[folderKey]Record // the last folder record of each source folder
+	size    int64                // bytes known good on disk
+	err     error                // sticky write failure
+	batch   *journalBatch        // records waiting for the next write
+	writing bool                 // a goroutine is writing batches
+	idle    *sync.Cond           // signalled when writing becomes false
 	closed  bool
 }
 
@@ -103,6 +109,7 @@ func OpenJournal(path string) (*Journal, error) {
 		f:       f,
 		index:   make(map[recordKey]Record),
 		folders: make(map[folderKey]int),
+		states:  make(map[folderKey]Record),
 	}
 	j.idle = sync.NewCond(&j.mu)
 	if err := j.load(); err != nil {
@@ -215,7 +222,7 @@ func (j *Journal) parseLine(line []byte, isHeader bool) error {
 	if err := json.Unmarshal(line, &rec); err != nil {
 		return fmt.Errorf("invalid record: %v", err)
 	}
-	if rec.ID == "" {
+	if rec.ID == "" && rec.State == "" {
 		return errors.New("invalid record: no message id")
 	}
 	j.index1(rec)
@@ -226,6 +233,10 @@ func (j *Journal) parseLine(line []byte, isHeader bool) error {
 // its time (first seen); later ones can mark it deleted and add the key and
 // digest an earlier record lacked (a copy confirmed by content later).
 func (j *Journal) index1(rec Record) {
+	if rec.ID == "" {
+		j.states[folderKey{rec.Source, rec.Folder}] = rec
+		return
+	}
 	k := recordKey{rec.Source, rec.Folder, rec.ID}
 	old, ok := j.index[k]
 	if !ok {
@@ -248,6 +259,15 @@ func (j *Journal) index1(rec Record) {
 	old.Copied = old.Copied || rec.Copied
 	old.CopyDeleted = old.CopyDeleted || rec.CopyDeleted
 	j.index[k] = old
+}
+
+// FolderState returns the last folder record of a source folder (see
+// Record.State), if the journal has one.
+func (j *Journal) FolderState(source, folder string) (Record, bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	rec, ok := j.states[folderKey{source, folder}]
+	return rec, ok
 }
 
 // Path returns the file name of the journal.
@@ -362,7 +382,7 @@ func (j *Journal) write(recs []Record) (int64, error) {
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	for i := range recs {
-		if recs[i].ID == "" {
+		if recs[i].ID == "" && recs[i].State == "" {
 			return 0, errors.New("record without message id")
 		}
 		if err := enc.Encode(&recs[i]); err != nil {

@@ -324,3 +324,31 @@ func FuzzOpenJournal(f *testing.F) {
 		}
 	})
 }
+
+// A folder record (a folder's state when it was copied whole) is kept
+// apart from the message records and the last one of a folder wins, also
+// after the file is read again.
+func TestJournalFolderRecords(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mailferry.state")
+	j := openJournal(t, path)
+	folderRec := func(state string, n int) Record {
+		return Record{Source: "src", Folder: "INBOX", Dest: "INBOX", State: state, Count: n, Time: time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)}
+	}
+	if err := j.Append(rec("1"), folderRec("imap:1:2:1:7", 1), rec("2"), folderRec("imap:1:3:2:9", 2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	j = openJournal(t, path)
+	got, ok := j.FolderState("src", "INBOX")
+	if !ok || got.State != "imap:1:3:2:9" || got.Count != 2 || got.Dest != "INBOX" {
+		t.Errorf("FolderState = %+v, %v; want the last folder record", got, ok)
+	}
+	if j.Len() != 2 || j.FolderLen("src", "INBOX") != 2 || len(j.FolderRecords("src", "INBOX")) != 2 {
+		t.Errorf("message records: Len %d, FolderLen %d; the folder records must not count", j.Len(), j.FolderLen("src", "INBOX"))
+	}
+	if _, ok := j.FolderState("src", "Other"); ok {
+		t.Error("a folder record for a folder never recorded")
+	}
+}

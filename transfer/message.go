@@ -57,6 +57,13 @@ type Folder struct {
 	// Subscription is whether the folder is subscribed, when the store
 	// keeps that (IMAP: LIST-EXTENDED's \Subscribed).
 	Subscription Subscription
+	// State, when not "", changes whenever a message is added to or
+	// removed from the folder (IMAP: UIDVALIDITY, UIDNEXT and MESSAGES
+	// from LIST-STATUS), and with StateFlags also when a message's flags
+	// change (HIGHESTMODSEQ, CONDSTORE). A run skips a folder whose state
+	// is the one recorded when all of it was copied (see unchangedGroup).
+	State      string
+	StateFlags bool
 }
 
 // Source is a store messages are copied from.
@@ -118,6 +125,16 @@ type Fetchers interface {
 // in the sink and recorded in the journal.
 type Deleter interface {
 	Delete(ctx context.Context, folder string, msgs []Message) error
+}
+
+// FlagChanges is an add-on interface for Source: the messages of folder
+// whose flags changed between two of its Folder.State values, when the two
+// say that nothing else changed (IMAP: the same UIDVALIDITY, UIDNEXT and
+// MESSAGES, and a greater HIGHESTMODSEQ, read with UID FETCH (FLAGS)
+// (CHANGEDSINCE)). The messages carry ID and Flags only. ok is false when
+// the states do not allow it; the folder is then listed in full.
+type FlagChanges interface {
+	ChangedFlags(ctx context.Context, folder, oldState, newState string) (msgs []Message, ok bool, err error)
 }
 
 // Flusher is an add-on interface for Sink: a sink that buffers writes and

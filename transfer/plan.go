@@ -43,6 +43,9 @@ type planEntry struct {
 // a body only where identity keys are ambiguous (or, for a source without
 // Keyer, to learn its key), never one it is sure it will skip.
 func (r *runner) planGroup(ctx context.Context, g *destGroup) error {
+	if skip, err := r.unchangedGroup(ctx, g); err != nil || skip {
+		return err
+	}
 	var (
 		entries []*planEntry
 		unknown int

@@ -257,6 +257,9 @@ func (r *runner) run(parent context.Context) error {
 	}
 	r.reportRewrites(ctx)
 	r.copySubscriptions(ctx, groups)
+	if err := r.recordFolders(ctx, groups); err != nil {
+		r.fail(err)
+	}
 	return r.result(parent, nil)
 }
 

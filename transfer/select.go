@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mailferry/mailferry/formats"
@@ -126,6 +127,15 @@ type folderJob struct {
 	todo []Message
 	// inFlight counts messages handed to the put workers and not done yet.
 	inFlight sync.WaitGroup
+	// failures counts what failed in this folder; a folder record (see
+	// recordFolders) is written only for a folder without any.
+	failures atomic.Int32
+	// unchanged: the folder was skipped, its state being the one recorded.
+	unchanged bool
+	// flagsOnly: only flags changed since the folder record; the plan
+	// read the changed ones (FlagChanges), and count is the record's.
+	flagsOnly bool
+	count     int
 }
 
 // destGroup is one destination folder and every source folder that lands in

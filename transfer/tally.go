@@ -23,6 +23,7 @@ func (r *runner) folderFailed(ctx interface{ Err() error }, job *folderJob, err 
 		}
 		return &MessageError{Folder: job.folder.Name, Err: err}
 	}
+	job.failures.Add(1)
 	me := &MessageError{Folder: job.folder.Name, Err: cause(err)}
 	r.mu.Lock()
 	r.sum.Failed++
@@ -37,6 +38,9 @@ func (r *runner) folderFailed(ctx interface{ Err() error }, job *folderJob, err 
 // the group is reported, the first error is returned when it is not
 // PerMessage.
 func (r *runner) groupFailed(ctx interface{ Err() error }, g *destGroup, err error) error {
+	for _, job := range g.jobs {
+		job.failures.Add(1)
+	}
 	if ctx.Err() != nil || ClassOf(err) != PerMessage {
 		return err
 	}
@@ -71,6 +75,7 @@ func (r *runner) failMessage(job *folderJob, m Message, err error) {
 // failStored counts one message as failed at the destination: dest names
 // the destination folder, subject the message (both may be "").
 func (r *runner) failStored(job *folderJob, m Message, dest, subject string, err error) {
+	job.failures.Add(1)
 	me := &MessageError{Folder: job.folder.Name, ID: m.ID, Dest: dest, Subject: subject, Err: cause(err)}
 	r.mu.Lock()
 	r.sum.Failed++

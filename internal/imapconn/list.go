@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/emersion/go-imap/v2"
@@ -21,6 +22,46 @@ type ListedFolder struct {
 // each folder is subscribed (LIST-EXTENDED's RETURN (SUBSCRIBED)) (and,
 // when withStatus and the server has LIST-STATUS, counts and sizes), and
 // returns the selectable folders sorted by name. Two server names that map
+// folderState is the transfer.Folder.State of a folder from its STATUS:
+// UIDVALIDITY (a renumbered folder), UIDNEXT (a new message) and MESSAGES
+// (an expunge), and HIGHESTMODSEQ (a flag change) when the server keeps
+// it. "" when the server did not give the three.
+func folderState(st *imap.StatusData) (state string, withFlags bool) {
+	if st.NumMessages == nil || st.UIDValidity == 0 || st.UIDNext == 0 {
+		return "", false
+	}
+	state = stateBase(st.UIDValidity, st.UIDNext, *st.NumMessages)
+	if st.HighestModSeq != 0 {
+		return fmt.Sprintf("%s:%d", state, st.HighestModSeq), true
+	}
+	return state, false
+}
+
+func stateBase(uidValidity uint32, uidNext imap.UID, messages uint32) string {
+	return fmt.Sprintf("imap:%d:%d:%d", uidValidity, uidNext, messages)
+}
+
+// FolderState is the part of a folder's state (see folderState) that
+// SELECT or EXAMINE tells: all but HIGHESTMODSEQ.
+func FolderState(sel *imap.SelectData) string {
+	return stateBase(sel.UIDValidity, sel.UIDNext, sel.NumMessages)
+}
+
+// SplitFolderState splits a state into what changes with the messages
+// (the part FolderState gives) and the HIGHESTMODSEQ; ok is false for a
+// state without HIGHESTMODSEQ.
+func SplitFolderState(state string) (base string, modSeq uint64, ok bool) {
+	i := strings.LastIndexByte(state, ':')
+	if i < 0 || strings.Count(state, ":") != 4 {
+		return "", 0, false
+	}
+	n, err := strconv.ParseUint(state[i+1:], 10, 64)
+	if err != nil {
+		return "", 0, false
+	}
+	return state[:i], n, true
+}
+
 // to one transfer name keep the first; the user is warned.
 func ListFolders(ctx context.Context, c *Conn, withStatus bool) ([]ListedFolder, error) {
 	caps := c.Info.Caps
@@ -33,7 +74,8 @@ func ListFolders(ctx context.Context, c *Conn, withStatus bool) ([]ListedFolder,
 		opts.ReturnSubscribed = true
 	}
 	if withStatus && (caps.Has(imap.CapListStatus) || caps.Has(imap.CapIMAP4rev2)) {
-		opts.ReturnStatus = &imap.StatusOptions{NumMessages: true, Size: caps.Has(imap.CapStatusSize) || caps.Has(imap.CapIMAP4rev2)}
+		opts.ReturnStatus = &imap.StatusOptions{NumMessages: true, Size: caps.Has(imap.CapStatusSize) || caps.Has(imap.CapIMAP4rev2),
+			UIDNext: true, UIDValidity: true, HighestModSeq: caps.Has(imap.CapCondStore)}
 	}
 	var list []*imap.ListData
 	err := c.Do(ctx, `LIST "" "*"`, func() error {
@@ -70,6 +112,7 @@ func ListFolders(ctx context.Context, c *Conn, withStatus bool) ([]ListedFolder,
 			if l.Status.Size != nil {
 				f.Bytes = *l.Status.Size
 			}
+			f.State, f.StateFlags = folderState(l.Status)
 		}
 		out = append(out, ListedFolder{Folder: f, Server: l.Mailbox})
 	}

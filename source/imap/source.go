@@ -54,6 +54,8 @@ var (
 	_ transfer.Source   = (*Source)(nil)
 	_ transfer.Fetchers = (*Source)(nil)
 	_ transfer.Deleter  = (*Source)(nil)
+
+	_ transfer.FlagChanges = (*Source)(nil)
 )
 
 // New logs in once, so a wrong password fails at once with a Fatal error
@@ -232,4 +234,55 @@ func openRefused(err error) error {
 		return transfer.PerMessageError(err)
 	}
 	return err
+}
+
+// ChangedFlags implements transfer.FlagChanges: when two states of folder
+// (from Folders) have the same UIDVALIDITY, UIDNEXT and MESSAGES, the same
+// messages are there, and UID FETCH 1:* (UID FLAGS) (CHANGEDSINCE m), m
+// the older HIGHESTMODSEQ, returns just the ones whose flags changed.
+func (s *Source) ChangedFlags(ctx context.Context, folder, oldState, newState string) ([]transfer.Message, bool, error) {
+	oldBase, oldMod, ok1 := imapconn.SplitFolderState(oldState)
+	newBase, newMod, ok2 := imapconn.SplitFolderState(newState)
+	if !ok1 || !ok2 || oldBase != newBase || newMod < oldMod {
+		return nil, false, nil
+	}
+	f := s.folder(folder)
+	c, err := s.pool.Get(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	defer s.pool.Put(c)
+	c.Unselected()
+	sel, err := c.Select(ctx, f.server, true)
+	if err != nil {
+		return nil, false, fmt.Errorf("folder %q: %w", folder, openRefused(err))
+	}
+	if imapconn.FolderState(sel) != newBase {
+		// Changed again since LIST: list it in full.
+		return nil, false, nil
+	}
+	if sel.NumMessages == 0 {
+		return nil, true, nil
+	}
+	var bufs []*imapclientBuffer
+	err = c.Do(ctx, fmt.Sprintf("folder %q: UID FETCH (FLAGS) (CHANGEDSINCE %d)", folder, oldMod), func() error {
+		var err error
+		bufs, err = c.C.Fetch(imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}, &imap.FetchOptions{UID: true, Flags: true, ChangedSince: oldMod}).Collect()
+		return err
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("folder %q: %w", folder, err)
+	}
+	out := make([]transfer.Message, 0, len(bufs))
+	for _, b := range bufs {
+		if b.UID == 0 {
+			continue
+		}
+		flags := make([]string, 0, len(b.Flags))
+		for _, fl := range b.Flags {
+			flags = append(flags, string(fl))
+		}
+		out = append(out, transfer.Message{Folder: folder, ID: FormatID(sel.UIDValidity, b.UID), Flags: formats.NormalizeFlags(flags)})
+	}
+	return out, true, nil
 }
