@@ -38,64 +38,35 @@ const maxKeyHeader = 256 << 10
 // items (a UID after the literal is fine).
 func (c *Conn) FetchKeys(ctx context.Context, set imap.SeqSet, what string) ([]KeyedMessage, error) {
 	section := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, Peek: true}
-	end := c.Begin(ctx)
-	cmd := c.C.Fetch(set, &imap.FetchOptions{UID: true, Flags: true, RFC822Size: true, BodySection: []*imap.FetchItemBodySection{section}})
-	var out []KeyedMessage
-	for {
-		c.Arm()
-		msg := cmd.Next()
-		c.Disarm()
-		if msg == nil {
-			break
-		}
-		km := KeyedMessage{SeqNum: msg.SeqNum}
-		var header []byte
-		for {
-			c.Arm()
-			item := msg.Next()
-			c.Disarm()
-			if item == nil {
-				break
-			}
-			switch it := item.(type) {
-			case imapclient.FetchItemDataUID:
-				km.UID = it.UID
-			case imapclient.FetchItemDataRFC822Size:
-				km.Size = it.Size
-			case imapclient.FetchItemDataFlags:
-				flags := make([]string, 0, len(it.Flags))
-				for _, f := range it.Flags {
+	var (
+		out    []KeyedMessage
+		header []byte
+	)
+	err := c.StreamFetch(ctx, set, &imap.FetchOptions{UID: true, Flags: true, RFC822Size: true, BodySection: []*imap.FetchItemBodySection{section}}, what, FetchHandler{
+		Body: func(_ *FetchedMessage, body io.Reader, _ int64) error {
+			var err error
+			header, err = io.ReadAll(io.LimitReader(body, maxKeyHeader))
+			return err
+		},
+		Done: func(m *FetchedMessage) error {
+			km := KeyedMessage{SeqNum: m.SeqNum, UID: m.UID, Size: m.Size, Key: formats.IdentityKey(header)}
+			if m.HasFlags {
+				flags := make([]string, 0, len(m.Flags))
+				for _, f := range m.Flags {
 					flags = append(flags, string(f))
 				}
 				km.Flags = formats.NormalizeFlags(flags)
 				if km.Flags == nil {
 					km.Flags = []string{}
 				}
-			case imapclient.FetchItemDataBodySection:
-				if it.Literal == nil {
-					continue
-				}
-				var err error
-				lit := c.WatchedReader(it.Literal)
-				header, err = io.ReadAll(io.LimitReader(lit, maxKeyHeader))
-				if err == nil {
-					_, err = io.Copy(io.Discard, lit)
-				}
-				if err != nil {
-					end()
-					c.Abandon(cmd)
-					return nil, c.Err(what, err)
-				}
 			}
-		}
-		km.Key = formats.IdentityKey(header)
-		out = append(out, km)
-	}
-	c.Arm()
-	err := cmd.Close()
-	end()
+			out = append(out, km)
+			header = nil
+			return nil
+		},
+	})
 	if err != nil {
-		return nil, c.Err(what, err)
+		return nil, err
 	}
 	return out, nil
 }

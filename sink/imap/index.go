@@ -10,6 +10,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/mailferry/mailferry/formats"
+	"github.com/mailferry/mailferry/internal/imapconn"
 	"github.com/mailferry/mailferry/transfer"
 )
 
@@ -89,51 +90,26 @@ func (s *Sink) Digests(ctx context.Context, folder string, refs []string) (map[s
 		return out, nil
 	}
 	what := fmt.Sprintf("folder %q: FETCH (UID BODY.PEEK[])", folder)
-	end := c.Begin(ctx)
-	cmd := c.C.Fetch(seqs, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
-	for {
-		c.Arm()
-		msg := cmd.Next()
-		c.Disarm()
-		if msg == nil {
-			break
-		}
-		var (
-			uid    imap.UID
-			digest string
-		)
-		for {
-			c.Arm()
-			item := msg.Next()
-			c.Disarm()
-			if item == nil {
-				break
+	var digest string
+	err = c.StreamFetch(ctx, seqs, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}}}, what, imapconn.FetchHandler{
+		Body: func(_ *imapconn.FetchedMessage, body io.Reader, _ int64) error {
+			d := formats.NewDigester()
+			if _, err := io.Copy(d, body); err != nil {
+				return err
 			}
-			switch it := item.(type) {
-			case imapclient.FetchItemDataUID:
-				uid = it.UID
-			case imapclient.FetchItemDataBodySection:
-				if it.Literal == nil {
-					continue
-				}
-				d := formats.NewDigester()
-				if _, err := io.Copy(d, c.WatchedReader(it.Literal)); err != nil {
-					end()
-					c.Abandon(cmd)
-					return nil, c.Err(what, err)
-				}
-				digest = d.Sum()
+			digest = d.Sum()
+			return nil
+		},
+		Done: func(m *imapconn.FetchedMessage) error {
+			if m.UID != 0 && digest != "" {
+				out[strconv.FormatUint(uint64(m.UID), 10)] = digest
 			}
-		}
-		if uid != 0 && digest != "" {
-			out[strconv.FormatUint(uint64(uid), 10)] = digest
-		}
-	}
-	c.Arm()
-	err = cmd.Close()
-	end()
+			digest = ""
+			return nil
+		},
+	})
 	if err != nil {
-		return nil, c.Err(what, err)
+		return nil, err
 	}
 	return out, nil
 }

@@ -123,11 +123,6 @@ func (r *fetchRun) pending() []imap.UID {
 	return out
 }
 
-// stopError carries fn's error out of the fetch loop unchanged.
-type stopError struct{ err error }
-
-func (e *stopError) Error() string { return e.err.Error() }
-
 var bodyPeek = []*imap.FetchItemBodySection{{Peek: true}}
 
 // fetch runs one UID FETCH of the bodies of uids.
@@ -135,39 +130,43 @@ func (r *fetchRun) fetch(ctx context.Context, uids []imap.UID) error {
 	return r.run(ctx, imap.UIDSetNum(uids...), "UID FETCH BODY.PEEK[]")
 }
 
-// run runs one FETCH of the bodies of set and delivers what comes back.
+// run runs one FETCH of the bodies of set and delivers what comes back. A
+// body that arrives before its UID is held (in memory or a temporary file)
+// until the UID says whose it is. When fn gives up or the stream breaks,
+// the rest of the FETCH is not read: StreamFetch abandons it with the
+// connection, so the part of a literal left unread cannot hold go-imap up.
 func (r *fetchRun) run(ctx context.Context, set imap.NumSet, what string) error {
-	c := r.c
-	end := c.Begin(ctx)
-	cmd := c.C.Fetch(set, &imap.FetchOptions{UID: true, BodySection: bodyPeek})
-	for {
-		c.Arm()
-		msg := cmd.Next()
-		c.Disarm()
-		if msg == nil {
-			break
+	var held *heldBody
+	defer func() {
+		if held != nil {
+			held.Close()
 		}
-		if err := r.consume(msg); err != nil {
-			end()
-			// The rest of the FETCH is not wanted (fn gave up, or the
-			// stream broke), and reading it from the server could take
-			// long. Abandon closes the connection first, so the part of
-			// a literal left unread cannot hold go-imap up.
-			c.Abandon(cmd)
-			var stop *stopError
-			if errors.As(err, &stop) {
-				return stop.err
+	}()
+	return r.c.StreamFetch(ctx, set, &imap.FetchOptions{UID: true, BodySection: bodyPeek}, fmt.Sprintf("folder %q: %s", r.folder, what), imapconn.FetchHandler{
+		Body: func(m *imapconn.FetchedMessage, body io.Reader, size int64) error {
+			if held != nil {
+				return nil
 			}
-			return c.Err(fmt.Sprintf("folder %q: %s", r.folder, what), err)
-		}
-	}
-	c.Arm()
-	err := cmd.Close()
-	end()
-	if err != nil {
-		return c.Err(fmt.Sprintf("folder %q: %s", r.folder, what), err)
-	}
-	return nil
+			if m.UID != 0 {
+				return r.deliver(m.UID, body, size)
+			}
+			var err error
+			held, err = hold(body, size, r.tempDir)
+			return err
+		},
+		Done: func(m *imapconn.FetchedMessage) error {
+			if held == nil {
+				return nil
+			}
+			h := held
+			held = nil
+			defer h.Close()
+			if m.UID == 0 {
+				return nil
+			}
+			return r.deliver(m.UID, h.Reader(), h.size)
+		},
+	})
 }
 
 // fetchBySeq maps uids to sequence numbers (UID FETCH (UID), which has no
@@ -196,51 +195,6 @@ func (r *fetchRun) fetchBySeq(ctx context.Context, uids []imap.UID) error {
 	return r.run(ctx, seqs, "FETCH BODY.PEEK[] by sequence number")
 }
 
-// consume reads one FETCH response and delivers its body. When the body
-// arrives before the UID it is held (in memory or a temporary file) until
-// the UID says whose it is.
-func (r *fetchRun) consume(msg *imapclient.FetchMessageData) error {
-	var uid imap.UID
-	var held *heldBody
-	defer func() {
-		if held != nil {
-			held.Close()
-		}
-	}()
-	for {
-		r.c.Arm()
-		item := msg.Next()
-		r.c.Disarm()
-		if item == nil {
-			break
-		}
-		switch it := item.(type) {
-		case imapclient.FetchItemDataUID:
-			uid = it.UID
-		case imapclient.FetchItemDataBodySection:
-			if it.Literal == nil || held != nil {
-				continue
-			}
-			body := r.c.WatchedReader(it.Literal)
-			if uid != 0 {
-				if err := r.deliver(uid, body, it.Literal.Size()); err != nil {
-					return err
-				}
-				continue
-			}
-			var err error
-			held, err = hold(body, it.Literal.Size(), r.tempDir)
-			if err != nil {
-				return err
-			}
-		}
-	}
-	if held != nil && uid != 0 {
-		return r.deliver(uid, held.Reader(), held.size)
-	}
-	return nil
-}
-
 // deliver hands one body to fn, unless it was not asked for or was
 // delivered already; then it is read and dropped.
 func (r *fetchRun) deliver(uid imap.UID, body io.Reader, size int64) error {
@@ -267,7 +221,7 @@ func (r *fetchRun) deliver(uid imap.UID, body io.Reader, size int64) error {
 		if br.err != nil {
 			return br.err
 		}
-		return &stopError{err}
+		return &imapconn.StopError{Err: err}
 	}
 	if br.err != nil {
 		return br.err
