@@ -28,8 +28,8 @@ type Subscriber interface {
 // copySubscriptions gives each destination folder the subscription of its
 // source folders, once the messages are copied (a folder that receives
 // messages exists only then): subscribed when one of them is, unsubscribed
-// when all say they are not. Folders whose sources do not say are left as
-// the destination has them. A failure is a warning: no mail depends on it.
+// when all say they are not (never INBOX). Folders whose sources do not say
+// are left as the destination has them. A failure is a warning: no mail depends on it.
 func (r *runner) copySubscriptions(ctx context.Context, groups []*destGroup) {
 	sub, ok := r.dst.(Subscriber)
 	if !ok || r.opts.DryRun {
@@ -50,7 +50,10 @@ func (r *runner) copySubscriptions(ctx context.Context, groups []*destGroup) {
 				}
 			}
 		}
-		if state == SubscriptionUnknown {
+		// Every mail program shows INBOX, subscribed or not, and Dovecot's
+		// subscriptions file usually leaves it out: it is never
+		// unsubscribed.
+		if state == SubscriptionUnknown || state == Unsubscribed && g.dest == "INBOX" {
 			continue
 		}
 		var changed bool

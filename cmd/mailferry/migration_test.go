@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -242,5 +243,68 @@ func TestDovecotMigrationKeepsTheDestinationInStep(t *testing.T) {
 	expectCode(t, v, 0)
 	if !strings.Contains(v.stdout, "verified 9 messages: all at the destination with their content, flags and dates; the destination holds 2 messages more than the source") {
 		t.Errorf("verify without --delete-extraneous does not count the 2 messages kept:\n%s", v)
+	}
+}
+
+// Subscriptions cross between IMAP and a Maildir through Dovecot's
+// subscriptions file: Dovecot (IMAP) into a Maildir writes the file, and
+// Dovecot's own Maildir read as a source gives its subscriptions to an IMAP
+// destination.
+func TestSubscriptionsBetweenIMAPAndMaildir(t *testing.T) {
+	alice := dovecot.User{Name: "alice", Password: "apw"}
+	s := dovecot.Start(t, dovecot.Options{Users: []dovecot.User{alice}})
+	c := imapSession(t, s, alice.Name, alice.Password)
+	for _, f := range []string{"Work", "Work/2024", "Other"} {
+		if err := c.Create(f, nil).Wait(); err != nil {
+			t.Fatal(err)
+		}
+		appendTo(t, c, f, "in "+f, time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC))
+	}
+	for _, f := range []string{"Work/2024", "Other"} {
+		if err := c.Subscribe(f).Wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Unsubscribe("Other").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	c.Logout().Wait()
+
+	dir := filepath.Join(t.TempDir(), "backup")
+	r := mailferry(t, []string{"MAILFERRY_SOURCE_PASSWORD=apw"}, "copy", "imap://alice@"+s.IMAPAddr, "maildir:"+dir, "--ca-file", s.CAFile)
+	expectCode(t, r, 0)
+	b, err := os.ReadFile(filepath.Join(dir, "subscriptions"))
+	if err != nil || string(b) != "V\t2\n\nWork\t2024\n" {
+		t.Errorf("the Maildir's subscriptions file holds %q (%v), want Work/2024 alone:\n%s", b, err, r)
+	}
+
+	dst, err := imapserver.Start(imapserver.Options{Users: []imapserver.User{{Name: "bob", Password: "bpw"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dst.Close() })
+	r = mailferry(t, []string{"MAILFERRY_DEST_PASSWORD=bpw"}, "copy", "maildir:"+s.MailDir(alice.Name), "imap://bob@"+dst.Addr()+"?tls=none")
+	expectCode(t, r, 0)
+	bc, err := imapclient.DialInsecure(dst.Addr(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bc.Close()
+	if err := bc.Login("bob", "bpw").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	list, err := bc.List("", "*", &imap.ListOptions{SelectSubscribed: true}).Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range list {
+		got = append(got, l.Mailbox)
+	}
+	sort.Strings(got)
+	// INBOX is never unsubscribed; the folders mailferry created are
+	// subscribed unless the source says otherwise.
+	if want := []string{"INBOX", "Work/2024"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("bob has subscribed %q, want %q:\n%s", got, want, r)
 	}
 }

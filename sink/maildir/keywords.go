@@ -112,20 +112,31 @@ func (f *folder) updateKeywords(add []string) (formats.MaildirKeywords, error) {
 	if !changed {
 		return kw, nil
 	}
-	if _, err := lock.Write(kw.Marshal()); err != nil {
-		return kw, fmt.Errorf("write %s: %w", lockPath, err)
-	}
-	if err := lock.Sync(); err != nil {
-		return kw, fmt.Errorf("fsync %s: %w", lockPath, err)
-	}
-	if err := lock.Close(); err != nil {
-		return kw, fmt.Errorf("close %s: %w", lockPath, err)
-	}
-	if err := os.Rename(lockPath, path); err != nil {
-		return kw, fmt.Errorf("rename %s to %s: %w", lockPath, path, err)
+	if err := replaceFromLock(lock, lockPath, path, kw.Marshal()); err != nil {
+		return kw, err
 	}
 	committed = true
 	return kw, syncDir(f.dir)
+}
+
+// replaceFromLock writes data into the lock file taken with takeLock,
+// makes it durable and renames it over path, as Dovecot replaces its own
+// files: a reader sees the old file or the new one, never half of one.
+// The caller fsyncs the directory.
+func replaceFromLock(lock *os.File, lockPath, path string, data []byte) error {
+	if _, err := lock.Write(data); err != nil {
+		return fmt.Errorf("write %s: %w", lockPath, err)
+	}
+	if err := lock.Sync(); err != nil {
+		return fmt.Errorf("fsync %s: %w", lockPath, err)
+	}
+	if err := lock.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", lockPath, err)
+	}
+	if err := os.Rename(lockPath, path); err != nil {
+		return fmt.Errorf("rename %s to %s: %w", lockPath, path, err)
+	}
+	return nil
 }
 
 // takeLock creates lockPath exclusively, waiting for another holder and

@@ -59,6 +59,8 @@ type Sink struct {
 	mu      sync.Mutex
 	folders map[string]*folder // by path relative to root
 
+	subMu sync.Mutex // held while the subscriptions file is replaced
+
 	syncMu  sync.Mutex
 	toSync  map[string]bool        // cur/ directories with entries not yet fsync'd
 	syncDir func(dir string) error // syncDir; tests count the calls

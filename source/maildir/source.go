@@ -180,6 +180,7 @@ func (s *Source) Folders(ctx context.Context) ([]transfer.Folder, error) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	subs := s.subscriptions()
 	out := make([]transfer.Folder, 0, len(names))
 	for _, n := range names {
 		if err := ctx.Err(); err != nil {
@@ -196,6 +197,9 @@ func (s *Source) Folders(ctx context.Context) ([]transfer.Folder, error) {
 			continue
 		}
 		out = append(out, transfer.Folder{Name: n, Role: formats.RoleByName(n), Messages: count, Bytes: bytes})
+	}
+	for i := range out {
+		out[i].Subscription = subscription(subs, out[i].Name)
 	}
 	s.mu.Lock()
 	s.dirs, s.broken = found, broken
