@@ -91,6 +91,11 @@ func (s *Source) gmailFolders(list []imapconn.ListedFolder) []imapconn.ListedFol
 			continue
 		}
 		l.Name = gmailSystemName(list, l)
+		if s.dedupe {
+			// What the folder lists depends on the other folders too,
+			// so its own state cannot vouch for it (Folder.State).
+			l.State, l.StateFlags = "", false
+		}
 		out = append(out, l)
 		g.order = append(g.order, l.Name)
 	}
