@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"regexp"
-	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -238,9 +237,7 @@ func parseCopy(c *cli.Context) (copyConfig, error) {
 	}
 	cfg.StateFile = c.String("state")
 	cfg.StateDir = c.String("state-dir")
-	// "{job}" in the report's name lets the jobs of a run, sharing one
-	// report option, each write their own.
-	cfg.Report = strings.ReplaceAll(c.String("report"), "{job}", jobFileName(cfg.Job))
+	cfg.Report = reportFile(c.String("report"), cfg.Job)
 	if err := checkReportPath(cfg.Report); err != nil {
 		return cfg, err
 	}

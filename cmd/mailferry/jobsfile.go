@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -40,6 +42,38 @@ func copyKeys() jobs.Keys {
 		keys[f.Names()[0]] = kind
 	}
 	return keys
+}
+
+// refusedKeys are the copy options a jobs file does not take, with what
+// to write instead.
+func refusedKeys() map[string]string {
+	return map[string]string{
+		"job-name": "not a key of a jobs file: a job's name: is what names it in metrics, logs, reports and the state list",
+	}
+}
+
+// sharedReports finds jobs that name one report file, over all the jobs of
+// the file (those of other shards too, which may write it on a shared
+// volume): the later job's report would replace the earlier's, and a
+// migration would hand over one account's report for two.
+func sharedReports(all []jobs.Job) error {
+	first := map[string]string{} // cleaned path → job
+	var problems []error
+	for _, j := range all {
+		o, ok := j.Option("report")
+		if !ok || len(o.Values) == 0 || o.Values[0] == "" {
+			continue
+		}
+		path := filepath.Clean(reportFile(o.Values[0], j.Name))
+		if other, dup := first[path]; dup {
+			problems = append(problems, &jobs.Error{Where: o.Where, Job: j.Name, Key: "report",
+				Msg: fmt.Sprintf("%s is the report of job %q too, and each job replaces the file: give every job a report of its own "+
+					"({job} in its name stands for the job's name)", o.Values[0], other)})
+			continue
+		}
+		first[path] = j.Name
+	}
+	return errors.Join(problems...)
 }
 
 // plannedJob is a job of the jobs file, checked and ready to run.

@@ -504,7 +504,7 @@ func (r *reporter) Finish(s transfer.Summary, runErr error) {
 				DestDeleted: s.DestDeleted, Moved: s.Moved, Rewritten: s.Rewritten, Subscriptions: s.SubscriptionsChanged, Renamed: s.Renamed})
 		}
 		r.jsonLine(jsonSummary{Type: "summary", Copied: s.Copied, Skipped: s.Skipped, Failed: s.Failed,
-			Filtered: s.Filtered, Bytes: s.Bytes, Seconds: math.Round(s.Seconds*1000) / 1000})
+			Filtered: s.Filtered, Bytes: s.Bytes, Seconds: roundSeconds(s.Seconds)})
 		return
 	}
 	// When nothing was done, the error says it all.
@@ -575,7 +575,7 @@ func (r *reporter) logSummaryLocked(s transfer.Summary, code int) {
 		level = slog.LevelError
 	}
 	r.logLocked(level, "summary", "copied", s.Copied, "skipped", s.Skipped, "filtered", s.Filtered, "failed", s.Failed,
-		"bytes", s.Bytes, "seconds", math.Round(s.Seconds*1000)/1000, "dry_run", r.mode.DryRun, "exit_code", code)
+		"bytes", s.Bytes, "seconds", roundSeconds(s.Seconds), "dry_run", r.mode.DryRun, "exit_code", code)
 }
 
 // SetLog makes l the --log-file's logger.

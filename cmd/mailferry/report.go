@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/mailferry/mailferry/transfer"
@@ -61,13 +62,20 @@ type reportFailure struct {
 	Error   string `json:"error"`
 }
 
+// reportFile is the file --report names for job: "{job}" in it stands
+// for the job's name, so the jobs of a run that share one report option
+// each write their own.
+func reportFile(option, job string) string {
+	return strings.ReplaceAll(option, "{job}", jobFileName(job))
+}
+
 // newJobReport describes a finished job.
 func newJobReport(job string, e ends, sum transfer.Summary, runErr error, started, ended time.Time) jobReport {
 	r := jobReport{
 		Job: job, Source: e.Source.String(), Destination: e.Dest.String(),
 		Started: started.UTC(), Ended: ended.UTC(), ExitCode: exitCode(runErr),
 		Summary: reportSummary{Copied: sum.Copied, Skipped: sum.Skipped, Filtered: sum.Filtered, Failed: sum.Failed,
-			Bytes: sum.Bytes, Seconds: sum.Seconds, FlagsSynced: sum.FlagsSynced, FoldersCreated: sum.FoldersCreated,
+			Bytes: sum.Bytes, Seconds: roundSeconds(sum.Seconds), FlagsSynced: sum.FlagsSynced, FoldersCreated: sum.FoldersCreated,
 			DestDeleted: sum.DestDeleted, SourceDeleted: sum.Deleted},
 		Folders:  []reportFolder{},
 		Failures: []reportFailure{},

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -62,6 +61,7 @@ Exit codes: the worst of the jobs': 0 every job done, 4 done but metrics not rec
 			&cli.StringFlag{Name: "shard", Category: catRun, Usage: "run only slice `K/N` of the jobs (K from 0 to N-1), by a stable hash of each job's name; default $JOB_COMPLETION_INDEX/$MAILFERRY_SHARDS"},
 			&cli.StringFlag{Name: "accounts", Category: catRun, Usage: "expand every job without accounts: into one job per row of CSV `FILE`"},
 			&cli.BoolFlag{DisableDefaultText: true, Name: "dry-run", Aliases: []string{"n"}, Category: catRun, Usage: "every job prints what it would copy and writes nothing"},
+			&cli.StringFlag{Name: "state-dir", Category: catRun, Usage: "the state directory of every job, in place of the jobs file's state-dir: (its job locks, job index, IMAP destinations' state files and locks; default $XDG_STATE_HOME/mailferry)"},
 			&cli.BoolFlag{DisableDefaultText: true, Name: "json", Category: catOutput, Usage: "JSON lines on stdout, each with the job's name; the last is the run's summary"},
 			&cli.BoolFlag{DisableDefaultText: true, Name: "quiet", Aliases: []string{"q"}, Category: catOutput, Usage: "print nothing unless something is wrong (for cron)"},
 			&cli.BoolFlag{DisableDefaultText: true, Name: "verbose", Aliases: []string{"v"}, Category: catOutput, Usage: "print every message copied or skipped"},
@@ -88,7 +88,7 @@ func runAction(c *cli.Context) error {
 	}
 	path := c.Args().First()
 	stdout, stderr := c.App.Writer, c.App.ErrWriter
-	plan, err := jobs.Load(path, copyKeys(), jobs.Options{Accounts: c.String("accounts")})
+	plan, err := jobs.Load(path, copyKeys(), jobs.Options{Accounts: c.String("accounts"), Refused: refusedKeys()})
 	if err != nil {
 		var ue *usageError
 		if errors.As(err, &ue) {
@@ -102,6 +102,9 @@ func runAction(c *cli.Context) error {
 	}
 	for _, w := range plan.Warnings {
 		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
+	if err := sharedReports(plan.Jobs); err != nil {
+		return jobsError(err)
 	}
 	selected, err := jobs.Select(plan.Jobs, c.StringSlice("job"))
 	if err != nil {
@@ -119,6 +122,9 @@ func runAction(c *cli.Context) error {
 		if c.Bool(f) {
 			extra = append(extra, "--"+f)
 		}
+	}
+	if dir := c.String("state-dir"); dir != "" {
+		extra = append(extra, "--state-dir="+dir)
 	}
 	planned, err := checkJobs(c.Context, selected, extra)
 	if err != nil {
@@ -381,6 +387,3 @@ func worst(outcomes []jobOutcome) error {
 	}
 	return &jobsFailedError{code: code, failed: failed, total: len(outcomes)}
 }
-
-// roundSeconds keeps three decimals, as the copy summary's JSON does.
-func roundSeconds(s float64) float64 { return math.Round(s*1000) / 1000 }

@@ -18,7 +18,7 @@ import (
 
 func stateDirFlag() cli.Flag {
 	return &cli.StringFlag{Name: "state-dir", Category: catRun,
-		Usage: "keep state files that have no place in the destination (IMAP), IMAP destinations' locks and the job index in `DIR` (default $XDG_STATE_HOME/mailferry)"}
+		Usage: "keep state files that have no place in the destination (IMAP), the locks of IMAP destinations and of run's jobs, and the job index in `DIR` (default $XDG_STATE_HOME/mailferry)"}
 }
 
 func stateCommand() *cli.Command {

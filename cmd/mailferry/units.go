@@ -122,3 +122,7 @@ func formatBytes(n int64) string {
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
 }
+
+// roundSeconds keeps three decimals of a duration in seconds, for the
+// summaries of --json, --log-file and --report.
+func roundSeconds(s float64) float64 { return math.Round(s*1000) / 1000 }

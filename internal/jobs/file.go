@@ -20,6 +20,10 @@ type Options struct {
 	Accounts string
 	// ReadFile reads an accounts file; os.ReadFile when nil.
 	ReadFile func(path string) ([]byte, error)
+	// Refused are options of the caller that a jobs file does not take,
+	// each with what to write instead: the message in place of "unknown
+	// key".
+	Refused map[string]string
 }
 
 // Plan is what a jobs file asks for.
@@ -305,6 +309,10 @@ func (r *reader) eachKey(n *yaml.Node, job string, f func(key string, k, v *yaml
 }
 
 func (r *reader) unknown(k *yaml.Node, job, key string, known []string) {
+	if why, ok := r.opts.Refused[key]; ok {
+		r.p.add(r.at(k), job, key, "%s", why)
+		return
+	}
 	msg := "unknown key"
 	if s := suggest(key, known); s != "" {
 		msg += fmt.Sprintf(" (did you mean %s?)", s)

@@ -183,6 +183,19 @@ func TestParseErrorsNameFileLineAndKey(t *testing.T) {
 	}
 }
 
+// A key the caller refuses gets the caller's explanation, in a job and in
+// defaults:, in place of "unknown key".
+func TestParseRefusedKeys(t *testing.T) {
+	text := "defaults:\n  job-name: x\njobs:\n  - name: a\n    source: mbox:/a\n    destination: maildir:/b\n    job-name: y\n"
+	_, err := jobs.Parse("/etc/mailferry/jobs.yaml", []byte(text), testKeys,
+		jobs.Options{Refused: map[string]string{"job-name": "write name: instead"}})
+	want := "/etc/mailferry/jobs.yaml:2: job-name: write name: instead\n" +
+		`/etc/mailferry/jobs.yaml:7: job "a": job-name: write name: instead`
+	if err == nil || err.Error() != want {
+		t.Errorf("error\n%v\nwant\n%s", err, want)
+	}
+}
+
 func TestParseInlinePasswordWarns(t *testing.T) {
 	plan, err := parse(t, "jobs:\n  - name: a\n    source: imaps://a@h\n    destination: maildir:/b\n    source-password: s3cret\n", nil)
 	if err != nil {
