@@ -40,7 +40,7 @@ Examples:
   mailferry copy imaps://alice@imap.example.com maildir:~/Backup/alice -q
   mailferry copy mbox:~/old-mail imaps://alice@imap.example.com --dry-run
 
-Exit codes: 0 done, 1 failed, 2 usage error, 3 some messages failed, 4 done but metrics not recorded, 130 interrupted (SIGINT), 143 stopped (SIGTERM).`,
+Exit codes: 0 done, 1 failed, 2 usage error, 3 some messages failed, 4 done but metrics or report not recorded, 130 interrupted (SIGINT), 143 stopped (SIGTERM).`,
 		Commands:        []*cli.Command{copyCommand(), verifyCommand(), foldersCommand(), runCommand(), stateCommand(), demoCommand()},
 		Writer:          stdout,
 		ErrWriter:       stderr,

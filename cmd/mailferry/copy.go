@@ -81,7 +81,7 @@ Examples:
   # a Google Takeout (labels become folders), each message once
   mailferry copy "mbox:Takeout/Mail/All mail Including Spam and Trash.mbox" imaps://alice@imap.example.com --dedupe-across-folders
 
-Exit codes: 0 done, 1 failed, 2 usage error, 3 some messages failed, 4 done but metrics not recorded, 130 interrupted (SIGINT), 143 stopped (SIGTERM).`,
+Exit codes: 0 done, 1 failed, 2 usage error, 3 some messages failed, 4 done but metrics or report not recorded, 130 interrupted (SIGINT), 143 stopped (SIGTERM).`,
 		Flags:  flags,
 		Action: copyAction,
 	}

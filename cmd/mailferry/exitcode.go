@@ -15,7 +15,7 @@ const (
 	exitFailed      = 1   // connection, authentication, fatal I/O, a locked state file
 	exitUsage       = 2   // usage or configuration error
 	exitPartial     = 3   // finished, but some messages failed
-	exitMonitoring  = 4   // done, but the metrics could not be written or pushed
+	exitMonitoring  = 4   // done, but the metrics or the report could not be written (or pushed)
 	exitInterrupted = 130 // SIGINT (128 + 2)
 	exitTerminated  = 143 // SIGTERM (128 + 15)
 )

@@ -52,7 +52,7 @@ Examples:
 In a Kubernetes Indexed Job, --shard defaults to $JOB_COMPLETION_INDEX of
 $MAILFERRY_SHARDS (set it to the Job's completions).
 
-Exit codes: the worst of the jobs': 0 every job done, 4 done but metrics not recorded, 3 a job had failed messages,
+Exit codes: the worst of the jobs': 0 every job done, 4 done but metrics or report not recorded, 3 a job had failed messages,
 1 a job failed, 2 a usage or jobs file error, 130/143 interrupted.`,
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "job", Category: catRun, Usage: "run only the job `NAME` (repeatable); the name of an accounts job selects all its rows"},

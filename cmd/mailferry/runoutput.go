@@ -99,7 +99,7 @@ func (o jobOutcome) status() string {
 	case exitPartial:
 		return "some messages failed"
 	case exitMonitoring:
-		return "done, metrics not recorded"
+		return "done, metrics or report not recorded"
 	case exitUsage:
 		return "configuration error"
 	case exitInterrupted:
