@@ -140,8 +140,9 @@ timed() {
 	LAST_SECS=$(awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, a, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + a[i]; print s}' "$log.time" 2>/dev/null)
 	[[ -n $LAST_SECS ]] || LAST_SECS=$(echo "$t1 - $t0" | bc -l)
 	LAST_ROW=$row LAST_TOOL=$tool LAST_RC=$rc
-	LAST_CPU=$(awk -F': ' '/User time|System time/ {s += $2} END {printf "%.2f", s}' "$log.time" 2>/dev/null || echo nan)
-	LAST_RSS=$(awk -F': ' '/Maximum resident set size/ {printf "%.1f", $2/1024}' "$log.time" 2>/dev/null || echo nan)
+	# A run that was stopped leaves no figures: "-" keeps the columns.
+	LAST_CPU=$(awk -F': ' '/User time|System time/ {s += $2; n++} END {if (n) printf "%.2f", s; else print "-"}' "$log.time" 2>/dev/null || echo -)
+	LAST_RSS=$(awk -F': ' '/Maximum resident set size/ {printf "%.1f", $2/1024; n++} END {if (!n) print "-"}' "$log.time" 2>/dev/null || echo -)
 	if [[ $rc != 0 ]]; then
 		echo "bench: $row $tool failed (exit $rc); last lines:"
 		tail -n 8 "$log.out" | sed 's/^/  /'
@@ -366,7 +367,7 @@ for ROUND in $(seq 1 "$ROUNDS"); do
 	for t in $(rotate $r fetch append retr); do "limit_$t"; done
 done
 
-median() { sort -g | awk '{v[NR] = $1} END {if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+median() { { grep -v '^-$' || true; } | sort -g | awk '{v[NR] = $1} END {if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 col() { awk -v r="$1" -v t="$2" -v c="$3" '$1 == r && $2 == t {print $c}' "$RESULTS"; }
 secs_of() { col "$1" "$2" 3 | median; }
 
@@ -382,7 +383,7 @@ for row in imap-maildir noop-rerun lost-state imap-imap pop3-mbox pop3-maildir m
 		grep -q "^$row $tool " "$RESULTS" || continue
 		s=$(secs_of "$row" "$tool")
 		cpu=$(col "$row" "$tool" 4 | median)
-		rss=$(col "$row" "$tool" 5 | sort -g | tail -n 1)
+		rss=$(col "$row" "$tool" 5 | { grep -v '^-$' || true; } | sort -g | tail -n 1)
 		fid=$(col "$row" "$tool" 6 | sort -u | { grep -v '^ok$' || true; } | tr '\n' ' ')
 		ratio=-
 		[[ $tool != mailferry ]] && ratio=$(printf '%.2f' "$(echo "$s / $mf" | bc -l)")
@@ -391,7 +392,7 @@ for row in imap-maildir noop-rerun lost-state imap-imap pop3-mbox pop3-maildir m
 		else
 			rate=$(printf '%.0f' "$(echo "$msgs / $s" | bc -l)") mbs=$(printf '%.1f' "$(echo "$bytes / 1000000 / $s" | bc -l)")
 		fi
-		printf '%-16s %-12s %9.2f %9s %8s %8s %9s %7s  %s\n' "$row" "$tool" "$s" "$rate" "$mbs" "$cpu" "$rss" "$ratio" "${fid:-ok}"
+		printf '%-16s %-12s %9.2f %9s %8s %8s %9s %7s  %s\n' "$row" "$tool" "$s" "$rate" "$mbs" "$cpu" "${rss:--}" "$ratio" "${fid:-ok}"
 	done
 done
 echo
@@ -427,10 +428,13 @@ if [[ -n $SCALE ]]; then
 			source "$WORK/scale-$n/server.env"
 			ROUND=scale-$n
 			dest=$WORK/scale-$n/maildir
-			timed "scale-$n" copy "${MF[@]}" "imaps://src@$HOST:$IMAPS_PORT" "maildir:$dest"
-			fid=$("$BIN/fidelity" -messages "$n" -seed "$SEED" -huge=false -folder Big -check bytes,flags,keywords,dates "maildir:$dest" 2>&1 || true)
-			copy=$LAST_SECS rss=$LAST_RSS
-			timed "scale-$n" noop "${MF[@]}" "imaps://src@$HOST:$IMAPS_PORT" "maildir:$dest"
+			# This server's certificate, not the first one's.
+			mf=("$BIN/mailferry" copy --ca-file "$CA_FILE" --connections "$CONNECTIONS" -q "imaps://src@$HOST:$IMAPS_PORT" "maildir:$dest")
+			timed "scale-$n" copy "${mf[@]}"
+			copy=$LAST_SECS rss=$LAST_RSS copyrc=$LAST_RC
+			fid=$("$BIN/fidelity" -messages "$n" -seed "$SEED" -huge=false -folder Big "maildir:$dest" 2>&1 || true)
+			timed "scale-$n" noop "${mf[@]}"
+			[[ $copyrc == 0 && $LAST_RC == 0 ]] || fid="exit $copyrc/$LAST_RC; $fid"
 			printf '%8d %10.2f %10.0f %10.2f %12s  %s\n' "$n" "$copy" "$(echo "$n / $copy" | bc -l)" "$LAST_SECS" "$rss" "$fid"
 		)
 		kill "${SERVER_PIDS[-1]}" 2>/dev/null || true

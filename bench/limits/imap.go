@@ -296,6 +296,11 @@ func appendFolders(o options, folders []string, files map[string][]string) (int6
 	appended := int64(0)
 	for i, tag := range tags {
 		if _, _, err := ic.untilTagged(tag); err != nil {
+			// Dovecot may remember a folder of an earlier round whose
+			// files were removed: it is there to append to.
+			if jobs[i].path == "" && strings.Contains(err.Error(), "[ALREADYEXISTS]") {
+				continue
+			}
 			return appended, 0, err
 		}
 		if jobs[i].path != "" {
