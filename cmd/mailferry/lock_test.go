@@ -90,6 +90,21 @@ func bigIMAP(t *testing.T, n int) (*imapserver.Server, string) {
 	return srv, ca
 }
 
+// stallingIMAP is bigIMAP behind a proxy whose first connection stops
+// forwarding to the client once it has received 40 KiB, in the middle of
+// the messages: a run holds its locks through the stall, and its --timeout
+// gets it past.
+func stallingIMAP(t *testing.T, n int) (*imapserver.Server, string, *faultproxy.Proxy) {
+	t.Helper()
+	srv, ca := bigIMAP(t, n)
+	proxy, err := faultproxy.Start(srv.TLSAddr(), faultproxy.Fault{Dir: faultproxy.ToClient, After: 40 << 10, Action: faultproxy.Stall, Times: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { proxy.Close() })
+	return srv, ca, proxy
+}
+
 // TestSecondRunIntoOneMaildirRefuses: two runs with different --state into
 // the same Maildir at the same time. The first holds the Maildir's lock
 // while its source stalls; the second stops at once, exit code 1, naming
@@ -97,14 +112,7 @@ func bigIMAP(t *testing.T, n int) (*imapserver.Server, string) {
 func TestSecondRunIntoOneMaildirRefuses(t *testing.T) {
 	t.Parallel()
 	const n = 40
-	srv, ca := bigIMAP(t, n)
-	// The first connection that has received 40 KiB stops forwarding, in
-	// the middle of the messages; --timeout gets the run past it.
-	proxy, err := faultproxy.Start(srv.TLSAddr(), faultproxy.Fault{Dir: faultproxy.ToClient, After: 40 << 10, Action: faultproxy.Stall, Times: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer proxy.Close()
+	srv, ca, proxy := stallingIMAP(t, n)
 	dst := filepath.Join(t.TempDir(), "backup")
 	env := testEnv(t, []string{"MAILFERRY_SOURCE_PASSWORD=s3cret"})
 	src := "imaps://alice%40example.com@" + proxy.Addr()

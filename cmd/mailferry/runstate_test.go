@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/mailferry/mailferry/internal/faultproxy"
 )
 
 // listedJobs runs `state list --json` with args and returns its rows by job.
@@ -58,14 +56,7 @@ func envValue(env []string, name string) string {
 // `state list` then shows the jobs by name.
 func TestRunStateDirHoldsTheJobLocks(t *testing.T) {
 	const n = 40
-	srv, ca := bigIMAP(t, n)
-	// The first connection that has received 40 KiB stops forwarding;
-	// --timeout gets the first run past it.
-	proxy, err := faultproxy.Start(srv.TLSAddr(), faultproxy.Fault{Dir: faultproxy.ToClient, After: 40 << 10, Action: faultproxy.Stall, Times: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer proxy.Close()
+	_, ca, proxy := stallingIMAP(t, n)
 	dir := t.TempDir()
 	stateDir := filepath.Join(dir, "state")
 	local := writeFile(t, dir, "local.mbox", "From a@example.com Mon Jan  1 00:00:00 2024\nSubject: local\nMessage-ID: <local@example.com>\n\nbody\n\n")
