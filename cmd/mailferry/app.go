@@ -90,18 +90,19 @@ func run(argv []string) int {
 	argv = reorderArgs(argv, isCommand, takesValue)
 
 	ctx, release := stopOnSignal(context.Background(), os.Stderr, os.Exit)
-	defer release()
 
 	err := app.RunContext(ctx, argv)
 	var re *reportedError
 	if err != nil && !errors.As(err, &re) {
 		fmt.Fprintf(os.Stderr, "mailferry: %v\n", err)
 	}
-	if err == nil && ctx.Err() != nil {
+	if late := release(); err == nil && late != nil {
 		// The signal came when the work was done, while the summary was
-		// printed: the command still answers it, so a signal always gives
-		// its exit code (a supervisor that sent SIGTERM sees 143).
-		err = interruption(ctx)
+		// printed or the command returned: the command still answers it,
+		// so a signal always gives its exit code (a supervisor that sent
+		// SIGTERM sees 143). One after release ends the process the
+		// default way, never with 0.
+		err = late
 		fmt.Fprintf(os.Stderr, "mailferry: %v after the work was done; nothing was left out\n", err)
 	}
 	return exitCode(err)

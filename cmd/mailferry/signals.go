@@ -44,17 +44,23 @@ func signalName(sig syscall.Signal) string {
 // restoring the default disposition instead would bring back SIG_IGN for a
 // process started with SIGINT ignored (a background job of a
 // non-interactive shell, nohup), and the second Ctrl-C would do nothing.
-func stopOnSignal(parent context.Context, stderr io.Writer, exit func(int)) (ctx context.Context, release func()) {
+//
+// release stops the handling and returns the signal that came before it,
+// nil if none: also one that came after the command had finished and
+// checked its context, and one still waiting in the channel. So no signal
+// is lost between the end of the work and the exit: one before release is
+// answered with its exit code, one after it ends the process the default
+// way.
+func stopOnSignal(parent context.Context, stderr io.Writer, exit func(int)) (ctx context.Context, release func() *signalError) {
 	ch := make(chan os.Signal, 2)
 	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
 	ctx, cancel := context.WithCancelCause(parent)
-	done := make(chan struct{})
+	done, ended := make(chan struct{}), make(chan struct{})
 	go func() {
-		var first *signalError
+		defer close(ended)
 		select {
 		case s := <-ch:
-			first = &signalError{sig: s.(syscall.Signal)}
-			cancel(first)
+			cancel(&signalError{sig: s.(syscall.Signal)})
 		case <-done:
 			return
 		}
@@ -66,10 +72,20 @@ func stopOnSignal(parent context.Context, stderr io.Writer, exit func(int)) (ctx
 		case <-done:
 		}
 	}()
-	return ctx, func() {
-		signal.Stop(ch)
+	return ctx, func() *signalError {
+		signal.Stop(ch) // from here no signal reaches ch
 		close(done)
+		<-ended
+		first, _ := context.Cause(ctx).(*signalError)
+		if first == nil {
+			select {
+			case s := <-ch: // came while the goroutine was ending
+				first = &signalError{sig: s.(syscall.Signal)}
+			default:
+			}
+		}
 		cancel(nil)
+		return first
 	}
 }
 
