@@ -61,7 +61,7 @@ Exit codes: the worst of the jobs': 0 every job done, 4 done but metrics or repo
 			&cli.StringFlag{Name: "shard", Category: catRun, Usage: "run only slice `K/N` of the jobs (K from 0 to N-1), by a stable hash of each job's name; default $JOB_COMPLETION_INDEX/$MAILFERRY_SHARDS"},
 			&cli.StringFlag{Name: "accounts", Category: catRun, Usage: "expand every job without accounts: into one job per row of CSV `FILE`"},
 			&cli.BoolFlag{DisableDefaultText: true, Name: "dry-run", Aliases: []string{"n"}, Category: catRun, Usage: "every job prints what it would copy and writes nothing"},
-			&cli.StringFlag{Name: "state-dir", Category: catRun, Usage: "the state directory of every job, in place of the jobs file's state-dir: (its job locks, job index, IMAP destinations' state files and locks; default $XDG_STATE_HOME/mailferry)"},
+			&cli.StringFlag{Name: "state-dir", Category: catRun, Usage: "keep every job's lock, job index entry and (into IMAP) state file and destination lock in `DIR`, in place of the jobs file's state-dir: (default $XDG_STATE_HOME/mailferry)"},
 			&cli.BoolFlag{DisableDefaultText: true, Name: "json", Category: catOutput, Usage: "JSON lines on stdout, each with the job's name; the last is the run's summary"},
 			&cli.BoolFlag{DisableDefaultText: true, Name: "quiet", Aliases: []string{"q"}, Category: catOutput, Usage: "print nothing unless something is wrong (for cron)"},
 			&cli.BoolFlag{DisableDefaultText: true, Name: "verbose", Aliases: []string{"v"}, Category: catOutput, Usage: "print every message copied or skipped"},
