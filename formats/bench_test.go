@@ -116,3 +116,17 @@ func BenchmarkMaildirFilename(b *testing.B) {
 		_ = MaildirFilename(u, i, i+10, []byte("RSab"))
 	}
 }
+
+// BenchmarkLFWriter: a network-form message converted to LF as the
+// Maildir and mbox sinks store it, in 32 KiB writes.
+func BenchmarkLFWriter(b *testing.B) {
+	body := benchBody()
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	lw := NewLFWriter(io.Discard)
+	for b.Loop() {
+		for off := 0; off < len(body); off += 32 << 10 {
+			lw.Write(body[off:min(off+32<<10, len(body))])
+		}
+	}
+}
