@@ -19,6 +19,7 @@ type fetched struct {
 	msg    *message
 	flags  []imap.Flag
 	seen   bool // \Seen was set by this FETCH
+	labels []string
 }
 
 // Fetch answers FETCH. The whole message (BODY[], BODY.PEEK[], RFC822), its
@@ -40,6 +41,7 @@ func (s *session) Fetch(w *goimapserver.FetchWriter, numSet imap.NumSet, options
 			f.seen = true
 		}
 		f.flags = m.flagList()
+		f.labels = m.labels
 		if f.seqNum != 0 {
 			list = append(list, f)
 		}
@@ -76,7 +78,9 @@ func (s *session) writeFetch(w *goimapserver.FetchResponseWriter, f fetched, opt
 	}
 	for _, bs := range options.BodySection {
 		b, ok := s.rawSection(m, bs)
-		if ok {
+		if s.srv.isGmailLabelsSection(bs) {
+			b = s.gmailLabelList(f.labels)
+		} else if ok {
 			b = partial(b, bs.Partial)
 		} else {
 			b = goimapserver.ExtractBodySection(bytes.NewReader(m.body), bs)

@@ -1,9 +1,11 @@
 package imapserver
 
 import (
+	"bufio"
 	"bytes"
 	"io"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -56,15 +58,18 @@ func (s *Server) noSelect(folder string) bool {
 }
 
 // AddGmailMessage stores a message as Gmail holds one with labels (stored
-// folder names such as "INBOX", "Work" or GmailSent): once in All Mail and
-// once in each label folder. No label is an archived message, only in All
-// Mail. Options.Gmail must be set.
+// folder names such as "INBOX", "Work" or GmailSent): once in All Mail,
+// where X-GM-LABELS names its labels, and once in each label folder. No
+// label is an archived message, only in All Mail. Options.Gmail must be
+// set.
 func (s *Server) AddGmailMessage(userName string, labels []string, flags []string, date time.Time, body []byte) error {
-	if err := s.AddMessage(userName, GmailAllMail, flags, date, body); err != nil {
+	mb, data, err := s.addOnly(userName, GmailAllMail, flags, date, body)
+	if err != nil {
 		return err
 	}
+	mb.setLabels(data.UID, labels)
 	for _, l := range labels {
-		if err := s.addOnly(userName, l, flags, date, body); err != nil {
+		if _, _, err := s.addOnly(userName, l, flags, date, body); err != nil {
 			return err
 		}
 	}
@@ -72,27 +77,38 @@ func (s *Server) AddGmailMessage(userName string, labels []string, flags []strin
 }
 
 // addOnly is AddMessage without the All Mail copy of a Gmail-like server.
-func (s *Server) addOnly(userName, folder string, flags []string, date time.Time, body []byte) error {
+func (s *Server) addOnly(userName, folder string, flags []string, date time.Time, body []byte) (*mailbox, *imap.AppendData, error) {
 	u, err := s.user(userName)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	if strings.EqualFold(folder, "INBOX") {
 		folder = "INBOX"
 	}
 	if err := s.createFolder(u, folder); err != nil {
-		return err
+		return nil, nil, err
 	}
 	mb, err := u.mailbox(folder)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	var fl []imap.Flag
 	for _, f := range flags {
 		fl = append(fl, imap.Flag(f))
 	}
-	mb.add(bytes.Clone(body), fl, date)
-	return nil
+	return mb, mb.add(bytes.Clone(body), fl, date), nil
+}
+
+// setLabels gives the message uid of an All Mail mailbox its labels
+// (stored folder names).
+func (mb *mailbox) setLabels(uid imap.UID, labels []string) {
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	for _, m := range mb.msgs {
+		if m.uid == uid {
+			m.labels = append([]string(nil), labels...)
+		}
+	}
 }
 
 // alsoInAllMail stores what was appended or copied to a label folder in
@@ -102,7 +118,7 @@ func (u *user) alsoInAllMail(s *Server, folder string, body []byte, flags []imap
 		return
 	}
 	if mb, err := u.mailbox(GmailAllMail); err == nil {
-		mb.add(body, flags, date)
+		mb.setLabels(mb.add(body, flags, date).UID, []string{folder})
 	}
 }
 
@@ -120,7 +136,105 @@ func addGmailCapability(next func([][]byte) []byte) func(server io.Reader, clien
 				nl := append(append(append([]byte(nil), line[:loc[1]]...), " "+string(capGmail)...), line[loc[1]:]...)
 				segs = append([][]byte{nl}, segs[1:]...)
 			}
-			return next(segs)
+			return next(gmailLabelsResponse(segs))
 		})
 	}
+}
+
+// Gmail's X-GM-LABELS fetch item is no FETCH item go-imap's server knows:
+// it answers a command naming one with BAD. So in Gmail mode the client's
+// commands pass through gmailLabelsRequests, which asks for the header
+// field section gmailLabelsSection instead; Fetch answers that section
+// with the message's labels (gmailLabelList), and gmailLabelsResponse puts
+// them back as the X-GM-LABELS item Gmail sends.
+
+// gmailLabelsSection is the section X-GM-LABELS is asked for as.
+const gmailLabelsSection = "BODY.PEEK[HEADER.FIELDS (X-GM-LABELS)]"
+
+var (
+	fetchCommand      = regexp.MustCompile(`(?i)^[^ ]+ (UID )?FETCH `)
+	gmailLabelsItem   = regexp.MustCompile(`(?i)X-GM-LABELS`)
+	gmailLabelsAnswer = regexp.MustCompile(`(?i)BODY\[HEADER\.FIELDS \("?X-GM-LABELS"?\)\] \{[0-9]+\}\r\n$`)
+)
+
+// isGmailLabelsSection reports whether bs is what X-GM-LABELS was asked
+// for as.
+func (s *Server) isGmailLabelsSection(bs *imap.FetchItemBodySection) bool {
+	return s.opts.Gmail && len(bs.HeaderFields) == 1 && strings.EqualFold(bs.HeaderFields[0], "X-GM-LABELS") && len(bs.Part) == 0
+}
+
+// gmailLabelList is the X-GM-LABELS value of a message with labels
+// (stored folder names): Gmail's system labels for its system folders,
+// the folder name as clients see it for the others.
+func (s *session) gmailLabelList(labels []string) []byte {
+	system := map[string]string{
+		"INBOX": `\Inbox`, GmailSent: `\Sent`, GmailDrafts: `\Draft`,
+		GmailImportant: `\Important`, GmailStarred: `\Starred`,
+	}
+	out := []byte{'('}
+	for i, l := range labels {
+		if i > 0 {
+			out = append(out, ' ')
+		}
+		name, ok := system[l]
+		if !ok {
+			name = s.toClient(l)
+		}
+		out = append(out, '"')
+		for _, c := range []byte(name) {
+			if c == '"' || c == '\\' {
+				out = append(out, '\\')
+			}
+			out = append(out, c)
+		}
+		out = append(out, '"')
+	}
+	return append(out, ')')
+}
+
+// gmailLabelsRequests copies the client's commands to the server, asking
+// for gmailLabelsSection where a FETCH asks for X-GM-LABELS. Literals
+// (APPEND's messages) pass unchanged.
+func gmailLabelsRequests(client io.Reader, server io.Writer) error {
+	br := bufio.NewReaderSize(client, 64*1024)
+	for {
+		line, err := br.ReadBytes('\n')
+		if fetchCommand.Match(line) {
+			line = gmailLabelsItem.ReplaceAll(line, []byte(gmailLabelsSection))
+		}
+		if len(line) > 0 {
+			if _, werr := server.Write(line); werr != nil {
+				return werr
+			}
+		}
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+		if m := literalAtEnd.FindSubmatch(line); m != nil {
+			n, _ := strconv.ParseInt(string(m[1]), 10, 64)
+			if _, err := io.CopyN(server, br, n); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// gmailLabelsResponse turns the answer to gmailLabelsSection in one
+// response (segments: line, literal, line, …) back into X-GM-LABELS with
+// the list the literal holds.
+func gmailLabelsResponse(segs [][]byte) [][]byte {
+	for i := 0; i+2 < len(segs); i += 2 {
+		loc := gmailLabelsAnswer.FindIndex(segs[i])
+		if loc == nil {
+			continue
+		}
+		line := append(append(append([]byte(nil), segs[i][:loc[0]]...), "X-GM-LABELS "...), segs[i+1]...)
+		line = append(line, segs[i+2]...)
+		segs = append(append(append([][]byte(nil), segs[:i]...), line), segs[i+3:]...)
+		i -= 2
+	}
+	return segs
 }

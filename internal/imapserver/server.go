@@ -80,8 +80,12 @@ type Options struct {
 	// the capabilities, the system folders under "[Gmail]" (which is
 	// \Noselect) with their special-use attributes, \All on All Mail, and
 	// every message appended or copied to a label folder also in All Mail
-	// (see AddGmailMessage).
+	// (see AddGmailMessage), where FETCH X-GM-LABELS names its labels.
 	Gmail bool
+	// GmailWithoutLabels, with Gmail, answers a FETCH of X-GM-LABELS with
+	// BAD, as a server that has Gmail's folders but not its extension
+	// does.
+	GmailWithoutLabels bool
 	// AppendLimit, when set, is advertised as APPENDLIMIT=N (RFC 7889),
 	// and go-imap refuses a larger APPEND with NO [TOOBIG].
 	AppendLimit uint32
@@ -184,7 +188,11 @@ func Start(opts Options) (*Server, error) {
 	}
 	switch {
 	case opts.Gmail:
-		go s.srv.Serve(&rewritingListener{Listener: ln, rewrite: addGmailCapability(rewrite)})
+		l := &rewritingListener{Listener: ln, rewrite: addGmailCapability(rewrite), request: gmailLabelsRequests}
+		if opts.GmailWithoutLabels {
+			l.request = nil
+		}
+		go s.srv.Serve(l)
 	case opts.UIDAfterLiteral:
 		go s.srv.Serve(&rewritingListener{Listener: ln, rewrite: MoveUIDAfterLiteral})
 	default:

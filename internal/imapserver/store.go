@@ -28,6 +28,9 @@ type message struct {
 	body  []byte
 	date  time.Time
 	flags []imap.Flag
+	// labels are the Gmail labels of a message in All Mail (stored
+	// folder names, see AddGmailMessage); guarded by the mailbox's mutex.
+	labels []string
 }
 
 func newMailbox(uidValidity uint32) *mailbox {

@@ -115,6 +115,9 @@ func rewriteFetch(segs [][]byte) []byte {
 type rewritingListener struct {
 	net.Listener
 	rewrite func(server io.Reader, client io.Writer) error
+	// request, when set, passes what the client sends through it on its
+	// way to the server, the same way.
+	request func(client io.Reader, server io.Writer) error
 }
 
 func (l *rewritingListener) Accept() (net.Conn, error) {
@@ -129,7 +132,15 @@ func (l *rewritingListener) Accept() (net.Conn, error) {
 		pr.CloseWithError(err)
 		c.Close()
 	}()
-	return &rewritingConn{Conn: c, w: pw}, nil
+	rc := &rewritingConn{Conn: c, w: pw}
+	if l.request != nil {
+		rpr, rpw := io.Pipe()
+		go func() {
+			rpw.CloseWithError(l.request(c, rpw))
+		}()
+		rc.r = rpr
+	}
+	return rc, nil
 }
 
 // rewritingConn is one accepted connection whose writes go to the
@@ -138,8 +149,16 @@ func (l *rewritingListener) Accept() (net.Conn, error) {
 type rewritingConn struct {
 	net.Conn
 	w *io.PipeWriter
+	r *io.PipeReader // nil when the client's bytes are not rewritten
 }
 
 func (c *rewritingConn) Write(p []byte) (int, error) { return c.w.Write(p) }
+
+func (c *rewritingConn) Read(p []byte) (int, error) {
+	if c.r == nil {
+		return c.Conn.Read(p)
+	}
+	return c.r.Read(p)
+}
 
 func (c *rewritingConn) Close() error { return c.w.Close() }

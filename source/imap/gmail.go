@@ -2,6 +2,7 @@ package imap
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -24,11 +25,15 @@ import (
 // destination's \Archive folder, else "Archive"), holds the All Mail
 // messages that are in no other folder listed.
 //
-// A message is recognised across folders by its identity key, its size and
-// its INTERNALDATE, which Gmail keeps the same in every folder; the count
-// decides, so two identical messages with one of them archived put one in
-// the archive folder. X-GM-LABELS and X-GM-MSGID would say the same
-// directly, but go-imap cannot ask for them.
+// Where the server offers X-GM-EXT-1, All Mail's X-GM-LABELS say which of
+// its messages are archived: those with no label naming a folder listed
+// (Important and Starred are no folders, nor is a label hidden from IMAP).
+// Where it does not, or refuses that fetch, a message is recognised across
+// folders by its identity key, its size and its INTERNALDATE, which Gmail
+// keeps the same in every folder; the count decides, so of two identical
+// messages one of them archived, one goes to the archive folder, and with
+// identical ones in a label and in no label, which is which cannot be
+// told: the labels can.
 
 // capGmail is Gmail's capability for its IMAP extensions.
 const capGmail imap.Cap = "X-GM-EXT-1"
@@ -53,6 +58,13 @@ func gmailArchive(list []imapconn.ListedFolder, allMail string) string {
 type gmail struct {
 	// archive is the archive folder's name; "" when there is no \All.
 	archive string
+	// allMail is All Mail's server name; labels says X-GM-LABELS may be
+	// asked for (X-GM-EXT-1).
+	allMail string
+	labels  bool
+	// folderLabels are the X-GM-LABELS values that name a folder listed:
+	// its server name, or a system label (lowercased: "\inbox").
+	folderLabels map[string]bool
 	// order are the other listed folders in the order a message in several
 	// goes to its first under --dedupe-across-folders: deleted and junk
 	// mail, drafts, the inbox, sent mail, then the rest by name, as for a
@@ -84,11 +96,15 @@ func (s *Source) gmailFolders(list []imapconn.ListedFolder) []imapconn.ListedFol
 	if !isGmail {
 		return nil
 	}
-	g := &gmail{identities: map[string]map[string]int{}}
+	g := &gmail{identities: map[string]map[string]int{}, labels: s.pool.Info().Caps.Has(capGmail), folderLabels: map[string]bool{}}
 	var out []imapconn.ListedFolder
 	for _, l := range list {
 		if gmailSkippedRole(l.Role) {
 			continue
+		}
+		g.folderLabels[l.Server] = true
+		if sys := gmailSystemLabel(l); sys != "" {
+			g.folderLabels[sys] = true
 		}
 		l.Name = gmailSystemName(list, l)
 		if s.dedupe {
@@ -104,6 +120,7 @@ func (s *Source) gmailFolders(list []imapconn.ListedFolder) []imapconn.ListedFol
 	})
 	if allMail != nil {
 		g.archive = gmailArchive(list, allMail.Name)
+		g.allMail = allMail.Server
 		out = append(out, imapconn.ListedFolder{
 			Folder: transfer.Folder{Name: g.archive, Role: string(imap.MailboxAttrArchive), Messages: -1, Bytes: -1},
 			Server: allMail.Server,
@@ -130,6 +147,36 @@ func gmailSystemName(list []imapconn.ListedFolder, l imapconn.ListedFolder) stri
 		}
 	}
 	return names[0]
+}
+
+// gmailSystemLabel is the X-GM-LABELS name (lowercased) of the system
+// label a folder shows, or "".
+func gmailSystemLabel(l imapconn.ListedFolder) string {
+	if strings.EqualFold(l.Server, "INBOX") {
+		return `\inbox`
+	}
+	switch l.Role {
+	case string(imap.MailboxAttrSent):
+		return `\sent`
+	case string(imap.MailboxAttrDrafts):
+		return `\draft`
+	case string(imap.MailboxAttrTrash):
+		return `\trash`
+	case string(imap.MailboxAttrJunk):
+		return `\spam`
+	}
+	return ""
+}
+
+// inFolder reports whether a message with these labels is shown in a
+// folder listed.
+func (g *gmail) inFolder(labels []string) bool {
+	for _, l := range labels {
+		if g.folderLabels[l] || strings.HasPrefix(l, `\`) && g.folderLabels[strings.ToLower(l)] {
+			return true
+		}
+	}
+	return false
 }
 
 func gmailSkippedRole(role string) bool {
@@ -178,6 +225,9 @@ func (s *Source) gmailList(ctx context.Context, g *gmail, folder string, listed 
 	var earlier []string
 	switch {
 	case folder == g.archive:
+		if archived, ok, err := s.gmailArchived(ctx, g, listed); err != nil || ok {
+			return archived, err
+		}
 		earlier = g.order
 	case s.dedupe:
 		for _, f := range g.order {
@@ -214,6 +264,48 @@ func (s *Source) gmailList(ctx context.Context, g *gmail, folder string, listed 
 		out = append(out, m.msg)
 	}
 	return out, nil
+}
+
+// gmailArchived picks the archived messages of All Mail's listing by
+// their X-GM-LABELS; ok is false when the server does not offer them,
+// refuses the fetch or answers what cannot be read (said in a warning),
+// and the identities must decide.
+func (s *Source) gmailArchived(ctx context.Context, g *gmail, listed []transfer.Message) (archived []transfer.Message, ok bool, err error) {
+	if !g.labels || len(listed) == 0 {
+		return nil, false, nil
+	}
+	c, err := s.pool.Get(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	defer s.pool.Put(c)
+	validity, labels, err := c.FetchGmailLabels(ctx, g.allMail)
+	if errors.Is(err, imapconn.ErrGmailLabelsRefused) || errors.Is(err, imapconn.ErrGmailLabelsUnreadable) {
+		warn(c, fmt.Sprintf("folder %q: %v; archived messages are told by comparing All Mail with the other folders", g.archive, err))
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("folder %q: %w", g.archive, err)
+	}
+	out := make([]transfer.Message, 0, len(listed))
+	for _, m := range listed {
+		v, uid, err := ParseID(m.ID)
+		if err != nil {
+			return nil, false, transfer.FatalError(fmt.Errorf("folder %q: %w", g.archive, err))
+		}
+		if v != validity {
+			// Renumbered since the listing: the labels name other
+			// messages.
+			return nil, false, nil
+		}
+		l, known := labels[uid]
+		// A message the labels do not name is gone since the listing;
+		// listing it lets the fetch report it rather than lose it.
+		if !known || !g.inFolder(l) {
+			out = append(out, m)
+		}
+	}
+	return out, true, nil
 }
 
 // gmailIdentities counts the messages of folder by identity, reading the
