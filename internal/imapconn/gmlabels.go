@@ -122,7 +122,7 @@ func readLiteralsInto(s *RawStream, line []byte, n int64) ([]byte, error) {
 			return nil, err
 		}
 		open := bytes.LastIndexByte(line, '{')
-		line = append(line[:open:open], quoteIMAP(lit)...)
+		line = append(line[:open:open], quote(string(lit))...)
 		next, err := s.ReadLine()
 		if err != nil {
 			return nil, err
@@ -131,18 +131,6 @@ func readLiteralsInto(s *RawStream, line []byte, n int64) ([]byte, error) {
 		n = trailingLiteral(next)
 	}
 	return line, nil
-}
-
-// quoteIMAP is b as an IMAP quoted string, as labelParser.quoted reads it.
-func quoteIMAP(b []byte) []byte {
-	out := []byte{'"'}
-	for _, c := range b {
-		if c == '"' || c == '\\' {
-			out = append(out, '\\')
-		}
-		out = append(out, c)
-	}
-	return append(out, '"')
 }
 
 // readFull reads n bytes of the stream.

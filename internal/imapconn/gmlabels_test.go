@@ -45,9 +45,9 @@ func TestParseGmailLabelsFetch(t *testing.T) {
 }
 
 // A label sent as a literal is read as the same label.
-func TestQuoteIMAPReadsBack(t *testing.T) {
+func TestQuotedLabelReadsBack(t *testing.T) {
 	for _, l := range []string{`\Inbox`, `a "b" \c`, "plain", ""} {
-		got, err := ParseGmailLabels([]byte("(" + string(quoteIMAP([]byte(l))) + ")"))
+		got, err := ParseGmailLabels([]byte("(" + quote(l) + ")"))
 		if err != nil || len(got) != 1 || got[0] != l {
 			t.Errorf("%q read back as %q, %v", l, got, err)
 		}
@@ -69,7 +69,7 @@ func FuzzParseGmailLabels(f *testing.F) {
 		}
 		var quoted []string
 		for _, l := range labels {
-			quoted = append(quoted, string(quoteIMAP([]byte(l))))
+			quoted = append(quoted, quote(l))
 		}
 		again, err := ParseGmailLabels([]byte("(" + strings.Join(quoted, " ") + ")"))
 		if err != nil || len(again) != len(labels) {
