@@ -1,11 +1,17 @@
 package imapconn
 
 import (
+	"context"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
+
+	"github.com/mailferry/mailferry/internal/account"
+	"github.com/mailferry/mailferry/internal/imapserver"
 )
 
 // Gmail's answers name system labels as quoted strings with an escaped
@@ -81,4 +87,41 @@ func FuzzParseGmailLabels(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FetchGmailLabels reads All Mail's labels from a Gmail-like server, a
+// label sent as a literal among them, and the connection serves go-imap
+// afterwards; a server that answers BAD gives ErrGmailLabelsRefused and
+// the connection stays usable too.
+func TestFetchGmailLabels(t *testing.T) {
+	for _, without := range []bool{false, true} {
+		srv := startServer(t, imapserver.Options{Gmail: true, GmailWithoutLabels: without})
+		date := time.Unix(1700000000, 0)
+		for _, labels := range [][]string{{"INBOX", "Work"}, nil, {"Reisen\x01", imapserver.GmailSent}} {
+			if err := srv.AddGmailMessage("alice", labels, nil, date, []byte("Subject: x\r\n\r\nx\r\n")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ctx := context.Background()
+		c, err := Dial(ctx, ptr(options(srv.Addr(), account.SecurityNone, "secret")), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		validity, labels, err := c.FetchGmailLabels(ctx, imapserver.GmailAllMail)
+		if without {
+			if !errors.Is(err, ErrGmailLabelsRefused) || labels != nil {
+				t.Errorf("refused fetch: labels %v, error %v, want ErrGmailLabelsRefused", labels, err)
+			}
+		} else {
+			want := map[imap.UID][]string{1: {`\Inbox`, "Work"}, 2: {}, 3: {"Reisen\x01", `\Sent`}}
+			if err != nil || validity == 0 || !reflect.DeepEqual(labels, want) {
+				t.Errorf("labels %v, UIDVALIDITY %d, error %v; want %v", labels, validity, err, want)
+			}
+		}
+		sel, err := c.Select(ctx, "INBOX", true)
+		if err != nil || sel.NumMessages != 1 {
+			t.Errorf("SELECT INBOX after the labels: %v, %v", sel, err)
+		}
+		c.Close()
+	}
 }

@@ -165,7 +165,8 @@ func (s *Server) isGmailLabelsSection(bs *imap.FetchItemBodySection) bool {
 
 // gmailLabelList is the X-GM-LABELS value of a message with labels
 // (stored folder names): Gmail's system labels for its system folders,
-// the folder name as clients see it for the others.
+// the folder name as clients see it for the others, quoted, or a literal
+// when it is not 7-bit text.
 func (s *session) gmailLabelList(labels []string) []byte {
 	system := map[string]string{
 		"INBOX": `\Inbox`, GmailSent: `\Sent`, GmailDrafts: `\Draft`,
@@ -179,6 +180,11 @@ func (s *session) gmailLabelList(labels []string) []byte {
 		name, ok := system[l]
 		if !ok {
 			name = s.toClient(l)
+		}
+		if strings.ContainsFunc(name, func(r rune) bool { return r < ' ' || r > '~' }) {
+			// A quoted string holds 7-bit text only (RFC 3501).
+			out = append(out, "{"+strconv.Itoa(len(name))+"}\r\n"+name...)
+			continue
 		}
 		out = append(out, '"')
 		for _, c := range []byte(name) {
