@@ -45,8 +45,9 @@ func writeJobEntry(stateDir string, e jobEntry) error {
 }
 
 // readJobEntries returns the index of stateDir, sorted by job. A file
-// that is not an entry is an error naming it.
-func readJobEntries(stateDir string) ([]jobEntry, error) {
+// that is not an entry (damaged, or written by something else) is passed
+// over with a warning naming it: one bad file must not hide every job.
+func readJobEntries(stateDir string, warn func(string)) ([]jobEntry, error) {
 	dir := jobIndexDir(stateDir)
 	files, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -66,8 +67,13 @@ func readJobEntries(stateDir string) ([]jobEntry, error) {
 			return nil, err
 		}
 		var e jobEntry
-		if err := json.Unmarshal(b, &e); err != nil || e.Job == "" {
-			return nil, fmt.Errorf("%s is not a job entry of mailferry's: %v", path, err)
+		if err := json.Unmarshal(b, &e); err != nil {
+			warn(fmt.Sprintf("%s is not a job entry of mailferry's, passed over: %v", path, err))
+			continue
+		}
+		if e.Job == "" {
+			warn(fmt.Sprintf("%s is not a job entry of mailferry's (it names no job), passed over", path))
+			continue
 		}
 		out = append(out, e)
 	}
@@ -79,6 +85,11 @@ func readJobEntries(stateDir string) ([]jobEntry, error) {
 // file at state and ended with runErr. It does not fail the run: the
 // index only serves `state list` and `state forget`.
 func rememberJob(cfg copyConfig, state string, runErr error, rep *reporter) {
+	if cfg.Job == "" {
+		// Only a configuration built without the command line has no
+		// name; an entry without one could not be listed or forgotten.
+		return
+	}
 	dir, err := stateDir(cfg.StateDir)
 	if err == nil {
 		err = writeJobEntry(dir, jobEntry{Job: cfg.Job, State: state, Source: cfg.Source.String(),

@@ -219,3 +219,41 @@ func TestStateForget(t *testing.T) {
 		t.Errorf("after forget: %+v, want nothing copied twice", s)
 	}
 }
+
+// A damaged file in the job index is passed over with a warning naming
+// it: the other jobs are still listed, and can still be forgotten.
+func TestStateListPassesOverADamagedEntry(t *testing.T) {
+	src, _ := smallMaildir(t)
+	env := testEnv(t, nil)
+	dst := filepath.Join(t.TempDir(), "dst")
+	expectCode(t, mailferryIn(t, env, "copy", "maildir:"+src, "maildir:"+dst, "-q", "--job-name", "erin"), 0)
+	index := ""
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "XDG_STATE_HOME="); ok {
+			index = filepath.Join(v, "mailferry", "jobs")
+		}
+	}
+	damaged := filepath.Join(index, "torn.json")
+	nameless := filepath.Join(index, "nameless.json")
+	if err := os.WriteFile(damaged, []byte(`{"job": "fr`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(nameless, []byte(`{"job": "", "state": "/x"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := mailferryIn(t, env, "state", "list")
+	expectCode(t, r, 0)
+	if !strings.Contains(r.stdout, "erin") {
+		t.Errorf("erin not listed:\n%s", r)
+	}
+	for _, want := range []string{
+		"warning: " + damaged + " is not a job entry of mailferry's, passed over: unexpected end of JSON input",
+		"warning: " + nameless + " is not a job entry of mailferry's (it names no job), passed over",
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	r = mailferryIn(t, env, "state", "forget", "erin")
+	expectCode(t, r, 0)
+}

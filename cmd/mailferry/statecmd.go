@@ -78,8 +78,8 @@ type stateRow struct {
 // stateRows is the job index, and the state files in dir that no entry
 // names (written before the index, or by `copy --state` into dir): those
 // show with job "?" and their file's time.
-func stateRows(dir string) ([]stateRow, error) {
-	entries, err := readJobEntries(dir)
+func stateRows(dir string, warn func(string)) ([]stateRow, error) {
+	entries, err := readJobEntries(dir, warn)
 	if err != nil {
 		return nil, err
 	}
@@ -115,12 +115,17 @@ func stateRows(dir string) ([]stateRow, error) {
 	return rows, nil
 }
 
+// stateWarning prints a warning of the state commands on stderr.
+func stateWarning(c *cli.Context) func(string) {
+	return func(s string) { fmt.Fprintf(c.App.ErrWriter, "warning: %s\n", safeText(s)) }
+}
+
 func stateList(c *cli.Context) error {
 	dir, err := stateDir(c.String("state-dir"))
 	if err != nil {
 		return usageErrorf("no state directory: %v; give --state-dir DIR", err)
 	}
-	rows, err := stateRows(dir)
+	rows, err := stateRows(dir, stateWarning(c))
 	if err != nil {
 		return fmt.Errorf("state directory %s: %w", dir, err)
 	}
@@ -166,7 +171,7 @@ func stateForget(c *cli.Context, job string) error {
 	if err != nil {
 		return usageErrorf("no state directory: %v; give --state-dir DIR", err)
 	}
-	entries, err := readJobEntries(dir)
+	entries, err := readJobEntries(dir, stateWarning(c))
 	if err != nil {
 		return fmt.Errorf("state directory %s: %w", dir, err)
 	}
