@@ -52,7 +52,7 @@ var runGauges = []struct {
 	{"mailferry_bytes_copied", "Bytes copied by the last run.", func(m runMetrics) float64 { return float64(m.Summary.Bytes) }},
 	{"mailferry_duration_seconds", "Duration of the last run in seconds.", func(m runMetrics) float64 { return m.Summary.Seconds }},
 	{"mailferry_last_run_timestamp_seconds", "Unix time the last run ended.", func(m runMetrics) float64 { return unixSeconds(m.End) }},
-	{"mailferry_exit_code", "Exit code of the last run: 0 done, 1 failed, 2 usage error, 3 some messages failed, 4 done but monitoring not told, 130 interrupted (SIGINT), 143 stopped (SIGTERM).", func(m runMetrics) float64 { return float64(m.ExitCode) }},
+	{"mailferry_exit_code", "Exit code of the last run: 0 done, 1 failed, 2 usage error, 3 some messages failed, 4 done but the metrics or report not recorded, 130 interrupted (SIGINT), 143 stopped (SIGTERM).", func(m runMetrics) float64 { return float64(m.ExitCode) }},
 }
 
 // stoppedPushTimeout bounds the push of a run that was stopped by a signal.
