@@ -51,11 +51,7 @@ func (c *Conn) FetchKeys(ctx context.Context, set imap.SeqSet, what string) ([]K
 		Done: func(m *FetchedMessage) error {
 			km := KeyedMessage{SeqNum: m.SeqNum, UID: m.UID, Size: m.Size, Key: formats.IdentityKey(header)}
 			if m.HasFlags {
-				flags := make([]string, 0, len(m.Flags))
-				for _, f := range m.Flags {
-					flags = append(flags, string(f))
-				}
-				km.Flags = formats.NormalizeFlags(flags)
+				km.Flags = Flags(m.Flags)
 				if km.Flags == nil {
 					km.Flags = []string{}
 				}
@@ -113,4 +109,14 @@ func (c *Conn) RequireUIDPlus(mailbox string) error {
 	}
 	return transfer.FatalError(fmt.Errorf("imap %s: refusing to delete from folder %q: the server lacks UIDPLUS, so EXPUNGE would also remove other messages marked \\Deleted",
 		c.Options().Server(), mailbox))
+}
+
+// Flags is a FETCH answer's flags in the spelling the rest of mailferry
+// compares (formats.NormalizeFlags).
+func Flags(fetched []imap.Flag) []string {
+	flags := make([]string, 0, len(fetched))
+	for _, f := range fetched {
+		flags = append(flags, string(f))
+	}
+	return formats.NormalizeFlags(flags)
 }

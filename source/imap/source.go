@@ -22,7 +22,6 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
-	"github.com/mailferry/mailferry/formats"
 	"github.com/mailferry/mailferry/internal/imapconn"
 	"github.com/mailferry/mailferry/transfer"
 )
@@ -178,14 +177,10 @@ func (s *Source) listAll(ctx context.Context, folder string) ([]transfer.Message
 		if b.UID == 0 {
 			continue
 		}
-		flags := make([]string, 0, len(b.Flags))
-		for _, fl := range b.Flags {
-			flags = append(flags, string(fl))
-		}
 		out = append(out, transfer.Message{
 			Folder: folder,
 			ID:     FormatID(sel.UIDValidity, b.UID),
-			Flags:  formats.NormalizeFlags(flags),
+			Flags:  imapconn.Flags(b.Flags),
 			Date:   b.InternalDate,
 			Size:   b.RFC822Size,
 			// RFC822.SIZE is the size in CRLF form.
@@ -278,11 +273,7 @@ func (s *Source) ChangedFlags(ctx context.Context, folder, oldState, newState st
 		if b.UID == 0 {
 			continue
 		}
-		flags := make([]string, 0, len(b.Flags))
-		for _, fl := range b.Flags {
-			flags = append(flags, string(fl))
-		}
-		out = append(out, transfer.Message{Folder: folder, ID: FormatID(sel.UIDValidity, b.UID), Flags: formats.NormalizeFlags(flags)})
+		out = append(out, transfer.Message{Folder: folder, ID: FormatID(sel.UIDValidity, b.UID), Flags: imapconn.Flags(b.Flags)})
 	}
 	return out, true, nil
 }
