@@ -84,7 +84,10 @@ func (r *runner) planGroup(ctx context.Context, g *destGroup) error {
 				filtered++
 				continue
 			}
-			job.selected = append(job.selected, m)
+			job.selectedCount++
+			if r.deleter != nil {
+				job.selected = append(job.selected, m)
+			}
 			e := &planEntry{job: job, msg: m, key: m.Key, vsize: m.VirtualSize}
 			if r.j != nil {
 				if rec, ok := r.j.Lookup(r.opts.SourceKey, job.folder.Name, m.ID); ok {
@@ -101,7 +104,7 @@ func (r *runner) planGroup(ctx context.Context, g *destGroup) error {
 			entries = append(entries, e)
 		}
 		r.filtered(job, filtered, nil)
-		if r.j != nil && known == 0 && len(job.selected) > 0 {
+		if r.j != nil && known == 0 && job.selectedCount > 0 {
 			if n := r.j.FolderLen(r.opts.SourceKey, job.folder.Name); n > 0 {
 				r.event(Event{Kind: EventWarning, Folder: job.folder.Name, Count: n,
 					Text: fmt.Sprintf("none of the %d messages the state file records for this folder is listed any more: "+
@@ -171,6 +174,12 @@ func (r *runner) finishGroups(ctx context.Context, groups []*destGroup) {
 		return r.deleteExtraneous(ctx, g, g.plan.entries, g.plan.idx, g.plan.gone)
 	})
 	phase(func(g *destGroup) error { return r.finishPlan(g, g.plan.entries) })
+	// The plan's entries and the destination index are a few hundred
+	// bytes a message; once they are todo lists nothing reads them, and
+	// keeping them would make the copy's memory grow with the mailbox.
+	for _, g := range groups {
+		g.plan = nil
+	}
 }
 
 // list lists one source folder, holding a fetch slot.
@@ -236,7 +245,7 @@ func (r *runner) finishPlan(g *destGroup, entries []*planEntry) error {
 			t.held++
 			recs = append(recs, r.record(e))
 		default:
-			e.job.todo = append(e.job.todo, e.msg)
+			e.job.addTodo(e.msg, r.opts.ChunkSize)
 			t.bytes += e.msg.Size
 		}
 	}
@@ -251,10 +260,12 @@ func (r *runner) finishPlan(g *destGroup, entries []*planEntry) error {
 		r.skipped(job, t.known, "already copied")
 		r.skipped(job, t.held, "already at destination")
 		r.skipped(job, t.moved, "moved at the destination")
-		r.event(Event{Kind: EventPlanned, Folder: job.folder.Name, Count: len(job.todo), Bytes: t.bytes, Text: job.dest})
+		r.event(Event{Kind: EventPlanned, Folder: job.folder.Name, Count: job.todoCount, Bytes: t.bytes, Text: job.dest})
 		if r.opts.DryRun {
-			for i := range job.todo {
-				r.event(Event{Kind: EventPlanMessage, Folder: job.folder.Name, Message: &job.todo[i], Bytes: job.todo[i].Size, Text: job.dest})
+			for _, chunk := range job.todo {
+				for i := range chunk {
+					r.event(Event{Kind: EventPlanMessage, Folder: job.folder.Name, Message: &chunk[i], Bytes: chunk[i].Size, Text: job.dest})
+				}
 			}
 		}
 	}

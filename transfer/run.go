@@ -267,9 +267,7 @@ func (r *runner) run(parent context.Context) error {
 // --delete-source, then deletes what is confirmed at the destination.
 func (r *runner) copyFolder(ctx context.Context, job *folderJob) error {
 	var chunks errgroup.Group
-	todo := job.todo
-	for start := 0; start < len(todo); start += r.opts.ChunkSize {
-		chunk := todo[start:min(start+r.opts.ChunkSize, len(todo))]
+	for i, chunk := range job.todo {
 		// Slots are taken in order, so a folder's chunks start in order.
 		select {
 		case r.fetchSem <- struct{}{}:
@@ -281,6 +279,10 @@ func (r *runner) copyFolder(ctx context.Context, job *folderJob) error {
 		chunks.Go(func() error {
 			defer func() { <-r.fetchSem }()
 			err := r.fetchLoop(ctx, job, chunk, r.spoolAndPut(ctx, job, chunk))
+			// The put workers hold their own copies of the messages:
+			// a chunk fetched is released, so a large folder's todo
+			// list is not held until its last chunk is done.
+			job.todo[i] = nil
 			if err != nil {
 				// Stop the run at once, not when the folder's
 				// other chunks are done.
@@ -344,7 +346,7 @@ func (r *runner) createFolders(ctx context.Context, groups []*destGroup) {
 		}
 		empty := true
 		for _, job := range g.jobs {
-			empty = empty && len(job.todo) == 0
+			empty = empty && job.todoCount == 0
 		}
 		if !empty || len(g.jobs) == 0 {
 			continue

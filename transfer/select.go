@@ -121,10 +121,18 @@ type folderJob struct {
 	folder Folder
 	dest   string
 	// selected are the listed messages that passed the filters: the ones
-	// --delete-source may delete once their copies are confirmed.
-	selected []Message
-	// todo are the messages the plan decided to copy.
-	todo []Message
+	// --delete-source may delete once their copies are confirmed. They are
+	// kept only for --delete-source (a run without it would hold a second
+	// copy of the folder's listing to the end for nothing); selectedCount
+	// counts them always, for the folder record.
+	selected      []Message
+	selectedCount int
+	// todo are the messages the plan decided to copy, in chunks of at
+	// most ChunkSize, one Fetch each; copyFolder drops a chunk once it is
+	// fetched, so the list shrinks as the folder is copied. todoCount is
+	// the number of messages in it as planned.
+	todo      [][]Message
+	todoCount int
 	// inFlight counts messages handed to the put workers and not done yet.
 	inFlight sync.WaitGroup
 	// failures counts what failed in this folder; a folder record (see
@@ -136,6 +144,18 @@ type folderJob struct {
 	// read the changed ones (FlagChanges), and count is the record's.
 	flagsOnly bool
 	count     int
+}
+
+// addTodo puts m at the end of the todo list. A chunk grows by append, so
+// a full chunk of a power-of-two ChunkSize (the default 256) wastes nothing
+// and a folder of a few messages takes no more than it needs.
+func (job *folderJob) addTodo(m Message, chunkSize int) {
+	if n := len(job.todo); n == 0 || len(job.todo[n-1]) >= chunkSize {
+		job.todo = append(job.todo, nil)
+	}
+	last := &job.todo[len(job.todo)-1]
+	*last = append(*last, m)
+	job.todoCount++
 }
 
 // destGroup is one destination folder and every source folder that lands in

@@ -150,7 +150,7 @@ func (r *runner) recordFolders(ctx context.Context, groups []*destGroup) error {
 			if job.unchanged || job.folder.State == "" || job.failures.Load() > 0 {
 				continue
 			}
-			count := len(job.selected)
+			count := job.selectedCount
 			if job.flagsOnly {
 				count = job.count
 			}
