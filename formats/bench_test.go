@@ -130,3 +130,19 @@ func BenchmarkLFWriter(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkWireCounter: the network-form size of an LF message, counted in
+// 64 KiB writes as the Maildir sink counts what it stores.
+func BenchmarkWireCounter(b *testing.B) {
+	want := int64(len(benchBody()))
+	body := bytes.ReplaceAll(benchBody(), []byte("\r\n"), []byte("\n"))
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var c WireCounter
+		c.Write(body)
+		if c.Size() != want {
+			b.Fatalf("wire size %d, want %d", c.Size(), want)
+		}
+	}
+}
