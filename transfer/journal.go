@@ -53,6 +53,23 @@ type journalHeader struct {
 
 type recordKey struct{ source, folder, id string }
 
+// indexed is what the index keeps of one message's records: a Record less
+// what its recordKey already says and what only folder records carry, so
+// that a large mailbox's index takes no more than it must (about half a
+// Record's size per message).
+type indexed struct {
+	key, digest, dest            string
+	time                         time.Time
+	flags                        []string
+	deleted, copied, copyDeleted bool
+}
+
+// record is the Record the index keeps for k.
+func (e indexed) record(k recordKey) Record {
+	return Record{Source: k.source, Folder: k.folder, ID: k.id, Key: e.key, Digest: e.digest, Dest: e.dest,
+		Time: e.time, Flags: e.flags, Deleted: e.deleted, Copied: e.copied, CopyDeleted: e.copyDeleted}
+}
+
 type folderKey struct{ source, folder string }
 
 // Journal is the append-only state file: a header line followed by one JSON
@@ -68,8 +85,12 @@ type Journal struct {
 	f    *os.File
 
 	mu      sync.Mutex
-	index   map[recordKey]Record
-	folders map[folderKey]int    // records per source folder
+	index   map[recordKey]indexed
+	folders map[folderKey]int // records per source folder
+	// names holds one copy of every source, folder and destination name
+	// the index refers to: loaded from the file, each record would
+	// otherwise bring its own copies.
+	names   map[string]string
 	states  map[folderKey]Record // the last folder record of each source folder
 	size    int64                // bytes known good on disk
 	err     error                // sticky write failure
@@ -107,8 +128,9 @@ func OpenJournal(path string) (*Journal, error) {
 	j := &Journal{
 		path:    path,
 		f:       f,
-		index:   make(map[recordKey]Record),
+		index:   make(map[recordKey]indexed),
 		folders: make(map[folderKey]int),
+		names:   make(map[string]string),
 		states:  make(map[folderKey]Record),
 	}
 	j.idle = sync.NewCond(&j.mu)
@@ -233,6 +255,7 @@ func (j *Journal) parseLine(line []byte, isHeader bool) error {
 // its time (first seen); later ones can mark it deleted and add the key and
 // digest an earlier record lacked (a copy confirmed by content later).
 func (j *Journal) index1(rec Record) {
+	rec.Source, rec.Folder = j.name(rec.Source), j.name(rec.Folder)
 	if rec.ID == "" {
 		j.states[folderKey{rec.Source, rec.Folder}] = rec
 		return
@@ -240,25 +263,35 @@ func (j *Journal) index1(rec Record) {
 	k := recordKey{rec.Source, rec.Folder, rec.ID}
 	old, ok := j.index[k]
 	if !ok {
-		j.index[k] = rec
+		j.index[k] = indexed{key: rec.Key, digest: rec.Digest, dest: j.name(rec.Dest), time: rec.Time, flags: rec.Flags,
+			deleted: rec.Deleted, copied: rec.Copied, copyDeleted: rec.CopyDeleted}
 		j.folders[folderKey{rec.Source, rec.Folder}]++
 		return
 	}
 	if rec.Deleted {
-		old.Deleted = true
+		old.deleted = true
 	}
-	if old.Key == "" {
-		old.Key = rec.Key
+	if old.key == "" {
+		old.key = rec.Key
 	}
-	if old.Digest == "" {
-		old.Digest = rec.Digest
+	if old.digest == "" {
+		old.digest = rec.Digest
 	}
 	if rec.Flags != nil {
-		old.Flags = rec.Flags
+		old.flags = rec.Flags
 	}
-	old.Copied = old.Copied || rec.Copied
-	old.CopyDeleted = old.CopyDeleted || rec.CopyDeleted
+	old.copied = old.copied || rec.Copied
+	old.copyDeleted = old.copyDeleted || rec.CopyDeleted
 	j.index[k] = old
+}
+
+// name returns the index's copy of s.
+func (j *Journal) name(s string) string {
+	if c, ok := j.names[s]; ok {
+		return c
+	}
+	j.names[s] = s
+	return s
 }
 
 // FolderState returns the last folder record of a source folder (see
@@ -279,8 +312,12 @@ func (j *Journal) Path() string { return j.path }
 func (j *Journal) Lookup(source, folder, id string) (Record, bool) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	rec, ok := j.index[recordKey{source, folder, id}]
-	return rec, ok
+	k := recordKey{source, folder, id}
+	e, ok := j.index[k]
+	if !ok {
+		return Record{}, false
+	}
+	return e.record(k), true
 }
 
 // FolderLen returns how many messages the journal records for one source
@@ -297,9 +334,9 @@ func (j *Journal) FolderRecords(source, folder string) []Record {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	var out []Record
-	for k, rec := range j.index {
+	for k, e := range j.index {
 		if k.source == source && k.folder == folder {
-			out = append(out, rec)
+			out = append(out, e.record(k))
 		}
 	}
 	return out

@@ -77,8 +77,8 @@ func TestRunMemoryPerMessage(t *testing.T) {
 	if noJournal > 128 {
 		t.Errorf("without a journal the run holds %.0f bytes per message while copying; want ≤ 128", noJournal)
 	}
-	if withJournal > 640 {
-		t.Errorf("with a journal the run holds %.0f bytes per message while copying; want ≤ 640", withJournal)
+	if withJournal > 480 {
+		t.Errorf("with a journal the run holds %.0f bytes per message while copying; want ≤ 480", withJournal)
 	}
 }
 
