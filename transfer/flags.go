@@ -39,7 +39,7 @@ func (r *runner) syncFlags(ctx context.Context, g *destGroup, entries []*planEnt
 	}
 	var changedKnown []*planEntry
 	for _, e := range entries {
-		if e.known && (e.rec.Flags == nil || !sameFlags(e.rec.Flags, e.msg.Flags)) {
+		if e.known && (e.recFlags == nil || !sameFlags(e.recFlags, e.msg.Flags)) {
 			changedKnown = append(changedKnown, e)
 		}
 	}

@@ -15,13 +15,18 @@ var ErrSameMailbox = errors.New("the source and the destination are the same mai
 // planEntry is one selected source message in the plan of a destination
 // group.
 type planEntry struct {
-	job    *folderJob
-	msg    Message
-	known  bool   // the journal records it as copied
-	rec    Record // its record, when known
-	key    string // formats.IdentityKey, "" until learnt
-	vsize  int64  // size with CRLF line ends, 0 when unknown
-	digest string // formats.ContentDigest, "" until learnt
+	job   *folderJob
+	msg   Message
+	known bool // the journal records it as copied
+	// What the plan needs of its record, when known (not the whole
+	// Record, which would double the entry's size): the flags last
+	// carried to the copy (nil in records of older versions), and
+	// whether the copy was confirmed by content.
+	recFlags     []string
+	recConfirmed bool
+	key          string // formats.IdentityKey, "" until learnt
+	vsize        int64  // size with CRLF line ends, 0 when unknown
+	digest       string // formats.ContentDigest, "" until learnt
 	// decision, made by match: copy it, or it is already at the
 	// destination (held, by key alone or confirmed by digest).
 	copy      bool
@@ -91,7 +96,7 @@ func (r *runner) planGroup(ctx context.Context, g *destGroup) error {
 			e := &planEntry{job: job, msg: m, key: m.Key, vsize: m.VirtualSize}
 			if r.j != nil {
 				if rec, ok := r.j.Lookup(r.opts.SourceKey, job.folder.Name, m.ID); ok {
-					e.known, e.rec, e.digest = true, rec, rec.Digest
+					e.known, e.recFlags, e.recConfirmed, e.digest = true, rec.Flags, rec.Digest != "", rec.Digest
 					if e.key == "" {
 						e.key = rec.Key
 					}
@@ -238,7 +243,7 @@ func (r *runner) finishPlan(g *destGroup, entries []*planEntry) error {
 			t.moved++
 		case e.known:
 			t.known++
-			if (e.confirmed && e.rec.Digest == "") || e.syncedFlags != nil {
+			if (e.confirmed && !e.recConfirmed) || e.syncedFlags != nil {
 				recs = append(recs, r.record(e))
 			}
 		case e.held:

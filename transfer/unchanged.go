@@ -54,7 +54,7 @@ func (r *runner) unchangedGroup(ctx context.Context, g *destGroup) (bool, error)
 	}
 	var synced []Record
 	for _, e := range entries {
-		if e.syncedFlags != nil && !sameFlags(e.syncedFlags, e.rec.Flags) {
+		if e.syncedFlags != nil && !sameFlags(e.syncedFlags, e.recFlags) {
 			synced = append(synced, r.record(e))
 		}
 	}
@@ -120,7 +120,8 @@ func (r *runner) changedFlags(ctx context.Context, g *destGroup, fc FlagChanges,
 			if f, ok := flags[rec.ID]; ok {
 				m.Flags = f
 			}
-			entries = append(entries, &planEntry{job: job, msg: m, known: true, rec: rec, key: rec.Key, digest: rec.Digest})
+			entries = append(entries, &planEntry{job: job, msg: m, known: true, recFlags: rec.Flags, recConfirmed: rec.Digest != "",
+				key: rec.Key, digest: rec.Digest})
 		}
 	}
 	return entries, true, nil
