@@ -142,7 +142,7 @@ func (w *MboxWriter) writeMessage(env MboxEnvelope, base *MboxIMAPBase, msg io.R
 	if _, drop := SplitMboxFlags(env.Flags); len(drop) > 0 {
 		return 0, 0, fmt.Errorf("%w: %s", ErrMboxFlag, strings.Join(drop, " "))
 	}
-	hdr, err := scanMboxHeader(io.NewSectionReader(msg, 0, size))
+	hdr, err := scanMboxHeader(msg, size)
 	if err != nil {
 		return 0, 0, fmt.Errorf("mbox: reading message: %w", err)
 	}
@@ -267,18 +267,19 @@ type mboxHeader struct {
 // mboxHeaderValueMax bounds how much of a Return-Path or Date value is kept.
 const mboxHeaderValueMax = 1024
 
-// scanMboxHeader reads a message's header line by line, in bounded memory
-// whatever its length, finding where it ends exactly as MboxReader does: at
-// the first line that is "\n" or "\r\n".
-func scanMboxHeader(r io.Reader) (mboxHeader, error) {
+// scanMboxHeader reads the header of the size-byte message msg line by
+// line, in bounded memory whatever its length, finding where it ends
+// exactly as MboxReader does: at the first line that is "\n" or "\r\n".
+// It stops there: of the body it needs only the last byte, which it reads
+// alone, so the writer's one pass over the body is the copy itself.
+func scanMboxHeader(msg io.ReaderAt, size int64) (mboxHeader, error) {
 	var h mboxHeader
-	br := bufio.NewReaderSize(r, 4096)
+	br := bufio.NewReaderSize(io.NewSectionReader(msg, 0, size), 4096)
 	var (
 		pos     int64
 		lastCR  int64 = -1 // where a last line of a lone CR starts
 		top     bool       // the flag headers go before the first line
 		last    byte
-		inBody  bool
 		field   string // lower-case name of the field being read
 		value   []byte
 		dateHdr string
@@ -326,16 +327,11 @@ func scanMboxHeader(r io.Reader) (mboxHeader, error) {
 			lastCR = lineStart
 		}
 		pos += n
-		if inBody {
-			continue
-		}
 		if string(head) == "\n" || string(head) == "\r\n" {
-			finish()
 			if !top {
 				h.end = lineStart
 			}
-			inBody = true
-			continue
+			break
 		}
 		if lineStart == 0 && head[0] != ' ' && head[0] != '\t' && !fieldLine(head) {
 			// The message does not start with a header field (a
@@ -364,6 +360,15 @@ func scanMboxHeader(r io.Reader) (mboxHeader, error) {
 		value = append(value[:0], bytes.TrimRight(v, "\r\n")...)
 	}
 	finish()
+	if pos < size {
+		// The scan stopped at the end of the header: the last byte is
+		// the body's.
+		var b [1]byte
+		if n, err := msg.ReadAt(b[:], size-1); n == 0 {
+			return h, err
+		}
+		last = b[0]
+	}
 	h.endsLF = last == '\n'
 	if h.end < 0 && !top {
 		h.end = pos
