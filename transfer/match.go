@@ -118,7 +118,7 @@ func (r *runner) learnKeys(ctx context.Context, entries []*planEntry) error {
 		es := groups[job]
 		msgs := make([]Message, len(es))
 		for i, e := range es {
-			msgs[i] = e.msg
+			msgs[i] = *e.msg
 		}
 		var keys map[string]string
 		err := r.withFetchSlot(ctx, func() error {

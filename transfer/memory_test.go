@@ -87,8 +87,8 @@ func TestRunMemoryPerMessage(t *testing.T) {
 	planning, noJournal, _ := retainedPerMessage(t, n, false)
 	_, withJournal, _ := retainedPerMessage(t, n, true)
 	t.Logf("held per message: %.0f B while planning; while copying %.0f B without a journal, %.0f B with one", planning, noJournal, withJournal)
-	if planning > 500 {
-		t.Errorf("while planning the run holds %.0f bytes per message; want ≤ 500", planning)
+	if planning > 360 {
+		t.Errorf("while planning the run holds %.0f bytes per message; want ≤ 360", planning)
 	}
 	if noJournal > 128 {
 		t.Errorf("without a journal the run holds %.0f bytes per message while copying; want ≤ 128", noJournal)

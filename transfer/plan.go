@@ -16,8 +16,8 @@ var ErrSameMailbox = errors.New("the source and the destination are the same mai
 // group.
 type planEntry struct {
 	job   *folderJob
-	msg   Message
-	known bool // the journal records it as copied
+	msg   *Message // in the folder's listing, which the plan holds anyway
+	known bool     // the journal records it as copied
 	// What the plan needs of its record, when known (not the whole
 	// Record, which would double the entry's size): the flags last
 	// carried to the copy (nil in records of older versions), and
@@ -71,27 +71,30 @@ func (r *runner) planGroup(ctx context.Context, g *destGroup) error {
 		listed[job] = msgs
 		filtered, known := 0, 0
 		seen := make(map[string]bool, len(msgs))
-		for _, m := range msgs {
+		for i := range msgs {
+			// The entry points into the listing, which is held until
+			// the plan is done anyway: a copy would double it.
+			m := &msgs[i]
 			m.Folder = job.folder.Name
 			// Identity is what keeps a message from being copied twice; a
 			// source that cannot give one gets the message reported, not
 			// guessed at.
 			switch {
 			case m.ID == "":
-				r.failMessage(job, m, PerMessageError(errors.New("the source gave the message no identity")))
+				r.failMessage(job, *m, PerMessageError(errors.New("the source gave the message no identity")))
 				continue
 			case seen[m.ID]:
-				r.failMessage(job, m, PerMessageError(fmt.Errorf("the source lists message id %s twice", m.ID)))
+				r.failMessage(job, *m, PerMessageError(fmt.Errorf("the source lists message id %s twice", m.ID)))
 				continue
 			}
 			seen[m.ID] = true
-			if !r.sel.message(m) {
+			if !r.sel.message(*m) {
 				filtered++
 				continue
 			}
 			job.selectedCount++
 			if r.deleter != nil {
-				job.selected = append(job.selected, m)
+				job.selected = append(job.selected, *m)
 			}
 			e := &planEntry{job: job, msg: m, key: m.Key, vsize: m.VirtualSize}
 			if r.j != nil {
@@ -250,7 +253,7 @@ func (r *runner) finishPlan(g *destGroup, entries []*planEntry) error {
 			t.held++
 			recs = append(recs, r.record(e))
 		default:
-			e.job.addTodo(e.msg, r.opts.ChunkSize)
+			e.job.addTodo(*e.msg, r.opts.ChunkSize)
 			t.bytes += e.msg.Size
 		}
 	}
@@ -315,7 +318,7 @@ func (r *runner) probe(ctx context.Context, entries []*planEntry) error {
 		msgs := make([]Message, len(es))
 		for i, e := range es {
 			byID[e.msg.ID] = e
-			msgs[i] = e.msg
+			msgs[i] = *e.msg
 		}
 		for start := 0; start < len(msgs); start += r.opts.ChunkSize {
 			chunk := msgs[start:min(start+r.opts.ChunkSize, len(msgs))]

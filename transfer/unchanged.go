@@ -120,7 +120,7 @@ func (r *runner) changedFlags(ctx context.Context, g *destGroup, fc FlagChanges,
 			if f, ok := flags[rec.ID]; ok {
 				m.Flags = f
 			}
-			entries = append(entries, &planEntry{job: job, msg: m, known: true, recFlags: rec.Flags, recConfirmed: rec.Digest != "",
+			entries = append(entries, &planEntry{job: job, msg: &m, known: true, recFlags: rec.Flags, recConfirmed: rec.Digest != "",
 				key: rec.Key, digest: rec.Digest})
 		}
 	}
