@@ -51,10 +51,8 @@ type journalHeader struct {
 	Version *int `json:"mailferry-state"`
 }
 
-type recordKey struct{ source, folder, id string }
-
 // indexed is what the index keeps of one message's records: a Record less
-// what its recordKey already says and what only folder records carry, so
+// what its place in the index already says (source, folder, ID) and what only folder records carry, so
 // that a large mailbox's index takes no more than it must (about half a
 // Record's size per message).
 type indexed struct {
@@ -64,9 +62,9 @@ type indexed struct {
 	deleted, copied, copyDeleted bool
 }
 
-// record is the Record the index keeps for k.
-func (e indexed) record(k recordKey) Record {
-	return Record{Source: k.source, Folder: k.folder, ID: k.id, Key: e.key, Digest: e.digest, Dest: e.dest,
+// record is the Record the index keeps for message id of folder f.
+func (e indexed) record(f folderKey, id string) Record {
+	return Record{Source: f.source, Folder: f.folder, ID: id, Key: e.key, Digest: e.digest, Dest: e.dest,
 		Time: e.time, Flags: e.flags, Deleted: e.deleted, Copied: e.copied, CopyDeleted: e.copyDeleted}
 }
 
@@ -84,9 +82,11 @@ type Journal struct {
 	path string
 	f    *os.File
 
-	mu      sync.Mutex
-	index   map[recordKey]indexed
-	folders map[folderKey]int // records per source folder
+	mu sync.Mutex
+	// index holds the messages by source folder, then by ID: keyed by
+	// all three at once, every entry would carry the source and folder.
+	index map[folderKey]map[string]indexed
+	count int // messages in index
 	// names holds one copy of every source, folder and destination name
 	// the index refers to: loaded from the file, each record would
 	// otherwise bring its own copies.
@@ -126,12 +126,11 @@ func OpenJournal(path string) (*Journal, error) {
 		return nil, fmt.Errorf("state file %s: lock: %w", path, err)
 	}
 	j := &Journal{
-		path:    path,
-		f:       f,
-		index:   make(map[recordKey]indexed),
-		folders: make(map[folderKey]int),
-		names:   make(map[string]string),
-		states:  make(map[folderKey]Record),
+		path:   path,
+		f:      f,
+		index:  make(map[folderKey]map[string]indexed),
+		names:  make(map[string]string),
+		states: make(map[folderKey]Record),
 	}
 	j.idle = sync.NewCond(&j.mu)
 	if err := j.load(); err != nil {
@@ -260,12 +259,17 @@ func (j *Journal) index1(rec Record) {
 		j.states[folderKey{rec.Source, rec.Folder}] = rec
 		return
 	}
-	k := recordKey{rec.Source, rec.Folder, rec.ID}
-	old, ok := j.index[k]
+	f := folderKey{rec.Source, rec.Folder}
+	msgs := j.index[f]
+	if msgs == nil {
+		msgs = make(map[string]indexed)
+		j.index[f] = msgs
+	}
+	old, ok := msgs[rec.ID]
 	if !ok {
-		j.index[k] = indexed{key: rec.Key, digest: rec.Digest, dest: j.name(rec.Dest), time: rec.Time, flags: rec.Flags,
+		msgs[rec.ID] = indexed{key: rec.Key, digest: rec.Digest, dest: j.name(rec.Dest), time: rec.Time, flags: rec.Flags,
 			deleted: rec.Deleted, copied: rec.Copied, copyDeleted: rec.CopyDeleted}
-		j.folders[folderKey{rec.Source, rec.Folder}]++
+		j.count++
 		return
 	}
 	if rec.Deleted {
@@ -282,7 +286,7 @@ func (j *Journal) index1(rec Record) {
 	}
 	old.copied = old.copied || rec.Copied
 	old.copyDeleted = old.copyDeleted || rec.CopyDeleted
-	j.index[k] = old
+	msgs[rec.ID] = old
 }
 
 // name returns the index's copy of s.
@@ -312,12 +316,12 @@ func (j *Journal) Path() string { return j.path }
 func (j *Journal) Lookup(source, folder, id string) (Record, bool) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	k := recordKey{source, folder, id}
-	e, ok := j.index[k]
+	f := folderKey{source, folder}
+	e, ok := j.index[f][id]
 	if !ok {
 		return Record{}, false
 	}
-	return e.record(k), true
+	return e.record(f, id), true
 }
 
 // FolderLen returns how many messages the journal records for one source
@@ -326,18 +330,17 @@ func (j *Journal) Lookup(source, folder, id string) (Record, bool) {
 func (j *Journal) FolderLen(source, folder string) int {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return j.folders[folderKey{source, folder}]
+	return len(j.index[folderKey{source, folder}])
 }
 
 // FolderRecords returns the records of one source folder.
 func (j *Journal) FolderRecords(source, folder string) []Record {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	f := folderKey{source, folder}
 	var out []Record
-	for k, e := range j.index {
-		if k.source == source && k.folder == folder {
-			out = append(out, e.record(k))
-		}
+	for id, e := range j.index[f] {
+		out = append(out, e.record(f, id))
 	}
 	return out
 }
@@ -346,7 +349,7 @@ func (j *Journal) FolderRecords(source, folder string) []Record {
 func (j *Journal) Len() int {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return len(j.index)
+	return j.count
 }
 
 // Append writes records and fsyncs before returning. Records appended by
