@@ -76,9 +76,7 @@ func (s *Sink) Digests(ctx context.Context, folder string, refs []string) (map[s
 		return nil, err
 	}
 	defer s.pool.Put(c)
-	f.mu.Lock()
-	server := f.server
-	f.mu.Unlock()
+	server := f.serverName()
 	if _, err := c.Select(ctx, server, true); err != nil {
 		return nil, fmt.Errorf("folder %q: %w", folder, err)
 	}

@@ -97,9 +97,7 @@ func (s *Sink) folderRewrites(ctx context.Context, f *destFolder, copies []store
 		return nil, err
 	}
 	defer s.pool.Put(c)
-	f.mu.Lock()
-	server := f.server
-	f.mu.Unlock()
+	server := f.serverName()
 	sel, err := c.Select(ctx, server, true)
 	if err != nil {
 		return nil, err

@@ -59,9 +59,7 @@ func (s *Sink) SetFlags(ctx context.Context, folder string, changes []transfer.F
 		return err
 	}
 	defer s.pool.Put(c)
-	f.mu.Lock()
-	server := f.server
-	f.mu.Unlock()
+	server := f.serverName()
 	if _, err := c.Select(ctx, server, false); err != nil {
 		return fmt.Errorf("folder %q: %w", folder, err)
 	}
@@ -99,9 +97,7 @@ func (s *Sink) DeleteStored(ctx context.Context, folder string, refs []string) e
 	if err := c.RequireUIDPlus(folder); err != nil {
 		return err
 	}
-	f.mu.Lock()
-	server := f.server
-	f.mu.Unlock()
+	server := f.serverName()
 	return expungeUIDs(ctx, c, server, uids, fmt.Sprintf("folder %q: deleting %d copies of messages gone from the source", folder, len(uids)))
 }
 

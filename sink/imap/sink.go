@@ -77,6 +77,14 @@ type destFolder struct {
 	appendLimitKnown bool
 }
 
+// serverName is the folder's name on the server, which setting the folder
+// up may change (a refused name is stored under another).
+func (f *destFolder) serverName() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.server
+}
+
 // New logs in once, so a wrong password fails at once with a Fatal error
 // naming server and user.
 func New(ctx context.Context, opts imapconn.Options) (*Sink, error) {
