@@ -341,6 +341,12 @@ func (s *session) retr(body []byte) {
 	s.w.Write(resp.Bytes()[:cut])
 	s.w.Flush()
 	if cut == f.DropRETRAfter {
+		// The server ends the session: its lock goes with it before the
+		// client can see the connection close, as a client that
+		// reconnects at once would otherwise race the session's exit
+		// and find the maildrop still locked.
+		s.srv.unlock(nil)
+		s.authed = false
 		s.conn.Close()
 		return
 	}
