@@ -110,6 +110,34 @@ func TestMetricsFileMergesJobs(t *testing.T) {
 	}
 }
 
+// Another run's write between two jobs of this process is not lost: the
+// file it renamed into place is read again, not what this process wrote
+// before it.
+func TestMetricsFileReplacedByAnotherRun(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mailferry.prom")
+	end := time.Unix(1700000000, 0)
+	if err := writeMetricsFile(path, runMetrics{Job: "alice", Summary: transfer.Summary{Copied: 1}, End: end}); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(dir, "other.prom")
+	if err := writeMetricsFile(other, runMetrics{Job: "carol", Summary: transfer.Summary{Copied: 5}, End: end}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(other, path); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeMetricsFile(path, runMetrics{Job: "bob", Summary: transfer.Summary{Copied: 2}, End: end}); err != nil {
+		t.Fatal(err)
+	}
+	got := metricsFileValues(t, path)
+	expectJob(t, got, "carol", map[string]float64{"mailferry_messages_copied": 5})
+	expectJob(t, got, "bob", map[string]float64{"mailferry_messages_copied": 2})
+	if n := len(got["mailferry_messages_copied"]); n != 2 {
+		t.Errorf("%d series, want carol's and bob's (alice's went with the replaced file): %v", n, got["mailferry_messages_copied"])
+	}
+}
+
 // A file written before series had a job label gives its last success to
 // the job that replaces it, and its unlabelled series go.
 func TestMetricsFileFromUnlabelledVersion(t *testing.T) {
@@ -332,8 +360,9 @@ func TestMetricsPush(t *testing.T) {
 }
 
 // BenchmarkMetricsFileOf1000Jobs measures one job's write into a file that
-// holds 1,000 jobs' series: each write reads, merges and replaces the
-// whole file, so a run of N jobs costs N such writes.
+// holds 1,000 jobs' series: each write merges into what the process last
+// wrote and replaces the whole file, so a run of N jobs costs N such
+// writes.
 func BenchmarkMetricsFileOf1000Jobs(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "mailferry.prom")
 	end := time.Unix(1700000000, 0)
