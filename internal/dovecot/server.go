@@ -548,10 +548,22 @@ func (s *Server) stop() {
 		return
 	}
 	killGroup(s.cmd.Process)
+	deadline := time.After(10 * time.Second)
 	select {
 	case <-s.exited:
-	case <-time.After(10 * time.Second):
+	case <-deadline:
 		// The master is our child, so SIGKILL ends it; this only guards
 		// against a wedged kernel, not a wedged Dovecot.
+		return
+	}
+	// The other processes of the group (login processes hold the
+	// listening sockets too) may still be ending: once stop returns,
+	// nothing of the server answers on its ports.
+	for !groupGone(s.cmd.Process.Pid) {
+		select {
+		case <-deadline:
+			return
+		case <-time.After(2 * time.Millisecond):
+		}
 	}
 }
