@@ -47,7 +47,7 @@ func BenchmarkJournalLookup(b *testing.B) {
 	recs := make([]Record, 0, 1000)
 	for i := range n {
 		recs = append(recs, Record{Source: "imaps://u@h", Folder: "INBOX", ID: fmt.Sprintf("1700000000.%d", i),
-			Key: fmt.Sprintf("k%024x", i), Digest: fmt.Sprintf("d%062x", i), Dest: "INBOX",
+			Key: fmt.Sprintf("k%024x", i), Digest: fmt.Sprintf("d%032x", i), Dest: "INBOX",
 			Time: time.Unix(1700000000, 0), Flags: []string{`\Seen`}, Copied: true})
 		if len(recs) == cap(recs) {
 			if err := j.Append(recs...); err != nil {

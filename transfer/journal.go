@@ -51,25 +51,6 @@ type journalHeader struct {
 	Version *int `json:"mailferry-state"`
 }
 
-// indexed is what the index keeps of one message's records: a Record less
-// what its place in the index already says (source, folder, ID) and what only folder records carry, so
-// that a large mailbox's index takes no more than it must (about half a
-// Record's size per message).
-type indexed struct {
-	key, digest, dest            string
-	time                         time.Time
-	flags                        []string
-	deleted, copied, copyDeleted bool
-}
-
-// record is the Record the index keeps for message id of folder f.
-func (e indexed) record(f folderKey, id string) Record {
-	return Record{Source: f.source, Folder: f.folder, ID: id, Key: e.key, Digest: e.digest, Dest: e.dest,
-		Time: e.time, Flags: e.flags, Deleted: e.deleted, Copied: e.copied, CopyDeleted: e.copyDeleted}
-}
-
-type folderKey struct{ source, folder string }
-
 // Journal is the append-only state file: a header line followed by one JSON
 // record per line. Every Append is fsync'd before it returns, so a record in
 // the journal always names a message that is durable in the sink. A line torn
@@ -82,15 +63,8 @@ type Journal struct {
 	path string
 	f    *os.File
 
-	mu sync.Mutex
-	// index holds the messages by source folder, then by ID: keyed by
-	// all three at once, every entry would carry the source and folder.
-	index map[folderKey]map[string]indexed
-	count int // messages in index
-	// names holds one copy of every source, folder and destination name
-	// the index refers to: loaded from the file, each record would
-	// otherwise bring its own copies.
-	names   map[string]string
+	mu      sync.Mutex
+	index   *journalIndex        // the message records
 	states  map[folderKey]Record // the last folder record of each source folder
 	size    int64                // bytes known good on disk
 	err     error                // sticky write failure
@@ -128,8 +102,7 @@ func OpenJournal(path string) (*Journal, error) {
 	j := &Journal{
 		path:   path,
 		f:      f,
-		index:  make(map[folderKey]map[string]indexed),
-		names:  make(map[string]string),
+		index:  newJournalIndex(),
 		states: make(map[folderKey]Record),
 	}
 	j.idle = sync.NewCond(&j.mu)
@@ -250,52 +223,16 @@ func (j *Journal) parseLine(line []byte, isHeader bool) error {
 	return nil
 }
 
-// index1 adds one record to the index. The first record of a message keeps
-// its time (first seen); later ones can mark it deleted and add the key and
-// digest an earlier record lacked (a copy confirmed by content later).
+// index1 adds one record to the index: a folder record replaces the
+// folder's last one, a message record goes into the index.
 func (j *Journal) index1(rec Record) {
-	rec.Source, rec.Folder = j.name(rec.Source), j.name(rec.Folder)
+	f := folderKey{j.index.sharedName(rec.Source), j.index.sharedName(rec.Folder)}
 	if rec.ID == "" {
-		j.states[folderKey{rec.Source, rec.Folder}] = rec
+		rec.Source, rec.Folder = f.source, f.folder
+		j.states[f] = rec
 		return
 	}
-	f := folderKey{rec.Source, rec.Folder}
-	msgs := j.index[f]
-	if msgs == nil {
-		msgs = make(map[string]indexed)
-		j.index[f] = msgs
-	}
-	old, ok := msgs[rec.ID]
-	if !ok {
-		msgs[rec.ID] = indexed{key: rec.Key, digest: rec.Digest, dest: j.name(rec.Dest), time: rec.Time, flags: rec.Flags,
-			deleted: rec.Deleted, copied: rec.Copied, copyDeleted: rec.CopyDeleted}
-		j.count++
-		return
-	}
-	if rec.Deleted {
-		old.deleted = true
-	}
-	if old.key == "" {
-		old.key = rec.Key
-	}
-	if old.digest == "" {
-		old.digest = rec.Digest
-	}
-	if rec.Flags != nil {
-		old.flags = rec.Flags
-	}
-	old.copied = old.copied || rec.Copied
-	old.copyDeleted = old.copyDeleted || rec.CopyDeleted
-	msgs[rec.ID] = old
-}
-
-// name returns the index's copy of s.
-func (j *Journal) name(s string) string {
-	if c, ok := j.names[s]; ok {
-		return c
-	}
-	j.names[s] = s
-	return s
+	j.index.add(f, rec)
 }
 
 // FolderState returns the last folder record of a source folder (see
@@ -317,11 +254,11 @@ func (j *Journal) Lookup(source, folder, id string) (Record, bool) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	f := folderKey{source, folder}
-	e, ok := j.index[f][id]
+	e, ok := j.index.folders[f][id]
 	if !ok {
 		return Record{}, false
 	}
-	return e.record(f, id), true
+	return j.index.record(f, id, e), true
 }
 
 // FolderLen returns how many messages the journal records for one source
@@ -330,7 +267,7 @@ func (j *Journal) Lookup(source, folder, id string) (Record, bool) {
 func (j *Journal) FolderLen(source, folder string) int {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return len(j.index[folderKey{source, folder}])
+	return len(j.index.folders[folderKey{source, folder}])
 }
 
 // FolderRecords returns the records of one source folder.
@@ -339,8 +276,8 @@ func (j *Journal) FolderRecords(source, folder string) []Record {
 	defer j.mu.Unlock()
 	f := folderKey{source, folder}
 	var out []Record
-	for id, e := range j.index[f] {
-		out = append(out, e.record(f, id))
+	for id, e := range j.index.folders[f] {
+		out = append(out, j.index.record(f, id, e))
 	}
 	return out
 }
@@ -349,7 +286,7 @@ func (j *Journal) FolderRecords(source, folder string) []Record {
 func (j *Journal) Len() int {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return j.count
+	return j.index.count
 }
 
 // Append writes records and fsyncs before returning. Records appended by

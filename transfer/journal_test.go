@@ -352,3 +352,63 @@ func TestJournalFolderRecords(t *testing.T) {
 		t.Error("a folder record for a folder never recorded")
 	}
 }
+
+// TestJournalIndexGivesRecordsBackExactly: the index keeps keys and digests
+// as bytes, flag sets and names once, times in seconds; every record of a
+// state file written by an earlier version (the fp field, records without
+// flags, keys and digests of any form) reads back as it was written.
+func TestJournalIndexGivesRecordsBackExactly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mailferry.state")
+	const key, digest = "k0123456789abcdef01234567", "d0123456789abcdef0123456789abcdef"
+	lines := []string{
+		`{"mailferry-state":1}`,
+		// Usual forms; flags of an older version (none kept).
+		`{"source":"imaps://u@h","folder":"INBOX","id":"7.1","key":"` + key + `","digest":"` + digest + `","dest":"INBOX","time":"2024-05-01T10:00:00.123456789+02:00"}`,
+		// The same flag set as the next record; no digest.
+		`{"source":"imaps://u@h","folder":"INBOX","id":"7.2","key":"` + key + `","dest":"Archiv","time":"2024-05-02T10:00:00Z","flags":["\\Seen","work"],"copied":true}`,
+		`{"source":"imaps://u@h","folder":"INBOX","id":"7.3","fp":"old","dest":"INBOX","time":"2024-05-03T10:00:00Z","flags":["\\Seen","work"]}`,
+		// Other forms: upper-case hex, too short, another prefix; an empty flag set.
+		`{"source":"imaps://u@h","folder":"Sent","id":"9.1","key":"K0123456789ABCDEF01234567","digest":"d12","dest":"Sent","time":"2024-05-04T10:00:00Z","flags":[]}`,
+		`{"source":"imaps://u@h","folder":"Sent","id":"9.2","key":"x0123456789abcdef01234567","digest":"d0123456789abcdef0123456789abcdeF","dest":"Sent","time":"0001-01-01T00:00:00Z","flags":[],"deleted":true,"copy_deleted":true}`,
+		// A later record: the digest learnt, the copy deleted, new flags; first seen stays.
+		`{"source":"imaps://u@h","folder":"INBOX","id":"7.2","key":"` + key + `","digest":"` + digest + `","dest":"Archiv","time":"2025-01-01T00:00:00Z","flags":["\\Flagged"],"deleted":true}`,
+	}
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	day := func(d int) time.Time { return time.Date(2024, 5, d, 10, 0, 0, 0, time.UTC) }
+	want := map[string]Record{
+		"INBOX/7.1": {Key: key, Digest: digest, Dest: "INBOX", Time: time.Date(2024, 5, 1, 8, 0, 0, 0, time.UTC)},
+		"INBOX/7.2": {Key: key, Digest: digest, Dest: "Archiv", Time: day(2), Flags: []string{`\Flagged`}, Copied: true, Deleted: true},
+		"INBOX/7.3": {Dest: "INBOX", Time: day(3), Flags: []string{`\Seen`, "work"}},
+		"Sent/9.1":  {Key: "K0123456789ABCDEF01234567", Digest: "d12", Dest: "Sent", Time: day(4), Flags: []string{}},
+		"Sent/9.2": {Key: "x0123456789abcdef01234567", Digest: "d0123456789abcdef0123456789abcdeF", Dest: "Sent",
+			Flags: []string{}, Deleted: true, CopyDeleted: true},
+	}
+	j := openJournal(t, path)
+	if j.Len() != len(want) {
+		t.Fatalf("Len = %d, want %d", j.Len(), len(want))
+	}
+	for where, w := range want {
+		folder, id, _ := strings.Cut(where, "/")
+		w.Source, w.Folder, w.ID = "imaps://u@h", folder, id
+		got, ok := j.Lookup("imaps://u@h", folder, id)
+		if !ok || !reflect.DeepEqual(got, w) {
+			t.Errorf("Lookup(%s) = %+v, %v\nwant %+v", where, got, ok, w)
+		}
+	}
+	// A record appended now reads back the same after a reopen.
+	added := Record{Source: "imaps://u@h", Folder: "INBOX", ID: "7.4", Key: "k" + strings.Repeat("f", 24),
+		Digest: "d" + strings.Repeat("0", 32), Dest: "INBOX", Time: day(5), Flags: []string{`\Seen`, "work"}, Copied: true}
+	if err := j.Append(added); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := j.Lookup("imaps://u@h", "INBOX", "7.4"); !reflect.DeepEqual(got, added) {
+		t.Errorf("appended record reads back as %+v", got)
+	}
+	j.Close()
+	j = openJournal(t, path)
+	if got, _ := j.Lookup("imaps://u@h", "INBOX", "7.4"); !reflect.DeepEqual(got, added) {
+		t.Errorf("appended record reads back after a reopen as %+v", got)
+	}
+}
