@@ -58,7 +58,7 @@ func (r *runner) deleteExtraneous(ctx context.Context, g *destGroup, entries []*
 	}
 	var probe []*planEntry
 	for _, e := range entries {
-		if keys[e.key] && e.digest == "" {
+		if keys[e.msg.Key] && e.digest == "" {
 			probe = append(probe, e)
 		}
 	}
@@ -76,7 +76,7 @@ func (r *runner) deleteExtraneous(ctx context.Context, g *destGroup, entries []*
 		}
 	}
 	for _, e := range entries {
-		if keys[e.key] && e.digest != "" && !e.copy && len(copies[e.digest]) > 0 {
+		if keys[e.msg.Key] && e.digest != "" && !e.copy && len(copies[e.digest]) > 0 {
 			copies[e.digest] = copies[e.digest][1:] // still needed by the source
 		}
 	}

@@ -51,8 +51,8 @@ func (r *runner) syncFlags(ctx context.Context, g *destGroup, entries []*planEnt
 	}
 	srcKeys := make(map[string]int)
 	for _, e := range entries {
-		if e.key != "" {
-			srcKeys[e.key]++
+		if e.msg.Key != "" {
+			srcKeys[e.msg.Key]++
 		}
 	}
 	dstByKey := make(map[string][]*StoredMessage)
@@ -74,16 +74,17 @@ func (r *runner) syncFlags(ctx context.Context, g *destGroup, entries []*planEnt
 			pending = append(pending, e)
 			return
 		}
-		e.syncedFlags = want
+		e.flagsSynced = true
 	}
 	for _, e := range changedKnown {
-		if e.key == "" || srcKeys[e.key] != 1 || len(dstByKey[e.key]) != 1 {
-			if len(dstByKey[e.key]) > 0 {
+		key := e.msg.Key
+		if key == "" || srcKeys[key] != 1 || len(dstByKey[key]) != 1 {
+			if len(dstByKey[key]) > 0 {
 				ambiguous[e.job]++
 			}
 			continue
 		}
-		consider(e, dstByKey[e.key][0])
+		consider(e, dstByKey[key][0])
 	}
 	for _, e := range entries {
 		if e.held && e.dst != nil {
@@ -107,7 +108,7 @@ func (r *runner) syncFlags(ctx context.Context, g *destGroup, entries []*planEnt
 			return FatalError(fmt.Errorf("destination folder %q: changing the flags of %s: %w", g.dest, plural.Count(len(changes), "message"), err))
 		}
 		for _, e := range pending {
-			e.syncedFlags = flagSet(e.msg.Flags)
+			e.flagsSynced = true
 		}
 		r.mu.Lock()
 		r.sum.FlagsSynced += len(changes)

@@ -41,16 +41,16 @@ func (r *runner) match(ctx context.Context, g *destGroup, entries []*planEntry, 
 	srcByKey := make(map[string][]*planEntry)
 	var keys []string
 	for _, e := range entries {
-		if e.key == "" {
+		if e.msg.Key == "" {
 			// Its key could not be learnt (it vanished meanwhile):
 			// the fetch reports it.
 			e.copy = !e.known
 			continue
 		}
-		if srcByKey[e.key] == nil {
-			keys = append(keys, e.key)
+		if srcByKey[e.msg.Key] == nil {
+			keys = append(keys, e.msg.Key)
 		}
-		srcByKey[e.key] = append(srcByKey[e.key], e)
+		srcByKey[e.msg.Key] = append(srcByKey[e.msg.Key], e)
 	}
 
 	var ambiguous []string
@@ -84,7 +84,7 @@ func (r *runner) match(ctx context.Context, g *destGroup, entries []*planEntry, 
 				e.copy = true
 			}
 		case !deleting && len(unknown) == 1 && len(known) == 0 && len(dst) == 1 &&
-			formats.SizesAgree(unknown[0].vsize, dst[0].VirtualSize):
+			formats.SizesAgree(unknown[0].msg.VirtualSize, dst[0].VirtualSize):
 			unknown[0].held = true
 			unknown[0].dst = &dst[0]
 		default:
@@ -103,7 +103,7 @@ func (r *runner) match(ctx context.Context, g *destGroup, entries []*planEntry, 
 func (r *runner) learnKeys(ctx context.Context, entries []*planEntry) error {
 	var need []*planEntry
 	for _, e := range entries {
-		if e.key == "" {
+		if e.msg.Key == "" {
 			need = append(need, e)
 		}
 	}
@@ -132,7 +132,7 @@ func (r *runner) learnKeys(ctx context.Context, entries []*planEntry) error {
 			return &MessageError{Folder: job.folder.Name, Err: fmt.Errorf("reading message headers: %w", err)}
 		}
 		for _, e := range es {
-			e.key = keys[e.msg.ID]
+			e.msg.Key = keys[e.msg.ID]
 		}
 	}
 	return nil
@@ -214,7 +214,7 @@ func (r *runner) recopyMissing(g *destGroup, entries []*planEntry, dstByKey map[
 	}
 	missing := make(map[*folderJob]int)
 	for _, e := range entries {
-		if e.known && e.key != "" && len(dstByKey[e.key]) == 0 {
+		if e.known && e.msg.Key != "" && len(dstByKey[e.msg.Key]) == 0 {
 			e.known, e.copy = false, true
 			missing[e.job]++
 		}

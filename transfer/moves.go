@@ -41,8 +41,8 @@ func (r *runner) moveCandidates(groups []*destGroup) *moveIndex {
 			continue
 		}
 		for _, e := range g.plan.entries {
-			if !e.known && !e.held && e.key != "" {
-				idx.byKey[e.key] = append(idx.byKey[e.key], e)
+			if !e.known && !e.held && e.msg.Key != "" {
+				idx.byKey[e.msg.Key] = append(idx.byKey[e.msg.Key], e)
 			}
 		}
 	}
@@ -112,7 +112,7 @@ func (r *runner) moveCopies(ctx context.Context, g *destGroup, moves []move) err
 			old.CopyDeleted = true
 			recs = append(recs, old, Record{
 				Source: r.opts.SourceKey, Folder: m.e.job.folder.Name, ID: m.e.msg.ID,
-				Key: m.e.key, Digest: m.e.digest, Dest: dest, Time: r.now().UTC(),
+				Key: m.e.msg.Key, Digest: m.e.digest, Dest: dest, Time: r.now().UTC(),
 				Flags: old.Flags, Copied: true,
 			})
 		}

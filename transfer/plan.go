@@ -24,9 +24,9 @@ type planEntry struct {
 	// whether the copy was confirmed by content.
 	recFlags     []string
 	recConfirmed bool
-	key          string // formats.IdentityKey, "" until learnt
-	vsize        int64  // size with CRLF line ends, 0 when unknown
-	digest       string // formats.ContentDigest, "" until learnt
+	// The identity key and the size with CRLF line ends are msg.Key and
+	// msg.VirtualSize, filled in there when the plan learns them.
+	digest string // formats.ContentDigest, "" until learnt
 	// decision, made by match: copy it, or it is already at the
 	// destination (held, by key alone or confirmed by digest).
 	copy      bool
@@ -34,9 +34,9 @@ type planEntry struct {
 	confirmed bool
 	// dst is the destination copy a held message was matched to.
 	dst *StoredMessage
-	// syncedFlags, when not nil, are the flags the copy has after this
-	// plan (equal to the source's): the journal records them.
-	syncedFlags []string
+	// flagsSynced: the copy has the source's flags after this plan
+	// (flagSet(msg.Flags)), which the journal records.
+	flagsSynced bool
 	// moved: the copy of the message at its old place was moved to this
 	// message's destination folder (moves.go); nothing is copied.
 	moved bool
@@ -96,12 +96,12 @@ func (r *runner) planGroup(ctx context.Context, g *destGroup) error {
 			if r.deleter != nil {
 				job.selected = append(job.selected, *m)
 			}
-			e := &planEntry{job: job, msg: m, key: m.Key, vsize: m.VirtualSize}
+			e := &planEntry{job: job, msg: m}
 			if r.j != nil {
 				if rec, ok := r.j.Lookup(r.opts.SourceKey, job.folder.Name, m.ID); ok {
 					e.known, e.recFlags, e.recConfirmed, e.digest = true, rec.Flags, rec.Digest != "", rec.Digest
-					if e.key == "" {
-						e.key = rec.Key
+					if m.Key == "" {
+						m.Key = rec.Key
 					}
 					known++
 				}
@@ -246,7 +246,7 @@ func (r *runner) finishPlan(g *destGroup, entries []*planEntry) error {
 			t.moved++
 		case e.known:
 			t.known++
-			if (e.confirmed && !e.recConfirmed) || e.syncedFlags != nil {
+			if (e.confirmed && !e.recConfirmed) || e.flagsSynced {
 				recs = append(recs, r.record(e))
 			}
 		case e.held:
@@ -286,14 +286,16 @@ func (r *runner) record(e *planEntry) Record {
 		Source: r.opts.SourceKey,
 		Folder: e.job.folder.Name,
 		ID:     e.msg.ID,
-		Key:    e.key,
+		Key:    e.msg.Key,
 		Dest:   e.job.dest,
 		Time:   r.now().UTC(),
 	}
 	if e.confirmed {
 		rec.Digest = e.digest
 	}
-	rec.Flags = e.syncedFlags
+	if e.flagsSynced {
+		rec.Flags = flagSet(e.msg.Flags)
+	}
 	return rec
 }
 
@@ -329,7 +331,7 @@ func (r *runner) probe(ctx context.Context, entries []*planEntry) error {
 						return err
 					}
 					e := byID[m.ID]
-					e.key, e.digest, e.vsize = key, digest, vsize
+					e.msg.Key, e.digest, e.msg.VirtualSize = key, digest, vsize
 					return nil
 				})
 			})

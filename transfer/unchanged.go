@@ -54,7 +54,7 @@ func (r *runner) unchangedGroup(ctx context.Context, g *destGroup) (bool, error)
 	}
 	var synced []Record
 	for _, e := range entries {
-		if e.syncedFlags != nil && !sameFlags(e.syncedFlags, e.recFlags) {
+		if e.flagsSynced && !sameFlags(e.msg.Flags, e.recFlags) {
 			synced = append(synced, r.record(e))
 		}
 	}
@@ -116,12 +116,12 @@ func (r *runner) changedFlags(ctx context.Context, g *destGroup, fc FlagChanges,
 			if rec.Flags == nil {
 				return nil, false, nil
 			}
-			m := Message{Folder: name, ID: rec.ID, Flags: rec.Flags}
+			m := Message{Folder: name, ID: rec.ID, Flags: rec.Flags, Key: rec.Key}
 			if f, ok := flags[rec.ID]; ok {
 				m.Flags = f
 			}
 			entries = append(entries, &planEntry{job: job, msg: &m, known: true, recFlags: rec.Flags, recConfirmed: rec.Digest != "",
-				key: rec.Key, digest: rec.Digest})
+				digest: rec.Digest})
 		}
 	}
 	return entries, true, nil
