@@ -11,9 +11,9 @@
 #   POP3 -> mbox           mailferry, mpop, getmail6 (the INBOX, kept on the server)
 #   POP3 -> Maildir        mailferry, mpop, getmail6
 #   Maildir -> Maildir     mailferry, cp -a (the source account's Maildir)
-#   limits                 raw pipelined UID FETCH, APPEND (LITERAL+) and
-#                          POP3 RETR (bench/limits), against which mailferry's
-#                          rate is given as a share
+#   limits                 raw pipelined UID FETCH, APPEND (LITERAL+),
+#                          MULTIAPPEND and POP3 RETR (bench/limits), against
+#                          which mailferry's rate is given as a share
 #
 # Every copy of every round is checked by bench/fidelity against the corpus
 # (presence once, folder, bytes, flags, keywords, dates; bytes only for
@@ -25,6 +25,7 @@
 #   HUGE (1)           1: one INBOX message is 100 MiB; 0: none
 #   ROUNDS (3)         rounds; SEED (1) the corpus
 #   CONNECTIONS (4)    mailferry --connections, mbsync/offlineimap connections, raw IMAP connections
+#   APPEND_BATCH (64)  messages per command of the raw MULTIAPPEND limit
 #   PEERS ("mbsync offlineimap mpop getmail")   which peers run
 #   SCALE ("")         e.g. "25000 50000 100000": also copy and re-run single folders of that many small messages
 #   STEP_TIMEOUT (1800) seconds any one run may take; STALL (60) seconds a
@@ -45,6 +46,7 @@ PEERS=${PEERS:-mbsync offlineimap mpop getmail}
 SCALE=${SCALE:-}
 STEP_TIMEOUT=${STEP_TIMEOUT:-1800}
 STALL=${STALL:-60}
+APPEND_BATCH=${APPEND_BATCH:-64}
 
 cd "$(dirname "$0")/.."
 need() { command -v "$1" >/dev/null || { echo "bench: $1 is not installed ($2)" >&2; exit 2; }; }
@@ -335,7 +337,9 @@ local_mailferry() { timed maildir-maildir mailferry "${MF[@]}" "maildir:$SRC_MAI
 local_cp() { timed maildir-maildir cp-a cp -a "$SRC_MAILDIR" "$WORK/out/cp-m2m"; check "maildir:$WORK/out/cp-m2m"; }
 LIMIT=("-ca" "$CA_FILE" "-password" "$PASSWORD")
 limit_fetch() { timed limit-fetch raw "$BIN/limits" fetch -addr "$HOST:$IMAPS_PORT" -user "$SRC_USER" -connections "$CONNECTIONS" "${LIMIT[@]}"; check -; }
-limit_append() { timed limit-append raw "$BIN/limits" append -addr "$HOST:$IMAPS_PORT" -user limits -connections "$CONNECTIONS" -maildir "$SRC_MAILDIR" "${LIMIT[@]}"; check -; }
+# The raw APPENDs start from an empty account each (no session is open).
+limit_append() { rm -rf "$MAILROOT/limits/Maildir"; timed limit-append raw "$BIN/limits" append -addr "$HOST:$IMAPS_PORT" -user limits -connections "$CONNECTIONS" -maildir "$SRC_MAILDIR" "${LIMIT[@]}"; check -; }
+limit_multiappend() { rm -rf "$MAILROOT/limits/Maildir"; timed limit-multiappend raw "$BIN/limits" append -addr "$HOST:$IMAPS_PORT" -user limits -connections "$CONNECTIONS" -batch "$APPEND_BATCH" -maildir "$SRC_MAILDIR" "${LIMIT[@]}"; check -; }
 limit_retr() { timed limit-retr raw "$BIN/limits" retr -addr "$HOST:$POP3S_PORT" -user "$SRC_USER" "${LIMIT[@]}"; check -; }
 
 # rotate N WORDS…: WORDS rotated left by N, so each tool goes first in turn.
@@ -364,7 +368,7 @@ for ROUND in $(seq 1 "$ROUNDS"); do
 	for t in $(rotate $r $(peers_of mpop getmail)); do "pop3_mbox_$t"; done
 	for t in $(rotate $r $(peers_of mpop getmail)); do "pop3_maildir_$t"; done
 	for t in $(rotate $r mailferry cp); do "local_$t"; done
-	for t in $(rotate $r fetch append retr); do "limit_$t"; done
+	for t in $(rotate $r fetch append multiappend retr); do "limit_$t"; done
 done
 
 median() { { grep -v '^-$' || true; } | sort -g | awk '{v[NR] = $1} END {if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
@@ -411,6 +415,7 @@ limit_row() { # NAME ROW TOOL BYTES MAILFERRY-ROW…
 }
 limit_row "raw pipelined UID FETCH" limit-fetch raw "$BYTES" imap-maildir imap-imap
 limit_row "raw pipelined APPEND (LITERAL+)" limit-append raw "$BYTES" imap-imap
+limit_row "raw MULTIAPPEND ($APPEND_BATCH a command)" limit-multiappend raw "$BYTES" imap-imap
 limit_row "raw pipelined POP3 RETR" limit-retr raw "$INBOX_BYTES" pop3-mbox pop3-maildir
 limit_row "cp -a of the Maildir" maildir-maildir cp-a "$BYTES" maildir-maildir
 echo "fidelity details: $WORK/fidelity.log"

@@ -243,8 +243,9 @@ func imapName(rel string) string {
 }
 
 // appendFolders sends, on one connection, a CREATE for each folder but
-// INBOX and an APPEND for each of its files, without waiting: a writer
-// sends, the reader counts the tagged answers.
+// INBOX and its files as APPEND commands of o.batch messages each (more
+// than one: MULTIAPPEND, RFC 3502), without waiting: a writer sends, the
+// reader counts the tagged answers.
 func appendFolders(o options, folders []string, files map[string][]string) (int64, int64, error) {
 	ic, err := imapLogin(o)
 	if err != nil {
@@ -254,42 +255,42 @@ func appendFolders(o options, folders []string, files map[string][]string) (int6
 	var tags []string
 	written := make(chan error, 1)
 	var total int64
-	type job struct{ folder, path string }
+	type job struct {
+		folder string
+		paths  []string // none: CREATE
+	}
 	var jobs []job
+	batch := max(o.batch, 1)
 	for _, f := range folders {
 		if f != "INBOX" {
 			tags = append(tags, fmt.Sprintf("c%d", len(tags)))
 			jobs = append(jobs, job{folder: f})
 		}
-		for _, path := range files[f] {
+		paths := files[f]
+		for len(paths) > 0 {
+			n := min(batch, len(paths))
 			tags = append(tags, fmt.Sprintf("a%d", len(tags)))
-			jobs = append(jobs, job{folder: f, path: path})
+			jobs = append(jobs, job{folder: f, paths: paths[:n]})
+			paths = paths[n:]
 		}
 	}
 	go func() {
 		w := bufio.NewWriterSize(ic.c, 256<<10)
 		for i, j := range jobs {
-			if j.path == "" {
+			if len(j.paths) == 0 {
 				fmt.Fprintf(w, "%s CREATE %s\r\n", tags[i], quote(j.folder))
 				continue
 			}
-			f, err := os.Open(j.path)
-			if err != nil {
-				written <- err
-				return
+			fmt.Fprintf(w, "%s APPEND %s", tags[i], quote(j.folder))
+			for _, path := range j.paths {
+				n, err := appendLiteral(w, path)
+				if err != nil {
+					written <- err
+					return
+				}
+				total += n
 			}
-			fi, err := f.Stat()
-			if err == nil {
-				fmt.Fprintf(w, "%s APPEND %s {%d+}\r\n", tags[i], quote(j.folder), fi.Size())
-				_, err = io.Copy(w, f)
-				w.WriteString("\r\n")
-			}
-			f.Close()
-			if err != nil {
-				written <- err
-				return
-			}
-			total += fi.Size()
+			w.WriteString("\r\n")
 		}
 		written <- w.Flush()
 	}()
@@ -298,17 +299,34 @@ func appendFolders(o options, folders []string, files map[string][]string) (int6
 		if _, _, err := ic.untilTagged(tag); err != nil {
 			// Dovecot may remember a folder of an earlier round whose
 			// files were removed: it is there to append to.
-			if jobs[i].path == "" && strings.Contains(err.Error(), "[ALREADYEXISTS]") {
+			if len(jobs[i].paths) == 0 && strings.Contains(err.Error(), "[ALREADYEXISTS]") {
 				continue
 			}
 			return appended, 0, err
 		}
-		if jobs[i].path != "" {
-			appended++
-		}
+		appended += int64(len(jobs[i].paths))
 	}
 	if err := <-written; err != nil {
 		return appended, 0, err
 	}
 	return appended, total, nil
+}
+
+// appendLiteral writes " {size+}" CRLF and the file at path, one message
+// of an APPEND command.
+func appendLiteral(w *bufio.Writer, path string) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	fmt.Fprintf(w, " {%d+}\r\n", fi.Size())
+	if _, err := io.Copy(w, f); err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
 }

@@ -4,7 +4,7 @@
 // no store at its end.
 //
 //	limits fetch  -addr HOST:PORT -ca FILE -user U -password P [-connections N]
-//	limits append -addr HOST:PORT -ca FILE -user U -password P [-connections N] -maildir DIR
+//	limits append -addr HOST:PORT -ca FILE -user U -password P [-connections N] [-batch N] -maildir DIR
 //	limits retr   -addr HOST:PORT -ca FILE -user U -password P
 //
 // fetch: IMAP over TLS, LIST, then per folder EXAMINE and one
@@ -12,7 +12,9 @@
 // the connections); the bodies are counted and dropped. append: every
 // message file of the Maildir++ tree DIR is APPENDed to its folder with a
 // non-synchronizing literal (LITERAL+, RFC 7888), every command written
-// without waiting for any answer. retr: POP3 over TLS, STAT, then RETR of
+// without waiting for any answer; with -batch N, N messages of a folder
+// go in one command (MULTIAPPEND, RFC 3502), which the server stores in
+// one transaction. retr: POP3 over TLS, STAT, then RETR of
 // every message, all sent at once (RFC 2449 PIPELINING). Each prints
 // "MESSAGES BYTES" and exits 1 with a message on any failure or refusal.
 package main
@@ -34,6 +36,7 @@ type options struct {
 	addr, ca, user, password string
 	connections              int
 	maildir                  string
+	batch                    int
 }
 
 func main() {
@@ -49,6 +52,7 @@ func main() {
 	fs.StringVar(&o.password, "password", "", "password")
 	fs.IntVar(&o.connections, "connections", 4, "IMAP connections")
 	fs.StringVar(&o.maildir, "maildir", "", "append: the Maildir tree whose messages are sent")
+	fs.IntVar(&o.batch, "batch", 1, "append: messages per APPEND command (more than 1: MULTIAPPEND)")
 	fs.Parse(os.Args[2:])
 	var (
 		msgs, bytes int64
