@@ -7,10 +7,11 @@
 // be tested.
 //
 // It behaves like the servers mailferry meets: one session at a time holds
-// the maildrop lock, message numbers are fixed for a session, DELE only marks
-// a message and the marks are applied by a clean QUIT, and RETR sends the
-// message in network form (bare LF turned into CRLF) with lines that start
-// with "." byte-stuffed.
+// the maildrop lock (or, with SharedMaildrop, any number of sessions read
+// it at once, as Dovecot's do), message numbers are fixed for a session,
+// DELE only marks a message and the marks are applied by a clean QUIT, and
+// RETR sends the message in network form (bare LF turned into CRLF) with
+// lines that start with "." byte-stuffed.
 package pop3server
 
 import (
@@ -51,6 +52,11 @@ type Options struct {
 	NoUIDL bool
 	// NoSASL hides the SASL capability and refuses AUTH.
 	NoSASL bool
+	// SharedMaildrop lets several sessions hold the maildrop at once, as
+	// Dovecot does with pop3_lock_session=no (its default): each sees the
+	// maildrop as it was when it logged in, and its clean QUIT removes
+	// the messages it marked.
+	SharedMaildrop bool
 	// Faults is the initial fault injection; see SetFaults.
 	Faults Faults
 	// OnCommand, when set, is called with every command line (upper-case
@@ -88,7 +94,7 @@ type Server struct {
 	mu       sync.Mutex
 	drop     []stored
 	nextUID  int
-	locked   bool
+	holders  int // sessions holding the maildrop
 	faults   Faults
 	fired    int
 	conns    map[net.Conn]bool
@@ -242,14 +248,15 @@ func (s *Server) fault(use func(Faults) bool) Faults {
 }
 
 // lock takes the maildrop lock and returns the session's view of the
-// maildrop, or false when another session holds it.
+// maildrop, or false when another session holds it (and SharedMaildrop is
+// not set).
 func (s *Server) lock() ([]stored, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.locked {
+	if s.holders > 0 && !s.opts.SharedMaildrop {
 		return nil, false
 	}
-	s.locked = true
+	s.holders++
 	return append([]stored(nil), s.drop...), true
 }
 
@@ -267,7 +274,7 @@ func (s *Server) unlock(deleted map[string]bool) {
 		}
 		s.drop = kept
 	}
-	s.locked = false
+	s.holders--
 }
 
 // networkForm turns bare LF into CRLF and makes sure the message ends with

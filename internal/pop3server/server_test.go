@@ -210,6 +210,38 @@ func TestMaildropLock(t *testing.T) {
 	login(c2)
 }
 
+// With SharedMaildrop two sessions hold the maildrop at once, each with the
+// view it logged in to, and each QUIT removes only what that session
+// marked.
+func TestSharedMaildrop(t *testing.T) {
+	s := start(t, Options{SharedMaildrop: true, Messages: []Message{{Body: []byte("a\r\n")}, {Body: []byte("b\r\n")}}})
+	c1 := dial(t, s.Addr())
+	login(c1)
+	s.AddMessage(Message{Body: []byte("c\r\n")})
+	c2 := dial(t, s.Addr())
+	login(c2)
+	if r := c1.cmd("STAT"); r != "+OK 2 6" {
+		t.Fatalf("first session STAT %q, want the 2 messages it logged in to", r)
+	}
+	if r := c2.cmd("STAT"); r != "+OK 3 9" {
+		t.Fatalf("second session STAT %q, want 3 messages", r)
+	}
+	c1.cmd("DELE 1")
+	c2.cmd("DELE 3")
+	if r := c1.cmd("QUIT"); r != "+OK 1 messages deleted, bye" {
+		t.Fatalf("first QUIT %q", r)
+	}
+	if msgs := s.Messages(); len(msgs) != 2 || string(msgs[0].Body) != "b\r\n" || string(msgs[1].Body) != "c\r\n" {
+		t.Fatalf("after the first QUIT: %+v", msgs)
+	}
+	if r := c2.cmd("QUIT"); r != "+OK 1 messages deleted, bye" {
+		t.Fatalf("second QUIT %q", r)
+	}
+	if msgs := s.Messages(); len(msgs) != 1 || string(msgs[0].Body) != "b\r\n" {
+		t.Fatalf("after the second QUIT: %+v", msgs)
+	}
+}
+
 func TestAuthPlainAndXOAUTH2(t *testing.T) {
 	s := start(t, Options{OAuth2Token: "tok"})
 	c := dial(t, s.Addr())
@@ -390,7 +422,7 @@ func FuzzSession(f *testing.F) {
 		// Wait for the session to let go of the lock.
 		for i := 0; i < 200; i++ {
 			s.mu.Lock()
-			locked := s.locked
+			locked := s.holders > 0
 			s.mu.Unlock()
 			if !locked {
 				break

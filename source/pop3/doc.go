@@ -1,7 +1,21 @@
 // Package pop3 is the transfer.Source for a POP3 maildrop (pop3:// with
-// STLS, pop3s:// with implicit TLS): one folder, INBOX, read over one
-// session at a time, with messages deleted only when transfer.Run says they
-// are durable and journaled.
+// STLS, pop3s:// with implicit TLS): one folder, INBOX, with messages
+// deleted only when transfer.Run says they are durable and journaled.
+//
+// # Sessions
+//
+// A server that lets several sessions read one maildrop (Dovecot does
+// unless pop3_lock_session is set) gets up to four at once (pool.go), one
+// per concurrent Fetch of transfer's chunks, so the RETRs of different
+// chunks, and the server processes answering them, run side by side. A
+// further session is opened only while every open one is busy, one at a
+// time, and only when CAPA lists UIDL; it is used only if it lists the
+// maildrop exactly as the open ones do (then the listing is shared, not
+// held once per session). A server that refuses it ([IN-USE], a connection
+// limit), or one that lists differently (mail arrived meanwhile), leaves
+// the source with the sessions it has: the chunks then take turns. Delete
+// marks and QUITs on one session and ends the idle others with QUIT,
+// marking nothing in them.
 //
 // # What comes from github.com/knadh/go-pop3, and what does not
 //
@@ -63,6 +77,6 @@
 // Delete sends DELE for the messages it is given and then QUIT, which is
 // the moment the server deletes them; a crash or a dropped connection
 // before that deletes nothing, and the next run sees the messages again.
-// Delete ends the session; any call after it logs in again and maps
+// Delete ends the sessions; any call after it logs in again and maps
 // messages by UIDL afresh, since message numbers change between sessions.
 package pop3

@@ -14,21 +14,19 @@ var _ transfer.Keyer = (*Source)(nil)
 // download a message it will not copy. Headers already read while listing
 // (a server without UIDL) are used as they are.
 func (s *Source) Keys(ctx context.Context, folder string, msgs []transfer.Message) (map[string]string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	sess, err := s.listed(ctx, folder)
 	if err != nil {
 		return nil, err
 	}
-	headers := make(map[string][]byte, len(sess.msgs))
-	for _, l := range sess.msgs {
+	headers := make(map[string][]byte)
+	for _, l := range sess.listing.msgs {
 		if l.header != nil {
 			headers[l.id] = l.header
 		}
 	}
 	out := make(map[string]string, len(msgs))
 	for _, m := range msgs {
-		num, ok := sess.byID[m.ID]
+		num, ok := sess.listing.byID[m.ID]
 		if !ok {
 			continue // gone: the fetch reports it
 		}
@@ -39,11 +37,12 @@ func (s *Source) Keys(ctx context.Context, folder string, msgs []transfer.Messag
 				if transfer.ClassOf(err) == transfer.PerMessage && !sess.broken() {
 					continue
 				}
-				s.settle(err)
+				s.release(sess, err)
 				return nil, err
 			}
 		}
 		out[m.ID] = formats.IdentityKey(header)
 	}
+	s.release(sess, nil)
 	return out, nil
 }

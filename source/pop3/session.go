@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"time"
 
 	gopop3 "github.com/knadh/go-pop3"
 
@@ -30,10 +31,32 @@ type session struct {
 	caps   map[string]string
 	capaOK bool
 
-	// listed is set once the maildrop has been listed in this session.
-	listed bool
-	msgs   []listed       // in message-number order
-	byID   map[string]int // Message.ID → message number
+	// listing is the maildrop as this session sees it, once listed;
+	// shared with the other sessions that list the same (see pool).
+	listing *listing
+	// gen is the pool's generation the session was opened in.
+	gen int
+}
+
+// listing is a session's list of the maildrop.
+type listing struct {
+	msgs []listed       // in message-number order
+	byID map[string]int // Message.ID → message number
+}
+
+// sameAs reports whether two sessions list the same messages under the
+// same numbers.
+func (l *listing) sameAs(o *listing) bool {
+	if len(l.msgs) != len(o.msgs) {
+		return false
+	}
+	for i, m := range l.msgs {
+		n := o.msgs[i]
+		if m.num != n.num || m.id != n.id || m.size != n.size {
+			return false
+		}
+	}
+	return true
 }
 
 // listed is one message as the session sees it.
@@ -180,16 +203,21 @@ func (sess *session) quit(ctx context.Context) error {
 	return sess.do(ctx, "QUIT", sess.c.Quit)
 }
 
-// list reads the maildrop's message list once per session: UIDL for the
-// identities and LIST for the sizes. Without UIDL, each message is
-// identified by a hash of its header block and size (see hashID).
-func (sess *session) list(ctx context.Context, warn func(string)) error {
-	if sess.listed {
-		return nil
-	}
+// quitWithin is quit for a session with nothing marked, bounded by
+// timeout and quitWait: a courtesy, whose failure changes nothing.
+func (sess *session) quitWithin(timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), min(timeout, quitWait))
+	defer cancel()
+	sess.quit(ctx)
+}
+
+// list reads the maildrop's message list: UIDL for the identities and
+// LIST for the sizes. Without UIDL, each message is identified by a hash
+// of its header block and size (see hashID).
+func (sess *session) list(ctx context.Context, warn func(string)) (*listing, error) {
 	var sizes []gopop3.MessageID
 	if err := sess.do(ctx, "LIST", func() (err error) { sizes, err = sess.c.List(0); return }); err != nil {
-		return err
+		return nil, err
 	}
 	var uids []gopop3.MessageID
 	uidl := !sess.capaOK || hasKey(sess.caps, "UIDL")
@@ -198,49 +226,47 @@ func (sess *session) list(ctx context.Context, warn func(string)) error {
 		if se := serverError(err); se != nil && !sess.capaOK {
 			uidl = false // an RFC 1939 server without the optional UIDL
 		} else if err != nil {
-			return err
+			return nil, err
 		}
 	}
-	uidOf := map[int]string{}
+	uidOf := make(map[int]string, len(uids))
 	for _, u := range uids {
 		uidOf[u.ID] = u.UID
 	}
-	sess.msgs = sess.msgs[:0]
-	sess.byID = map[string]int{}
+	l := &listing{msgs: make([]listed, 0, len(sizes)), byID: make(map[string]int, len(sizes))}
 	seen := map[string]int{}
 	if !uidl {
 		warn(fmt.Sprintf("pop3 server %s has no UIDL: identifying messages by a hash of their header and size, which reads every message header (TOP) on every run", sess.server))
 	}
 	for _, m := range sizes {
-		l := listed{num: m.ID, size: int64(m.Size)}
+		e := listed{num: m.ID, size: int64(m.Size)}
 		if uidl {
 			uid, ok := uidOf[m.ID]
 			if !ok {
-				return transfer.TemporaryError(fmt.Errorf("pop3 server %s: UIDL did not list message %d", sess.server, m.ID))
+				return nil, transfer.TemporaryError(fmt.Errorf("pop3 server %s: UIDL did not list message %d", sess.server, m.ID))
 			}
-			l.id = uid
+			e.id = uid
 		} else {
 			header, err := sess.header(ctx, m.ID)
 			if err != nil {
-				return err
+				return nil, err
 			}
-			l.header = header
-			l.id = hashID(header, l.size)
+			e.header = header
+			e.id = hashID(header, e.size)
 		}
 		// Identical identities (identical copies without UIDL, or a
 		// server handing out a UIDL twice) are told apart by order.
-		seen[l.id]++
-		if n := seen[l.id]; n > 1 {
+		seen[e.id]++
+		if n := seen[e.id]; n > 1 {
 			if uidl {
-				warn(fmt.Sprintf("pop3 server %s lists UIDL %q more than once; the copies are told apart by their order", sess.server, l.id))
+				warn(fmt.Sprintf("pop3 server %s lists UIDL %q more than once; the copies are told apart by their order", sess.server, e.id))
 			}
-			l.id += "#" + strconv.Itoa(n)
+			e.id += "#" + strconv.Itoa(n)
 		}
-		sess.byID[l.id] = m.ID
-		sess.msgs = append(sess.msgs, l)
+		l.byID[e.id] = m.ID
+		l.msgs = append(l.msgs, e)
 	}
-	sess.listed = true
-	return nil
+	return l, nil
 }
 
 // header reads a message's header block with TOP n 0, or with RETR when the

@@ -39,23 +39,16 @@ type Options struct {
 	Warn func(string)
 }
 
-// Source reads the maildrop of one POP3 account. It holds at most one
-// session at a time: servers lock the maildrop per session, so a second one
-// would only be refused with [IN-USE].
+// Source reads the maildrop of one POP3 account, over several sessions at
+// once where the server lets them share the maildrop (see pool), else
+// over one at a time.
 type Source struct {
 	opts Options
-
-	mu   sync.Mutex // serialises all use of sess
-	sess *session
-	// silent counts the sessions in a row whose server did not answer.
-	silent int
+	pool pool
+	// fetchers is what MaxFetchers says: maxSessions when the server
+	// lists UIDL in CAPA, else 1.
+	fetchers int
 }
-
-// silentDials is how many new sessions in a row may get no answer
-// (account.ErrNoAnswer) before the source gives up on the server: each has
-// waited the whole timeout, so without a bound every retry would wait it
-// out again.
-const silentDials = 2
 
 var (
 	_ transfer.Source   = (*Source)(nil)
@@ -79,49 +72,19 @@ func New(ctx context.Context, opts Options) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.sess = sess
+	s.fetchers = 1
+	if sess.capaOK && hasKey(sess.caps, "UIDL") {
+		// Without UIDL every session would read every header to
+		// identify the messages.
+		s.fetchers = maxSessions
+	}
+	s.pool = pool{idle: []*session{sess}, limit: s.fetchers, wake: make(chan struct{})}
 	return s, nil
 }
 
-// MaxFetchers is 1: one session per maildrop.
-func (s *Source) MaxFetchers() int { return 1 }
-
-// session returns the open session, logging in again when there is none.
-// The caller holds s.mu.
-func (s *Source) session(ctx context.Context) (*session, error) {
-	if s.sess != nil && !s.sess.broken() {
-		return s.sess, nil
-	}
-	s.drop()
-	sess, err := s.dial(ctx, false)
-	if errors.Is(err, account.ErrNoAnswer) && ctx.Err() == nil {
-		s.silent++
-		if s.silent >= silentDials {
-			return nil, transfer.FatalError(fmt.Errorf("%w; %d new sessions in a row got no answer, so the server is given up on (what was copied is recorded; run again later)", err, s.silent))
-		}
-	}
-	if err != nil {
-		return nil, err
-	}
-	s.silent = 0
-	s.sess = sess
-	return sess, nil
-}
-
-// drop closes the session without QUIT (nothing marked is deleted).
-func (s *Source) drop() {
-	if s.sess != nil {
-		s.sess.close()
-		s.sess = nil
-	}
-}
-
-// settle drops the session after an error that left it unusable.
-func (s *Source) settle(err error) {
-	if err != nil && (s.sess == nil || s.sess.broken() || transfer.ClassOf(err) == transfer.Temporary || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
-		s.drop()
-	}
-}
+// MaxFetchers is how many Fetch calls may run at once: up to maxSessions
+// sessions when the server offers UIDL (fewer if it refuses more), else 1.
+func (s *Source) MaxFetchers() int { return s.fetchers }
 
 func (s *Source) checkFolder(folder string) error {
 	if folder != Inbox {
@@ -132,34 +95,36 @@ func (s *Source) checkFolder(folder string) error {
 
 // Folders returns the one folder, INBOX, with its message count and size.
 func (s *Source) Folders(ctx context.Context) ([]transfer.Folder, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sess, err := s.session(ctx)
+	sess, err := s.acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var count, size int
 	err = sess.do(ctx, "STAT", func() (err error) { count, size, err = sess.c.Stat(); return })
-	s.settle(err)
+	s.release(sess, err)
 	if err != nil {
 		return nil, err
 	}
 	return []transfer.Folder{{Name: Inbox, Messages: count, Bytes: int64(size)}}, nil
 }
 
-// listed returns the session with a fresh listing of the maildrop, for
-// folder, which must be INBOX. s.mu must be held.
+// listed returns a session with its listing of the maildrop, for folder,
+// which must be INBOX. The caller releases the session.
 func (s *Source) listed(ctx context.Context, folder string) (*session, error) {
 	if err := s.checkFolder(folder); err != nil {
 		return nil, err
 	}
-	sess, err := s.session(ctx)
+	sess, err := s.acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := sess.list(ctx, s.opts.Warn); err != nil {
-		s.settle(err)
-		return nil, err
+	if sess.listing == nil {
+		l, err := sess.list(ctx, s.opts.Warn)
+		if err != nil {
+			s.release(sess, err)
+			return nil, err
+		}
+		s.share(sess, l)
 	}
 	return sess, nil
 }
@@ -168,14 +133,13 @@ func (s *Source) listed(ctx context.Context, folder string) (*session, error) {
 // package doc), Size the size from LIST, no flags (unseen), CRLF true. Date
 // is zero unless the header was read to identify the message; Fetch sets it.
 func (s *Source) List(ctx context.Context, folder string) ([]transfer.Message, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	sess, err := s.listed(ctx, folder)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]transfer.Message, 0, len(sess.msgs))
-	for _, l := range sess.msgs {
+	defer s.release(sess, nil)
+	out := make([]transfer.Message, 0, len(sess.listing.msgs))
+	for _, l := range sess.listing.msgs {
 		// The LIST size is the message's octets in CRLF form.
 		m := transfer.Message{Folder: Inbox, ID: l.id, Size: l.size, VirtualSize: l.size, CRLF: true}
 		if l.header != nil {
@@ -189,24 +153,31 @@ func (s *Source) List(ctx context.Context, folder string) ([]transfer.Message, e
 // Fetch retrieves msgs with RETR, in the given order, and calls fn with
 // the exact bytes (dot-unstuffed, CRLF), streamed as they arrive, and the
 // Message's Date set from its Received:/Date: header (see MessageDate).
-// With PIPELINING the RETRs are sent ahead (retr.go). Messages are found
-// by ID in the current session, so a session opened again after a dropped
-// connection maps them afresh. A message no longer on the server is a
-// per-message error; Fetch goes on and returns those errors at the end.
-// A failed connection or a timeout ends Fetch with a temporary error;
-// the messages fn did not receive whole are then fetched again by the
-// caller, none twice.
+// With PIPELINING the RETRs are sent ahead (retr.go). Concurrent calls
+// use sessions of their own where the server allows (see pool). Messages
+// are found by ID in the session's listing, so a session opened again
+// after a dropped connection maps them afresh. A message no longer on the
+// server is a per-message error; Fetch goes on and returns those errors
+// at the end. A failed connection or a timeout ends Fetch with a
+// temporary error; the messages fn did not receive whole are then fetched
+// again by the caller, none twice.
 func (s *Source) Fetch(ctx context.Context, folder string, msgs []transfer.Message, fn func(transfer.Message, io.Reader) error) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	sess, err := s.listed(ctx, folder)
 	if err != nil {
 		return err
 	}
+	err = s.fetchOn(ctx, sess, folder, msgs, fn)
+	s.release(sess, err)
+	return err
+}
+
+// fetchOn is Fetch on one session. A failed pipeline closes the session:
+// answers may still be on their way.
+func (s *Source) fetchOn(ctx context.Context, sess *session, folder string, msgs []transfer.Message, fn func(transfer.Message, io.Reader) error) error {
 	var perMessage []error
 	todo := make([]retrieval, 0, len(msgs))
 	for _, m := range msgs {
-		num, ok := sess.byID[m.ID]
+		num, ok := sess.listing.byID[m.ID]
 		if !ok {
 			perMessage = append(perMessage, transfer.PerMessageError(&transfer.MessageError{
 				Folder: folder, ID: m.ID,
@@ -234,11 +205,10 @@ func (s *Source) Fetch(ctx context.Context, folder string, msgs []transfer.Messa
 		perMessage = append(perMessage, transfer.PerMessageError(&transfer.MessageError{Folder: folder, ID: t.msg.ID, Err: err}))
 	}
 	stop := context.AfterFunc(ctx, func() { sess.dc.Conn.Close() })
-	err = sess.retrPipeline(todo, window, deliver, refused)
+	err := sess.retrPipeline(todo, window, deliver, refused)
 	stop()
 	if err != nil {
-		// Answers may still be on their way: the session cannot go on.
-		s.drop()
+		sess.close()
 		if ctx.Err() != nil {
 			return fmt.Errorf("pop3 server %s: RETR: %w", s.opts.Addr, ctx.Err())
 		}
@@ -253,20 +223,20 @@ func (s *Source) Fetch(ctx context.Context, folder string, msgs []transfer.Messa
 
 // Delete marks msgs with DELE and ends the session with QUIT, which is when
 // the server deletes them; a crash before QUIT deletes nothing. Messages no
-// longer on the server are passed over. The next call opens a new session.
+// longer on the server are passed over. The other idle sessions end with
+// QUIT too, marking nothing (their listings still show the deleted
+// messages); the next call opens a new session.
 func (s *Source) Delete(ctx context.Context, folder string, msgs []transfer.Message) error {
 	if len(msgs) == 0 {
 		return s.checkFolder(folder)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	sess, err := s.listed(ctx, folder)
 	if err != nil {
 		return err
 	}
 	var perMessage []error
 	for _, m := range msgs {
-		num, ok := sess.byID[m.ID]
+		num, ok := sess.listing.byID[m.ID]
 		if !ok {
 			continue
 		}
@@ -277,34 +247,43 @@ func (s *Source) Delete(ctx context.Context, folder string, msgs []transfer.Mess
 				continue
 			}
 			// Nothing is deleted: the session ends without QUIT.
-			s.drop()
+			sess.close()
+			s.release(sess, err)
 			return err
 		}
 	}
-	s.sess = nil
-	if err := sess.quit(ctx); err != nil {
+	others := s.retire()
+	err = sess.quit(ctx)
+	for _, o := range others {
+		o.quitWithin(s.opts.Timeout)
+	}
+	if err != nil {
 		return fmt.Errorf("deleting %d messages: %w", len(msgs), err)
 	}
 	return errors.Join(perMessage...)
 }
 
-// Close ends the session with QUIT. No deletion is pending then: Delete
-// ends its own session.
+// Close ends the idle sessions with QUIT, within quitWait all together.
+// No deletion is pending then: Delete ends its own session.
 func (s *Source) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.sess == nil {
-		return nil
-	}
-	sess := s.sess
-	s.sess = nil
-	if sess.broken() {
-		sess.close()
-		return nil
-	}
+	p := &s.pool
+	p.mu.Lock()
+	p.closed = true
+	idle := p.idle
+	p.idle = nil
+	p.notify()
+	p.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), min(s.opts.Timeout, quitWait))
 	defer cancel()
-	return sess.quit(ctx)
+	var errs []error
+	for _, sess := range idle {
+		if sess.broken() {
+			sess.close()
+			continue
+		}
+		errs = append(errs, sess.quit(ctx))
+	}
+	return errors.Join(errs...)
 }
 
 // quitWait bounds the QUIT in Close, which also runs when a run is

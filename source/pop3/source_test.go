@@ -305,9 +305,9 @@ func TestTokenFetchedPerConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A lost connection: the next call logs in again with a fresh token.
-	src.mu.Lock()
-	src.sess.close()
-	src.mu.Unlock()
+	src.pool.mu.Lock()
+	src.pool.idle[0].close()
+	src.pool.mu.Unlock()
 	// The server may not have noticed yet that the old session is gone.
 	for i := 0; ; i++ {
 		_, err := src.List(context.Background(), Inbox)
@@ -565,14 +565,14 @@ func TestGivesUpOnSilentServer(t *testing.T) {
 	opts.Timeout = 300 * time.Millisecond
 	src := newSource(t, opts)
 	ctx := context.Background()
-	src.mu.Lock()
-	src.drop() // as after a broken connection
-	_, err = src.session(ctx)
+	src.pool.mu.Lock()
+	src.pool.idle[0].close() // as after a broken connection
+	src.pool.mu.Unlock()
+	_, err = src.Folders(ctx)
 	if !errors.Is(err, account.ErrNoAnswer) || transfer.ClassOf(err) != transfer.Temporary {
 		t.Fatalf("first silent session: %v (class %v), want a Temporary timeout", err, transfer.ClassOf(err))
 	}
-	_, err = src.session(ctx)
-	src.mu.Unlock()
+	_, err = src.Folders(ctx)
 	if !errors.Is(err, account.ErrNoAnswer) || transfer.ClassOf(err) != transfer.Fatal || !strings.Contains(err.Error(), "2 new sessions in a row got no answer") {
 		t.Fatalf("second silent session: %v (class %v), want Fatal, saying so", err, transfer.ClassOf(err))
 	}

@@ -149,6 +149,72 @@ func TestDovecotPOP3DeleteSource(t *testing.T) {
 	checkExactlyOnce(t, msgs, readMaildirInbox(t, root))
 }
 
+// Dovecot lets several POP3 sessions read one maildrop (pop3_lock_session
+// is off by default): a run whose chunks are fetched over four sessions at
+// once copies every message exactly once and, with --delete-source,
+// deletes exactly those, in the same run.
+func TestDovecotPOP3SessionsDeleteSource(t *testing.T) {
+	t.Parallel()
+	s := dovecot.Start(t, dovecot.Options{Users: []dovecot.User{alice}})
+	msgs := hostile(t)
+	for i := range 40 {
+		msgs = append(msgs, mail{fmt.Sprintf("n%d", i), []byte(fmt.Sprintf("Message-ID: <n%d@x>\r\nSubject: %d\r\n\r\n.body %d\r\n", i, i, i))})
+	}
+	msgs = deliver(t, s, alice.Name, msgs)
+	so := dovecotPOP3(s, account.SecurityTLS)
+	root := filepath.Join(t.TempDir(), "backup")
+	dst, err := maildir.New(root, maildir.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := copyOnce(context.Background(), so, dst, dst.DefaultStatePath(), func(o *transfer.Options) {
+		o.ChunkSize = 5
+		o.Connections = 4
+		o.DeleteSource = true
+	})
+	if err != nil || sum.Copied != len(msgs) || sum.Deleted != len(msgs) {
+		t.Fatalf("copy --delete-source: %+v, %v; want %d copied and deleted", sum, err, len(msgs))
+	}
+	// Dovecot's log of each session: more than one retrieved, together
+	// each message once, and the deletions were exactly the messages.
+	// The log process may write the last lines a moment later.
+	var sessions, retr, del int
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		sessions, retr, del = pop3Sessions(t, s.Log(), alice.Name)
+		if (sessions >= 2 && retr == len(msgs) && del == len(msgs)) || time.Now().After(deadline) {
+			break
+		}
+	}
+	if sessions < 2 || retr != len(msgs) || del != len(msgs) {
+		t.Fatalf("Dovecot logged %d sessions with %d RETRs and %d DELEs, want several sessions, %d of each\n%s", sessions, retr, del, len(msgs), s.Log())
+	}
+	if n := dovecotMessages(t, so); n != 0 {
+		t.Fatalf("Dovecot still holds %d messages", n)
+	}
+	checkExactlyOnce(t, msgs, readMaildirInbox(t, root))
+}
+
+// pop3Sessions adds up the "Logged out" lines of user's POP3 sessions in a
+// Dovecot log: how many sessions ended, and their RETR and DELE counts.
+func pop3Sessions(t *testing.T, log, user string) (sessions, retr, del int) {
+	t.Helper()
+	for _, line := range strings.Split(log, "\n") {
+		if !strings.Contains(line, "pop3("+user+")") || !strings.Contains(line, "Logged out") || !strings.Contains(line, "retr=") || !strings.Contains(line, "del=") {
+			continue
+		}
+		var r, d int
+		_, err1 := fmt.Sscanf(line[strings.Index(line, "retr="):], "retr=%d/", &r)
+		_, err2 := fmt.Sscanf(line[strings.Index(line, "del="):], "del=%d/", &d)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("Dovecot log line %q: %v %v", line, err1, err2)
+		}
+		sessions++
+		retr += r
+		del += d
+	}
+	return sessions, retr, del
+}
+
 func TestDovecotWrongPassword(t *testing.T) {
 	t.Parallel()
 	s := dovecot.Start(t, dovecot.Options{Users: []dovecot.User{alice}})
