@@ -57,23 +57,51 @@ func refusedKeys() map[string]string {
 // volume): the later job's report would replace the earlier's, and a
 // migration would hand over one account's report for two.
 func sharedReports(all []jobs.Job) error {
-	first := map[string]string{} // cleaned path → job
 	var problems []error
+	reportClashes(all, func(j jobs.Job) string {
+		if o, ok := j.Option("report"); ok && len(o.Values) > 0 {
+			return o.Values[0]
+		}
+		return ""
+	}, func(j jobs.Job, report, other string) {
+		o, _ := j.Option("report")
+		problems = append(problems, &jobs.Error{Where: o.Where, Job: j.Name, Key: "report",
+			Msg: fmt.Sprintf("%s is the report of job %q too, and each job replaces the file: give every job a report of its own "+
+				"({job} in its name stands for the job's name)", report, other)})
+	})
+	return errors.Join(problems...)
+}
+
+// oneReportPerJob refuses a run's --report that would name one file for
+// several of the jobs that run.
+func oneReportPerJob(report string, selected []jobs.Job) error {
+	var err error
+	reportClashes(selected, func(jobs.Job) string { return report }, func(j jobs.Job, report, other string) {
+		if err == nil {
+			err = usageErrorf("--report %s: jobs %q and %q would both write %s, and each job replaces the file: put {job} in the name (it stands for the job's name)",
+				report, other, j.Name, filepath.Clean(reportFile(report, j.Name)))
+		}
+	})
+	return err
+}
+
+// reportClashes calls clash for every job whose report file (report(j),
+// {job} replaced; "" for none) an earlier job of all writes too, with
+// that earlier job's name.
+func reportClashes(all []jobs.Job, report func(jobs.Job) string, clash func(j jobs.Job, report, other string)) {
+	first := map[string]string{} // cleaned path → job
 	for _, j := range all {
-		o, ok := j.Option("report")
-		if !ok || len(o.Values) == 0 || o.Values[0] == "" {
+		r := report(j)
+		if r == "" {
 			continue
 		}
-		path := filepath.Clean(reportFile(o.Values[0], j.Name))
+		path := filepath.Clean(reportFile(r, j.Name))
 		if other, dup := first[path]; dup {
-			problems = append(problems, &jobs.Error{Where: o.Where, Job: j.Name, Key: "report",
-				Msg: fmt.Sprintf("%s is the report of job %q too, and each job replaces the file: give every job a report of its own "+
-					"({job} in its name stands for the job's name)", o.Values[0], other)})
+			clash(j, r, other)
 			continue
 		}
 		first[path] = j.Name
 	}
-	return errors.Join(problems...)
 }
 
 // plannedJob is a job of the jobs file, checked and ready to run.

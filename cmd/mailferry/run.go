@@ -62,6 +62,10 @@ Exit codes: the worst of the jobs': 0 every job done, 4 done but metrics or repo
 			&cli.StringFlag{Name: "accounts", Category: catRun, Usage: "expand every job without accounts: into one job per row of CSV `FILE`"},
 			&cli.BoolFlag{DisableDefaultText: true, Name: "dry-run", Aliases: []string{"n"}, Category: catRun, Usage: "every job prints what it would copy and writes nothing"},
 			&cli.StringFlag{Name: "state-dir", Category: catRun, Usage: "keep every job's lock, job index entry and (into IMAP) state file and destination lock in `DIR`, in place of the jobs file's state-dir: (default $XDG_STATE_HOME/mailferry)"},
+			&cli.StringFlag{Name: "log-file", Category: catOutput, Usage: "every job appends its failures, warnings, per-folder counts and summary to `FILE` (in place of the jobs file's log-file:)"},
+			&cli.StringFlag{Name: "report", Category: catOutput, Usage: "every job writes its JSON report to `FILE`, which holds {job} (the job's name) when more than one job runs (in place of the jobs file's report:)"},
+			&cli.StringFlag{Name: "metrics-file", Category: catOutput, Usage: "every job puts its Prometheus metrics into `FILE`, a series per job (in place of the jobs file's metrics-file:)"},
+			&cli.StringFlag{Name: "metrics-push", Category: catOutput, Usage: "every job pushes its metrics to the Pushgateway at `URL` (in place of the jobs file's metrics-push:)"},
 			&cli.BoolFlag{DisableDefaultText: true, Name: "json", Category: catOutput, Usage: "JSON lines on stdout, each with the job's name; the last is the run's summary"},
 			&cli.BoolFlag{DisableDefaultText: true, Name: "quiet", Aliases: []string{"q"}, Category: catOutput, Usage: "print nothing unless something is wrong (for cron)"},
 			&cli.BoolFlag{DisableDefaultText: true, Name: "verbose", Aliases: []string{"v"}, Category: catOutput, Usage: "print every message copied or skipped"},
@@ -117,10 +121,20 @@ func runAction(c *cli.Context) error {
 	if shard.N > 0 {
 		selected = jobs.InShard(selected, shard.K, shard.N)
 	}
+	if err := oneReportPerJob(c.String("report"), selected); err != nil {
+		return err
+	}
 	var extra []string
 	for _, f := range []string{"dry-run", "json", "quiet", "verbose"} {
 		if c.Bool(f) {
 			extra = append(extra, "--"+f)
+		}
+	}
+	// The run's own output options apply to every job and win over the
+	// jobs file's, as a command line wins over a configuration file.
+	for _, f := range []string{"log-file", "report", "metrics-file", "metrics-push"} {
+		if v := c.String(f); v != "" {
+			extra = append(extra, "--"+f+"="+v)
 		}
 	}
 	if dir := c.String("state-dir"); dir != "" {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -118,4 +119,68 @@ jobs:
 	}
 	pushed = g.metrics(t)
 	expectJob(t, pushed, "bob", map[string]float64{"mailferry_messages_copied": 0, "mailferry_messages_skipped": float64(len(msgs) - 3), "mailferry_messages_filtered": 3})
+}
+
+// The run's own --log-file, --report, --metrics-file and --metrics-push
+// apply to every job and win over the jobs file's; one --report file for
+// two jobs is refused before any job runs.
+func TestRunOutputFlagsApplyToEveryJob(t *testing.T) {
+	g := startPushgateway(t)
+	src, msgs := smallMaildir(t)
+	dir := t.TempDir()
+	fileMetrics := filepath.Join(dir, "from-the-file.prom")
+	jobsFile := writeFile(t, dir, "jobs.yaml", fmt.Sprintf(`
+defaults:
+  metrics-file: %s
+jobs:
+  - name: alice
+    source: maildir:%s
+    destination: maildir:%s/alice
+  - name: bob
+    source: maildir:%s
+    destination: maildir:%s/bob
+    max-size: 400
+`, fileMetrics, src, dir, src, dir))
+	env := testEnv(t, nil)
+
+	r := mailferryIn(t, env, "run", jobsFile, "-q", "--report", filepath.Join(dir, "one.json"))
+	expectCode(t, r, 2)
+	for _, want := range []string{`--report ` + filepath.Join(dir, "one.json"), `jobs "alice" and "bob"`, "{job}"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("the refusal does not say %q:\n%s", want, r.stderr)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "alice")); !os.IsNotExist(err) {
+		t.Fatalf("a job ran although the run was refused: %v", err)
+	}
+
+	metrics, logFile := filepath.Join(dir, "run.prom"), filepath.Join(dir, "run.log")
+	r = mailferryIn(t, env, "run", jobsFile, "-q", "--parallel", "2", "--report", filepath.Join(dir, "{job}.json"),
+		"--metrics-file", metrics, "--log-file", logFile, "--metrics-push", g.url)
+	expectCode(t, r, 0)
+	if _, err := os.Stat(fileMetrics); !os.IsNotExist(err) {
+		t.Errorf("the jobs file's metrics-file was written although --metrics-file was given: %v", err)
+	}
+	got := metricsFileValues(t, metrics)
+	expectJob(t, got, "alice", map[string]float64{"mailferry_messages_copied": float64(len(msgs)), "mailferry_exit_code": 0})
+	expectJob(t, got, "bob", map[string]float64{"mailferry_messages_copied": float64(len(msgs) - 3), "mailferry_messages_filtered": 3})
+	pushed := g.metrics(t)
+	expectJob(t, pushed, "alice", map[string]float64{"mailferry_messages_copied": float64(len(msgs))})
+	expectJob(t, pushed, "bob", map[string]float64{"mailferry_messages_filtered": 3})
+	for job, copied := range map[string]int{"alice": len(msgs), "bob": len(msgs) - 3} {
+		rep := readReport(t, filepath.Join(dir, job+".json"))
+		if rep.Job != job || rep.Summary.Copied != copied {
+			t.Errorf("%s.json names job %q with %d copied, want %d", job, rep.Job, rep.Summary.Copied, copied)
+		}
+		if !strings.Contains(string(mustRead(t, logFile)), fmt.Sprintf("msg=summary job=%s copied=%d ", job, copied)) {
+			t.Errorf("the log has no summary of %s:\n%s", job, mustRead(t, logFile))
+		}
+	}
+
+	// One job alone may have a report without {job}.
+	r = mailferryIn(t, env, "run", jobsFile, "-q", "--job", "alice", "--report", filepath.Join(dir, "one.json"))
+	expectCode(t, r, 0)
+	if rep := readReport(t, filepath.Join(dir, "one.json")); rep.Job != "alice" || rep.Summary.Skipped != len(msgs) {
+		t.Errorf("one.json: job %q, summary %+v; want alice, all skipped", rep.Job, rep.Summary)
+	}
 }
