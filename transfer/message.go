@@ -137,6 +137,15 @@ type FlagChanges interface {
 	ChangedFlags(ctx context.Context, folder, oldState, newState string) (msgs []Message, ok bool, err error)
 }
 
+// PutWorkers is an add-on interface for Sink: how many Put calls it can
+// keep busy at once, when that is more than Options.Workers. A sink that
+// stores the messages of concurrent Puts together (IMAP MULTIAPPEND: one
+// command, one commit on the server) asks for more; Run then gives each
+// spool a smaller share of the memory (Options.SpoolMemory).
+type PutWorkers interface {
+	PutWorkers() int
+}
+
 // Flusher is an add-on interface for Sink: a sink that buffers writes and
 // makes them durable in batches. Run flushes before it journals.
 type Flusher interface {

@@ -66,12 +66,14 @@ type Options struct {
 	// mail_max_userip_connections is 10), and on loopback 4 streams already
 	// keep both cores of a small machine busy.
 	Connections int
-	// Workers is the number of concurrent Put calls; 0 means 4.
+	// Workers is the number of concurrent Put calls; 0 means 4. A sink
+	// that is a PutWorkers may ask for more.
 	Workers int
 	// SpoolMemory is the size up to which a body is kept in memory; larger
-	// bodies spill to a temporary file. 0 means 1 MiB: nearly all mail is
-	// smaller (attachments aside), and Workers × 2 spools of 1 MiB bound
-	// the memory of a run to a few MiB whatever the message sizes.
+	// bodies spill to a temporary file. 0 means 8 MiB shared by Workers × 2
+	// spools (1 MiB with 4 workers, at least 64 KiB): nearly all mail is
+	// smaller (attachments aside), and the spools keep the memory of a run
+	// to a few MiB whatever the message sizes.
 	SpoolMemory int64
 	// SpoolDir is where spill files go (--temp-dir); "" means
 	// os.TempDir(). A spill file is the only copy of a body between fetch

@@ -18,6 +18,12 @@ const (
 	// look at again.
 	flushEvery = 64
 	flushBytes = 16 << 20
+	// spoolBudget is what the spools of a run keep in memory at most by
+	// default, Options.SpoolMemory being the share of one; minSpoolMemory
+	// the least share, so that mail of ordinary size is not written to
+	// disk however many workers a sink asks for.
+	spoolBudget    = 8 << 20
+	minSpoolMemory = 64 << 10
 	// commitQueue bounds the durable messages waiting for the journal; a
 	// group commit takes all that wait, so this is also the largest group.
 	commitQueue = 1024
@@ -119,8 +125,13 @@ func newRunner(src Source, dst Sink, opts Options) (*runner, error) {
 	if opts.Workers <= 0 {
 		opts.Workers = 4
 	}
+	if w, ok := dst.(PutWorkers); ok && w.PutWorkers() > opts.Workers {
+		opts.Workers = w.PutWorkers()
+	}
 	if opts.SpoolMemory <= 0 {
-		opts.SpoolMemory = 1 << 20
+		// About 2 × Workers spools are alive at once (being put, and
+		// waiting for a worker).
+		opts.SpoolMemory = max(spoolBudget/int64(2*opts.Workers), minSpoolMemory)
 	}
 	if opts.ChunkSize <= 0 {
 		opts.ChunkSize = 256

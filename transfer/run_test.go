@@ -1316,3 +1316,53 @@ func TestRunUnreadableBody(t *testing.T) {
 		t.Fatalf("%d fetch calls: an unreadable message must not break the stream", src.FetchCalls())
 	}
 }
+
+// workerSink is a MemSink that asks for more Put workers than the options
+// give, and records how many Puts ran at once.
+type workerSink struct {
+	*transfertest.MemSink
+	want int
+
+	mu            sync.Mutex
+	now, most     int
+	allConcurrent chan struct{}
+	once          sync.Once
+}
+
+func (s *workerSink) PutWorkers() int { return s.want }
+
+func (s *workerSink) Put(ctx context.Context, m transfer.Message, b transfer.Body) error {
+	s.mu.Lock()
+	s.now++
+	s.most = max(s.most, s.now)
+	if s.now == s.want {
+		s.once.Do(func() { close(s.allConcurrent) })
+	}
+	s.mu.Unlock()
+	// Hold the first Puts until as many run as the sink asked for (or a
+	// bound passes), so the count shows the workers there are.
+	select {
+	case <-s.allConcurrent:
+	case <-time.After(5 * time.Second):
+	}
+	s.mu.Lock()
+	s.now--
+	s.mu.Unlock()
+	return s.MemSink.Put(ctx, m, b)
+}
+
+// A sink that is a PutWorkers gets as many concurrent Puts as it asks for,
+// more than Options.Workers, and every message is copied.
+func TestRunPutWorkersFromSink(t *testing.T) {
+	src := transfertest.NewMemSource()
+	fill(src, 30, false, "a")
+	dst := &workerSink{MemSink: transfertest.NewMemSink(), want: 12, allConcurrent: make(chan struct{})}
+	sum, err := transfer.Run(context.Background(), src, dst, fast(transfer.Options{Workers: 4}))
+	if err != nil || sum.Copied != 30 {
+		t.Fatalf("run: %+v, %v", sum, err)
+	}
+	if dst.most != 12 {
+		t.Errorf("%d Puts at once, want the 12 the sink asked for", dst.most)
+	}
+	checkCopies(t, src, dst.MemSink, same, "a")
+}
