@@ -64,7 +64,14 @@ func mailferry(t *testing.T, env []string, args ...string) result {
 // can share a HOME.
 func mailferryIn(t *testing.T, env []string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
+	return runProgram(t, env, binary, args...)
+}
+
+// runProgram runs prog (the binary, or a program that runs it) with
+// exactly the environment env.
+func runProgram(t *testing.T, env []string, prog string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(prog, args...)
 	cmd.Env = env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -73,7 +80,7 @@ func mailferryIn(t *testing.T, env []string, args ...string) result {
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
 	} else if err != nil {
-		t.Fatalf("running mailferry %q: %v", args, err)
+		t.Fatalf("running %s %q: %v", filepath.Base(prog), args, err)
 	}
 	return result{stdout.String(), stderr.String(), code}
 }

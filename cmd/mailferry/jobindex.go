@@ -32,7 +32,11 @@ func jobEntryPath(stateDir, job string) string {
 	return filepath.Join(jobIndexDir(stateDir), jobFileName(job)+".json")
 }
 
-// writeJobEntry records e in the index of stateDir, atomically.
+// writeJobEntry records e in the index of stateDir, atomically. When the
+// entry there differs from e only in the time of the last run, as it does
+// after every run of a scheduled job that ends as the one before, it is
+// replaced without waiting for the disk: a crash may cost the index that
+// time, and a job with nothing new then makes the disk flush nothing.
 func writeJobEntry(stateDir string, e jobEntry) error {
 	if err := os.MkdirAll(jobIndexDir(stateDir), 0o700); err != nil {
 		return err
@@ -41,7 +45,14 @@ func writeJobEntry(stateDir string, e jobEntry) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(jobEntryPath(stateDir, e.Job), append(b, '\n'), 0o600)
+	path := jobEntryPath(stateDir, e.Job)
+	var old jobEntry
+	durable := true
+	if prev, err := os.ReadFile(path); err == nil && json.Unmarshal(prev, &old) == nil {
+		old.LastRun = e.LastRun
+		durable = old != e
+	}
+	return replaceFile(path, append(b, '\n'), 0o600, durable)
 }
 
 // readJobEntries returns the index of stateDir, sorted by job. A file

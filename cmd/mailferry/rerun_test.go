@@ -17,9 +17,10 @@ import (
 )
 
 // countingProxy forwards TCP connections on 127.0.0.1 to target and counts
-// the bytes the server sends.
+// the connections and the bytes the server sends.
 type countingProxy struct {
 	ln       net.Listener
+	conns    atomic.Int64
 	fromSrv  atomic.Int64
 	wg       sync.WaitGroup
 	target   string
@@ -39,6 +40,7 @@ func startCountingProxy(t *testing.T, target string) *countingProxy {
 			if err != nil {
 				return
 			}
+			p.conns.Add(1)
 			p.wg.Add(1)
 			go p.serve(c)
 		}

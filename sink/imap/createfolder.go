@@ -16,6 +16,9 @@ var _ transfer.FolderCreator = (*Sink)(nil)
 // rename rule if the server refuses the name) when it does not exist.
 func (s *Sink) CreateFolder(ctx context.Context, folder string) (bool, error) {
 	f := s.folder(folder)
+	if _, ok := s.listedAtStart(f.serverName()); ok {
+		return false, nil
+	}
 	c, err := s.pool.Get(ctx)
 	if err != nil {
 		return false, err
@@ -35,9 +38,12 @@ func (s *Sink) CreateFolder(ctx context.Context, folder string) (bool, error) {
 
 var _ transfer.MessageCounter = (*Sink)(nil)
 
-// MessageCount asks STATUS (MESSAGES) of folder; 0 for a folder that does
-// not exist.
+// MessageCount asks STATUS (MESSAGES) of folder, unless the account's
+// listing (snapshot.go) says; 0 for a folder that does not exist.
 func (s *Sink) MessageCount(ctx context.Context, folder string) (int, error) {
+	if n, ok := s.countAtStart(folder); ok {
+		return n, nil
+	}
 	c, err := s.pool.Get(ctx)
 	if err != nil {
 		return 0, err

@@ -34,6 +34,8 @@ type Sink struct {
 	listMu sync.Mutex
 	listed []imapconn.ListedFolder // cached LIST for FolderForRole
 
+	atStart accountListing // see snapshot.go
+
 	renamedMu sync.Mutex
 	renamed   map[string]string // refused folders → the names they are stored under
 
@@ -86,13 +88,23 @@ func (f *destFolder) serverName() string {
 }
 
 // New logs in once, so a wrong password fails at once with a Fatal error
-// naming server and user.
+// naming server and user, and lists the account's folders (snapshot.go).
 func New(ctx context.Context, opts imapconn.Options) (*Sink, error) {
 	pool, err := imapconn.NewPool(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	return &Sink{pool: pool, pipes: newPipes(pool), folders: make(map[string]*destFolder)}, nil
+	s := &Sink{pool: pool, pipes: newPipes(pool), folders: make(map[string]*destFolder)}
+	c, err := pool.Get(ctx)
+	if err == nil {
+		err = s.listAccount(ctx, c)
+		pool.Put(c)
+	}
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 // Close looks once more for partial copies left by APPENDs that broke off
@@ -171,6 +183,8 @@ func (s *Sink) prepare(ctx context.Context, f *destFolder) error {
 			return err
 		}
 	}
+	// From here on the run writes to the folder.
+	s.touched(f.server)
 	sel, err := c.Select(ctx, f.server, false)
 	if err != nil {
 		return fmt.Errorf("folder %q: %w", f.name, err)
@@ -255,6 +269,9 @@ func (s *Sink) create(ctx context.Context, c *imapconn.Conn, f *destFolder) erro
 // name RefusedFolderName gives it does, an earlier run stored it there
 // after a refusal, and f is stored there again. Called with f.mu held.
 func (s *Sink) locate(ctx context.Context, c *imapconn.Conn, f *destFolder) (bool, error) {
+	if _, ok := s.listedAtStart(f.server); ok {
+		return true, nil
+	}
 	exists, err := folderExists(ctx, c, f.server)
 	if err != nil || exists {
 		return exists, err

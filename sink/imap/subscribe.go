@@ -13,11 +13,14 @@ import (
 var _ transfer.Subscriber = (*Sink)(nil)
 
 // SetSubscribed subscribes or unsubscribes folder, when it exists and is
-// not so already. Without LIST-EXTENDED the server cannot say which
+// not so already (which the account's listing, snapshot.go, may tell). Without LIST-EXTENDED the server cannot say which
 // folders are subscribed (go-imap has no LSUB), and nothing is changed.
 func (s *Sink) SetSubscribed(ctx context.Context, folder string, subscribed bool) (bool, error) {
 	caps := s.pool.Info().Caps
 	if !caps.Has(imap.CapListExtended) && !caps.Has(imap.CapIMAP4rev2) {
+		return false, nil
+	}
+	if now, ok := s.subscribedAtStart(folder); ok && now == subscribed {
 		return false, nil
 	}
 	c, err := s.pool.Get(ctx)
@@ -51,6 +54,7 @@ func (s *Sink) SetSubscribed(ctx context.Context, folder string, subscribed bool
 	if !subscribed {
 		verb, cmd = "UNSUBSCRIBE", c.C.Unsubscribe
 	}
+	s.touched(server)
 	err = c.Do(ctx, fmt.Sprintf("%s %q", verb, server), func() error { return cmd(server).Wait() })
 	if err != nil {
 		return false, err
