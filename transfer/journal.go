@@ -213,7 +213,7 @@ func (j *Journal) parseLine(line []byte, isHeader bool) error {
 		return nil
 	}
 	var rec Record
-	if err := json.Unmarshal(line, &rec); err != nil {
+	if err := decodeRecord(line, &rec); err != nil {
 		return fmt.Errorf("invalid record: %v", err)
 	}
 	if rec.ID == "" && rec.State == "" {
