@@ -1,7 +1,10 @@
 package maildir_test
 
 import (
+	"errors"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 
@@ -10,6 +13,7 @@ import (
 	"github.com/mailferry/mailferry/internal/imapserver"
 	"github.com/mailferry/mailferry/internal/sample"
 	"github.com/mailferry/mailferry/sink/imap/imaptest"
+	"github.com/mailferry/mailferry/sink/maildir"
 	"github.com/mailferry/mailferry/sink/maildir/maildirtest"
 	"github.com/mailferry/mailferry/sink/mbox/mboxtest"
 	"github.com/mailferry/mailferry/source/pop3/pop3test"
@@ -77,4 +81,49 @@ func TestFailingDestinationReplacedByFile(t *testing.T) {
 func TestFailingDestinationDiskFullMaildir(t *testing.T) {
 	t.Parallel()
 	conformance.DiskFull(t, maildirtest.Maildir(), maildirtest.Maildir())
+}
+
+// A data sync that fails in the middle of a run fails its batch: the run
+// stops with a Fatal error naming the destination, the state file records
+// exactly the messages in cur/ (those of the batch flushed before), and a
+// new run copies the rest, each message once.
+func TestFailedSyncJournalsNoMessageOfTheBatch(t *testing.T) {
+	t.Parallel()
+	md := maildirtest.Maildir()
+	msgs := conformance.FromSample(sample.Generate(200, 9, 3000))
+	src := conformance.FillStore(t, md, msgs)
+	dst := md.Path(t.TempDir())
+	state := filepath.Join(t.TempDir(), "state")
+	failing := md
+	failing.NewSink = func(path string) (transfer.Sink, error) {
+		s, err := maildir.New(path, maildir.Options{})
+		if err == nil {
+			maildir.FailDataSync(t, s, 2, errors.New("input/output error"))
+		}
+		return s, err
+	}
+	sum, err := conformance.Copy(md, src, failing, dst, state, transfer.Options{})
+	conformance.CheckError(t, sum, err, dst, transfer.Fatal)
+	j, err := transfer.OpenJournal(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	journaled := j.Len()
+	j.Close()
+	inCur := 0
+	filepath.WalkDir(dst, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() && filepath.Base(filepath.Dir(p)) == "cur" {
+			inCur++
+		}
+		return nil
+	})
+	if journaled == 0 || journaled >= len(msgs) || journaled != inCur || sum.Copied != journaled {
+		t.Fatalf("after the failed sync: %d journaled, %d in cur/, %d reported copied of %d; want one batch in all three",
+			journaled, inCur, sum.Copied, len(msgs))
+	}
+	sum, err = conformance.CopyOnce(md, src, md, dst, state)
+	if err != nil || sum.Copied != len(msgs)-journaled || sum.Failed != 0 {
+		t.Fatalf("the run after: copied %d, failed %d, %v; want the %d not journaled", sum.Copied, sum.Failed, err, len(msgs)-journaled)
+	}
+	conformance.CheckStore(t, md, dst, msgs, conformance.Expect{})
 }

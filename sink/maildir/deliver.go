@@ -3,12 +3,10 @@ package maildir
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/mailferry/mailferry/formats"
@@ -22,13 +20,26 @@ const (
 	dirMode  = 0o700
 )
 
-// deliver writes one message: tmp/ → fsync (with mtime = INTERNALDATE) →
-// rename into cur/, and marks cur/ for the next Flush, which fsyncs it. On
-// any failure nothing is left behind.
+// deliver writes one message into tmp/ with mtime = INTERNALDATE and
+// leaves it to the next Flush, which makes it durable and renames it into
+// cur/. On any failure nothing is left behind.
 func (s *Sink) deliver(ctx context.Context, f *folder, m transfer.Message, r io.Reader, letters []byte) error {
+	if err := s.failed(); err != nil {
+		return err
+	}
+	if s.tooManyOpen() {
+		if err := s.Flush(ctx); err != nil {
+			return err
+		}
+	}
 	now := time.Now()
 	unique := s.newUnique(now)
-	tmpPath := filepath.Join(f.dir, "tmp", unique)
+	tmpDir := filepath.Join(f.dir, "tmp")
+	keepOpen, err := s.syncer.prepare(tmpDir)
+	if err != nil {
+		return fsError(fmt.Errorf("maildir: %w", err))
+	}
+	tmpPath := filepath.Join(tmpDir, unique)
 	file, err := os.OpenFile(tmpPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
 	if err != nil {
 		return fsError(fmt.Errorf("maildir: %w", err))
@@ -52,52 +63,20 @@ func (s *Sink) deliver(ctx context.Context, f *folder, m transfer.Message, r io.
 	if err := os.Chtimes(tmpPath, date, date); err != nil {
 		return fsError(fmt.Errorf("maildir: %w", err))
 	}
-	if err := file.Sync(); err != nil {
-		return fsError(fmt.Errorf("maildir: %w", err))
+	p := pendingFile{
+		tmp:  tmpPath,
+		cur:  filepath.Join(f.dir, "cur", formats.MaildirFilename(unique, size, wire, letters)),
+		file: file,
 	}
-	if err := file.Close(); err != nil {
-		return fsError(fmt.Errorf("maildir: %w", err))
-	}
-	curPath := filepath.Join(f.dir, "cur", formats.MaildirFilename(unique, size, wire, letters))
-	if err := os.Rename(tmpPath, curPath); err != nil {
-		return fsError(fmt.Errorf("maildir: %w", err))
+	if !keepOpen {
+		if err := file.Close(); err != nil {
+			return fsError(fmt.Errorf("maildir: %w", err))
+		}
+		p.file = nil
 	}
 	done = true
-	s.unsynced(filepath.Join(f.dir, "cur"))
+	s.held(p)
 	return nil
-}
-
-// unsynced notes a directory that gained an entry since its last fsync.
-func (s *Sink) unsynced(dir string) {
-	s.syncMu.Lock()
-	defer s.syncMu.Unlock()
-	s.toSync[dir] = true
-}
-
-// Flush makes the messages of every Put that returned before it durable:
-// it fsyncs each cur/ directory they were renamed into, once, however many
-// messages it gained. transfer.Run journals a message only after the Flush
-// that follows its Put, so a message is in the state file only once its
-// file (fsync'd by Put) and its directory entry are on disk; one directory
-// fsync per batch instead of one per message is the saving. On an error
-// the directories stay marked for the next Flush.
-func (s *Sink) Flush(ctx context.Context) error {
-	s.syncMu.Lock()
-	dirs := s.toSync
-	s.toSync = map[string]bool{}
-	s.syncMu.Unlock()
-	var failed []error
-	for dir := range dirs {
-		if err := ctx.Err(); err != nil {
-			failed = append(failed, err)
-		} else if err := s.syncDir(dir); err != nil {
-			failed = append(failed, fsError(fmt.Errorf("maildir: %w", err)))
-		} else {
-			continue
-		}
-		s.unsynced(dir)
-	}
-	return errors.Join(failed...)
 }
 
 // writeBody copies r into file, converting CRLF to LF when the body is in
@@ -158,19 +137,6 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	c.n += int64(n)
 	c.wire.Write(p[:n])
 	return n, err
-}
-
-// syncDir fsyncs a directory, making the entries created in it durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("fsync directory %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
-		return fmt.Errorf("fsync directory %s: %w", dir, err)
-	}
-	return nil
 }
 
 // fsError classifies a local file system error: all of them stop the run

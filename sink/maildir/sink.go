@@ -4,14 +4,17 @@
 // The inbox is the root directory; other folders are Maildir++ ".Name"
 // directories (or nested directories in the fs layout), named as Dovecot's
 // listescape plugin and modified UTF-7 name them (see
-// formats.MaildirFolderPath). A message is written into tmp/, fsync'd, given
-// its INTERNALDATE as mtime and renamed into cur/ under a Dovecot-style name
-// carrying its size, its wire size and its flags; keywords get letters
-// through the folder's dovecot-keywords file. No partial message is ever
-// visible in cur/ or new/. The sink is a transfer.Flusher: Flush fsyncs
-// each cur/ that gained messages since the last Flush, once for the whole
-// batch, after which every message Put returned for survives a crash
-// (transfer.Run journals a message only after that Flush).
+// formats.MaildirFolderPath). A message is written into tmp/ with its
+// INTERNALDATE as mtime; keywords get letters through the folder's
+// dovecot-keywords file. The sink is a transfer.Flusher: Flush makes the
+// batch's files durable (one syncfs per file system on Linux, an fsync of
+// each file elsewhere), then renames each into cur/ under a Dovecot-style
+// name carrying its size, its wire size and its flags, then fsyncs each
+// cur/ that gained messages, once for the whole batch. After Flush every
+// message Put returned for survives a crash (transfer.Run journals a
+// message only after that Flush), and as a file reaches cur/ only once its
+// data is durable, no partial message is ever visible in cur/ or new/,
+// even after a crash.
 package maildir
 
 import (
@@ -61,9 +64,13 @@ type Sink struct {
 
 	subMu sync.Mutex // held while the subscriptions file is replaced
 
-	syncMu  sync.Mutex
-	toSync  map[string]bool        // cur/ directories with entries not yet fsync'd
-	syncDir func(dir string) error // syncDir; tests count the calls
+	flushMu     sync.Mutex // held by Flush
+	syncMu      sync.Mutex // guards pending, openPending, broken
+	pending     []pendingFile
+	openPending int   // files of pending left open
+	broken      error // set by a failed Flush, for good
+	syncer      dataSyncer
+	syncDir     func(dir string) error // syncDir; tests count the calls
 }
 
 var (
@@ -109,7 +116,7 @@ func New(path string, opts Options) (*Sink, error) {
 		pid:     os.Getpid(),
 		now:     time.Now,
 		folders: make(map[string]*folder),
-		toSync:  make(map[string]bool),
+		syncer:  newDataSyncer(),
 		syncDir: syncDir,
 	}, nil
 }
@@ -247,7 +254,10 @@ func (s *Sink) DefaultStatePath() string { return filepath.Join(s.root, StateFil
 func (s *Sink) Root() string { return s.root }
 
 // Close flushes the sink: every Put that returned nil is durable then.
-func (s *Sink) Close() error { return s.Flush(context.Background()) }
+func (s *Sink) Close() error {
+	err := s.Flush(context.Background())
+	return errors.Join(err, s.syncer.close())
+}
 
 // LockFile is the name of the lock a run holds at a Maildir root.
 const LockFile = "mailferry.lock"

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -32,11 +31,16 @@ func newSink(t *testing.T, opts Options) (*Sink, string) {
 	return s, root
 }
 
+// put stores one message and flushes it, as transfer.Run does before it
+// journals a message.
 func put(t *testing.T, s *Sink, m transfer.Message, body string) {
 	t.Helper()
 	m.Size = int64(len(body))
 	if err := s.Put(ctx, m, strings.NewReader(body)); err != nil {
 		t.Fatalf("Put(%q, %s): %v", m.Folder, m.ID, err)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatalf("Flush after Put(%q, %s): %v", m.Folder, m.ID, err)
 	}
 }
 
@@ -508,6 +512,9 @@ func TestPutConcurrent(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
 	total := 0
 	for _, rel := range []string{"", ".Shared", ".Deep.Er"} {
 		dir := filepath.Join(root, rel)
@@ -639,54 +646,12 @@ func TestWriteBodyCountsStreamedCR(t *testing.T) {
 	if err := s.deliver(ctx, f, transfer.Message{Folder: "INBOX", ID: "s", Size: 24, CRLF: true}, r, nil); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
 	n := onlyMessage(t, root)
 	data, _ := os.ReadFile(filepath.Join(root, "cur", files(t, filepath.Join(root, "cur"))[0]))
 	if string(data) != "Subject: split\n\nbody\n" || n.Size != int64(len(data)) || n.WireSize != 24 {
 		t.Errorf("stored %q as %+v", data, n)
-	}
-}
-
-// TestFlushSyncsEachDirectoryOnce: Put leaves the directory fsync to
-// Flush, which syncs each cur/ that gained messages once, whatever their
-// number, and nothing when nothing changed; a failed sync is reported and
-// tried again by the next Flush.
-func TestFlushSyncsEachDirectoryOnce(t *testing.T) {
-	s, root := newSink(t, Options{})
-	var synced []string
-	fail := false
-	s.syncDir = func(dir string) error {
-		synced = append(synced, dir)
-		if fail {
-			return errors.New("disk gone")
-		}
-		return syncDir(dir)
-	}
-	for i := range 10 {
-		put(t, s, transfer.Message{Folder: "INBOX", ID: fmt.Sprint(i)}, "Subject: a\n\n")
-		put(t, s, transfer.Message{Folder: "Archive", ID: fmt.Sprint(i)}, "Subject: b\n\n")
-	}
-	if len(synced) != 0 {
-		t.Fatalf("Put synced %q itself", synced)
-	}
-	if err := s.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
-	sort.Strings(synced)
-	want := []string{filepath.Join(root, ".Archive", "cur"), filepath.Join(root, "cur")}
-	if !slices.Equal(synced, want) {
-		t.Fatalf("Flush synced %q, want %q", synced, want)
-	}
-	synced = nil
-	if err := s.Flush(ctx); err != nil || len(synced) != 0 {
-		t.Fatalf("a Flush with nothing new synced %q (%v)", synced, err)
-	}
-	put(t, s, transfer.Message{Folder: "INBOX", ID: "late"}, "Subject: c\n\n")
-	fail = true
-	if err := s.Flush(ctx); err == nil || !strings.Contains(err.Error(), "disk gone") || transfer.ClassOf(err) != transfer.Fatal {
-		t.Fatalf("a failed directory sync gave %v", err)
-	}
-	fail, synced = false, nil
-	if err := s.Close(); err != nil || !slices.Equal(synced, []string{filepath.Join(root, "cur")}) {
-		t.Fatalf("Close after a failed Flush synced %q (%v)", synced, err)
 	}
 }
