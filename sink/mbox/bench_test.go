@@ -6,6 +6,7 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -38,6 +39,37 @@ func BenchmarkPut(b *testing.B) {
 			}
 		}
 	}
+}
+
+// BenchmarkPutCRLF is BenchmarkPut for messages in network form, as POP3
+// and IMAP deliver them: each is converted to LF and quoted, from four
+// goroutines into the one file, as a run's put workers do.
+func BenchmarkPutCRLF(b *testing.B) {
+	s, err := sinkmbox.New(filepath.Join(b.TempDir(), "b.mbox"), sinkmbox.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	body := bytes.ReplaceAll(benchBody(0), []byte("\n"), []byte("\r\n"))
+	b.SetBytes(int64(len(body)))
+	b.SetParallelism(2) // 2 × GOMAXPROCS goroutines; 4 on two cores
+	var n atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			m := transfer.Message{Folder: "INBOX", ID: fmt.Sprint(i), Date: time.Unix(1700000000, 0), Size: int64(len(body)), CRLF: true}
+			if err := s.Put(ctx, m, bytes.NewReader(body)); err != nil {
+				b.Error(err)
+				return
+			}
+			if i%100 == 0 {
+				if err := s.Flush(ctx); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}
+	})
 }
 
 // BenchmarkListFetch measures reading a 2000-message file: List (hashing

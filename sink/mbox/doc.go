@@ -20,11 +20,15 @@
 // writes, when it first opens it, and holds it until Close, so two mailferry
 // runs never interleave in one file. (mutt and Dovecot lock with fcntl and
 // dot files instead; do not let them write to the file while mailferry
-// does.) Put appends through a buffer under a per-file mutex, so Puts into
-// different folders run in parallel. A message is durable only after Flush
+// does.) Put first writes a message of up to 1 MiB out in its mbox form
+// (converted to LF once, quoted, framed) into a buffer of its own, then
+// appends those bytes through the file's buffer under a per-file mutex, so
+// Puts into one file do their work in parallel and Puts into different
+// folders run in parallel altogether. A message is durable only after Flush
 // (the sink is a transfer.Flusher), which writes the buffers, fsyncs every
-// file it touched and the directories it created, and then records each
-// file's new size; Close flushes too.
+// file it touched (with the file's mutex released, so Puts go on appending
+// meanwhile) and the directories it created, and then records each file's
+// new size; Close flushes too.
 //
 // Crash repair: mailferry's own files live in one directory per archive,
 // DIR/.mailferry.lock/ (or FILE.mailferry.lock/ beside a single file), a

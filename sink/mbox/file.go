@@ -34,9 +34,14 @@ type mboxFile struct {
 	openErr error
 	f       *os.File
 	bw      *bufio.Writer
-	disk    int64  // bytes in the file (written out of bw)
-	size    int64  // disk plus what bw holds
-	flushed int64  // size at the last successful flush: a message boundary
+	disk    int64 // bytes in the file (written out of bw)
+	size    int64 // disk plus what bw holds
+	flushed int64 // size at the last successful flush: a message boundary
+	// syncing is set while a flush fsyncs the file up to syncEnd with mu
+	// released; synced is signalled when it is done.
+	syncing bool
+	syncEnd int64
+	synced  *sync.Cond
 	prefix  string // line feeds owed before the next message
 	dirty   bool   // written since the last fsync
 	created []string
@@ -295,8 +300,11 @@ func lastMessage(ra io.ReaderAt, size, p int64) (*formats.MboxMessage, error) {
 	}
 }
 
-// append writes one message. Called with mu held and the file open.
-func (mf *mboxFile) append(env formats.MboxEnvelope, body transfer.Body, warn func(string)) error {
+// append writes one message: pre when it was rendered already and the
+// message does not start the file (whose first message carries the
+// keyword list), else body through the mbox writer. Called with mu held
+// and the file open.
+func (mf *mboxFile) append(env formats.MboxEnvelope, body transfer.Body, pre *rendered, warn func(string)) error {
 	if mf.broken != nil {
 		return mf.broken
 	}
@@ -333,10 +341,15 @@ func (mf *mboxFile) append(env formats.MboxEnvelope, body transfer.Body, warn fu
 	var base formats.MboxIMAPBase
 	var k int64
 	var err error
-	if start == 0 {
+	switch {
+	case start == 0:
 		// The first message of the file carries the keyword list.
 		k, base, err = w.WriteFirstMessage(env, formats.NewMboxIMAPBase(uint32(time.Now().Unix()), env.Flags), body, body.Size())
-	} else {
+	case pre != nil:
+		var wrote int
+		wrote, err = mf.bw.Write(pre.buf.Bytes())
+		k = int64(wrote)
+	default:
 		k, err = w.WriteMessage(env, body, body.Size())
 	}
 	n += k
@@ -386,7 +399,7 @@ func (mf *mboxFile) listKeywords(flags []string, warn func(string)) error {
 			}
 			mf.broken = transfer.FatalError(fmt.Errorf("mbox %s: %w", mf.path, err))
 			mf.bw.Reset(diskWriter{mf})
-			mf.cutBack(mf.flushed)
+			mf.cutBack(mf.floor())
 			return mf.broken
 		}
 	}
@@ -424,13 +437,22 @@ func (mf *mboxFile) undo(start int64, err error) error {
 		return transfer.PerMessageError(fmt.Errorf("mbox %s: %w", mf.path, err))
 	}
 	mf.bw.Reset(diskWriter{mf})
-	cut := mf.flushed
+	cut := mf.floor()
 	if mf.disk >= start {
 		cut = start
 	}
 	mf.broken = transfer.FatalError(fmt.Errorf("mbox %s: writing a message failed halfway: %w", mf.path, err))
 	mf.cutBack(cut)
 	return mf.broken
+}
+
+// floor is the least size a failed write may cut the file back to: the
+// last flush's, or the end a flush is making durable.
+func (mf *mboxFile) floor() int64 {
+	if mf.syncing {
+		return max(mf.flushed, mf.syncEnd)
+	}
+	return mf.flushed
 }
 
 // cutBack truncates the file to end, the end of a complete message, after a
@@ -445,8 +467,12 @@ func (mf *mboxFile) cutBack(end int64) {
 }
 
 // flush writes the buffer out and fsyncs the file and the directories the
-// sink created for it. Called with mu held.
+// sink created for it. Called with mu held, which it releases during the
+// file's fsync.
 func (mf *mboxFile) flush() error {
+	for mf.syncing {
+		mf.synced.Wait()
+	}
 	if mf.f == nil || mf.broken != nil {
 		return mf.broken
 	}
@@ -458,20 +484,34 @@ func (mf *mboxFile) flush() error {
 			}
 			mf.broken = transfer.FatalError(fmt.Errorf("mbox %s: %w", mf.path, err))
 			mf.bw = nil
-			mf.cutBack(mf.flushed)
+			mf.cutBack(mf.floor())
 			return mf.broken
 		}
 		mf.bw = nil
 	}
+	end := mf.size
 	if mf.dirty {
-		if err := mf.f.Sync(); err != nil {
+		// The fsync runs without the lock, so Puts go on appending past
+		// end meanwhile; nothing cuts the file back below end (floor),
+		// and a second flush waits for this one.
+		mf.dirty = false
+		mf.syncing, mf.syncEnd = true, end
+		f := mf.f
+		mf.mu.Unlock()
+		err := f.Sync()
+		mf.mu.Lock()
+		mf.syncing = false
+		mf.synced.Broadcast()
+		if err != nil {
 			mf.broken = transfer.FatalError(fmt.Errorf("mbox %s: fsync: %w", mf.path, err))
 			return mf.broken
 		}
-		mf.dirty = false
+		if mf.broken != nil {
+			return mf.broken
+		}
 	}
-	if mf.flushed != mf.size {
-		mf.flushed = mf.size
+	if mf.flushed != end {
+		mf.flushed = end
 		// The caller saves the records before it reports the flush.
 		if err := mf.record(mf.flushed, mf.marked); err != nil {
 			return transfer.FatalError(fmt.Errorf("mbox %s: %w", mf.path, err))

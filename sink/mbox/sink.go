@@ -1,6 +1,7 @@
 package mbox
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -258,6 +259,7 @@ func (s *Sink) fileFor(path string) *mboxFile {
 			}
 		}
 		mf = &mboxFile{path: path, rel: rel, meta: s.meta}
+		mf.synced = sync.NewCond(&mf.mu)
 		s.files[path] = mf
 	}
 	return mf
@@ -304,11 +306,25 @@ func (s *Sink) Put(ctx context.Context, m transfer.Message, body transfer.Body) 
 		if err != nil {
 			return fmt.Errorf("mbox %s: reading message %s of folder %q: %w", path, m.ID, m.Folder, err)
 		}
+		defer lf.release()
 		body = lf
 	}
 	if !s.single {
 		if err := s.writeLayout(); err != nil {
 			return transfer.FatalError(fmt.Errorf("mbox %s: %w", s.root, err))
+		}
+	}
+	env := formats.MboxEnvelope{Date: m.Date, Flags: flags}
+	// A message of ordinary size is written out in its mbox form before
+	// the file is locked, so the Puts into one file convert and quote in
+	// parallel and hold the lock only to append the bytes.
+	var pre *rendered
+	if body.Size() <= lfMemory {
+		pre = renderings.Get().(*rendered)
+		defer renderings.Put(pre)
+		pre.buf.Reset()
+		if _, err := formats.NewMboxWriter(&pre.buf).WriteMessage(env, body, body.Size()); err != nil {
+			return transfer.PerMessageError(&transfer.MessageError{Folder: m.Folder, ID: m.ID, Err: fmt.Errorf("mbox %s: %w", path, err)})
 		}
 	}
 	mf := s.fileFor(path)
@@ -317,12 +333,19 @@ func (s *Sink) Put(ctx context.Context, m transfer.Message, body transfer.Body) 
 	if err := mf.open(ctx, true, s.warn); err != nil {
 		return err
 	}
-	err = mf.append(formats.MboxEnvelope{Date: m.Date, Flags: flags}, body, s.warn)
+	err = mf.append(env, body, pre, s.warn)
 	if err != nil && transfer.ClassOf(err) == transfer.PerMessage {
 		return transfer.PerMessageError(&transfer.MessageError{Folder: m.Folder, ID: m.ID, Err: err})
 	}
 	return err
 }
+
+// rendered is a message in its mbox form, as formats.MboxWriter writes it
+// anywhere in a file but at its start.
+type rendered struct{ buf bytes.Buffer }
+
+// renderings keeps the buffers of rendered messages between Puts.
+var renderings = sync.Pool{New: func() any { return new(rendered) }}
 
 // Flush makes every message Put so far durable: it writes the buffers and
 // fsyncs each file written since the last Flush and the directories created
