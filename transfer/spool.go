@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 
 	"github.com/mailferry/mailferry/formats"
 )
@@ -21,6 +22,7 @@ const maxHeaderKeep = 256 << 10
 // which close removes.
 type spool struct {
 	mem    []byte   // the whole body, when it fits in memory
+	pooled *[]byte  // mem's buffer, from spoolBuffers, until close
 	file   *os.File // the whole body, when it did not
 	size   int64    // exact length
 	header []byte   // the header block (at most maxHeaderKeep bytes)
@@ -44,12 +46,15 @@ func newSpool(r io.Reader, hint, memLimit int64, dir string) (*spool, error) {
 	if capHint <= 1 || capHint > memLimit+1 {
 		capHint = min(memLimit+1, 32<<10)
 	}
-	buf := make([]byte, 0, capHint)
+	pooled := getSpoolBuffer(capHint)
+	buf := (*pooled)[:0:capHint]
 	for int64(len(buf)) <= memLimit {
 		if len(buf) == cap(buf) {
 			grown := make([]byte, len(buf), min(2*int64(cap(buf)), memLimit+1))
 			copy(grown, buf)
 			buf = grown
+			putSpoolBuffer(pooled)
+			pooled = nil
 		}
 		n, err := r.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
@@ -59,12 +64,16 @@ func newSpool(r io.Reader, hint, memLimit int64, dir string) (*spool, error) {
 			}
 			d := formats.NewDigester()
 			d.Write(buf)
-			return &spool{mem: buf, size: int64(len(buf)), header: buf[:headerLen(buf)], digest: d.Sum(), vsize: d.VirtualSize()}, nil
+			// The header is copied out of the pooled buffer: reports read
+			// it after close, from other goroutines.
+			return &spool{mem: buf, pooled: pooled, size: int64(len(buf)), header: bytes.Clone(buf[:headerLen(buf)]), digest: d.Sum(), vsize: d.VirtualSize()}, nil
 		}
 		if err != nil {
+			putSpoolBuffer(pooled)
 			return nil, err
 		}
 	}
+	defer putSpoolBuffer(pooled)
 	// Too large for memory: spill what we have and the rest to a file.
 	f, err := os.CreateTemp(dir, "mailferry-spool-*")
 	if err != nil {
@@ -94,6 +103,50 @@ func newSpool(r io.Reader, hint, memLimit int64, dir string) (*spool, error) {
 	sp.header = head.b[:headerLen(head.b)]
 	sp.digest, sp.vsize = d.Sum(), d.VirtualSize()
 	return sp, nil
+}
+
+// spoolClasses are the capacities of the pooled spool buffers: 32 KiB
+// doubling up to 2 MiB, which holds a body of the default SpoolMemory.
+// Reusing them spares allocating (and zeroing, and collecting) a buffer
+// for every message.
+const (
+	spoolClassMin = 32 << 10
+	spoolClasses  = 7
+)
+
+var spoolBuffers [spoolClasses]sync.Pool
+
+// getSpoolBuffer returns a buffer of at least n bytes' capacity: pooled
+// when n fits a class, else allocated for the one use.
+func getSpoolBuffer(n int64) *[]byte {
+	k := 0
+	for k < spoolClasses && int64(spoolClassMin)<<k < n {
+		k++
+	}
+	if k == spoolClasses {
+		b := make([]byte, 0, n)
+		return &b
+	}
+	if b, ok := spoolBuffers[k].Get().(*[]byte); ok {
+		return b
+	}
+	b := make([]byte, 0, spoolClassMin<<k)
+	return &b
+}
+
+// putSpoolBuffer gives a buffer back to the class it can serve; nil and
+// buffers of no class are left to the collector.
+func putSpoolBuffer(b *[]byte) {
+	if b == nil {
+		return
+	}
+	for k := spoolClasses - 1; k >= 0; k-- {
+		if c := spoolClassMin << k; cap(*b) == c {
+			*b = (*b)[:0]
+			spoolBuffers[k].Put(b)
+			return
+		}
+	}
 }
 
 // headCollector keeps the start of a spilled body until its header block
@@ -178,8 +231,13 @@ func (s *spool) subject() string { return printable(subject(s.header), maxSubjec
 // key returns formats.IdentityKey of the body.
 func (s *spool) key() string { return formats.IdentityKey(s.header) }
 
-// close releases the memory and removes the temporary file.
+// close releases the memory and removes the temporary file. The header
+// stays readable (subject, key): it is not in the pooled buffer.
 func (s *spool) close() error {
+	if s.pooled != nil {
+		putSpoolBuffer(s.pooled)
+		s.pooled = nil
+	}
 	s.mem = nil
 	if s.file == nil {
 		return nil

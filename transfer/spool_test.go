@@ -74,6 +74,39 @@ func TestSpool(t *testing.T) {
 	}
 }
 
+// TestSpoolBuffersReused: a closed spool's buffer serves the next one,
+// which reads back its own bytes only; the closed spool keeps its subject
+// and key.
+func TestSpoolBuffersReused(t *testing.T) {
+	first := []byte("Subject: first\nMessage-ID: <1@x>\n\n" + strings.Repeat("a", 20000))
+	second := []byte("Subject: second\n\n" + strings.Repeat("b", 500))
+	sp1, err := newSpool(bytes.NewReader(first), int64(len(first)), 1<<20, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	key1 := sp1.key()
+	sp1.close()
+	var reused bool
+	for range 20 { // sync.Pool may drop a buffer; one reuse in 20 tries is plenty
+		sp2, err := newSpool(bytes.NewReader(second), int64(len(second)), 1<<20, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		reused = reused || sp2.pooled != nil && cap(*sp2.pooled) >= len(first)
+		got, err := io.ReadAll(BodyReader(sp2))
+		if err != nil || !bytes.Equal(got, second) || sp2.size != int64(len(second)) {
+			t.Fatalf("second spool reads %q (%v)", got, err)
+		}
+		if sp1.subject() != "first" || sp1.key() != key1 {
+			t.Fatalf("closed spool's subject %q, key %q changed (was %q)", sp1.subject(), sp1.key(), key1)
+		}
+		sp2.close()
+	}
+	if !reused {
+		t.Error("no spool buffer was reused")
+	}
+}
+
 func TestSpoolSourceErrorRemovesFile(t *testing.T) {
 	dir := t.TempDir()
 	cut := errors.New("connection reset")
