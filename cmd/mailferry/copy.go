@@ -316,7 +316,9 @@ func compileAll(flag string, exprs []string) ([]*regexp.Regexp, error) {
 }
 
 // runCopy opens both ends and the state file, runs the transfer and closes
-// everything again, in that order, whatever happens.
+// everything again, in that order, whatever happens. The source is opened
+// in the background (openingSource), so the destination and the state file
+// are opened while it connects and logs in.
 func runCopy(ctx context.Context, cfg copyConfig, rep *reporter, t terminal) (sum transfer.Summary, err error) {
 	defer func() { err = outcome(ctx, sum, err) }()
 	srcCfg, dstCfg, err := cfg.prepare(ctx, cfg.Options.Connections, rep.Warn, t)
@@ -324,34 +326,58 @@ func runCopy(ctx context.Context, cfg copyConfig, rep *reporter, t terminal) (su
 		return sum, err
 	}
 	dstCfg.SizeLimit = cfg.SizeLimit
-	src, err := openSource(ctx, "source", srcCfg)
-	if err != nil {
-		return sum, err
-	}
+	src := openInBackground(ctx, srcCfg)
 	defer func() {
-		if cerr := src.Close(); cerr != nil && err == nil {
+		if cerr := src.close(); cerr != nil && err == nil {
 			err = fmt.Errorf("closing source %s: %w", cfg.Source, cerr)
 		}
 	}()
 	return copyFrom(ctx, src, cfg, dstCfg, rep)
 }
 
-// copyFrom copies from an open source into cfg.Dest: it opens the sink and
-// the state file, runs the transfer and closes both again.
-func copyFrom(ctx context.Context, src transfer.Source, cfg copyConfig, dstCfg endpointConfig, rep *reporter) (sum transfer.Summary, err error) {
+// copyFrom copies from the source being opened into cfg.Dest: it opens the
+// sink and the state file, runs the transfer and closes both again. What
+// opening the destination would create (a new Maildir, a lock, a state
+// file) waits until the source is open, so a source that cannot be opened
+// (a wrong password) leaves nothing behind; a server, or a store with its
+// state file from an earlier run, is opened meanwhile. The source's error
+// comes first, as when the source was opened before the destination.
+func copyFrom(ctx context.Context, opening *openingSource, cfg copyConfig, dstCfg endpointConfig, rep *reporter) (sum transfer.Summary, err error) {
 	defer func() { err = outcome(ctx, sum, err) }()
+	sourceFirst := func(err error) error {
+		if _, serr := opening.wait(); serr != nil {
+			return serr
+		}
+		return err
+	}
+	if !cfg.Dest.IsServer() && localMissing(cfg.Dest) {
+		if _, err := opening.wait(); err != nil {
+			return sum, err
+		}
+	}
 
 	var dst transfer.Sink
 	if cfg.Options.DryRun && localMissing(cfg.Dest) {
 		dst = emptySink{}
 	} else if dst, err = openSink(ctx, dstCfg); err != nil {
-		return sum, err
+		return sum, sourceFirst(err)
+	}
+	statePathName, err := statePath(cfg, dst, cfg.Options.DryRun)
+	if err != nil {
+		dst.Close()
+		return sum, sourceFirst(err)
+	}
+	if _, serr := os.Stat(statePathName); serr != nil {
+		if _, err := opening.wait(); err != nil {
+			dst.Close()
+			return sum, err
+		}
 	}
 	if !cfg.Options.DryRun {
 		lock, err := lockDestination(dst, cfg.Dest, cfg.StateDir)
 		if err != nil {
 			dst.Close()
-			return sum, err
+			return sum, sourceFirst(err)
 		}
 		// Deferred before the sink's Close, so it is released after it:
 		// an mbox sink makes its last messages durable when it closes.
@@ -367,19 +393,9 @@ func copyFrom(ctx context.Context, src transfer.Source, cfg copyConfig, dstCfg e
 
 	opts := cfg.Options
 	opts.Progress = rep
-	if cfg.Dest.Scheme == "mbox" && mboxIsSingleFile(cfg.Dest.Path) {
-		if err := flattenInto(ctx, src, &opts, cfg, rep); err != nil {
-			return sum, err
-		}
-	}
-
-	statePathName, err := statePath(cfg, dst, opts.DryRun)
-	if err != nil {
-		return sum, err
-	}
 	journal, err := openState(statePathName, opts.DryRun)
 	if err != nil {
-		return sum, err
+		return sum, sourceFirst(err)
 	}
 	if journal != nil {
 		defer func() {
@@ -389,8 +405,17 @@ func copyFrom(ctx context.Context, src transfer.Source, cfg copyConfig, dstCfg e
 		}()
 	}
 	opts.Journal = journal
+	src, err := opening.wait()
+	if err != nil {
+		return sum, err
+	}
 	if journal != nil && !opts.DryRun {
 		defer func() { rememberJob(cfg, statePathName, outcome(ctx, sum, err), rep) }()
+	}
+	if cfg.Dest.Scheme == "mbox" && mboxIsSingleFile(cfg.Dest.Path) {
+		if err := flattenInto(ctx, src, &opts, cfg, rep); err != nil {
+			return sum, err
+		}
 	}
 
 	sum, err = transfer.Run(ctx, src, dst, opts)

@@ -88,13 +88,83 @@ func TestIMAPCertificateChecked(t *testing.T) {
 	}
 }
 
+// A wrong password fails the run with an error naming user and server,
+// and leaves nothing behind: no new Maildir, and in one a run made before,
+// the state file as it was.
 func TestIMAPWrongPassword(t *testing.T) {
 	srv, ca := startIMAP(t)
-	r := mailferry(t, []string{"MAILFERRY_SOURCE_PASSWORD=wrong"}, "copy", "imap://alice%40example.com@"+srv.Addr(),
-		"maildir:"+filepath.Join(t.TempDir(), "d"), "--ca-file", ca)
+	src := "imap://alice%40example.com@" + srv.Addr()
+	dst := filepath.Join(t.TempDir(), "d")
+	r := mailferry(t, []string{"MAILFERRY_SOURCE_PASSWORD=wrong"}, "copy", src, "maildir:"+dst, "--ca-file", ca)
 	expectCode(t, r, exitFailed)
 	if !strings.Contains(r.stderr, "alice@example.com") || !strings.Contains(r.stderr, srv.Addr()) {
 		t.Errorf("the error does not name user and server:\n%s", r)
+	}
+	if _, err := os.Stat(dst); !os.IsNotExist(err) {
+		t.Errorf("the failed run left %s behind (%v)", dst, err)
+	}
+
+	expectCode(t, mailferry(t, []string{"MAILFERRY_SOURCE_PASSWORD=s3cret"}, "copy", src, "maildir:"+dst, "--ca-file", ca), 0)
+	state := filepath.Join(dst, "mailferry.state")
+	before, err := os.ReadFile(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = mailferry(t, []string{"MAILFERRY_SOURCE_PASSWORD=wrong"}, "copy", src, "maildir:"+dst, "--ca-file", ca)
+	expectCode(t, r, exitFailed)
+	if !strings.Contains(r.stderr, "alice@example.com") || !strings.Contains(r.stderr, srv.Addr()) {
+		t.Errorf("into an earlier copy: the error does not name user and server:\n%s", r)
+	}
+	if after, err := os.ReadFile(state); err != nil || string(after) != string(before) {
+		t.Errorf("the failed run changed the state file (%v)", err)
+	}
+}
+
+// The destination is opened while the source connects: here the source's
+// connections reach its server only once the destination has been
+// reached, which a run that opened one after the other would wait out
+// until the source's timeout.
+func TestIMAPDestinationOpenedWhileSourceConnects(t *testing.T) {
+	srv, ca := startIMAPWith(t, []imapserver.User{{Name: "alice@example.com", Password: "s3cret"}, {Name: "bob", Password: "b0b"}})
+	for i := range 4 {
+		m := message("INBOX", i, 300)
+		if err := srv.AddMessage("alice@example.com", "INBOX", nil, time.Unix(1700000000, 0), []byte(strings.ReplaceAll(m.body, "\n", "\r\n"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dst := startCountingProxy(t, srv.TLSAddr())
+	src := startHoldingProxy(t, srv.TLSAddr(), dst.reached)
+	r := mailferry(t, []string{"MAILFERRY_SOURCE_PASSWORD=s3cret", "MAILFERRY_DEST_PASSWORD=b0b"}, "copy",
+		"imaps://alice%40example.com@"+src.ln.Addr().String(), "imaps://bob@"+dst.ln.Addr().String(),
+		"--ca-file", ca, "--timeout", "3s", "--json")
+	expectCode(t, r, 0)
+	if s := lastSummary(t, r.stdout); s.Copied != 4 || s.Failed != 0 {
+		t.Fatalf("summary %+v\n%s", s, r)
+	}
+}
+
+// A --ca-file that cannot be read, or holds no certificate, is a usage
+// error found before any connection.
+func TestIMAPBadCAFile(t *testing.T) {
+	srv, _ := startIMAP(t)
+	proxy := startCountingProxy(t, srv.TLSAddr())
+	notPEM := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(notPEM, []byte("not a certificate\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ file, want string }{
+		{filepath.Join(t.TempDir(), "missing.pem"), "--ca-file: open "},
+		{notPEM, "--ca-file " + notPEM + ": no PEM certificate found in it"},
+	} {
+		r := mailferry(t, []string{"MAILFERRY_SOURCE_PASSWORD=s3cret"}, "copy", "imaps://alice%40example.com@"+proxy.ln.Addr().String(),
+			"maildir:"+filepath.Join(t.TempDir(), "d"), "--ca-file", tc.file)
+		expectCode(t, r, exitUsage)
+		if !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("--ca-file %s: stderr does not say %q:\n%s", tc.file, tc.want, r)
+		}
+	}
+	if n := proxy.conns.Load(); n != 0 {
+		t.Errorf("%d connections to the server, want none", n)
 	}
 }
 

@@ -65,11 +65,9 @@ func (e ends) prepare(ctx context.Context, connections int, warn func(string), t
 	src = endpointConfig{Endpoint: e.Source, TLS: e.TLS, Connections: connections, Timeout: e.Timeout, Warn: warn,
 		DedupeAcrossFolders: e.DedupeAcrossFolders, TempDir: e.TempDir}
 	dst = endpointConfig{Endpoint: e.Dest, TLS: e.TLS, Connections: connections, Timeout: e.Timeout, Warn: warn, TempDir: e.TempDir}
-	for _, ep := range []Endpoint{e.Source, e.Dest} {
-		if ep.IsServer() {
-			if _, err := e.TLS.config(ep.Host); err != nil {
-				return src, dst, err
-			}
+	if e.Source.IsServer() || e.Dest.IsServer() {
+		if err := e.TLS.check(); err != nil {
+			return src, dst, err
 		}
 	}
 	if e.Source.IsServer() {

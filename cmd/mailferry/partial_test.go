@@ -30,7 +30,7 @@ func TestCopyPartialFailureExitCode(t *testing.T) {
 	}
 	var stdout, stderr bytes.Buffer
 	rep := newReporter(outputMode{JSON: true}, &stdout, &stderr)
-	sum, err := copyFrom(context.Background(), src, cfg, endpointConfig{Endpoint: dst, Warn: rep.Warn}, rep)
+	sum, err := copyFrom(context.Background(), opened(src), cfg, endpointConfig{Endpoint: dst, Warn: rep.Warn}, rep)
 	rep.Finish(sum, err)
 	if got := exitCode(err); got != exitPartial {
 		t.Fatalf("exit code %d (err %v), want %d", got, err, exitPartial)

@@ -25,22 +25,35 @@ type countingProxy struct {
 	wg       sync.WaitGroup
 	target   string
 	closeAll chan struct{}
+	// reached is closed when the first connection arrives; with hold,
+	// connections reach target only once hold is closed.
+	reached chan struct{}
+	hold    <-chan struct{}
 }
 
 func startCountingProxy(t *testing.T, target string) *countingProxy {
+	t.Helper()
+	return startHoldingProxy(t, target, nil)
+}
+
+// startHoldingProxy is a countingProxy whose connections reach target only
+// once hold is closed (at once when it is nil).
+func startHoldingProxy(t *testing.T, target string, hold <-chan struct{}) *countingProxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &countingProxy{ln: ln, target: target, closeAll: make(chan struct{})}
+	p := &countingProxy{ln: ln, target: target, closeAll: make(chan struct{}), reached: make(chan struct{}), hold: hold}
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			p.conns.Add(1)
+			if p.conns.Add(1) == 1 {
+				close(p.reached)
+			}
 			p.wg.Add(1)
 			go p.serve(c)
 		}
@@ -55,6 +68,14 @@ func startCountingProxy(t *testing.T, target string) *countingProxy {
 
 func (p *countingProxy) serve(client net.Conn) {
 	defer p.wg.Done()
+	if p.hold != nil {
+		select {
+		case <-p.hold:
+		case <-p.closeAll:
+			client.Close()
+			return
+		}
+	}
 	server, err := net.Dial("tcp", p.target)
 	if err != nil {
 		client.Close()

@@ -22,21 +22,43 @@ type tlsOptions struct {
 func (o tlsOptions) config(host string) (*tls.Config, error) {
 	cfg := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
 	if o.CAFile != "" {
-		pem, err := os.ReadFile(o.CAFile)
+		pem, err := o.caFile()
 		if err != nil {
-			return nil, usageErrorf("--ca-file: %v", err)
+			return nil, err
 		}
 		pool, err := x509.SystemCertPool()
 		if err != nil || pool == nil {
 			pool = x509.NewCertPool()
 		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, usageErrorf("--ca-file %s: no PEM certificate found in it", o.CAFile)
-		}
+		pool.AppendCertsFromPEM(pem)
 		cfg.RootCAs = pool
 	}
 	cfg.InsecureSkipVerify = o.InsecureSkipVerify
 	return cfg, nil
+}
+
+// check refuses a --ca-file that cannot be read or holds no certificate,
+// as config would, without reading the system's trust roots, which take
+// longer than the rest of a run with nothing to copy and are read when a
+// connection needs them.
+func (o tlsOptions) check() error {
+	if o.CAFile == "" {
+		return nil
+	}
+	_, err := o.caFile()
+	return err
+}
+
+// caFile reads --ca-file, which must hold a PEM certificate.
+func (o tlsOptions) caFile() ([]byte, error) {
+	pem, err := os.ReadFile(o.CAFile)
+	if err != nil {
+		return nil, usageErrorf("--ca-file: %v", err)
+	}
+	if !x509.NewCertPool().AppendCertsFromPEM(pem) {
+		return nil, usageErrorf("--ca-file %s: no PEM certificate found in it", o.CAFile)
+	}
+	return pem, nil
 }
 
 // insecureWarning is printed, even with -q, whenever certificate checks are
