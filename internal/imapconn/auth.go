@@ -75,19 +75,14 @@ func (c *Conn) oauth2Token(ctx context.Context) (string, error) {
 // connection.
 func (c *Conn) login(ctx context.Context, token string) error {
 	creds := c.opts.Credentials
-	var caps imap.CapSet
-	if err := c.Do(ctx, "CAPABILITY", func() error {
-		var err error
-		caps, err = c.C.Capability().Wait()
-		return err
-	}); err != nil {
+	caps, err := c.capabilities(ctx)
+	if err != nil {
 		return err
 	}
 	c.preAuth = caps
 	host := hostOf(c.opts.Addr)
 	var (
 		mech    string
-		err     error
 		failure func() string
 	)
 	end := c.Begin(ctx)

@@ -83,10 +83,7 @@ func Dial(ctx context.Context, opts *Options, info *ServerInfo) (*Conn, error) {
 		c.C.Close()
 		return nil, err
 	}
-	if err := c.Do(ctx, "CAPABILITY", func() error {
-		_, err := c.C.Capability().Wait()
-		return err
-	}); err != nil {
+	if _, err := c.capabilities(ctx); err != nil {
 		c.C.Close()
 		return nil, err
 	}
@@ -102,6 +99,24 @@ func Dial(ctx context.Context, opts *Options, info *ServerInfo) (*Conn, error) {
 	}
 	c.Info = info
 	return c, nil
+}
+
+// capabilities returns what the server says it can do now: what the last
+// response that listed it said (the greeting's or the login's OK
+// [CAPABILITY …], which most servers send, so that no round trip is spent
+// on asking), else the answer to a CAPABILITY command.
+func (c *Conn) capabilities(ctx context.Context) (imap.CapSet, error) {
+	var caps imap.CapSet
+	err := c.Do(ctx, "CAPABILITY", func() error {
+		if caps = c.C.Caps(); caps != nil {
+			return nil
+		}
+		// Caps does not say why it has none: ask, for the error.
+		var err error
+		caps, err = c.C.Capability().Wait()
+		return err
+	})
+	return caps, err
 }
 
 // connect dials and sets up TLS as the options say, and waits for the
