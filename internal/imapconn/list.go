@@ -18,10 +18,6 @@ type ListedFolder struct {
 	Server string
 }
 
-// ListFolders runs LIST "" "*" on c, with special-use attributes, whether
-// each folder is subscribed (LIST-EXTENDED's RETURN (SUBSCRIBED)) (and,
-// when withStatus and the server has LIST-STATUS, counts and sizes), and
-// returns the selectable folders sorted by name. Two server names that map
 // folderState is the transfer.Folder.State of a folder from its STATUS:
 // UIDVALIDITY (a renumbered folder), UIDNEXT (a new message) and MESSAGES
 // (an expunge), and HIGHESTMODSEQ (a flag change) when the server keeps
@@ -62,6 +58,10 @@ func SplitFolderState(state string) (base string, modSeq uint64, ok bool) {
 	return state[:i], n, true
 }
 
+// ListFolders runs LIST "" "*" on c, with special-use attributes, whether
+// each folder is subscribed (LIST-EXTENDED's RETURN (SUBSCRIBED)) (and,
+// when withStatus and the server has LIST-STATUS, counts and sizes), and
+// returns the selectable folders sorted by name. Two server names that map
 // to one transfer name keep the first; the user is warned.
 func ListFolders(ctx context.Context, c *Conn, withStatus bool) ([]ListedFolder, error) {
 	caps := c.Info.Caps
