@@ -126,17 +126,23 @@ func (u *user) alsoInAllMail(s *Server, folder string, body []byte, flags []imap
 // response code: the end of "* CAPABILITY …" or of "[CAPABILITY …]".
 var capabilityList = regexp.MustCompile(`(?i)^(\* CAPABILITY [^\r\n\]]*|\* OK \[CAPABILITY [^\]]*|[^ ]+ OK \[CAPABILITY [^\]]*)`)
 
+// withCapability adds c to the capability list of a response, if it has
+// one.
+func withCapability(segs [][]byte, c imap.Cap) [][]byte {
+	if loc := capabilityList.FindIndex(segs[0]); loc != nil {
+		line := segs[0]
+		nl := append(append(append([]byte(nil), line[:loc[1]]...), " "+string(c)...), line[loc[1]:]...)
+		segs = append([][]byte{nl}, segs[1:]...)
+	}
+	return segs
+}
+
 // addGmailCapability adds X-GM-EXT-1 to every capability list the server
 // sends: go-imap's server advertises only the capabilities it knows.
 func addGmailCapability(next func([][]byte) []byte) func(server io.Reader, client io.Writer) error {
 	return func(server io.Reader, client io.Writer) error {
 		return rewriteResponses(server, client, func(segs [][]byte) []byte {
-			if loc := capabilityList.FindIndex(segs[0]); loc != nil {
-				line := segs[0]
-				nl := append(append(append([]byte(nil), line[:loc[1]]...), " "+string(capGmail)...), line[loc[1]:]...)
-				segs = append([][]byte{nl}, segs[1:]...)
-			}
-			return next(gmailLabelsResponse(segs))
+			return next(gmailLabelsResponse(withCapability(segs, capGmail)))
 		})
 	}
 }

@@ -89,6 +89,12 @@ type Options struct {
 	// AppendLimit, when set, is advertised as APPENDLIMIT=N (RFC 7889),
 	// and go-imap refuses a larger APPEND with NO [TOOBIG].
 	AppendLimit uint32
+	// MultiAppend offers MULTIAPPEND (RFC 3502): an APPEND of several
+	// messages, sent with non-synchronizing literals, stores all of them
+	// with consecutive UIDs (APPENDUID names the uid-set) or, when one is
+	// refused, none; a connection lost in the middle of one stores none,
+	// or with KeepPartialAppend what arrived.
+	MultiAppend bool
 	// Debug receives the raw protocol.
 	Debug io.Writer
 }
@@ -193,6 +199,11 @@ func Start(opts Options) (*Server, error) {
 			l.request = nil
 		}
 		go s.srv.Serve(l)
+	case opts.MultiAppend:
+		go s.srv.Serve(&rewritingListener{Listener: ln, request: multiAppendRequests(opts.KeepPartialAppend),
+			rewrite: func(server io.Reader, client io.Writer) error {
+				return rewriteResponses(server, client, multiAppendResponses(rewrite))
+			}})
 	case opts.UIDAfterLiteral:
 		go s.srv.Serve(&rewritingListener{Listener: ln, rewrite: MoveUIDAfterLiteral})
 	default:

@@ -247,6 +247,14 @@ func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.App
 	if err != nil && !s.srv.opts.KeepPartialAppend {
 		return nil, err
 	}
+	if s.srv.opts.MultiAppend && err == nil {
+		if msgs, ok, err := unpack(body); ok {
+			if err != nil {
+				return nil, &imap.Error{Type: imap.StatusResponseTypeBad, Text: err.Error()}
+			}
+			return s.appendPacked(mb, s.toMem(mailbox), msgs)
+		}
+	}
 	if refuse := s.srv.opts.RefuseAppend; refuse != nil && err == nil {
 		if ie := refuse(s.toMem(mailbox), body); ie != nil {
 			return nil, ie

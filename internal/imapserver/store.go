@@ -46,13 +46,18 @@ var errTryCreate = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.Respo
 
 // add stores body with flags and date (now when zero) and returns its UID.
 func (mb *mailbox) add(body []byte, flags []imap.Flag, date time.Time) *imap.AppendData {
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	return mb.addLocked(body, flags, date)
+}
+
+// addLocked is add with mb.mu held.
+func (mb *mailbox) addLocked(body []byte, flags []imap.Flag, date time.Time) *imap.AppendData {
 	if date.IsZero() {
 		date = time.Now()
 	}
 	msg := &message{body: body, date: date}
 	msg.setFlags(flags)
-	mb.mu.Lock()
-	defer mb.mu.Unlock()
 	msg.uid = mb.uidNext
 	mb.uidNext++
 	mb.msgs = append(mb.msgs, msg)
