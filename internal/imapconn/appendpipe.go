@@ -56,12 +56,31 @@ type AppendPipe struct {
 	closed  bool
 }
 
-// PendingAppend is one APPEND sent on an AppendPipe.
+// PendingAppend is one APPEND command sent on an AppendPipe, with one
+// message or (MULTIAPPEND) several.
 type PendingAppend struct {
 	tag  string
 	done chan struct{}
-	data imap.AppendData
+	res  AppendResult
 	err  error
+}
+
+// AppendResult is the tagged OK of an APPEND command.
+type AppendResult struct {
+	UIDValidity uint32
+	// UIDs are the UIDs the messages of the command got, in the order they
+	// were sent (APPENDUID, RFC 4315); nil when the server did not say, or
+	// named another number of messages than the command carried.
+	UIDs []imap.UID
+}
+
+// UID is the UID of the one message of an APPEND command, 0 when the
+// server did not say.
+func (r *AppendResult) UID() imap.UID {
+	if len(r.UIDs) != 1 {
+		return 0
+	}
+	return r.UIDs[0]
 }
 
 // AppendRequest is one message to APPEND.
@@ -70,6 +89,15 @@ type AppendRequest struct {
 	Flags   []imap.Flag
 	Date    time.Time // INTERNALDATE; zero for none
 	Size    int64     // the literal's exact size
+	// Body is AppendMessage's.
+	Body func(w io.Writer) (int64, error)
+}
+
+// AppendMessage is one message of an APPEND command.
+type AppendMessage struct {
+	Flags []imap.Flag
+	Date  time.Time // INTERNALDATE; zero for none
+	Size  int64     // the literal's exact size
 	// Body writes exactly Size bytes to w. An error it returns that is not
 	// w's own breaks the pipe: the server waits for the rest of a literal.
 	Body func(w io.Writer) (int64, error)
@@ -128,9 +156,28 @@ func (p *AppendPipe) nonSync(size int64) bool {
 // the pipe is broken and the server may hold part of it (or, for a
 // failure to write the last bytes, all of it).
 func (p *AppendPipe) Send(req AppendRequest) (*PendingAppend, error) {
-	cmd, err := appendCommand(req.Mailbox, req.Flags, req.Date)
+	m := &AppendMessage{Flags: req.Flags, Date: req.Date, Size: req.Size, Body: req.Body}
+	a, _, err := p.SendMulti(req.Mailbox, func() (*AppendMessage, bool) {
+		next := m
+		m = nil
+		return next, next != nil
+	})
+	return a, err
+}
+
+// SendMulti writes one APPEND command of the messages next hands out, one
+// after the other until it reports no more (MULTIAPPEND, RFC 3502, when
+// there is more than one; the server stores all of them or none), and
+// returns without waiting for the answer. next is called only when the
+// message it returns is written next, so messages may still be added
+// while the first are on their way; it must return at least one. sent is
+// how many messages next handed out, all part of the command even when
+// the server answered before the last were written. The errors are
+// Send's.
+func (p *AppendPipe) SendMulti(mailbox string, next func() (*AppendMessage, bool)) (a *PendingAppend, sent int, err error) {
+	cmd, err := appendCommand(mailbox)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	p.wmu.Lock()
 	defer p.wmu.Unlock()
@@ -141,59 +188,85 @@ func (p *AppendPipe) Send(req AppendRequest) (*PendingAppend, error) {
 		if err == nil {
 			err = errors.New("append pipe closed")
 		}
-		return nil, fmt.Errorf("%w: %w", ErrNotSent, err)
+		return nil, 0, fmt.Errorf("%w: %w", ErrNotSent, err)
 	}
 	p.next++
-	a := &PendingAppend{tag: "P" + strconv.Itoa(p.next), done: make(chan struct{})}
+	a = &PendingAppend{tag: "P" + strconv.Itoa(p.next), done: make(chan struct{})}
 	if len(p.waiting) == 0 {
 		p.c.Arm()
 	}
 	p.waiting[a.tag] = a
 	p.mu.Unlock()
 
-	sync := !p.nonSync(req.Size)
-	lit := "{" + strconv.FormatInt(req.Size, 10) + "+}\r\n"
-	if sync {
-		lit = "{" + strconv.FormatInt(req.Size, 10) + "}\r\n"
-	}
-	p.bw.WriteString(a.tag + " " + cmd + lit)
-	if sync {
-		if err := p.bw.Flush(); err != nil {
-			return nil, p.broke(err)
+	p.bw.WriteString(a.tag + " " + cmd)
+	for {
+		m, ok := next()
+		if !ok {
+			break
 		}
-		select {
-		case <-p.cont:
-		case <-a.done:
-			// Answered before the literal: refused (or the
-			// connection broke), and nothing was stored.
-			return a, nil
+		sent++
+		answered, err := p.writeMessage(a, m)
+		if err != nil {
+			return nil, sent, p.broke(err)
+		}
+		if answered {
+			// Refused (or the connection broke) before a literal
+			// the server had to ask for: the command is over, and
+			// nothing of it was stored.
+			return a, sent, nil
 		}
 	}
-	n, err := req.Body(p.bw)
-	if err == nil && n != req.Size {
-		err = fmt.Errorf("%d bytes written for a literal of %d", n, req.Size)
+	if sent == 0 {
+		return nil, 0, p.broke(errors.New("an APPEND command without a message"))
 	}
-	if err == nil {
-		_, err = p.bw.WriteString("\r\n")
-	}
+	_, err = p.bw.WriteString("\r\n")
 	if err == nil {
 		err = p.bw.Flush()
 	}
 	if err != nil {
-		return nil, p.broke(err)
+		return nil, sent, p.broke(err)
 	}
-	return a, nil
+	return a, sent, nil
 }
 
-// appendCommand is "APPEND mailbox (flags) date-time " before the literal.
-func appendCommand(mailbox string, flags []imap.Flag, date time.Time) (string, error) {
+// writeMessage writes one message of a's command: flags, date and the
+// literal. answered reports that the server answered a before it asked for
+// a synchronizing literal, so the rest was not written.
+func (p *AppendPipe) writeMessage(a *PendingAppend, m *AppendMessage) (answered bool, err error) {
+	p.bw.WriteString(messageArgs(m.Flags, m.Date))
+	sync := !p.nonSync(m.Size)
+	if sync {
+		p.bw.WriteString("{" + strconv.FormatInt(m.Size, 10) + "}\r\n")
+		if err := p.bw.Flush(); err != nil {
+			return false, err
+		}
+		select {
+		case <-p.cont:
+		case <-a.done:
+			return true, nil
+		}
+	} else {
+		p.bw.WriteString("{" + strconv.FormatInt(m.Size, 10) + "+}\r\n")
+	}
+	n, err := m.Body(p.bw)
+	if err == nil && n != m.Size {
+		err = fmt.Errorf("%d bytes written for a literal of %d", n, m.Size)
+	}
+	return false, err
+}
+
+// appendCommand is "APPEND mailbox", before the first message.
+func appendCommand(mailbox string) (string, error) {
 	name, err := formats.EncodeMUTF7(mailbox)
 	if err != nil || strings.ContainsAny(name, "\r\n\x00") {
 		return "", fmt.Errorf("folder name %q cannot be sent in an APPEND", mailbox)
 	}
+	return "APPEND " + quote(name), nil
+}
+
+// messageArgs is " (flags) date-time " before a message's literal.
+func messageArgs(flags []imap.Flag, date time.Time) string {
 	var b strings.Builder
-	b.WriteString("APPEND ")
-	b.WriteString(quote(name))
 	b.WriteString(" ")
 	if len(flags) > 0 {
 		b.WriteString("(")
@@ -208,7 +281,7 @@ func appendCommand(mailbox string, flags []imap.Flag, date time.Time) (string, e
 	if !date.IsZero() {
 		b.WriteString(`"` + date.Format("_2-Jan-2006 15:04:05 -0700") + `" `)
 	}
-	return b.String(), nil
+	return b.String()
 }
 
 // quote is an IMAP quoted string.
@@ -291,8 +364,8 @@ func (p *AppendPipe) read() {
 			return
 		}
 		a.err = r.Err()
-		if v, uid, ok := r.AppendUID(); ok {
-			a.data = imap.AppendData{UIDValidity: v, UID: uid}
+		if v, uids, ok := r.AppendUIDs(); ok {
+			a.res = AppendResult{UIDValidity: v, UIDs: uids}
 		}
 		close(a.done)
 	}
@@ -310,11 +383,11 @@ func (p *AppendPipe) rearm() {
 	}
 }
 
-// Wait returns the server's answer: the message's UID when the server has
-// UIDPLUS, a tagged NO or BAD as an *imap.Error, or the error that broke
-// the connection (Temporary). When ctx ends first the connection is
+// Wait returns the server's answer: the messages' UIDs when the server
+// has UIDPLUS, a tagged NO or BAD as an *imap.Error, or the error that
+// broke the connection (Temporary). When ctx ends first the connection is
 // closed, so the answer is the broken connection's.
-func (a *PendingAppend) Wait(ctx context.Context, p *AppendPipe) (*imap.AppendData, error) {
+func (a *PendingAppend) Wait(ctx context.Context, p *AppendPipe) (*AppendResult, error) {
 	select {
 	case <-a.done:
 	case <-ctx.Done():
@@ -324,7 +397,7 @@ func (a *PendingAppend) Wait(ctx context.Context, p *AppendPipe) (*imap.AppendDa
 	if a.err != nil {
 		return nil, a.err
 	}
-	return &a.data, nil
+	return &a.res, nil
 }
 
 // InFlight is how many APPENDs wait for their answer.

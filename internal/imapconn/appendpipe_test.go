@@ -90,8 +90,8 @@ func TestAppendPipeSendsBeforeAnswers(t *testing.T) {
 		if err != nil {
 			t.Fatalf("APPEND %d: %v", i, err)
 		}
-		if data.UID != imap.UID(i+1) {
-			t.Errorf("APPEND %d: UID %d, want %d", i, data.UID, i+1)
+		if data.UID() != imap.UID(i+1) {
+			t.Errorf("APPEND %d: UID %d, want %d", i, data.UID(), i+1)
 		}
 	}
 	p.Close()
@@ -215,7 +215,7 @@ func TestAppendPipeRefusalInTheMiddle(t *testing.T) {
 		if err != nil {
 			t.Fatalf("APPEND %d: %v", i, err)
 		}
-		uids = append(uids, data.UID)
+		uids = append(uids, data.UID())
 	}
 	p.Close()
 	if fmt.Sprint(uids) != "[1 2 3 4 5 6]" {
@@ -279,8 +279,8 @@ func TestAppendPipeDovecot(t *testing.T) {
 		if err != nil {
 			t.Fatalf("APPEND %d: %v", i, err)
 		}
-		if data.UID != imap.UID(i+1) || data.UIDValidity != sel.UIDValidity {
-			t.Errorf("APPEND %d: APPENDUID %d %d, want %d %d", i, data.UIDValidity, data.UID, sel.UIDValidity, i+1)
+		if data.UID() != imap.UID(i+1) || data.UIDValidity != sel.UIDValidity {
+			t.Errorf("APPEND %d: APPENDUID %d %d, want %d %d", i, data.UIDValidity, data.UID(), sel.UIDValidity, i+1)
 		}
 	}
 	p.Close()
@@ -302,5 +302,126 @@ func TestAppendPipeDovecot(t *testing.T) {
 		if !bytes.Equal(got[i].Body, bodies[i]) || !got[i].Date.Equal(date(i)) {
 			t.Errorf("message %d: %d bytes, date %v", i, len(got[i].Body), got[i].Date)
 		}
+	}
+}
+
+// sendMulti sends bodies as MULTIAPPEND commands of per messages each.
+func sendMulti(t *testing.T, p *AppendPipe, mailbox string, bodies [][]byte, per int) []*PendingAppend {
+	t.Helper()
+	var out []*PendingAppend
+	for start := 0; start < len(bodies); start += per {
+		i := start
+		end := min(start+per, len(bodies))
+		a, sent, err := p.SendMulti(mailbox, func() (*AppendMessage, bool) {
+			if i == end {
+				return nil, false
+			}
+			b, k := bodies[i], i
+			i++
+			return &AppendMessage{Flags: []imap.Flag{imap.FlagSeen, "Work"}, Date: date(k), Size: int64(len(b)),
+				Body: func(w io.Writer) (int64, error) { n, err := w.Write(b); return int64(n), err }}, true
+		})
+		if err != nil || sent != end-start {
+			t.Fatalf("SendMulti of %d from %d: %d sent, %v", end-start, start, sent, err)
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// A MULTIAPPEND carries several messages in one command, each literal
+// non-synchronizing; the one tagged OK names every message's UID, in
+// order, and the messages are stored with their flags and dates.
+func TestAppendPipeMultiAppend(t *testing.T) {
+	var wire syncBuffer
+	srv := startServer(t, imapserver.Options{MultiAppend: true, Debug: &wire})
+	ctx := context.Background()
+	c, err := Dial(ctx, ptr(options(srv.Addr(), account.SecurityNone, "secret")), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if !c.Info.Caps.Has(imap.CapMultiAppend) {
+		t.Fatalf("the server does not offer MULTIAPPEND: %v", c.Info.Caps)
+	}
+	p, err := c.StartAppendPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bodies := pipeMessages(10)
+	next := imap.UID(1)
+	for i, a := range sendMulti(t, p, "INBOX", bodies, 4) {
+		res, err := a.Wait(ctx, p)
+		if err != nil {
+			t.Fatalf("MULTIAPPEND %d: %v", i, err)
+		}
+		want := []imap.UID{}
+		for range min(4, len(bodies)-4*i) {
+			want = append(want, next)
+			next++
+		}
+		if fmt.Sprint(res.UIDs) != fmt.Sprint(want) {
+			t.Errorf("MULTIAPPEND %d: UIDs %v, want %v", i, res.UIDs, want)
+		}
+	}
+	p.Close()
+	if n := strings.Count(wire.String(), ` APPEND "INBOX" `); n != 3 {
+		t.Errorf("%d APPEND commands for 10 messages four to a command, want 3", n)
+	}
+	checkStored(t, srv.Addr(), "INBOX", bodies)
+}
+
+// Dovecot stores a MULTIAPPEND in one transaction and names the uid-set;
+// a refused one (a folder that does not exist) stores nothing.
+func TestAppendPipeMultiAppendDovecot(t *testing.T) {
+	srv := dovecot.Start(t, dovecot.Options{Users: []dovecot.User{{Name: "alice", Password: "secret"}}})
+	ctx := context.Background()
+	opts := options(srv.IMAPSAddr, account.SecurityTLS, "secret")
+	opts.TLSConfig = srv.TLSConfig()
+	c, err := Dial(ctx, &opts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if !c.Info.Caps.Has(imap.CapMultiAppend) {
+		t.Fatalf("Dovecot does not offer MULTIAPPEND: %v", c.Info.Caps)
+	}
+	p, err := c.StartAppendPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bodies := pipeMessages(9)
+	refused := sendMulti(t, p, "Nowhere", bodies[:3], 3)[0]
+	pending := sendMulti(t, p, "INBOX", bodies, 5)
+	if _, err := refused.Wait(ctx, p); !IsResponse(err) || !strings.Contains(err.Error(), "TRYCREATE") {
+		t.Errorf("MULTIAPPEND to a missing folder: %v, want NO [TRYCREATE]", err)
+	}
+	var uids []imap.UID
+	for i, a := range pending {
+		res, err := a.Wait(ctx, p)
+		if err != nil {
+			t.Fatalf("MULTIAPPEND %d: %v", i, err)
+		}
+		uids = append(uids, res.UIDs...)
+	}
+	p.Close()
+	if fmt.Sprint(uids) != "[1 2 3 4 5 6 7 8 9]" {
+		t.Errorf("UIDs %v, want 1 to 9", uids)
+	}
+	d, err := imapserver.Dump(srv.IMAPSAddr, srv.TLSConfig(), "alice", "secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := d["INBOX"]
+	if len(got) != len(bodies) {
+		t.Fatalf("INBOX holds %d messages, want %d", len(got), len(bodies))
+	}
+	for i := range got {
+		if !bytes.Equal(got[i].Body, bodies[i]) || !got[i].Date.Equal(date(i)) {
+			t.Errorf("message %d: %d bytes, date %v", i, len(got[i].Body), got[i].Date)
+		}
+	}
+	if len(d) != 1 {
+		t.Errorf("folders after the refused MULTIAPPEND: %d, want INBOX alone", len(d))
 	}
 }

@@ -119,23 +119,76 @@ func trailingLiteral(line []byte) int64 {
 	return n
 }
 
-// AppendUID reads the APPENDUID response code (RFC 4315) of a tagged OK:
-// the folder's UIDVALIDITY and the UID the message got. ok is false
-// without one, or for the UID set MULTIAPPEND gives.
-func (r *Response) AppendUID() (uidValidity uint32, uid imap.UID, ok bool) {
+// AppendUIDs reads the APPENDUID response code (RFC 4315) of a tagged OK:
+// the folder's UIDVALIDITY and the UIDs the messages of the command got, in
+// order (one for an APPEND of one message, a uid-set for MULTIAPPEND). ok
+// is false without one, or when it cannot be read.
+func (r *Response) AppendUIDs() (uidValidity uint32, uids []imap.UID, ok bool) {
 	if r.Code != "APPENDUID" {
-		return 0, 0, false
+		return 0, nil, false
 	}
-	v, u, found := strings.Cut(r.CodeArgs, " ")
+	v, set, found := strings.Cut(r.CodeArgs, " ")
 	if !found {
-		return 0, 0, false
+		return 0, nil, false
 	}
-	vv, err1 := strconv.ParseUint(v, 10, 32)
-	uu, err2 := strconv.ParseUint(u, 10, 32)
-	if err1 != nil || err2 != nil || uu == 0 {
-		return 0, 0, false
+	vv, err := strconv.ParseUint(v, 10, 32)
+	if err != nil {
+		return 0, nil, false
 	}
-	return uint32(vv), imap.UID(uu), true
+	uids, err = parseUIDSet(set, maxAppendUIDs)
+	if err != nil {
+		return 0, nil, false
+	}
+	return uint32(vv), uids, true
+}
+
+// maxAppendUIDs bounds the UIDs one APPENDUID may name: more than any
+// APPEND command of ours carries.
+const maxAppendUIDs = 1 << 16
+
+// parseUIDSet reads an RFC 4315 uid-set ("4", "4:7", "4,9:10"), at most
+// max UIDs, in the order it names them; a range counts up from its lower
+// end whichever way it is written. "*" and 0 are not UIDs a server
+// assigned.
+func parseUIDSet(set string, max int) ([]imap.UID, error) {
+	var uids []imap.UID
+	for _, part := range strings.Split(set, ",") {
+		lo, hi, isRange := strings.Cut(part, ":")
+		a, err := parseUID(lo)
+		if err != nil {
+			return nil, err
+		}
+		b := a
+		if isRange {
+			if b, err = parseUID(hi); err != nil {
+				return nil, err
+			}
+		}
+		if a > b {
+			a, b = b, a
+		}
+		if uint64(b-a) >= uint64(max-len(uids)) {
+			return nil, fmt.Errorf("uid-set %q names more than %d UIDs", truncate([]byte(set)), max)
+		}
+		for u := a; ; u++ {
+			uids = append(uids, u)
+			if u == b {
+				break
+			}
+		}
+	}
+	return uids, nil
+}
+
+func parseUID(s string) (imap.UID, error) {
+	if s == "" || s[0] < '0' || s[0] > '9' {
+		return 0, fmt.Errorf("%q is no UID", truncate([]byte(s)))
+	}
+	n, err := strconv.ParseUint(s, 10, 32)
+	if err != nil || n == 0 {
+		return 0, fmt.Errorf("%q is no UID", truncate([]byte(s)))
+	}
+	return imap.UID(n), nil
 }
 
 func truncate(b []byte) string {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -28,26 +29,31 @@ type suspect struct {
 	head []byte
 }
 
-// cleanup runs after an APPEND broke off: it looks at the messages with a
-// UID of at least mark (every message APPENDed since the APPEND began) and
-// compares them with the message. A complete copy means the server stored
-// it before the connection went (stored=true); a copy that is a proper
-// prefix of the message is a partial one and is deleted. If that cannot be
-// done or checked, the error is Fatal and says where the partial copy may
-// be, so it is never left silently.
-func (s *Sink) cleanup(ctx context.Context, f *destFolder, m transfer.Message, mark imap.UID, body *wire) (stored bool, err error) {
-	fail := func(err error) (bool, error) {
+// cleanup runs after an APPEND command broke off, with the messages it
+// carried (one, or a MULTIAPPEND's): it looks at the messages with a UID of
+// at least mark (every message APPENDed since the command began) and
+// compares them with ours. A complete copy of one means the server stored
+// it before the connection went (stored[i]); a copy that is a proper prefix
+// of one is a partial one and is deleted. If that cannot be done or
+// checked, the error is Fatal and says where the partial copy may be, so it
+// is never left silently.
+func (s *Sink) cleanup(ctx context.Context, f *destFolder, msgs []*outgoing, mark imap.UID) (stored []bool, err error) {
+	fail := func(err error) ([]bool, error) {
 		if ctx.Err() != nil {
 			// The run is stopping and cannot wait for the check:
 			// Close makes it, with a context of its own.
-			if serr := s.suspect(f, m, mark, body); serr != nil {
-				err = serr
-			} else {
-				return false, err
+			serr := s.suspectAll(f, msgs, mark)
+			if serr == nil {
+				return nil, err
 			}
+			err = serr
 		}
-		return false, transfer.FatalError(&transfer.MessageError{Folder: m.Folder, ID: m.ID, Err: fmt.Errorf(
-			"an APPEND broke off and the folder could not be checked for a partial copy (UID %d or above may be one; delete it by hand): %w", mark, err)})
+		what := "an APPEND broke off"
+		if len(msgs) > 1 {
+			what = fmt.Sprintf("an APPEND of %d messages (this one and %s) broke off", len(msgs), otherIDs(msgs[1:]))
+		}
+		return nil, transfer.FatalError(&transfer.MessageError{Folder: msgs[0].m.Folder, ID: msgs[0].m.ID, Err: fmt.Errorf(
+			"%s and the folder could not be checked for a partial copy (UID %d or above may be one; delete it by hand): %w", what, mark, err)})
 	}
 	// Give the server a moment to notice the broken connection and store
 	// (or drop) what it received.
@@ -61,22 +67,77 @@ func (s *Sink) cleanup(ctx context.Context, f *destFolder, m transfer.Message, m
 		return fail(err)
 	}
 	defer s.pool.Put(c)
-	stored, partial, err := scan(ctx, c, f, m.Folder, mark, body.size, func(got []byte) (bool, bool, error) { return compare(body, got) })
+	var largest int64
+	for _, o := range msgs {
+		largest = max(largest, o.body.size)
+	}
+	stored = make([]bool, len(msgs))
+	partialOf := map[imap.UID]int{}
+	_, partial, err := scan(ctx, c, f, msgs[0].m.Folder, mark, largest, func(uid imap.UID, got []byte) (bool, bool, error) {
+		// Each copy is one message's: the first of ours it is whole
+		// and not yet found, or else the first it is a prefix of.
+		prefixOf := -1
+		for i, o := range msgs {
+			same, prefix, err := compare(o.body, got)
+			if err != nil {
+				return false, false, err
+			}
+			if same && !stored[i] {
+				stored[i] = true
+				return true, false, nil
+			}
+			if prefix && prefixOf < 0 {
+				prefixOf = i
+			}
+		}
+		if prefixOf >= 0 {
+			partialOf[uid] = prefixOf
+		}
+		return false, prefixOf >= 0, nil
+	})
 	if err != nil {
 		return fail(err)
 	}
 	if len(partial) > 0 {
-		if err := s.deletePartial(ctx, c, f, m.Folder, m.ID, partial); err != nil {
+		id := msgs[partialOf[partial[0]]].m.ID
+		if err := s.deletePartial(ctx, c, f, msgs[0].m.Folder, id, partial); err != nil {
 			return fail(err)
 		}
 		return stored, nil
 	}
-	if !stored {
-		if err := s.suspect(f, m, mark, body); err != nil {
-			return fail(err)
+	var missing []*outgoing
+	for i, o := range msgs {
+		if !stored[i] {
+			missing = append(missing, o)
 		}
 	}
+	if err := s.suspectAll(f, missing, mark); err != nil {
+		return fail(err)
+	}
 	return stored, nil
+}
+
+// otherIDs names the messages of msgs for an error, a few of them.
+func otherIDs(msgs []*outgoing) string {
+	var ids []string
+	for i, o := range msgs {
+		if i == 3 {
+			ids = append(ids, fmt.Sprintf("%d more", len(msgs)-i))
+			break
+		}
+		ids = append(ids, o.m.ID)
+	}
+	return strings.Join(ids, ", ")
+}
+
+// suspectAll notes broken APPENDs of msgs for Close to look at again.
+func (s *Sink) suspectAll(f *destFolder, msgs []*outgoing, mark imap.UID) error {
+	for _, o := range msgs {
+		if err := s.suspect(f, o.m, mark, o.body); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // suspect notes a broken APPEND for Close to look at again.
@@ -95,7 +156,7 @@ func (s *Sink) suspect(f *destFolder, m transfer.Message, mark imap.UID, body *w
 // bytes with ours: it returns whether one is a complete copy, and the UIDs
 // of partial ones.
 func scan(ctx context.Context, c *imapconn.Conn, f *destFolder, folder string, mark imap.UID, size int64,
-	ours func(got []byte) (same, prefix bool, err error)) (stored bool, partial []imap.UID, err error) {
+	ours func(uid imap.UID, got []byte) (same, prefix bool, err error)) (stored bool, partial []imap.UID, err error) {
 	c.Unselected() // a fresh SELECT: a cached one may predate the APPEND
 	sel, err := c.Select(ctx, f.server, false)
 	if err != nil {
@@ -137,7 +198,7 @@ func scan(ctx context.Context, c *imapconn.Conn, f *destFolder, folder string, m
 		if err != nil {
 			return false, nil, err
 		}
-		same, prefix, err := ours(got)
+		same, prefix, err := ours(meta.UID, got)
 		if err != nil {
 			return false, nil, err
 		}
@@ -189,7 +250,7 @@ func (s *Sink) sweep(ctx context.Context) error {
 			continue
 		}
 		for _, su := range sus {
-			_, partial, err := scan(ctx, c, f, f.name, su.mark, su.size-1, func(got []byte) (bool, bool, error) {
+			_, partial, err := scan(ctx, c, f, f.name, su.mark, su.size-1, func(_ imap.UID, got []byte) (bool, bool, error) {
 				n := min(len(got), len(su.head))
 				return false, int64(len(got)) < su.size && bytes.Equal(got[:n], su.head[:n]), nil
 			})

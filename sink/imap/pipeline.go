@@ -41,9 +41,10 @@ func newPipes(pool *imapconn.Pool) *pipes {
 	return &pipes{pool: pool, max: pool.Size(), tokens: make(chan struct{}, pool.Size()*pipeWindow)}
 }
 
-// acquire returns a pipeline with room for one more APPEND: an idle one,
-// else a new one while the pool allows, else the least busy.
-func (ps *pipes) acquire(ctx context.Context) (*pipeSlot, error) {
+// acquire returns a pipeline with room for one more APPEND command, of
+// window at most on one connection: an idle one, else a new one while the
+// pool allows, else the least busy.
+func (ps *pipes) acquire(ctx context.Context, window int) (*pipeSlot, error) {
 	select {
 	case ps.tokens <- struct{}{}:
 	case <-ctx.Done():
@@ -52,7 +53,7 @@ func (ps *pipes) acquire(ctx context.Context) (*pipeSlot, error) {
 	ps.mu.Lock()
 	var best *pipeSlot
 	for _, s := range ps.active {
-		if s.users < pipeWindow && !s.p.Broken() && (best == nil || s.users < best.users) {
+		if s.users < window && !s.p.Broken() && (best == nil || s.users < best.users) {
 			best = s
 		}
 	}

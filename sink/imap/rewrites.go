@@ -33,12 +33,12 @@ type storedCopy struct {
 const maxCheckedHeader = 64 << 10
 
 // noteStored remembers a message the server acknowledged with APPENDUID,
-// for StoredRewrites. Without UIDPLUS there is no UID to check.
-func (s *Sink) noteStored(f *destFolder, m transfer.Message, data *imap.AppendData, body *wire) {
-	if data == nil || data.UID == 0 {
+// for StoredRewrites. Without UIDPLUS there is no UID (0) to check.
+func (s *Sink) noteStored(f *destFolder, m transfer.Message, uidValidity uint32, uid imap.UID, body *wire) {
+	if uid == 0 {
 		return
 	}
-	sc := storedCopy{folder: f, uidValidity: data.UIDValidity, uid: data.UID, m: m, sent: body.size}
+	sc := storedCopy{folder: f, uidValidity: uidValidity, uid: uid, m: m, sent: body.size}
 	head := make([]byte, min(body.size, maxCheckedHeader))
 	n, _ := io.ReadFull(body.reader(), head)
 	head = head[:n]

@@ -25,8 +25,9 @@ import (
 
 // Sink is an IMAP account written as a transfer.Sink.
 type Sink struct {
-	pool  *imapconn.Pool
-	pipes *pipes
+	pool    *imapconn.Pool
+	pipes   *pipes
+	batches *batcher // nil unless the server offers MULTIAPPEND
 
 	mu      sync.Mutex
 	folders map[string]*destFolder // by transfer name
@@ -51,6 +52,7 @@ var (
 	_ transfer.RoleResolver = (*Sink)(nil)
 
 	_ transfer.FolderRenamer = (*Sink)(nil)
+	_ transfer.PutWorkers    = (*Sink)(nil)
 )
 
 // destFolder is what the sink knows about one destination folder.
@@ -103,6 +105,9 @@ func New(ctx context.Context, opts imapconn.Options) (*Sink, error) {
 	if err != nil {
 		pool.Close()
 		return nil, err
+	}
+	if pool.Info().Caps.Has(imap.CapMultiAppend) {
+		s.batches = newBatcher(s)
 	}
 	return s, nil
 }
@@ -404,8 +409,10 @@ func (f *destFolder) keywordAllowed(k string) bool {
 }
 
 // Put APPENDs one message. It returns when the server has acknowledged
-// the message. A connection that breaks during the APPEND is replaced,
-// the folder is checked for what the APPEND left behind (a complete copy
+// the message. Where the server offers MULTIAPPEND, the messages of
+// concurrent Puts into one folder go in one APPEND command (see
+// batcher). A connection that breaks during the APPEND is replaced, the
+// folder is checked for what the APPEND left behind (a complete copy
 // counts as stored; a partial one is deleted), and the error is Temporary
 // so the message is tried again.
 func (s *Sink) Put(ctx context.Context, m transfer.Message, b transfer.Body) error {
@@ -420,15 +427,49 @@ func (s *Sink) Put(ctx context.Context, m transfer.Message, b transfer.Body) err
 	if err := s.checkSize(ctx, f, m, body.size); err != nil {
 		return err
 	}
-	flags := s.flags(f, m)
+	o := &outgoing{m: m, flags: s.flags(f, m), body: body}
+	if s.batches != nil {
+		alone, err := s.batches.put(ctx, f, o)
+		var retry *tryCreate
+		switch {
+		case errors.As(err, &retry):
+			// The folder went away: set up again, then sent alone.
+			if err := s.prepareAgain(ctx, f); err != nil {
+				return err
+			}
+		case !alone:
+			return err
+		}
+		// Otherwise the server refused the batch the message was in:
+		// it is sent alone, so its own answer says whether it is the
+		// one refused.
+	}
+	return s.putAlone(ctx, f, o)
+}
+
+// prepareAgain sets the folder up anew after the server answered an
+// APPEND with [TRYCREATE].
+func (s *Sink) prepareAgain(ctx context.Context, f *destFolder) error {
+	f.mu.Lock()
+	f.ready = false
+	f.mu.Unlock()
+	return s.prepare(ctx, f)
+}
+
+// outgoing is one message on its way to the server.
+type outgoing struct {
+	m     transfer.Message
+	flags []imap.Flag
+	body  *wire
+}
+
+// putAlone APPENDs one message in a command of its own.
+func (s *Sink) putAlone(ctx context.Context, f *destFolder, o *outgoing) error {
 	for attempt := 0; ; attempt++ {
-		err := s.append(ctx, f, m, flags, body)
+		err := s.append(ctx, f, o)
 		var retry *tryCreate
 		if errors.As(err, &retry) && attempt == 0 {
-			f.mu.Lock()
-			f.ready = false
-			f.mu.Unlock()
-			if err := s.prepare(ctx, f); err != nil {
+			if err := s.prepareAgain(ctx, f); err != nil {
 				return err
 			}
 			continue
@@ -442,22 +483,23 @@ type tryCreate struct{ err error }
 func (t *tryCreate) Error() string { return t.err.Error() }
 func (t *tryCreate) Unwrap() error { return t.err }
 
-func (s *Sink) append(ctx context.Context, f *destFolder, m transfer.Message, flags []imap.Flag, body *wire) error {
-	slot, err := s.pipes.acquire(ctx)
+func (s *Sink) append(ctx context.Context, f *destFolder, o *outgoing) error {
+	slot, err := s.pipes.acquire(ctx, pipeWindow)
 	if err != nil {
 		return err
 	}
+	m, body := o.m, o.body
 	mark := f.uidMark()
-	pend, werr := slot.p.Send(imapconn.AppendRequest{Mailbox: f.server, Flags: flags, Date: m.Date, Size: body.size, Body: body.copyTo})
-	var data *imap.AppendData
+	pend, werr := slot.p.Send(imapconn.AppendRequest{Mailbox: f.serverName(), Flags: o.flags, Date: m.Date, Size: body.size, Body: body.copyTo})
+	var res *imapconn.AppendResult
 	err = werr
 	if werr == nil {
-		data, err = pend.Wait(ctx, slot.p)
+		res, err = pend.Wait(ctx, slot.p)
 	}
 	s.pipes.release(slot)
 	if err == nil {
-		f.appended(data.UID)
-		s.noteStored(f, m, data, body)
+		f.appended(res.UID())
+		s.noteStored(f, m, res.UIDValidity, res.UID(), body)
 		return nil
 	}
 	if errors.Is(err, imapconn.ErrNotSent) {
@@ -467,22 +509,28 @@ func (s *Sink) append(ctx context.Context, f *destFolder, m transfer.Message, fl
 	}
 	if imapconn.IsResponse(err) {
 		// The server refused the message; nothing was stored.
-		var ie *imap.Error
-		errors.As(err, &ie)
-		full := fmt.Errorf("imap %s: APPEND: %w", s.pool.Options().Server(), imapconn.Refusal{E: ie})
-		if ie.Code == imap.ResponseCodeTryCreate {
-			return &tryCreate{transfer.TemporaryError(full)}
-		}
-		return imapconn.AppendRefusal(ie, &transfer.MessageError{Folder: m.Folder, ID: m.ID, Err: full})
+		return s.refused(m, err)
 	}
 	// The connection broke (or our own copy failed mid-literal, which
 	// breaks it too: the server waits for bytes that will not come).
-	stored, cerr := s.cleanup(ctx, f, m, mark, body)
+	stored, cerr := s.cleanup(ctx, f, []*outgoing{o}, mark)
 	if cerr != nil {
 		return cerr
 	}
-	if stored {
+	if stored[0] {
 		return nil
 	}
 	return transfer.TemporaryError(fmt.Errorf("folder %q, message %s: %w", m.Folder, m.ID, err))
+}
+
+// refused is the error for a message the server refused (err, a tagged NO
+// or BAD): nothing was stored.
+func (s *Sink) refused(m transfer.Message, err error) error {
+	var ie *imap.Error
+	errors.As(err, &ie)
+	full := fmt.Errorf("imap %s: APPEND: %w", s.pool.Options().Server(), imapconn.Refusal{E: ie})
+	if ie.Code == imap.ResponseCodeTryCreate {
+		return &tryCreate{transfer.TemporaryError(full)}
+	}
+	return imapconn.AppendRefusal(ie, &transfer.MessageError{Folder: m.Folder, ID: m.ID, Err: full})
 }
