@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"syscall"
 
@@ -22,9 +23,9 @@ type pendingFile struct {
 	file *os.File
 }
 
-// dataSyncer makes the data of a batch of files durable. fsyncEach is the
-// portable one; on Linux, syncfs(2) syncs a whole file system at once
-// (datasync_linux.go).
+// dataSyncer makes the data of a batch of files durable, and then the
+// entries they get in cur/. fsyncEach is the portable one; on Linux,
+// syncfs(2) syncs a whole file system at once (datasync_linux.go).
 type dataSyncer interface {
 	// prepare is called before a message is written into dir (a
 	// folder's tmp/); it reports whether Put must leave the file open
@@ -33,6 +34,8 @@ type dataSyncer interface {
 	// sync makes the data and inodes of the batch's files durable and
 	// closes the files left open. An error means some of it may be lost.
 	sync(batch []pendingFile) error
+	// syncDirs makes the entries of directories durable.
+	syncDirs(dirs []string) error
 	// close releases what prepare opened.
 	close() error
 }
@@ -66,9 +69,8 @@ func (s *Sink) failed() error {
 }
 
 // Flush makes the messages of every Put that returned before it durable:
-// it syncs the batch's files (one syncfs per file system on Linux, an
-// fsync of each file elsewhere), then renames each from tmp/ into cur/,
-// then fsyncs each cur/ that gained entries, once for the batch.
+// it syncs the batch's files, then renames each from tmp/ into cur/, then
+// syncs the entries of each cur/ that gained some (see dataSyncer).
 // transfer.Run journals a message only after the Flush that follows its
 // Put, so a message is in the state file only once its file and its
 // directory entry are on disk; and as a file reaches cur/ only once its
@@ -110,17 +112,17 @@ func (s *Sink) Flush(ctx context.Context) error {
 	if err := s.syncer.sync(batch); err != nil {
 		return s.breakDown(batch, fmt.Errorf("making %s durable: %w", plural.Count(len(batch), "message"), err))
 	}
-	dirs := make(map[string]bool)
+	var dirs []string
 	for i, p := range batch {
 		if err := os.Rename(p.tmp, p.cur); err != nil {
 			return s.breakDown(batch[i:], err)
 		}
-		dirs[filepath.Dir(p.cur)] = true
-	}
-	for dir := range dirs {
-		if err := s.syncDir(dir); err != nil {
-			return s.breakDown(nil, err)
+		if dir := filepath.Dir(p.cur); !slices.Contains(dirs, dir) {
+			dirs = append(dirs, dir)
 		}
+	}
+	if err := s.syncer.syncDirs(dirs); err != nil {
+		return s.breakDown(nil, err)
 	}
 	return nil
 }
@@ -157,7 +159,16 @@ type fsyncEach struct{}
 const syncParallel = 16
 
 func (fsyncEach) prepare(string) (bool, error) { return true, nil }
-func (fsyncEach) close() error                 { return nil }
+
+func (fsyncEach) syncDirs(dirs []string) error {
+	for _, dir := range dirs {
+		if err := syncDir(dir); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+func (fsyncEach) close() error { return nil }
 
 func (fsyncEach) sync(batch []pendingFile) error {
 	var open []*os.File

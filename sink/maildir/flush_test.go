@@ -17,14 +17,17 @@ import (
 
 // recordingSyncer wraps a dataSyncer: it checks, when a batch is synced,
 // that none of its files is in cur/ yet and each is whole in tmp/, notes
-// the call, and fails the call numbered failOn (1 is the first) with err
-// after syncing, as a writeback error would come back.
+// the calls ("data N", "dir REL"), and fails the data sync numbered failOn
+// (1 is the first), or with failDirs every directory sync, with err after
+// syncing, as a writeback error would come back.
 type recordingSyncer struct {
-	t      *testing.T
-	inner  dataSyncer
-	whole  map[string]bool // the messages of the test; nil: not checked
-	failOn int
-	err    error
+	t        *testing.T
+	inner    dataSyncer
+	root     string
+	whole    map[string]bool // the messages of the test; nil: not checked
+	failOn   int
+	failDirs bool
+	err      error
 
 	mu     sync.Mutex
 	calls  int
@@ -59,10 +62,23 @@ func (r *recordingSyncer) sync(batch []pendingFile) error {
 	return err
 }
 
-func (r *recordingSyncer) record(e string) {
+func (r *recordingSyncer) syncDirs(dirs []string) error {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.events = append(r.events, e)
+	for _, dir := range dirs {
+		rel, _ := filepath.Rel(r.root, dir)
+		r.events = append(r.events, "dir "+rel)
+		// The batch is renamed into cur/ before its entries are synced.
+		if entries, err := os.ReadDir(dir); err != nil || len(entries) == 0 {
+			r.t.Errorf("%s synced while it holds nothing (%v)", dir, err)
+		}
+	}
+	fail := r.failDirs
+	r.mu.Unlock()
+	err := r.inner.syncDirs(dirs)
+	if fail {
+		return r.err
+	}
+	return err
 }
 
 func (r *recordingSyncer) taken() []string {
@@ -87,16 +103,11 @@ var syncers = []struct {
 // batch's data ("data N"), then each directory ("dir REL").
 func recordedSink(t *testing.T, newSyncer func() dataSyncer, bodies []string) (*Sink, string, *recordingSyncer) {
 	s, root := newSink(t, Options{})
-	rec := &recordingSyncer{t: t, inner: newSyncer(), whole: map[string]bool{}}
+	rec := &recordingSyncer{t: t, inner: newSyncer(), root: root, whole: map[string]bool{}}
 	for _, b := range bodies {
 		rec.whole[b] = true
 	}
 	s.syncer = rec
-	s.syncDir = func(dir string) error {
-		rel, _ := filepath.Rel(root, dir)
-		rec.record("dir " + rel)
-		return syncDir(dir)
-	}
 	return s, root, rec
 }
 
@@ -284,18 +295,8 @@ func TestFailedSyncFailsTheBatch(t *testing.T) {
 				}
 				s, root, rec := recordedSink(t, sy.new, bodies)
 				rec.err = errors.New("input/output error")
-				dirFails := false
 				if at == "data" {
 					rec.failOn = 4 // after the 3 flushed one by one
-				} else {
-					inner := s.syncDir
-					s.syncDir = func(dir string) error {
-						if dirFails {
-							inner(dir)
-							return errors.New("input/output error")
-						}
-						return inner(dir)
-					}
 				}
 				for i := range 3 {
 					put(t, s, transfer.Message{Folder: "INBOX", ID: fmt.Sprint(i)}, bodies[i])
@@ -303,7 +304,9 @@ func TestFailedSyncFailsTheBatch(t *testing.T) {
 				for i := 3; i < 5; i++ {
 					putOnly(t, s, "INBOX", fmt.Sprint(i), bodies[i])
 				}
-				dirFails = true
+				rec.mu.Lock()
+				rec.failDirs = at == "directory"
+				rec.mu.Unlock()
 				err := s.Flush(ctx)
 				if err == nil || !strings.Contains(err.Error(), "input/output error") || !strings.Contains(err.Error(), root) || transfer.ClassOf(err) != transfer.Fatal {
 					t.Fatalf("Flush with a failing %s sync = %v (%v), want a Fatal error naming %s and the cause", at, err, transfer.ClassOf(err), root)

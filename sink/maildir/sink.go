@@ -7,10 +7,10 @@
 // formats.MaildirFolderPath). A message is written into tmp/ with its
 // INTERNALDATE as mtime; keywords get letters through the folder's
 // dovecot-keywords file. The sink is a transfer.Flusher: Flush makes the
-// batch's files durable (one syncfs per file system on Linux, an fsync of
-// each file elsewhere), then renames each into cur/ under a Dovecot-style
-// name carrying its size, its wire size and its flags, then fsyncs each
-// cur/ that gained messages, once for the whole batch. After Flush every
+// batch's files durable, then renames each into cur/ under a Dovecot-style
+// name carrying its size, its wire size and its flags, then makes the new
+// entries durable (each step one syncfs per file system on Linux, an fsync
+// of each file and of each cur/ elsewhere). After Flush every
 // message Put returned for survives a crash (transfer.Run journals a
 // message only after that Flush), and as a file reaches cur/ only once its
 // data is durable, no partial message is ever visible in cur/ or new/,
@@ -70,7 +70,6 @@ type Sink struct {
 	openPending int   // files of pending left open
 	broken      error // set by a failed Flush, for good
 	syncer      dataSyncer
-	syncDir     func(dir string) error // syncDir; tests count the calls
 }
 
 var (
@@ -117,7 +116,6 @@ func New(path string, opts Options) (*Sink, error) {
 		now:     time.Now,
 		folders: make(map[string]*folder),
 		syncer:  newDataSyncer(),
-		syncDir: syncDir,
 	}, nil
 }
 
