@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/mailferry/mailferry/formats"
@@ -84,14 +85,28 @@ func (s *Sink) deliver(ctx context.Context, f *folder, m transfer.Message, r io.
 // reading r keep the class the source gave them; errors writing the file
 // are classified as file system errors.
 func writeBody(ctx context.Context, file *os.File, m transfer.Message, r io.Reader, path string) (size, wire int64, err error) {
-	counter := &countingWriter{w: bufio.NewWriterSize(file, 64<<10)}
+	// A body in local form is written in the chunks it is read in; one
+	// from a server goes through the LF conversion, whose small writes a
+	// buffer gathers. Both buffers are reused: a copy of thousands of
+	// small messages otherwise allocates 128 KiB for each.
+	counter := &countingWriter{w: file}
 	var w io.Writer = counter
 	var lf *formats.LFWriter
+	var buffered *bufio.Writer
 	if m.CRLF {
+		buffered = fileWriters.Get().(*bufio.Writer)
+		buffered.Reset(file)
+		defer func() {
+			buffered.Reset(nil)
+			fileWriters.Put(buffered)
+		}()
+		counter.w = buffered
 		lf = formats.NewLFWriter(counter)
 		w = lf
 	}
-	buf := make([]byte, 64<<10)
+	bufp := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(bufp)
+	buf := *bufp
 	var read int64
 	for {
 		if err := ctx.Err(); err != nil {
@@ -116,14 +131,22 @@ func writeBody(ctx context.Context, file *os.File, m transfer.Message, r io.Read
 			return 0, 0, fsError(fmt.Errorf("maildir: %w", err))
 		}
 	}
-	if err := counter.w.(*bufio.Writer).Flush(); err != nil {
-		return 0, 0, fsError(fmt.Errorf("maildir: %w", err))
+	if buffered != nil {
+		if err := buffered.Flush(); err != nil {
+			return 0, 0, fsError(fmt.Errorf("maildir: %w", err))
+		}
 	}
 	if m.Size > 0 && read != m.Size {
 		return 0, 0, transfer.TemporaryError(fmt.Errorf("maildir: the message body was %d bytes, expected %d", read, m.Size))
 	}
 	return counter.n, counter.wire.Size(), nil
 }
+
+// copyBuffers and fileWriters hold the 64 KiB buffers writeBody reuses.
+var (
+	copyBuffers = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
+	fileWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
+)
 
 // countingWriter counts the bytes stored and their wire size.
 type countingWriter struct {
