@@ -408,6 +408,19 @@ func TestAppendPipeMultiAppendDovecot(t *testing.T) {
 	if fmt.Sprint(uids) != "[1 2 3 4 5 6 7 8 9]" {
 		t.Errorf("UIDs %v, want 1 to 9", uids)
 	}
+	// With synchronizing literals each message of the command waits for
+	// Dovecot's "+", and the command is one transaction all the same.
+	p, err = c.StartAppendPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.plus, p.minus = false, false
+	res, err := sendMulti(t, p, "INBOX", bodies[:3], 3)[0].Wait(ctx, p)
+	p.Close()
+	if err != nil || fmt.Sprint(res.UIDs) != "[10 11 12]" {
+		t.Fatalf("MULTIAPPEND with synchronizing literals: %v, %v; want UIDs 10 to 12", res, err)
+	}
+	bodies = append(bodies, bodies[:3]...)
 	d, err := imapserver.Dump(srv.IMAPSAddr, srv.TLSConfig(), "alice", "secret")
 	if err != nil {
 		t.Fatal(err)
@@ -417,7 +430,7 @@ func TestAppendPipeMultiAppendDovecot(t *testing.T) {
 		t.Fatalf("INBOX holds %d messages, want %d", len(got), len(bodies))
 	}
 	for i := range got {
-		if !bytes.Equal(got[i].Body, bodies[i]) || !got[i].Date.Equal(date(i)) {
+		if !bytes.Equal(got[i].Body, bodies[i]) || !got[i].Date.Equal(date(i%9)) {
 			t.Errorf("message %d: %d bytes, date %v", i, len(got[i].Body), got[i].Date)
 		}
 	}

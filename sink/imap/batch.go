@@ -175,6 +175,18 @@ func (b *batcher) send(ctx context.Context, bt *batch) {
 // settle gives every member of a sent batch its outcome (see batcher).
 func (b *batcher) settle(ctx context.Context, bt *batch, sent int, mark imap.UID, res *imapconn.AppendResult, err error) {
 	s, f := b.s, bt.f
+	if sent == 0 {
+		// The command never began (the pipe's connection had broken,
+		// or the folder's name cannot be sent).
+		for _, me := range bt.members {
+			if errors.Is(err, imapconn.ErrNotSent) {
+				me.finish(transfer.TemporaryError(fmt.Errorf("folder %q, message %s: %w", me.o.m.Folder, me.o.m.ID, err)), false)
+			} else {
+				me.finish(err, false)
+			}
+		}
+		return
+	}
 	// Members the connection never took are not on the server: the
 	// server answered first (they are sent alone), or the connection
 	// broke (they are tried again).
@@ -199,10 +211,6 @@ func (b *batcher) settle(ctx context.Context, bt *batch, sent int, mark imap.UID
 				s.noteStored(f, me.o.m, res.UIDValidity, uids[i], me.o.body)
 			}
 			me.finish(nil, false)
-		}
-	case errors.Is(err, imapconn.ErrNotSent):
-		for _, me := range sentMembers {
-			me.finish(transfer.TemporaryError(fmt.Errorf("folder %q, message %s: %w", me.o.m.Folder, me.o.m.ID, err)), false)
 		}
 	case imapconn.IsResponse(err) && len(sentMembers) == 1:
 		// The answer is the message's own.
