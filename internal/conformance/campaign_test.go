@@ -76,7 +76,11 @@ type campaignEnd struct {
 }
 
 func imapEnd(t *testing.T) campaignEnd {
-	return campaignEnd{store: IMAP(t, imapserver.Options{}), endpoint: func(addr string) string { return "imap://alice@" + addr + "?tls=none" }}
+	return imapEndWith(t, imapserver.Options{})
+}
+
+func imapEndWith(t *testing.T, opts imapserver.Options) campaignEnd {
+	return campaignEnd{store: IMAP(t, opts), endpoint: func(addr string) string { return "imap://alice@" + addr + "?tls=none" }}
 }
 
 func maildirEnd() campaignEnd {
@@ -168,7 +172,9 @@ func directions(t *testing.T) []direction {
 			expect: ExpectFor(imap.store, Maildir()), faultSource: true, fault: streamFault(faultproxy.ToClient, "BODY[] {", 200000)},
 		{name: "IMAP-IMAP", source: imapSrc, from: imapFrom, to: imapEnd(t), corpus: campaignCorpus,
 			expect: ExpectFor(imap.store, imap.store), fault: streamFault(faultproxy.ToServer, "APPEND", 200000)},
-		{name: "mbox-IMAP", source: mboxSrc, from: mboxFrom, to: imapEnd(t), corpus: campaignCorpus,
+		// Into a server with MULTIAPPEND, so the faults also break
+		// batches of messages (IMAP-IMAP keeps one message a command).
+		{name: "mbox-IMAP", source: mboxSrc, from: mboxFrom, to: imapEndWith(t, imapserver.Options{MultiAppend: true}), corpus: campaignCorpus,
 			expect: ExpectFor(mbox.store, imap.store), fault: streamFault(faultproxy.ToServer, "APPEND", 200000)},
 		{name: "POP3-mbox", corpus: pop3Corpus, to: mboxEnd(),
 			source: func(t *testing.T, msgs []corpus.Message) string {
