@@ -5,7 +5,8 @@
 // front (a body from a local archive is measured in CRLF form, then
 // converted as it is sent), and an APPEND that breaks off must be checked
 // for a partial copy left on the server, which is then deleted; a partial
-// message never remains.
+// message never remains. Where the server offers MULTIAPPEND, concurrent
+// Puts into one folder share an APPEND command (batch.go).
 package imap
 
 import (
