@@ -120,6 +120,10 @@ timed() {
 	local row=$1 tool=$2; shift 2
 	local log="$WORK/logs/$row-$tool-$ROUND" t0 t1 rc=0
 	mkdir -p "$WORK/logs"
+	# What the previous step left unwritten (cp -a and the tools that do
+	# not fsync leave their data dirty) is written now, not during this
+	# step: a tool that syncs would otherwise pay for the one before it.
+	sync
 	t0=$(date +%s.%N)
 	timeout "$STEP_TIMEOUT" /usr/bin/time -v -o "$log.time" "$@" >"$log.out" 2>&1 </dev/null &
 	local pid=$! size=-1 now still=0
