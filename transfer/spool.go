@@ -106,7 +106,8 @@ func newSpool(r io.Reader, hint, memLimit int64, dir string) (*spool, error) {
 }
 
 // spoolClasses are the capacities of the pooled spool buffers: 32 KiB
-// doubling up to 2 MiB, which holds a body of the default SpoolMemory.
+// doubling up to 2 MiB, which holds a body of the SpoolMemory of four
+// workers (1 MiB); a larger limit's largest buffers are not pooled.
 // Reusing them spares allocating (and zeroing, and collecting) a buffer
 // for every message.
 const (

@@ -40,7 +40,7 @@ func TestOneSpoolFilePerMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 	watch := &transfertest.TempFileWatch{Sink: dst, Dirs: []string{spoolDir, sysTemp}}
-	sum, err := transfer.Run(ctx, src, watch, transfer.Options{SpoolDir: spoolDir, Connections: 1, Workers: 1})
+	sum, err := transfer.Run(ctx, src, watch, transfer.Options{SpoolDir: spoolDir, SpoolMemory: 1 << 20, Connections: 1, Workers: 1})
 	if err != nil || sum.Copied != 4 {
 		t.Fatalf("Run: %+v, %v", sum, err)
 	}
