@@ -17,14 +17,6 @@ import (
 
 type imapclientBuffer = imapclient.FetchMessageBuffer
 
-// collectMeta fetches UID FLAGS INTERNALDATE RFC822.SIZE of every message
-// of the selected mailbox. No literals are involved, so routing by UID is
-// safe.
-func collectMeta(c *imapconn.Conn) ([]*imapclientBuffer, error) {
-	all := imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}
-	return c.C.Fetch(all, &imap.FetchOptions{UID: true, Flags: true, InternalDate: true, RFC822Size: true}).Collect()
-}
-
 // memoryLimit is the largest body held in memory when the server sends the
 // UID after the literal; larger ones go to a temporary file.
 const memoryLimit = 8 << 20

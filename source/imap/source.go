@@ -163,30 +163,32 @@ func (s *Source) listAll(ctx context.Context, folder string) ([]transfer.Message
 	if sel.NumMessages == 0 {
 		return nil, nil
 	}
-	var bufs []*imapclientBuffer
-	err = c.Do(ctx, fmt.Sprintf("listing folder %q (UID FETCH)", folder), func() error {
-		var err error
-		bufs, err = collectMeta(c)
-		return err
-	})
+	// Each answer becomes its Message as it arrives: collected first, the
+	// answers of a large folder would take more memory than the listing.
+	out := make([]transfer.Message, 0, sel.NumMessages)
+	flags := sharedFlags{sets: make(map[string][]string)}
+	err = c.StreamFetch(ctx, imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}},
+		&imap.FetchOptions{UID: true, Flags: true, InternalDate: true, RFC822Size: true},
+		fmt.Sprintf("listing folder %q (UID FETCH)", folder), imapconn.FetchHandler{
+			Done: func(m *imapconn.FetchedMessage) error {
+				if m.UID == 0 {
+					return nil
+				}
+				out = append(out, transfer.Message{
+					Folder: folder,
+					ID:     FormatID(sel.UIDValidity, m.UID),
+					Flags:  flags.of(m.Flags),
+					Date:   m.InternalDate,
+					Size:   m.Size,
+					// RFC822.SIZE is the size in CRLF form.
+					VirtualSize: m.Size,
+					CRLF:        true,
+				})
+				return nil
+			},
+		})
 	if err != nil {
 		return nil, fmt.Errorf("folder %q: %w", folder, err)
-	}
-	out := make([]transfer.Message, 0, len(bufs))
-	for _, b := range bufs {
-		if b.UID == 0 {
-			continue
-		}
-		out = append(out, transfer.Message{
-			Folder: folder,
-			ID:     FormatID(sel.UIDValidity, b.UID),
-			Flags:  imapconn.Flags(b.Flags),
-			Date:   b.InternalDate,
-			Size:   b.RFC822Size,
-			// RFC822.SIZE is the size in CRLF form.
-			VirtualSize: b.RFC822Size,
-			CRLF:        true,
-		})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		_, a, _ := ParseID(out[i].ID)
@@ -194,6 +196,28 @@ func (s *Source) listAll(ctx context.Context, folder string) ([]transfer.Message
 		return a < b
 	})
 	return out, nil
+}
+
+// sharedFlags gives the messages of one listing that have the same flags
+// one normalised slice: a folder's messages share a handful of flag sets,
+// and a slice of its own for each would be a good part of what a large
+// folder's listing holds. Nothing modifies a listed message's flags.
+type sharedFlags struct {
+	sets map[string][]string // by the flags as fetched, each followed by a NUL
+	key  []byte
+}
+
+func (s *sharedFlags) of(fetched []imap.Flag) []string {
+	s.key = s.key[:0]
+	for _, f := range fetched {
+		s.key = append(append(s.key, f...), 0)
+	}
+	if set, ok := s.sets[string(s.key)]; ok {
+		return set
+	}
+	set := imapconn.Flags(fetched)
+	s.sets[string(s.key)] = set
+	return set
 }
 
 // FormatID is the Message.ID of an IMAP message.

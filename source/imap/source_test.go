@@ -138,3 +138,43 @@ func TestSourceReadsEverythingUnchanged(t *testing.T) {
 		})
 	}
 }
+
+// TestListSharesFlagSets: the listing gives each message its flags,
+// normalised, and messages with the same flags one slice between them (a
+// large folder's listing would otherwise hold a slice per message).
+func TestListSharesFlagSets(t *testing.T) {
+	srv := startServer(t, imapserver.Options{})
+	sets := [][]string{{`\Seen`}, {`\Seen`, `$Label1`}, nil, {`\Seen`}, {`\Seen`, `$Label1`}, {`\Flagged`}}
+	for i, flags := range sets {
+		if err := srv.AddMessage("alice", "INBOX", flags, time.Date(2020, 1, 1+i, 0, 0, 0, 0, time.UTC), testMessage(i+1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src, err := New(context.Background(), clientOpts(srv.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	msgs, err := src.List(context.Background(), "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`\Seen`, `$Label1 \Seen`, ``, `\Seen`, `$Label1 \Seen`, `\Flagged`}
+	if len(msgs) != len(want) {
+		t.Fatalf("listed %d messages, want %d", len(msgs), len(want))
+	}
+	for i, m := range msgs {
+		if got := strings.Join(m.Flags, " "); got != want[i] {
+			t.Errorf("message %d (%s): flags %q, want %q", i, m.ID, got, want[i])
+		}
+		if !m.Date.Equal(time.Date(2020, 1, 1+i, 0, 0, 0, 0, time.UTC)) || m.Size != int64(len(testMessage(i+1))) || m.VirtualSize != m.Size {
+			t.Errorf("message %d: date %v, size %d, virtual size %d", i, m.Date, m.Size, m.VirtualSize)
+		}
+	}
+	for _, pair := range [][2]int{{0, 3}, {1, 4}} {
+		a, b := msgs[pair[0]].Flags, msgs[pair[1]].Flags
+		if &a[0] != &b[0] {
+			t.Errorf("messages %d and %d have the same flags in two slices", pair[0], pair[1])
+		}
+	}
+}
