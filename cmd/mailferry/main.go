@@ -8,6 +8,7 @@ import (
 )
 
 func main() {
+	applyMemoryLimit()
 	stop := startProfiles(os.Stderr)
 	code := run(os.Args)
 	stop()
