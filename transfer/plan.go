@@ -184,6 +184,7 @@ func (r *runner) finishGroups(ctx context.Context, groups []*destGroup) {
 		return r.deleteExtraneous(ctx, g, g.plan.entries, g.plan.idx, g.plan.gone)
 	})
 	phase(func(g *destGroup) error { return r.finishPlan(g, g.plan.entries) })
+	r.moves = nil
 	// The plan's entries and the destination index are a few hundred
 	// bytes a message; once they are todo lists nothing reads them, and
 	// keeping them would make the copy's memory grow with the mailbox.
@@ -241,7 +242,11 @@ func (r *runner) finishPlan(g *destGroup, entries []*planEntry) error {
 	for _, job := range g.jobs {
 		counts[job] = &tally{}
 	}
-	for _, e := range entries {
+	for i, e := range entries {
+		// Nothing reads an entry once it is decided, and the todo list
+		// grows as the entries are read: dropped one by one, they make
+		// room for it instead of being held beside it to the end.
+		entries[i] = nil
 		t := counts[e.job]
 		switch {
 		case e.moved:
