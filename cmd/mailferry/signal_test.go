@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -33,6 +34,9 @@ type signalPlan struct {
 	when  func(line string) bool
 	after time.Duration
 	again time.Duration
+	// onStderr: when reads the lines of stderr instead (-v prints each
+	// message there).
+	onStderr bool
 }
 
 // command is the binary with args in a test environment; wrap, when given,
@@ -48,9 +52,19 @@ func command(t *testing.T, env []string, wrap []string, args ...string) *exec.Cm
 // (at most 30 s, then it is killed).
 func runSignalled(t *testing.T, cmd *exec.Cmd, p signalPlan) signalled {
 	t.Helper()
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
+	// One stream is read line by line for when, the other kept whole.
+	var (
+		other   bytes.Buffer
+		watched io.Reader
+		err     error
+	)
+	if p.onStderr {
+		cmd.Stdout = &other
+		watched, err = cmd.StderrPipe()
+	} else {
+		cmd.Stderr = &other
+		watched, err = cmd.StdoutPipe()
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +96,7 @@ func runSignalled(t *testing.T, cmd *exec.Cmd, p signalPlan) signalled {
 		fired = true
 		time.AfterFunc(p.after, fire)
 	}
-	sc := bufio.NewScanner(stdout)
+	sc := bufio.NewScanner(watched)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
 		out.WriteString(sc.Text() + "\n")
@@ -94,7 +108,10 @@ func runSignalled(t *testing.T, cmd *exec.Cmd, p signalPlan) signalled {
 	err = cmd.Wait()
 	mu.Lock()
 	defer mu.Unlock()
-	s := signalled{result: result{stdout: out.String(), stderr: stderr.String()}}
+	s := signalled{result: result{stdout: out.String(), stderr: other.String()}}
+	if p.onStderr {
+		s.stdout, s.stderr = other.String(), out.String()
+	}
 	if ee, ok := err.(*exec.ExitError); ok {
 		s.code = ee.ExitCode()
 	} else if err != nil {
@@ -168,10 +185,18 @@ func TestInterruptIMAPSource(t *testing.T) {
 		}
 		t.Logf("run %d: stopped %v after %v, having copied %d", i, r.took.Round(time.Millisecond), p.sig, s.Copied)
 	}
-	// Without --json, the text summary is printed too.
-	text := args[:len(args)-1]
-	r := runSignalled(t, command(t, env, nil, text...), signalPlan{sig: syscall.SIGTERM, after: 700 * time.Millisecond})
-	if r.code != exitTerminated || !regexp.MustCompile(`(?m)^copied \d+ messages? .*, skipped \d+, failed 0 in `).MatchString(r.stdout) {
+	// Without --json, the text summary is printed too: a run into a
+	// destination of its own, signalled once it has printed (-v) its
+	// twentieth message, far from the end of its 1,500.
+	lines := 0
+	text := []string{"copy", ep, "maildir:" + filepath.Join(t.TempDir(), "text"), "--ca-file", ca, "-v"}
+	r := runSignalled(t, command(t, env, nil, text...), signalPlan{sig: syscall.SIGTERM, onStderr: true, when: func(l string) bool {
+		if strings.HasPrefix(l, "copied INBOX message ") {
+			lines++
+		}
+		return lines == 20
+	}})
+	if r.code != exitTerminated || !regexp.MustCompile(`(?m)^copied \d+ messages? .*, skipped \d+, (.*, )?failed 0 in `).MatchString(r.stdout) {
 		t.Errorf("text run after SIGTERM: want exit code %d and the summary line\n%s", exitTerminated, r)
 	}
 	again := mailferry(t, env, args...)

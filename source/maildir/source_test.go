@@ -124,6 +124,9 @@ func TestSinkSourceRoundTrip(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			if err := sink.Flush(ctx); err != nil { // the sink's messages are in cur/ once flushed
+				t.Fatal(err)
+			}
 			src, err := maildir.Open(root, maildir.Options{Layout: layout})
 			if err != nil {
 				t.Fatal(err)
@@ -394,6 +397,9 @@ func TestIndexMatchesSource(t *testing.T) {
 		if err := sink.Put(ctx, m, strings.NewReader(body)); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if err := sink.Flush(ctx); err != nil {
+		t.Fatal(err)
 	}
 	// And one dropped in by another program, without sizes in its name.
 	writeFile(t, filepath.Join(root, ".Box", "new", "1652000000.99_1.elsewhere"), "Subject: other\n\n", date)
