@@ -214,22 +214,8 @@ func gmailLabelsRequests(client io.Reader, server io.Writer) error {
 		if fetchCommand.Match(line) {
 			line = gmailLabelsItem.ReplaceAll(line, []byte(gmailLabelsSection))
 		}
-		if len(line) > 0 {
-			if _, werr := server.Write(line); werr != nil {
-				return werr
-			}
-		}
-		if err != nil {
-			if err == io.EOF {
-				return nil
-			}
+		if done, err := forwardLine(br, server, line, err); done {
 			return err
-		}
-		if m := literalAtEnd.FindSubmatch(line); m != nil {
-			n, _ := strconv.ParseInt(string(m[1]), 10, 64)
-			if _, err := io.CopyN(server, br, n); err != nil {
-				return err
-			}
 		}
 	}
 }

@@ -60,22 +60,8 @@ func multiAppendRequests(keepPartial bool) func(client io.Reader, server io.Writ
 				}
 			}
 			if m == nil || lit == nil || err != nil {
-				if len(line) > 0 {
-					if _, werr := server.Write(line); werr != nil {
-						return werr
-					}
-				}
-				if err != nil {
-					if err == io.EOF {
-						return nil
-					}
+				if done, err := forwardLine(br, server, line, err); done {
 					return err
-				}
-				if l := literalAtEnd.FindSubmatch(line); l != nil {
-					n, _ := strconv.ParseInt(string(l[1]), 10, 64)
-					if _, err := io.CopyN(server, br, n); err != nil {
-						return err
-					}
 				}
 				continue
 			}

@@ -48,6 +48,31 @@ func rewriteResponses(server io.Reader, client io.Writer, rewrite func(segs [][]
 	}
 }
 
+// forwardLine writes line, one line a client sent, to server and then the
+// literal it announces at its end, if any, read from br: the pass-through
+// step of a filter of the client's commands. readErr is the error that
+// came with line: the stream then ends (done), cleanly at io.EOF.
+func forwardLine(br *bufio.Reader, server io.Writer, line []byte, readErr error) (done bool, err error) {
+	if len(line) > 0 {
+		if _, err := server.Write(line); err != nil {
+			return true, err
+		}
+	}
+	if readErr != nil {
+		if readErr == io.EOF {
+			return true, nil
+		}
+		return true, readErr
+	}
+	if m := literalAtEnd.FindSubmatch(line); m != nil {
+		n, _ := strconv.ParseInt(string(m[1]), 10, 64)
+		if _, err := io.CopyN(server, br, n); err != nil {
+			return true, err
+		}
+	}
+	return false, nil
+}
+
 // readResponse reads one response line with all its literals.
 func readResponse(br *bufio.Reader) ([][]byte, error) {
 	var segs [][]byte
