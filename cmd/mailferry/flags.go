@@ -177,6 +177,13 @@ func parseEnds(c *cli.Context, verb string) (ends, error) {
 	if e.TempDir, err = tempDirFrom(c); err != nil {
 		return e, err
 	}
+	// A POP3 maildrop is read over one session unless --connections
+	// asks for more: servers differ in whether sessions may share one,
+	// and near by one session is as fast.
+	e.POP3Sessions = 1
+	if c.IsSet("connections") {
+		e.POP3Sessions = c.Int("connections")
+	}
 	return e, nil
 }
 

@@ -34,6 +34,9 @@ type endpointConfig struct {
 	// TempDir is --temp-dir: where an IMAP source holds a large body that
 	// arrived before its UID.
 	TempDir string
+	// POP3Sessions is how many sessions a POP3 source may read its
+	// maildrop over.
+	POP3Sessions int
 	// SizeLimit is the largest message an IMAP destination takes, as the
 	// user said (--preset); zero for no limit but the server's own.
 	SizeLimit imapsink.SizeLimit
@@ -52,6 +55,9 @@ type ends struct {
 	// TempDir is --temp-dir, "" for the system's temporary directory:
 	// every spool of a run writes its files there.
 	TempDir string
+	// POP3Sessions is --connections when given, else 1: how many
+	// sessions a POP3 source reads its maildrop over.
+	POP3Sessions int
 }
 
 // prepare readies both ends for opening: it warns about
@@ -63,7 +69,7 @@ func (e ends) prepare(ctx context.Context, connections int, warn func(string), t
 		fmt.Fprintln(t.stderr, insecureWarning)
 	}
 	src = endpointConfig{Endpoint: e.Source, TLS: e.TLS, Connections: connections, Timeout: e.Timeout, Warn: warn,
-		DedupeAcrossFolders: e.DedupeAcrossFolders, TempDir: e.TempDir}
+		DedupeAcrossFolders: e.DedupeAcrossFolders, TempDir: e.TempDir, POP3Sessions: e.POP3Sessions}
 	dst = endpointConfig{Endpoint: e.Dest, TLS: e.TLS, Connections: connections, Timeout: e.Timeout, Warn: warn, TempDir: e.TempDir}
 	if e.Source.IsServer() || e.Dest.IsServer() {
 		if err := e.TLS.check(); err != nil {
@@ -140,7 +146,7 @@ func openSource(ctx context.Context, role string, c endpointConfig) (transfer.So
 		}
 		src, err := openWithRetry(ctx, role+" "+ep.String(), c.Warn, c.timeout(), func() (*pop3.Source, error) {
 			return pop3.New(ctx, pop3.Options{Addr: ep.Addr(), Security: ep.Security, TLSConfig: tlsCfg,
-				Credentials: c.Credentials, Timeout: c.timeout(), Warn: c.Warn})
+				Credentials: c.Credentials, Timeout: c.timeout(), Warn: c.Warn, Sessions: c.POP3Sessions})
 		})
 		if err != nil {
 			return nil, openError(role, ep, err)

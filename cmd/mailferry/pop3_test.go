@@ -121,3 +121,37 @@ func TestPOP3InUseForeverFails(t *testing.T) {
 		t.Errorf("the error does not name the server and the refusal:\n%s", r)
 	}
 }
+
+// A POP3 maildrop is read over one session by default, over more only
+// when --connections asks for them (and the server lets sessions share
+// it); either way every message arrives once.
+func TestPOP3SessionsOnlyWithConnections(t *testing.T) {
+	for _, tc := range []struct {
+		args     []string
+		sessions func(int) bool
+		want     string
+	}{
+		{nil, func(n int) bool { return n == 1 }, "one"},
+		{[]string{"--connections", "3"}, func(n int) bool { return n > 1 && n <= 3 }, "2 or 3"},
+	} {
+		var msgs []pop3server.Message
+		for i := range 1200 { // chunks of 256 messages, fetched side by side
+			msgs = append(msgs, pop3server.Message{UID: fmt.Sprintf("uid-%d", i), Body: []byte(message("INBOX", i, 300).body)})
+		}
+		srv, err := pop3server.Start(pop3server.Options{User: "alice", Password: "s3cret", Messages: msgs, SharedMaildrop: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer srv.Close()
+		dst := filepath.Join(t.TempDir(), "d")
+		args := append([]string{"copy", "pop3://alice@" + srv.Addr() + "?tls=none", "maildir:" + dst, "-q"}, tc.args...)
+		r := mailferry(t, []string{"MAILFERRY_SOURCE_PASSWORD=s3cret"}, args...)
+		expectCode(t, r, 0)
+		if n := srv.Sessions(); !tc.sessions(n) {
+			t.Errorf("%v: %d sessions, want %s", tc.args, n, tc.want)
+		}
+		if got := len(messageFiles(t, dst)); got != len(msgs) {
+			t.Errorf("%v: %d messages copied, want %d", tc.args, got, len(msgs))
+		}
+	}
+}

@@ -110,7 +110,7 @@ func TestSessionsShareMaildrop(t *testing.T) {
 	bodies := numbered(40)
 	var cmds commands
 	srv := startServer(t, pop3server.Options{SharedMaildrop: true, Messages: messages(bodies...), OnCommand: cmds.record})
-	src := newSource(t, options(srv))
+	src := newSource(t, sessions(options(srv), 4))
 	if got := src.MaxFetchers(); got != maxSessions {
 		t.Fatalf("MaxFetchers = %d, want %d", got, maxSessions)
 	}
@@ -182,7 +182,7 @@ func TestSessionsShareMaildrop(t *testing.T) {
 func TestSecondSessionRefusedSharesOne(t *testing.T) {
 	bodies := numbered(30)
 	srv := startServer(t, pop3server.Options{Messages: messages(bodies...)})
-	src := newSource(t, options(srv))
+	src := newSource(t, sessions(options(srv), 4))
 	list, err := src.List(context.Background(), Inbox)
 	if err != nil {
 		t.Fatal(err)
@@ -214,7 +214,7 @@ func TestSecondSessionRefusedSharesOne(t *testing.T) {
 func TestNewSessionListingDiffers(t *testing.T) {
 	bodies := numbered(20)
 	srv := startServer(t, pop3server.Options{SharedMaildrop: true, Messages: messages(bodies...)})
-	src := newSource(t, options(srv))
+	src := newSource(t, sessions(options(srv), 4))
 	list, err := src.List(context.Background(), Inbox)
 	if err != nil {
 		t.Fatal(err)
@@ -243,8 +243,14 @@ func TestNewSessionListingDiffers(t *testing.T) {
 // every header again to identify the messages.
 func TestNoUIDLOneSession(t *testing.T) {
 	srv := startServer(t, pop3server.Options{NoUIDL: true, SharedMaildrop: true, Messages: messages(numbered(3)...)})
-	src := newSource(t, options(srv))
+	src := newSource(t, sessions(options(srv), 4))
 	if got := src.MaxFetchers(); got != 1 {
 		t.Fatalf("MaxFetchers = %d without UIDL, want 1", got)
 	}
+}
+
+// sessions is opts with up to n sessions.
+func sessions(opts Options, n int) Options {
+	opts.Sessions = n
+	return opts
 }

@@ -37,6 +37,13 @@ type Options struct {
 	Timeout time.Duration
 	// Warn receives warnings (no UIDL, duplicate UIDLs); nil discards them.
 	Warn func(string)
+	// Sessions is the most sessions to read the maildrop over at once
+	// (up to maxSessions, where the server lets them share it); 0 means
+	// one. One is the default because on a server near by one pipelined
+	// session already keeps the machine busy and each more session costs
+	// a handshake and a login; the others pay where the link, not the
+	// machine, bounds a session.
+	Sessions int
 }
 
 // Source reads the maildrop of one POP3 account, over several sessions at
@@ -45,8 +52,8 @@ type Options struct {
 type Source struct {
 	opts Options
 	pool pool
-	// fetchers is what MaxFetchers says: maxSessions when the server
-	// lists UIDL in CAPA, else 1.
+	// fetchers is what MaxFetchers says: Options.Sessions (at most
+	// maxSessions) when the server lists UIDL in CAPA, else 1.
 	fetchers int
 }
 
@@ -73,17 +80,18 @@ func New(ctx context.Context, opts Options) (*Source, error) {
 		return nil, err
 	}
 	s.fetchers = 1
-	if sess.capaOK && hasKey(sess.caps, "UIDL") {
+	if sess.capaOK && hasKey(sess.caps, "UIDL") && opts.Sessions > 1 {
 		// Without UIDL every session would read every header to
 		// identify the messages.
-		s.fetchers = maxSessions
+		s.fetchers = min(opts.Sessions, maxSessions)
 	}
 	s.pool = pool{idle: []*session{sess}, limit: s.fetchers, wake: make(chan struct{})}
 	return s, nil
 }
 
-// MaxFetchers is how many Fetch calls may run at once: up to maxSessions
-// sessions when the server offers UIDL (fewer if it refuses more), else 1.
+// MaxFetchers is how many Fetch calls may run at once: up to
+// Options.Sessions sessions when the server offers UIDL (fewer if it
+// refuses more), else 1.
 func (s *Source) MaxFetchers() int { return s.fetchers }
 
 func (s *Source) checkFolder(folder string) error {

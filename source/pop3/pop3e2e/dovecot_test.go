@@ -162,6 +162,7 @@ func TestDovecotPOP3SessionsDeleteSource(t *testing.T) {
 	}
 	msgs = deliver(t, s, alice.Name, msgs)
 	so := dovecotPOP3(s, account.SecurityTLS)
+	so.Sessions = 4
 	root := filepath.Join(t.TempDir(), "backup")
 	dst, err := maildir.New(root, maildir.Options{})
 	if err != nil {
