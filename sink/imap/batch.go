@@ -62,7 +62,12 @@ const (
 	// putWorkersPerConnection is how many Puts the sink asks for per
 	// connection (transfer.PutWorkers): a connection carries one batch
 	// while the next one gathers, so about half of them make a batch.
-	putWorkersPerConnection = 8
+	// Dovecot commits once per command, so the batch's size sets the
+	// pace: 8 workers made batches of 4–5 messages, 32 of 15–17, and
+	// 32 copied the bench corpus about a fifth faster for 9 MiB more
+	// peak RSS (the spools share the same memory however many there
+	// are; what grows is the messages waiting in gathering batches).
+	putWorkersPerConnection = 32
 )
 
 // batch is the messages of one APPEND command being gathered or sent.
