@@ -93,6 +93,13 @@ type LFWriter struct {
 // NewLFWriter returns an LFWriter writing to w.
 func NewLFWriter(w io.Writer) *LFWriter { return &LFWriter{w: w} }
 
+// Reset makes lw write to w as a new LFWriter would, keeping its buffer:
+// a writer reused for every message then allocates its buffer once, not
+// once a message. A CR still held back is dropped: Close first.
+func (lw *LFWriter) Reset(w io.Writer) {
+	lw.w, lw.heldCR, lw.buf = w, false, lw.buf[:0]
+}
+
 // Write converts and writes p. It reports len(p) on success. The bytes
 // between CRs are copied as runs: converting every message from a server
 // goes through here (it was 44% of a POP3 → mbox run's CPU byte by byte).

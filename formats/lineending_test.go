@@ -119,3 +119,41 @@ func TestConvertingReaders(t *testing.T) {
 		t.Errorf("after an error: %q, %v", got, err)
 	}
 }
+
+// TestLFWriterReset: a reset writer converts the next body into its new
+// writer as a new one would, keeps no CR held from the last body, and
+// allocates nothing once its buffer has grown.
+func TestLFWriterReset(t *testing.T) {
+	var first, second bytes.Buffer
+	lw := NewLFWriter(&first)
+	if _, err := lw.Write([]byte("one\r\ntwo\r")); err != nil {
+		t.Fatal(err)
+	}
+	if err := lw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	lw.Reset(&second)
+	for _, p := range []string{"\nthree\r", "\nfour\r\r\n"} {
+		if _, err := lw.Write([]byte(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := lw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := first.String(), "one\ntwo\r"; got != want {
+		t.Errorf("first body %q, want %q", got, want)
+	}
+	if got, want := second.String(), "\nthree\nfour\r\n"; got != want {
+		t.Errorf("second body %q, want %q", got, want)
+	}
+	body := bytes.Repeat([]byte("line\r\n"), 5000)
+	allocs := testing.AllocsPerRun(20, func() {
+		lw.Reset(io.Discard)
+		lw.Write(body)
+		lw.Close()
+	})
+	if allocs != 0 {
+		t.Errorf("a reset writer allocated %.0f times a body", allocs)
+	}
+}

@@ -48,7 +48,12 @@ func newSpool(r io.Reader, hint, memLimit int64, dir string) (*spool, error) {
 	}
 	pooled := getSpoolBuffer(capHint)
 	buf := (*pooled)[:0:capHint]
-	for int64(len(buf)) <= memLimit {
+	// A body the source says is larger than memLimit goes to the file at
+	// once: growing a buffer up to memLimit first only to spill it
+	// allocated (and copied) about twice memLimit for every such body.
+	// A hint that was too large costs a small file; one that was too
+	// small still grows the buffer below.
+	for hint <= memLimit && int64(len(buf)) <= memLimit {
 		if len(buf) == cap(buf) {
 			grown := make([]byte, len(buf), min(2*int64(cap(buf)), memLimit+1))
 			copy(grown, buf)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -35,6 +36,8 @@ func TestSpool(t *testing.T) {
 		{"one above the limit", 1025, 1025, 1024, true},
 		{"large, no hint", 50000, 0, 1024, true},
 		{"wrong hint", 3000, 10, 4096, false},
+		{"hint above the limit", 50000, 50000, 1024, true},
+		{"hint above the limit, body below it", 100, 5000, 1024, true},
 		{"empty", 0, 0, 1024, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -71,6 +74,32 @@ func TestSpool(t *testing.T) {
 				t.Fatalf("spool file left behind: %v", files)
 			}
 		})
+	}
+}
+
+// TestSpoolLargeHintSpillsWithoutGrowing: a body the source says is larger
+// than the memory limit goes to the file without a buffer grown up to the
+// limit first (which allocated about twice the limit per message).
+func TestSpoolLargeHintSpillsWithoutGrowing(t *testing.T) {
+	const limit = 1 << 20
+	body := spoolBody(4 << 20)
+	dir := t.TempDir()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	sp, err := newSpool(bytes.NewReader(body), int64(len(body)), limit, dir)
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.close()
+	if sp.file == nil {
+		t.Fatal("not spilled")
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > limit/2 {
+		t.Errorf("spooling a 4 MiB body with its size known allocated %d bytes, want under %d", got, limit/2)
+	}
+	if got, err := io.ReadAll(BodyReader(sp)); err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("read back %d bytes, err %v", len(got), err)
 	}
 }
 

@@ -101,7 +101,12 @@ func writeBody(ctx context.Context, file *os.File, m transfer.Message, r io.Read
 			fileWriters.Put(buffered)
 		}()
 		counter.w = buffered
-		lf = formats.NewLFWriter(counter)
+		lf = lfWriters.Get().(*formats.LFWriter)
+		lf.Reset(counter)
+		defer func() {
+			lf.Reset(nil)
+			lfWriters.Put(lf)
+		}()
 		w = lf
 	}
 	bufp := copyBuffers.Get().(*[]byte)
@@ -142,10 +147,11 @@ func writeBody(ctx context.Context, file *os.File, m transfer.Message, r io.Read
 	return counter.n, counter.wire.Size(), nil
 }
 
-// copyBuffers and fileWriters hold the 64 KiB buffers writeBody reuses.
+// copyBuffers, fileWriters and lfWriters hold the buffers writeBody reuses.
 var (
 	copyBuffers = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 	fileWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
+	lfWriters   = sync.Pool{New: func() any { return formats.NewLFWriter(nil) }}
 )
 
 // countingWriter counts the bytes stored and their wire size.

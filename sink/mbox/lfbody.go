@@ -34,6 +34,7 @@ type lfBody struct {
 type lfBuffer struct {
 	out   []byte
 	chunk []byte
+	lw    formats.LFWriter
 }
 
 // lfBuffers keeps the buffers of converted bodies between messages.
@@ -46,7 +47,8 @@ func newLFBody(body transfer.Body) (*lfBody, error) {
 	if body.Size() <= lfMemory {
 		buf := lfBuffers.Get().(*lfBuffer)
 		w := bytes.NewBuffer(buf.out[:0])
-		lw := formats.NewLFWriter(w)
+		lw := &buf.lw
+		lw.Reset(w)
 		_, err := io.CopyBuffer(lw, transfer.BodyReader(body), buf.chunk)
 		if err == nil {
 			err = lw.Close()
