@@ -404,6 +404,17 @@ for row in imap-maildir noop-rerun lost-state imap-imap pop3-mbox pop3-maildir m
 	done
 done
 echo
+echo "each round's ratio, in the order the rounds ran (a target may ask for every round, not only the median)"
+# The results file holds one line per tool, row and round, in the order
+# they ran, so the n-th line of a peer and of mailferry are one round's.
+rounds_of() { paste -d' ' <(col "$1" mailferry 3) <(col "$1" "$2" 3) | awk '{if ($1 == "-" || $2 == "-" || $1 + 0 == 0) printf "- "; else printf "%.2f ", $2 / $1}'; }
+for row in imap-maildir noop-rerun imap-imap pop3-mbox pop3-maildir maildir-maildir; do
+	for tool in mbsync offlineimap mpop getmail cp-a; do
+		grep -q "^$row $tool " "$RESULTS" || continue
+		printf '%-16s %-12s %s\n' "$row" "$tool" "$(rounds_of "$row" "$tool")"
+	done
+done
+echo
 echo "limits on the same server; share: mailferry's rate as a part of the limit's"
 printf '%-34s %9s %8s %8s  %s\n' limit seconds MB/s 'CPU s' 'mailferry share'
 limit_row() { # NAME ROW TOOL BYTES MAILFERRY-ROW…
