@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io/fs"
@@ -17,6 +16,7 @@ import (
 	"github.com/mailferry/mailferry/internal/faultproxy"
 	"github.com/mailferry/mailferry/internal/imapserver"
 	"github.com/mailferry/mailferry/internal/plural"
+	"github.com/mailferry/mailferry/internal/syncbuffer"
 )
 
 // tokenHelperArg, as the first argument of the test binary, makes it an
@@ -404,24 +404,6 @@ func TestOAuth2EmptyTokenOnReconnect(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a bytes.Buffer safe for concurrent writers.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // Connections that need a token during an outage share one caller's
 // retries: the command runs about once per attempt, not once per
 // connection and attempt; they all fail with its error, or all get their
@@ -434,7 +416,7 @@ func TestTokenCommandOutageSharedByConnections(t *testing.T) {
 	dir := t.TempDir()
 	runs, ok := filepath.Join(dir, "runs"), filepath.Join(dir, "ok")
 	script := "echo run >> " + runs + "; if [ -e " + ok + " ]; then echo tok-$$; else echo provider down >&2; exit 1; fi"
-	var stderr lockedBuffer
+	var stderr syncbuffer.Buffer
 	var mu sync.Mutex
 	var warnings []string
 	tc := &tokenCommand{flag: "--source-oauth2-token-command", cmdline: script, stderr: &stderr}

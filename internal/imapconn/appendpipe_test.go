@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,25 +15,8 @@ import (
 	"github.com/mailferry/mailferry/internal/account"
 	"github.com/mailferry/mailferry/internal/dovecot"
 	"github.com/mailferry/mailferry/internal/imapserver"
+	"github.com/mailferry/mailferry/internal/syncbuffer"
 )
-
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // pipeMessages are messages of sizes on both sides of RFC 7888's 4096-byte
 // bound for LITERAL-.
@@ -71,7 +53,7 @@ func date(i int) time.Time {
 // is matched to its own APPEND; afterwards go-imap uses the connection
 // again.
 func TestAppendPipeSendsBeforeAnswers(t *testing.T) {
-	var wire syncBuffer
+	var wire syncbuffer.Buffer
 	srv := startServer(t, imapserver.Options{Debug: &wire})
 	ctx := context.Background()
 	c, err := Dial(ctx, ptr(options(srv.Addr(), account.SecurityNone, "secret")), nil)
@@ -149,7 +131,7 @@ func TestAppendPipeSynchronizingLiterals(t *testing.T) {
 		{"neither", "", 8},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var wire syncBuffer
+			var wire syncbuffer.Buffer
 			caps := imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapUIDPlus: {}}
 
 			srv := startServer(t, imapserver.Options{Debug: &wire, Caps: caps})
@@ -333,7 +315,7 @@ func sendMulti(t *testing.T, p *AppendPipe, mailbox string, bodies [][]byte, per
 // non-synchronizing; the one tagged OK names every message's UID, in
 // order, and the messages are stored with their flags and dates.
 func TestAppendPipeMultiAppend(t *testing.T) {
-	var wire syncBuffer
+	var wire syncbuffer.Buffer
 	srv := startServer(t, imapserver.Options{MultiAppend: true, Debug: &wire})
 	ctx := context.Background()
 	c, err := Dial(ctx, ptr(options(srv.Addr(), account.SecurityNone, "secret")), nil)

@@ -1,10 +1,8 @@
 package imapconn
 
 import (
-	"bytes"
 	"context"
 	"regexp"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,26 +10,8 @@ import (
 
 	"github.com/mailferry/mailferry/internal/account"
 	"github.com/mailferry/mailferry/internal/dovecot"
+	"github.com/mailferry/mailferry/internal/syncbuffer"
 )
-
-// lockedBuffer is a bytes.Buffer for go-imap's DebugWriter, which its
-// reader and writer goroutines share.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 var capabilityCommand = regexp.MustCompile(`(?m)^[A-Za-z0-9.]+ CAPABILITY\r?$`)
 
@@ -53,7 +33,7 @@ func TestCapabilitiesFromResponsesDovecot(t *testing.T) {
 		{"starttls", srv.IMAPAddr, account.SecurityStartTLS, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			wire := &lockedBuffer{}
+			wire := &syncbuffer.Buffer{}
 			opts := Options{Addr: tc.addr, Security: tc.sec, TLSConfig: srv.TLSConfig(), Timeout: 10 * time.Second, Debug: wire,
 				Credentials: account.Credentials{User: u.Name, Password: account.StaticPassword(u.Password)}}
 			c, err := Dial(context.Background(), &opts, nil)

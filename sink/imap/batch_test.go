@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,27 +17,17 @@ import (
 	"github.com/mailferry/mailferry/internal/faultproxy"
 	"github.com/mailferry/mailferry/internal/imapconn"
 	"github.com/mailferry/mailferry/internal/imapserver"
+	"github.com/mailferry/mailferry/internal/syncbuffer"
 	"github.com/mailferry/mailferry/transfer"
 )
 
 // wireLog is the server's raw protocol, safe for its goroutines.
-type wireLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *wireLog) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
+type wireLog struct{ syncbuffer.Buffer }
 
 // multiAppends counts the packed APPENDs (more than one message) the
 // in-process server received, and the messages in them.
 func (w *wireLog) multiAppends() (commands, messages int) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for _, m := range regexp.MustCompile(`MA([0-9]+)-[^ ]+ APPEND `).FindAllSubmatch(w.b.Bytes(), -1) {
+	for _, m := range regexp.MustCompile(`MA([0-9]+)-[^ ]+ APPEND `).FindAllStringSubmatch(w.String(), -1) {
 		commands++
 		n := 0
 		for _, c := range m[1] {

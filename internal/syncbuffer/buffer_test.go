@@ -1,0 +1,26 @@
+package syncbuffer
+
+import (
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Writers on several goroutines lose nothing, and String reads while they
+// write (run with -race).
+func TestConcurrentWriters(t *testing.T) {
+	var b Buffer
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 100 {
+				b.Write([]byte("x"))
+				_ = b.String()
+			}
+		})
+	}
+	wg.Wait()
+	if got := b.String(); got != strings.Repeat("x", 800) {
+		t.Fatalf("%d bytes, want 800", len(got))
+	}
+}
