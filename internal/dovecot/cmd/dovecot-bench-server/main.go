@@ -177,14 +177,11 @@ func write(s *dovecot.Server, user string, o sample.BenchOptions, conns int) (lo
 	if err := s.ChownMail(user); err != nil {
 		return st, err
 	}
-	c, err := imapclient.DialTLS(s.IMAPSAddr, &imapclient.Options{TLSConfig: s.TLSConfig()})
+	c, err := login(s, user)
 	if err != nil {
 		return st, err
 	}
 	defer c.Close()
-	if err := c.Login(user, password).Wait(); err != nil {
-		return st, err
-	}
 	for _, f := range sample.BenchFolders(o) {
 		if _, err := c.Select(f, &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
 			return st, fmt.Errorf("SELECT %s: %w", f, err)
@@ -198,6 +195,19 @@ func write(s *dovecot.Server, user string, o sample.BenchOptions, conns int) (lo
 		}
 	}
 	return st, c.Logout().Wait()
+}
+
+// login connects to s over IMAPS as user; the caller closes the client.
+func login(s *dovecot.Server, user string) (*imapclient.Client, error) {
+	c, err := imapclient.DialTLS(s.IMAPSAddr, &imapclient.Options{TLSConfig: s.TLSConfig()})
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Login(user, password).Wait(); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
 }
 
 // add counts one stored message of folder.
@@ -216,14 +226,11 @@ func load(s *dovecot.Server, user string, o sample.BenchOptions, conns int) (loa
 	var st loaded
 	clients := make([]*imapclient.Client, conns)
 	for i := range clients {
-		c, err := imapclient.DialTLS(s.IMAPSAddr, &imapclient.Options{TLSConfig: s.TLSConfig()})
+		c, err := login(s, user)
 		if err != nil {
 			return st, err
 		}
 		defer c.Close()
-		if err := c.Login(user, password).Wait(); err != nil {
-			return st, err
-		}
 		clients[i] = c
 	}
 	for _, f := range sample.BenchFolders(o) {
