@@ -23,6 +23,25 @@ func numbered(n int) []string {
 	return out
 }
 
+// checkFetched fails t unless every chunk's Fetch succeeded and delivered
+// each listed message as bodies has it, and no other.
+func checkFetched(t *testing.T, list []transfer.Message, bodies []string, got map[string]string, errs []error) {
+	t.Helper()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("Fetch of chunk %d: %v", i, err)
+		}
+	}
+	if len(got) != len(bodies) {
+		t.Fatalf("%d messages fetched, want %d", len(got), len(bodies))
+	}
+	for i, m := range list {
+		if got[m.ID] != want(bodies[i]) {
+			t.Errorf("message %s: %q, want %q", m.ID, got[m.ID], want(bodies[i]))
+		}
+	}
+}
+
 // fetchChunks fetches chunks with one Fetch call each, all at once, as a
 // run does with its connections. With meet set, each call waits in its
 // first delivery until every call has delivered one (or 300 ms have
@@ -119,19 +138,7 @@ func TestSessionsShareMaildrop(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, errs := fetchChunks(t, src, split(list, 3), true)
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("Fetch of chunk %d: %v", i, err)
-		}
-	}
-	if len(got) != len(bodies) {
-		t.Fatalf("%d messages fetched, want %d", len(got), len(bodies))
-	}
-	for i, m := range list {
-		if got[m.ID] != want(bodies[i]) {
-			t.Errorf("message %s: %q, want %q", m.ID, got[m.ID], want(bodies[i]))
-		}
-	}
+	checkFetched(t, list, bodies, got, errs)
 	if n := srv.Sessions(); n != 3 {
 		t.Errorf("server saw %d sessions, want 3 (one per concurrent Fetch)", n)
 	}
@@ -188,16 +195,7 @@ func TestSecondSessionRefusedSharesOne(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, errs := fetchChunks(t, src, split(list, 3), false)
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("Fetch of chunk %d: %v", i, err)
-		}
-	}
-	for i, m := range list {
-		if got[m.ID] != want(bodies[i]) {
-			t.Errorf("message %s: %q, want %q", m.ID, got[m.ID], want(bodies[i]))
-		}
-	}
+	checkFetched(t, list, bodies, got, errs)
 	// The first session, and at most one refused attempt at a second:
 	// once refused, the source asks no more.
 	if n := srv.Sessions(); n > 2 {
@@ -221,19 +219,7 @@ func TestNewSessionListingDiffers(t *testing.T) {
 	}
 	srv.AddMessage(pop3server.Message{Body: []byte("Subject: new\r\n\r\nnew\r\n")})
 	got, errs := fetchChunks(t, src, split(list, 2), true)
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("Fetch of chunk %d: %v", i, err)
-		}
-	}
-	if len(got) != len(bodies) {
-		t.Fatalf("%d messages fetched, want %d", len(got), len(bodies))
-	}
-	for i, m := range list {
-		if got[m.ID] != want(bodies[i]) {
-			t.Errorf("message %s differs", m.ID)
-		}
-	}
+	checkFetched(t, list, bodies, got, errs)
 	if n := src.pool.limit; n != 1 {
 		t.Errorf("pool limit %d after a session listed differently, want 1", n)
 	}
