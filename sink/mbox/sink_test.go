@@ -394,6 +394,41 @@ func TestAppendToForeign(t *testing.T) {
 	}
 }
 
+// putConcurrently puts want into s from workers goroutines, message i by
+// worker i%workers, the worker flushing after every message whose index is
+// a multiple of flushEvery; with crlf, the bodies go in network form.
+func putConcurrently(t *testing.T, s *sinkmbox.Sink, want []stored, workers, flushEvery int, crlf bool) {
+	t.Helper()
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*len(want))
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(want); i += workers {
+				m := want[i]
+				body := m.Body
+				if crlf {
+					body = formats.ToCRLF(body)
+				}
+				err := s.Put(ctx, transfer.Message{Folder: m.Folder, ID: fmt.Sprint(i), Flags: m.Flags, Date: m.Date, Size: int64(len(body)), CRLF: crlf}, bytes.NewReader(body))
+				if err != nil {
+					errs <- err
+				}
+				if i%flushEvery == 0 {
+					if err := s.Flush(ctx); err != nil {
+						errs <- err
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}
+
 func TestConcurrentPuts(t *testing.T) {
 	dir := t.TempDir()
 	s, err := sinkmbox.New(dir, sinkmbox.Options{})
@@ -407,31 +442,7 @@ func TestConcurrentPuts(t *testing.T) {
 			want = append(want, stored{fmt.Sprintf("F%d/sub", f), []string{`\Seen`}, time.Unix(int64(1600000000+i), 0).UTC(), []byte(body)})
 		}
 	}
-	var wg sync.WaitGroup
-	errs := make(chan error, len(want))
-	for w := 0; w < 8; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			for i := w; i < len(want); i += 8 {
-				m := want[i]
-				err := s.Put(ctx, transfer.Message{Folder: m.Folder, ID: fmt.Sprint(i), Flags: m.Flags, Date: m.Date, Size: int64(len(m.Body))}, bytes.NewReader(m.Body))
-				if err != nil {
-					errs <- err
-				}
-				if i%25 == 0 {
-					if err := s.Flush(ctx); err != nil {
-						errs <- err
-					}
-				}
-			}
-		}(w)
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+	putConcurrently(t, s, want, 8, 25, false)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -458,32 +469,7 @@ func TestConcurrentPutsOneFile(t *testing.T) {
 		body := fmt.Sprintf("Subject: %d\nMessage-ID: <%d@x>\n\nFrom line %d\n>From quoted\n%s\nend\n", i, i, i, strings.Repeat("z\n", size/2))
 		want = append(want, stored{"INBOX", []string{`\Seen`}, time.Unix(int64(1600000000+i), 0).UTC(), []byte(body)})
 	}
-	var wg sync.WaitGroup
-	errs := make(chan error, 2*len(want))
-	for w := 0; w < 6; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			for i := w; i < len(want); i += 6 {
-				m := want[i]
-				body := formats.ToCRLF(m.Body)
-				err := s.Put(ctx, transfer.Message{Folder: m.Folder, ID: fmt.Sprint(i), Flags: m.Flags, Date: m.Date, Size: int64(len(body)), CRLF: true}, bytes.NewReader(body))
-				if err != nil {
-					errs <- err
-				}
-				if i%5 == 0 {
-					if err := s.Flush(ctx); err != nil {
-						errs <- err
-					}
-				}
-			}
-		}(w)
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+	putConcurrently(t, s, want, 6, 5, true)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
