@@ -65,12 +65,14 @@ done
 has_peer() { [[ " $PEERS " == *" $1 "* ]]; }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/mailferry-bench-XXXXXX")
+RETIRED=$WORK/retired
 SERVER_PIDS=()
 cleanup() {
 	for pid in "${SERVER_PIDS[@]}"; do
 		kill "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	done
+	rm -rf "$RETIRED"
 	if [[ ${KEEP:-0} == 1 ]]; then echo "work directory kept: $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
@@ -108,6 +110,15 @@ MAILROOT=$(dirname "$(dirname "$SRC_MAILDIR")") # …/mail, one home per user
 printf 'corpus: %d messages, %.1f MB in %d folders, largest %.1f MB; INBOX %d messages, %.1f MB (loaded in %s s)\n' \
 	"$MESSAGES" "$(echo "$BYTES / 1000000" | bc -l)" "$FOLDERS" "$(echo "$LARGEST / 1000000" | bc -l)" \
 	"$INBOX_MESSAGES" "$(echo "$INBOX_BYTES / 1000000" | bc -l)" "$LOAD_SECONDS"
+
+# What the rounds write is kept until the end (see retire): about twelve
+# copies of the corpus a round.
+need_mb=$((ROUNDS * 12 * BYTES / 1000000))
+free_mb=$(df -Pm "$WORK" | awk 'NR == 2 {print $4}')
+if ((free_mb < need_mb)); then
+	echo "bench: $WORK has $free_mb MB free; $ROUNDS rounds of this corpus need about $need_mb MB" >&2
+	exit 2
+fi
 
 export MAILFERRY_SOURCE_PASSWORD=$PASSWORD MAILFERRY_DEST_PASSWORD=$PASSWORD XDG_STATE_HOME=$WORK/xdg-state
 CORPUS=(-messages "$MESSAGES" -seed "$SEED" "$HUGE_FLAG")
@@ -306,11 +317,30 @@ chmod 644 "$WORK"/getmailrc-*
 
 mkmaildir() { mkdir -p "$1/cur" "$1/new" "$1/tmp"; }
 
+# retire PATH…: moves each PATH aside instead of deleting it; what is
+# retired is deleted when the script ends, so nothing is deleted while a
+# run is timed or just before one. An ext4 without a journal does not
+# reuse an inode for 60 s (6 minutes while its inode table is unwritten)
+# after a deletion, and every file it creates scans past each such inode
+# (recently_deleted in perf). A cp -a of the corpus Maildir took 0.55 s
+# right after one copy was deleted, 4.96 s right after five were (a
+# round's outputs are more), 8.47 s after one more, nearly all of it system
+# time, and 0.88 s once nothing had been deleted for 75 s; whichever tool
+# ran after a deletion paid for it.
+retire() {
+	local p
+	mkdir -p "$RETIRED"
+	for p in "$@"; do
+		[[ -e $p ]] || continue
+		mv "$p" "$(mktemp -d "$RETIRED/XXXXXX")/"
+	done
+}
+
 # reset: empty outputs, state files and destination accounts. The
 # accounts' Maildirs are removed while no session is open; Dovecot makes
 # them anew.
 reset() {
-	rm -rf "$WORK/out" "$WORK/xdg-state" "$MAILROOT/mbsync/Maildir" "$MAILROOT/mailferry/Maildir" "$MAILROOT/limits/Maildir"
+	retire "$WORK/out" "$WORK/xdg-state" "$MAILROOT/mbsync/Maildir" "$MAILROOT/mailferry/Maildir" "$MAILROOT/limits/Maildir"
 	mkdir -p "$WORK/out/mbsync-state/maildir" "$WORK/out/mbsync-state/imap" "$WORK/out/mbsync-maildir" \
 		"$WORK/out/offlineimap-meta" "$WORK/out/getmail-state-mbox" "$WORK/out/getmail-state-maildir"
 	mkmaildir "$WORK/out/mpop-maildir"
@@ -342,8 +372,8 @@ local_cp() { timed maildir-maildir cp-a cp -a "$SRC_MAILDIR" "$WORK/out/cp-m2m";
 LIMIT=("-ca" "$CA_FILE" "-password" "$PASSWORD")
 limit_fetch() { timed limit-fetch raw "$BIN/limits" fetch -addr "$HOST:$IMAPS_PORT" -user "$SRC_USER" -connections "$CONNECTIONS" "${LIMIT[@]}"; check -; }
 # The raw APPENDs start from an empty account each (no session is open).
-limit_append() { rm -rf "$MAILROOT/limits/Maildir"; timed limit-append raw "$BIN/limits" append -addr "$HOST:$IMAPS_PORT" -user limits -connections "$CONNECTIONS" -maildir "$SRC_MAILDIR" "${LIMIT[@]}"; check -; }
-limit_multiappend() { rm -rf "$MAILROOT/limits/Maildir"; timed limit-multiappend raw "$BIN/limits" append -addr "$HOST:$IMAPS_PORT" -user limits -connections "$CONNECTIONS" -batch "$APPEND_BATCH" -maildir "$SRC_MAILDIR" "${LIMIT[@]}"; check -; }
+limit_append() { retire "$MAILROOT/limits/Maildir"; timed limit-append raw "$BIN/limits" append -addr "$HOST:$IMAPS_PORT" -user limits -connections "$CONNECTIONS" -maildir "$SRC_MAILDIR" "${LIMIT[@]}"; check -; }
+limit_multiappend() { retire "$MAILROOT/limits/Maildir"; timed limit-multiappend raw "$BIN/limits" append -addr "$HOST:$IMAPS_PORT" -user limits -connections "$CONNECTIONS" -batch "$APPEND_BATCH" -maildir "$SRC_MAILDIR" "${LIMIT[@]}"; check -; }
 limit_retr() { timed limit-retr raw "$BIN/limits" retr -addr "$HOST:$POP3S_PORT" -user "$SRC_USER" "${LIMIT[@]}"; check -; }
 
 # rotate N WORDS…: WORDS rotated left by N, so each tool goes first in turn.
@@ -463,6 +493,6 @@ if [[ -n $SCALE ]]; then
 		)
 		kill "${SERVER_PIDS[-1]}" 2>/dev/null || true
 		wait "${SERVER_PIDS[-1]}" 2>/dev/null || true
-		rm -rf "$WORK/scale-$n"
+		retire "$WORK/scale-$n"
 	done
 fi
