@@ -20,6 +20,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/mailferry/mailferry/internal/regfile"
 )
 
 // LinkError is a symbolic link that is not followed.
@@ -118,3 +120,37 @@ func IsLink(err error) bool {
 	var le *LinkError
 	return errors.As(err, &le)
 }
+
+// Dir is a directory of the store held open, so that the files in it are
+// opened with one system call each: Open through the root walks every
+// element of the path again (an openat and a close for each directory)
+// and registers the file with the runtime's poller (see regfile).
+type Dir struct {
+	root *os.Root
+	rel  string
+	f    *os.File
+}
+
+// OpenDir opens the directory rel (relative to root) with the rules of
+// Open.
+func OpenDir(root *os.Root, rel string) (*Dir, error) {
+	f, err := Open(root, rel)
+	if err != nil {
+		return nil, err
+	}
+	return &Dir{root: root, rel: rel, f: f}, nil
+}
+
+// Open opens the file name (one path element) of the directory for
+// reading. A symbolic link is resolved as Open resolves it, so a link
+// that leads out of the store is a *LinkError here too.
+func (d *Dir) Open(name string) (*os.File, error) {
+	f, err := regfile.OpenIn(d.f, name)
+	if errors.Is(err, syscall.ELOOP) {
+		return Open(d.root, filepath.Join(d.rel, name))
+	}
+	return f, err
+}
+
+// Close closes the directory.
+func (d *Dir) Close() error { return d.f.Close() }

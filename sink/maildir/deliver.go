@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mailferry/mailferry/formats"
+	"github.com/mailferry/mailferry/internal/regfile"
 	"github.com/mailferry/mailferry/transfer"
 )
 
@@ -41,7 +42,7 @@ func (s *Sink) deliver(ctx context.Context, f *folder, m transfer.Message, r io.
 		return fsError(fmt.Errorf("maildir: %w", err))
 	}
 	tmpPath := filepath.Join(tmpDir, unique)
-	file, err := os.OpenFile(tmpPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
+	file, err := regfile.CreateExclusive(tmpPath, fileMode)
 	if err != nil {
 		return fsError(fmt.Errorf("maildir: %w", err))
 	}

@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/mailferry/mailferry/internal/plural"
+	"github.com/mailferry/mailferry/internal/regfile"
 )
 
 // pendingFile is a message whose Put returned: written into its folder's
@@ -114,7 +115,7 @@ func (s *Sink) Flush(ctx context.Context) error {
 	}
 	var dirs []string
 	for i, p := range batch {
-		if err := os.Rename(p.tmp, p.cur); err != nil {
+		if err := regfile.Rename(p.tmp, p.cur); err != nil {
 			return s.breakDown(batch[i:], err)
 		}
 		if dir := filepath.Dir(p.cur); !slices.Contains(dirs, dir) {

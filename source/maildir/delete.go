@@ -15,13 +15,15 @@ import (
 // directories are fsync'd afterwards so the removals are durable.
 func (s *Source) Delete(ctx context.Context, folder string, msgs []transfer.Message) error {
 	rescanned := false
+	opened := &openDirs{s: s}
+	defer opened.close()
 	dirs := map[string]bool{}
 	var errs []error
 	for _, m := range msgs {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		f, _, err := s.open(folder, m, &rescanned)
+		f, _, err := s.open(folder, m, opened, &rescanned)
 		if err != nil {
 			errs = append(errs, err)
 			continue

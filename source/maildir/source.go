@@ -494,7 +494,7 @@ func (s *Source) scan(dir string) (map[string]file, error) {
 				continue
 			}
 			p := filepath.Join(d, e.Name())
-			info, err := localstore.Stat(s.fsroot, s.rel(p))
+			info, err := entryInfo(s.fsroot, s.rel(p), e)
 			switch {
 			case localstore.IsLink(err):
 				s.warnOnce(err)
@@ -527,6 +527,20 @@ func (s *Source) scan(dir string) (map[string]file, error) {
 		}
 	}
 	return files, nil
+}
+
+// entryInfo returns what the directory entry e (at rel) names. A
+// directory read through an os.Root has already lstat'ed each entry, and
+// for anything but a symbolic link that is the answer: stat'ing it again
+// through the root cost three more system calls a message (an openat of
+// the directory, the fstatat, a close).
+func entryInfo(root *os.Root, rel string, e fs.DirEntry) (fs.FileInfo, error) {
+	if e.Type()&fs.ModeSymlink == 0 {
+		if info, err := e.Info(); err == nil {
+			return info, nil
+		}
+	}
+	return localstore.Stat(root, rel)
 }
 
 // List returns the messages of folder, oldest first, without reading their
@@ -634,14 +648,14 @@ func (s *Source) lookup(folder, id string, rescan bool) (string, bool, formats.M
 // file vanished, makes the folder be read again (an ID missing from a scan
 // made during this Fetch is not looked for again). A nil file and nil error
 // mean the message is gone.
-func (s *Source) open(folder string, m transfer.Message, rescanned *bool) (*os.File, formats.MaildirKeywords, error) {
+func (s *Source) open(folder string, m transfer.Message, dirs *openDirs, rescanned *bool) (*os.File, formats.MaildirKeywords, error) {
 	p, ok, kw, err := s.lookup(folder, m.ID, false)
 	if err != nil {
 		return nil, kw, err
 	}
 	for rescans := 0; ; rescans++ {
 		if ok {
-			f, err := localstore.Open(s.fsroot, s.rel(p))
+			f, err := dirs.open(p)
 			if err == nil {
 				return f, kw, nil
 			}
@@ -673,11 +687,13 @@ func (s *Source) open(folder string, m transfer.Message, rescanned *bool) (*os.F
 func (s *Source) Fetch(ctx context.Context, folder string, msgs []transfer.Message, fn func(transfer.Message, io.Reader) error) error {
 	var perMsg []error
 	rescanned := false
+	dirs := &openDirs{s: s}
+	defer dirs.close()
 	for _, m := range msgs {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		f, kw, err := s.open(folder, m, &rescanned)
+		f, kw, err := s.open(folder, m, dirs, &rescanned)
 		if err == nil && f == nil {
 			err = messageError(folder, m.ID, fmt.Errorf("maildir %s: the message file is gone (deleted since it was listed)", s.root))
 		}
@@ -716,6 +732,44 @@ func (s *Source) Fetch(ctx context.Context, folder string, msgs []transfer.Messa
 		}
 	}
 	return errors.Join(perMsg...)
+}
+
+// openDirs holds the directories (cur/, new/) a Fetch opened its files
+// in, so each message file is opened with one system call (see
+// localstore.Dir).
+type openDirs struct {
+	s    *Source
+	dirs map[string]*localstore.Dir // by absolute path
+}
+
+// open opens the message file p (absolute, inside the root).
+func (o *openDirs) open(p string) (*os.File, error) {
+	dir := filepath.Dir(p)
+	d, ok := o.dirs[dir]
+	if !ok {
+		var err error
+		if d, err = localstore.OpenDir(o.s.fsroot, o.s.rel(dir)); err != nil {
+			return nil, err
+		}
+		if o.dirs == nil {
+			o.dirs = make(map[string]*localstore.Dir)
+		}
+		o.dirs[dir] = d
+	}
+	f, err := d.Open(filepath.Base(p))
+	if errors.Is(err, os.ErrNotExist) {
+		// The directory held open may be one a mail program replaced:
+		// the next open, after a rescan, opens it again by its name.
+		d.Close()
+		delete(o.dirs, dir)
+	}
+	return f, err
+}
+
+func (o *openDirs) close() {
+	for _, d := range o.dirs {
+		d.Close()
+	}
 }
 
 // fileReader turns read errors of a message file into PerMessage errors
