@@ -21,7 +21,7 @@ func BenchmarkSpool(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
 			for b.Loop() {
-				sp, err := newSpool(bytes.NewReader(body), int64(len(body)), 1<<20, dir)
+				sp, err := newSpool(bytes.NewReader(body), int64(len(body)), bodyLimit(1<<20), dir)
 				if err != nil {
 					b.Fatal(err)
 				}

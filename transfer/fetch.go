@@ -158,7 +158,7 @@ func (r *runner) spoolAndPut(ctx context.Context, job *folderJob, msgs []Message
 		}
 	}
 	return func(m Message, body io.Reader) error {
-		sp, err := newSpool(body, m.Size, r.opts.SpoolMemory, r.opts.SpoolDir)
+		sp, err := newSpool(body, m.Size, r.spools, r.opts.SpoolDir)
 		if err != nil {
 			return err
 		}

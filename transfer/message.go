@@ -140,8 +140,8 @@ type FlagChanges interface {
 // PutWorkers is an add-on interface for Sink: how many Put calls it can
 // keep busy at once, when that is more than Options.Workers. A sink that
 // stores the messages of concurrent Puts together (IMAP MULTIAPPEND: one
-// command, one commit on the server) asks for more; Run then gives each
-// spool a smaller share of the memory (Options.SpoolMemory).
+// command, one commit on the server) asks for more; their spools share
+// the same memory (Options.SpoolMemory).
 type PutWorkers interface {
 	PutWorkers() int
 }

@@ -69,11 +69,13 @@ type Options struct {
 	// Workers is the number of concurrent Put calls; 0 means 4. A sink
 	// that is a PutWorkers may ask for more.
 	Workers int
-	// SpoolMemory is the size up to which a body is kept in memory; larger
-	// bodies spill to a temporary file. 0 means 8 MiB shared by Workers × 2
-	// spools (1 MiB with 4 workers, at least 64 KiB): nearly all mail is
-	// smaller (attachments aside), and the spools keep the memory of a run
-	// to a few MiB whatever the message sizes.
+	// SpoolMemory is the memory the spools of the run hold at once: a body
+	// is kept in memory while its buffer fits in what the other spools
+	// leave (and it is at most 2 MiB, or SpoolMemory when that is less);
+	// otherwise it spills to a temporary file. 0 means 8 MiB: nearly all
+	// mail, attachments of a MiB or two included, stays in memory, and the
+	// spools keep the memory of a run bounded whatever the message sizes
+	// and the number of workers.
 	SpoolMemory int64
 	// SpoolDir is where spill files go (--temp-dir); "" means
 	// os.TempDir(). A spill file is the only copy of a body between fetch

@@ -18,12 +18,16 @@ const (
 	// look at again.
 	flushEvery = 64
 	flushBytes = 16 << 20
-	// spoolBudget is what the spools of a run keep in memory at most by
-	// default, Options.SpoolMemory being the share of one; minSpoolMemory
-	// the least share, so that mail of ordinary size is not written to
-	// disk however many workers a sink asks for.
-	spoolBudget    = 8 << 20
-	minSpoolMemory = 64 << 10
+	// defaultSpoolMemory is what the spools of a run keep in memory at
+	// once by default (Options.SpoolMemory), and maxSpoolBody the largest
+	// body one of them keeps there (the largest pooled spool buffer): mail
+	// with an attachment of a MiB or two stays in memory, a larger message
+	// goes to a temporary file. More memory for the spools made the run's
+	// heap reach the soft memory limit and the collector run ten times as
+	// often (IMAP → IMAP with 16 MiB and 4 MiB: 771 collections, 4.2 CPU
+	// s, against 183 and 2.4 s with these).
+	defaultSpoolMemory = 8 << 20
+	maxSpoolBody       = 2 << 20
 	// commitQueue bounds the durable messages waiting for the journal; a
 	// group commit takes all that wait, so this is also the largest group.
 	commitQueue = 1024
@@ -92,8 +96,9 @@ type runner struct {
 	deleter    Deleter           // nil unless DeleteSource
 
 	fetchSem chan struct{}
-	work     chan *item // fetched, to the put workers
-	commits  chan *item // durable, to the journal
+	spools   *spoolMemory // the memory the spools share
+	work     chan *item   // fetched, to the put workers
+	commits  chan *item   // durable, to the journal
 	cancel   context.CancelCauseFunc
 	// stopping reports whether the run's context is done: an error that
 	// arrives after that is a consequence of the stop, not its cause.
@@ -129,9 +134,7 @@ func newRunner(src Source, dst Sink, opts Options) (*runner, error) {
 		opts.Workers = w.PutWorkers()
 	}
 	if opts.SpoolMemory <= 0 {
-		// About 2 × Workers spools are alive at once (being put, and
-		// waiting for a worker).
-		opts.SpoolMemory = max(spoolBudget/int64(2*opts.Workers), minSpoolMemory)
+		opts.SpoolMemory = defaultSpoolMemory
 	}
 	if opts.ChunkSize <= 0 {
 		opts.ChunkSize = 256
@@ -143,6 +146,7 @@ func newRunner(src Source, dst Sink, opts Options) (*runner, error) {
 		sel:      newSelection(opts),
 		j:        opts.Journal,
 		progress: opts.Progress,
+		spools:   newSpoolMemory(opts.SpoolMemory, maxSpoolBody),
 		now:      opts.Now,
 	}
 	if r.progress == nil {

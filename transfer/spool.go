@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"github.com/mailferry/mailferry/formats"
 )
@@ -21,13 +22,15 @@ const maxHeaderKeep = 256 << 10
 // up to a limit stay in memory; larger ones spill to a temporary file,
 // which close removes.
 type spool struct {
-	mem    []byte   // the whole body, when it fits in memory
-	pooled *[]byte  // mem's buffer, from spoolBuffers, until close
-	file   *os.File // the whole body, when it did not
-	size   int64    // exact length
-	header []byte   // the header block (at most maxHeaderKeep bytes)
-	digest string   // formats.ContentDigest of the body
-	vsize  int64    // the body's size with CRLF line ends
+	mem    []byte       // the whole body, when it fits in memory
+	pooled *[]byte      // mem's buffer, from spoolBuffers, until close
+	memory *spoolMemory // what mem was taken from
+	taken  int64        // bytes of memory held for mem, until close
+	file   *os.File     // the whole body, when it did not
+	size   int64        // exact length
+	header []byte       // the header block (at most maxHeaderKeep bytes)
+	digest string       // formats.ContentDigest of the body
+	vsize  int64        // the body's size with CRLF line ends
 }
 
 // errSpool marks a failure writing the spool itself (as opposed to reading
@@ -37,25 +40,72 @@ type errSpool struct{ err error }
 func (e *errSpool) Error() string { return "spool: " + e.err.Error() }
 func (e *errSpool) Unwrap() error { return e.err }
 
+// spoolMemory is the memory the spools of one run share. A body is kept in
+// memory while the buffer it needs fits in what the other spools leave;
+// otherwise it spills to a temporary file. One bound for all spools, rather
+// than a share for each, keeps most bodies in memory whatever the number
+// of workers: a run whose sink asked for 128 Put workers gave each spool
+// 64 KiB, and every message with an attachment went through a temporary
+// file (written, read back, deleted: file system work that, on an ext4
+// without a journal, also slows the creation of every later file).
+type spoolMemory struct {
+	limit   int64 // bytes all spools may hold at once
+	maxBody int64 // the largest body held in memory
+	used    atomic.Int64
+}
+
+func newSpoolMemory(limit, maxBody int64) *spoolMemory {
+	return &spoolMemory{limit: limit, maxBody: min(maxBody, limit)}
+}
+
+// take reserves n bytes, reporting whether they were free.
+func (m *spoolMemory) take(n int64) bool {
+	for {
+		used := m.used.Load()
+		if used+n > m.limit {
+			return false
+		}
+		if m.used.CompareAndSwap(used, used+n) {
+			return true
+		}
+	}
+}
+
+// give returns n bytes taken before.
+func (m *spoolMemory) give(n int64) { m.used.Add(-n) }
+
 // newSpool reads r to its end. hint is the expected size (0 if unknown).
-// Bodies longer than memLimit go to a temporary file in dir. An error
-// reading r is returned as it is (the source classified it); an error
-// writing the temporary file is Fatal and wrapped in *errSpool.
-func newSpool(r io.Reader, hint, memLimit int64, dir string) (*spool, error) {
+// A body is kept in memory when it is at most mem.maxBody bytes long and
+// its buffer fits in mem; otherwise it goes to a temporary file in dir. An
+// error reading r is returned as it is (the source classified it); an
+// error writing the temporary file is Fatal and wrapped in *errSpool.
+func newSpool(r io.Reader, hint int64, mem *spoolMemory, dir string) (*spool, error) {
+	memLimit := mem.maxBody
 	capHint := hint + 1 // +1 so a body of exactly hint bytes sees EOF without growing
 	if capHint <= 1 || capHint > memLimit+1 {
 		capHint = min(memLimit+1, 32<<10)
 	}
-	pooled := getSpoolBuffer(capHint)
-	buf := (*pooled)[:0:capHint]
 	// A body the source says is larger than memLimit goes to the file at
 	// once: growing a buffer up to memLimit first only to spill it
 	// allocated (and copied) about twice memLimit for every such body.
 	// A hint that was too large costs a small file; one that was too
 	// small still grows the buffer below.
-	for hint <= memLimit && int64(len(buf)) <= memLimit {
+	var buf []byte
+	var pooled *[]byte
+	var taken int64 // of mem, for buf
+	if hint <= memLimit && mem.take(capHint) {
+		taken = capHint
+		pooled = getSpoolBuffer(capHint)
+		buf = (*pooled)[:0:capHint]
+	}
+	for taken > 0 && int64(len(buf)) <= memLimit {
 		if len(buf) == cap(buf) {
-			grown := make([]byte, len(buf), min(2*int64(cap(buf)), memLimit+1))
+			grow := min(2*int64(cap(buf)), memLimit+1)
+			if !mem.take(grow - int64(cap(buf))) {
+				break
+			}
+			taken = grow
+			grown := make([]byte, len(buf), grow)
 			copy(grown, buf)
 			buf = grown
 			putSpoolBuffer(pooled)
@@ -71,13 +121,18 @@ func newSpool(r io.Reader, hint, memLimit int64, dir string) (*spool, error) {
 			d.Write(buf)
 			// The header is copied out of the pooled buffer: reports read
 			// it after close, from other goroutines.
-			return &spool{mem: buf, pooled: pooled, size: int64(len(buf)), header: bytes.Clone(buf[:headerLen(buf)]), digest: d.Sum(), vsize: d.VirtualSize()}, nil
+			return &spool{mem: buf, pooled: pooled, memory: mem, taken: taken, size: int64(len(buf)),
+				header: bytes.Clone(buf[:headerLen(buf)]), digest: d.Sum(), vsize: d.VirtualSize()}, nil
 		}
 		if err != nil {
 			putSpoolBuffer(pooled)
+			mem.give(taken)
 			return nil, err
 		}
 	}
+	// What was read so far is written to the file first; its memory is
+	// given back when newSpool returns.
+	defer mem.give(taken)
 	defer putSpoolBuffer(pooled)
 	// Too large for memory: spill what we have and the rest to a file.
 	f, err := os.CreateTemp(dir, "mailferry-spool-*")
@@ -243,6 +298,10 @@ func (s *spool) close() error {
 	if s.pooled != nil {
 		putSpoolBuffer(s.pooled)
 		s.pooled = nil
+	}
+	if s.taken > 0 {
+		s.memory.give(s.taken)
+		s.taken = 0
 	}
 	s.mem = nil
 	if s.file == nil {

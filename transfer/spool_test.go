@@ -23,6 +23,9 @@ func spoolBody(n int) []byte {
 	return b.Bytes()[:n]
 }
 
+// bodyLimit is memory for spools that only the size of each body limits.
+func bodyLimit(n int64) *spoolMemory { return newSpoolMemory(1<<40, n) }
+
 func TestSpool(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -44,7 +47,7 @@ func TestSpool(t *testing.T) {
 			dir := t.TempDir()
 			body := spoolBody(tc.size)
 			// One byte at a time shakes out buffer handling.
-			sp, err := newSpool(iotest.OneByteReader(bytes.NewReader(body)), tc.hint, tc.limit, dir)
+			sp, err := newSpool(iotest.OneByteReader(bytes.NewReader(body)), tc.hint, bodyLimit(tc.limit), dir)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -86,7 +89,7 @@ func TestSpoolLargeHintSpillsWithoutGrowing(t *testing.T) {
 	dir := t.TempDir()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	sp, err := newSpool(bytes.NewReader(body), int64(len(body)), limit, dir)
+	sp, err := newSpool(bytes.NewReader(body), int64(len(body)), bodyLimit(limit), dir)
 	runtime.ReadMemStats(&after)
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +112,7 @@ func TestSpoolLargeHintSpillsWithoutGrowing(t *testing.T) {
 func TestSpoolBuffersReused(t *testing.T) {
 	first := []byte("Subject: first\nMessage-ID: <1@x>\n\n" + strings.Repeat("a", 20000))
 	second := []byte("Subject: second\n\n" + strings.Repeat("b", 500))
-	sp1, err := newSpool(bytes.NewReader(first), int64(len(first)), 1<<20, t.TempDir())
+	sp1, err := newSpool(bytes.NewReader(first), int64(len(first)), bodyLimit(1<<20), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +120,7 @@ func TestSpoolBuffersReused(t *testing.T) {
 	sp1.close()
 	var reused bool
 	for range 20 { // sync.Pool may drop a buffer; one reuse in 20 tries is plenty
-		sp2, err := newSpool(bytes.NewReader(second), int64(len(second)), 1<<20, t.TempDir())
+		sp2, err := newSpool(bytes.NewReader(second), int64(len(second)), bodyLimit(1<<20), t.TempDir())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -140,7 +143,7 @@ func TestSpoolSourceErrorRemovesFile(t *testing.T) {
 	dir := t.TempDir()
 	cut := errors.New("connection reset")
 	r := io.MultiReader(bytes.NewReader(spoolBody(5000)), iotest.ErrReader(TemporaryError(cut)))
-	_, err := newSpool(r, 0, 1024, dir)
+	_, err := newSpool(r, 0, bodyLimit(1024), dir)
 	if !errors.Is(err, cut) || ClassOf(err) != Temporary {
 		t.Fatalf("err = %v (class %v), want the source's temporary error", err, ClassOf(err))
 	}
@@ -150,7 +153,7 @@ func TestSpoolSourceErrorRemovesFile(t *testing.T) {
 }
 
 func TestSpoolUnwritableDirIsFatal(t *testing.T) {
-	_, err := newSpool(bytes.NewReader(spoolBody(5000)), 0, 1024, "/nonexistent/spool/dir")
+	_, err := newSpool(bytes.NewReader(spoolBody(5000)), 0, bodyLimit(1024), "/nonexistent/spool/dir")
 	var se *errSpool
 	if !errors.As(err, &se) || ClassOf(err) != Fatal {
 		t.Fatalf("err = %v", err)
@@ -174,7 +177,7 @@ func TestSpoolHeaderLongerThanMemoryLimit(t *testing.T) {
 			b.WriteString("Message-ID: <late@example.org>\r\n\r\n")
 			b.WriteString(strings.Repeat("body\r\n", 1000))
 			body := b.Bytes()
-			sp, err := newSpool(iotest.HalfReader(bytes.NewReader(body)), 0, tc.limit, t.TempDir())
+			sp, err := newSpool(iotest.HalfReader(bytes.NewReader(body)), 0, bodyLimit(tc.limit), t.TempDir())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -210,5 +213,56 @@ func TestHeaderDone(t *testing.T) {
 		if got := headerDone([]byte(in)); got != want {
 			t.Errorf("headerDone(%q) = %v", in, got)
 		}
+	}
+}
+
+// The spools share one bound: a body that does not fit in what the others
+// hold spills (from the start, or when its buffer cannot grow), and every
+// byte taken is given back by close or by newSpool itself.
+func TestSpoolMemoryIsShared(t *testing.T) {
+	dir := t.TempDir()
+	mem := newSpoolMemory(100_000, 64_000)
+	spilled := func(sp *spool) bool { return sp.file != nil }
+	read := func(n int, hint int64) *spool {
+		t.Helper()
+		body := spoolBody(n)
+		sp, err := newSpool(bytes.NewReader(body), hint, mem, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := io.ReadAll(BodyReader(sp)); err != nil || !bytes.Equal(got, body) {
+			t.Fatalf("read back %d of %d bytes (%v)", len(got), n, err)
+		}
+		return sp
+	}
+	a := read(60_000, 60_000)
+	if spilled(a) || mem.used.Load() != 60_001 {
+		t.Fatalf("first body: spilled %v, memory used %d", spilled(a), mem.used.Load())
+	}
+	b := read(60_000, 60_000) // does not fit beside a
+	if !spilled(b) || mem.used.Load() != 60_001 {
+		t.Fatalf("second body: spilled %v, memory used %d; want a spill and a's memory alone", spilled(b), mem.used.Load())
+	}
+	c := read(50_000, 0) // starts in 32 KiB, cannot grow beside a
+	if !spilled(c) || mem.used.Load() != 60_001 {
+		t.Fatalf("body without a size: spilled %v, memory used %d", spilled(c), mem.used.Load())
+	}
+	for _, sp := range []*spool{a, b, c} {
+		sp.close()
+	}
+	if got := mem.used.Load(); got != 0 {
+		t.Fatalf("%d bytes still taken after every spool was closed", got)
+	}
+	d := read(60_000, 60_000) // fits again
+	if spilled(d) {
+		t.Fatal("a body that fits once the others are closed was spilled")
+	}
+	d.close()
+	cut := errors.New("connection reset")
+	if _, err := newSpool(io.MultiReader(bytes.NewReader(spoolBody(5000)), iotest.ErrReader(cut)), 9000, mem, dir); !errors.Is(err, cut) {
+		t.Fatalf("err = %v", err)
+	}
+	if got := mem.used.Load(); got != 0 {
+		t.Fatalf("a failed read left %d bytes taken", got)
 	}
 }

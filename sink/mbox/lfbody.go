@@ -10,9 +10,8 @@ import (
 )
 
 // lfMemory is the largest network-form body whose local form is converted
-// once into memory; a larger one is converted as it is read. It is the
-// run's spool limit with its default four workers: such a body is in
-// memory already.
+// once into memory; a larger one is converted as it is read. Four workers
+// hold at most 4 MiB of converted bodies so.
 const lfMemory = 1 << 20
 
 // lfBody is the local form (LF line ends) of a network-form body, so a
