@@ -271,6 +271,7 @@ func (r *runner) finishPlan(g *destGroup, entries []*planEntry) error {
 	}
 	for _, job := range g.jobs {
 		t := counts[job]
+		job.startLargeFirst()
 		r.folderSeen(job)
 		r.skipped(job, t.known, "already copied")
 		r.skipped(job, t.held, "already at destination")

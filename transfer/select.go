@@ -158,6 +158,50 @@ func (job *folderJob) addTodo(m Message, chunkSize int) {
 	job.todoCount++
 }
 
+// startLargeFirst gives each message that alone outweighs an average
+// chunk of the todo list a chunk of its own, ahead of the others, when the
+// folder is fetched in more than one chunk. Chunks start in order and run
+// side by side, so a large message fetched last is the run's tail: one
+// connection streams its 100 MiB while the others have nothing left to do
+// (the bench's POP3 INBOX ended with 0.56 s of it). Started first, it
+// streams while the other connections fetch the rest. A folder fetched in
+// one chunk keeps its order: an mbox written from it stays in the source's
+// order.
+func (job *folderJob) startLargeFirst() {
+	if len(job.todo) < 2 {
+		return
+	}
+	var total int64
+	for _, chunk := range job.todo {
+		for _, m := range chunk {
+			total += m.Size
+		}
+	}
+	mean := total / int64(len(job.todo))
+	var large [][]Message
+	for i, chunk := range job.todo {
+		kept := chunk[:0]
+		for _, m := range chunk {
+			if m.Size > mean {
+				large = append(large, []Message{m})
+				continue
+			}
+			kept = append(kept, m)
+		}
+		job.todo[i] = kept
+	}
+	if len(large) == 0 {
+		return
+	}
+	todo := large
+	for _, chunk := range job.todo {
+		if len(chunk) > 0 {
+			todo = append(todo, chunk)
+		}
+	}
+	job.todo = todo
+}
+
 // destGroup is one destination folder and every source folder that lands in
 // it: they are planned together, so a destination message counts once.
 type destGroup struct {
