@@ -17,8 +17,8 @@ func TestTempDirHonoured(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "src")
 	var msgs []testMessage
 	for i := range 4 {
-		// 5 MiB: larger than any spool's share of the run's 8 MiB in
-		// memory, even one worker's.
+		// 5 MiB: larger than the 2 MiB a body may keep of the run's
+		// 8 MiB of spool memory.
 		m := message("INBOX", i, 0)
 		m.body += strings.Repeat("a line of a message too large for memory\n", 5<<20/41)
 		msgs = append(msgs, m)
