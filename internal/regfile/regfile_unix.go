@@ -12,8 +12,10 @@ import (
 
 // CreateExclusive creates path for writing; it fails when path exists.
 func CreateExclusive(path string, perm fs.FileMode) (*os.File, error) {
-	fd, err := retry(func() (int, error) {
-		return unix.Open(path, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, uint32(perm.Perm()))
+	var fd int
+	err := ignoringEINTR(func() (err error) {
+		fd, err = unix.Open(path, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, uint32(perm.Perm()))
+		return err
 	})
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
@@ -28,8 +30,10 @@ func CreateExclusive(path string, perm fs.FileMode) (*os.File, error) {
 func OpenIn(dir *os.File, name string) (*os.File, error) {
 	path := filepath.Join(dir.Name(), name)
 	dfd := int(dir.Fd())
-	fd, err := retry(func() (int, error) {
-		return unix.Openat(dfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	var fd int
+	err := ignoringEINTR(func() (err error) {
+		fd, err = unix.Openat(dfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		return err
 	})
 	if err != nil {
 		return nil, &os.PathError{Op: "openat", Path: path, Err: err}
@@ -39,24 +43,18 @@ func OpenIn(dir *os.File, name string) (*os.File, error) {
 
 // Rename renames oldpath to newpath, replacing a file of that name.
 func Rename(oldpath, newpath string) error {
-	for {
-		err := unix.Rename(oldpath, newpath)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return &os.LinkError{Op: "rename", Old: oldpath, New: newpath, Err: err}
-		}
-		return nil
+	if err := ignoringEINTR(func() error { return unix.Rename(oldpath, newpath) }); err != nil {
+		return &os.LinkError{Op: "rename", Old: oldpath, New: newpath, Err: err}
 	}
+	return nil
 }
 
-// retry repeats an open interrupted by a signal, as the os package does.
-func retry(open func() (int, error)) (int, error) {
+// ignoringEINTR repeats a system call interrupted by a signal, as the os
+// package does.
+func ignoringEINTR(call func() error) error {
 	for {
-		fd, err := open()
-		if err != unix.EINTR {
-			return fd, err
+		if err := call(); err != unix.EINTR {
+			return err
 		}
 	}
 }

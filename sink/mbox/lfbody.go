@@ -10,8 +10,8 @@ import (
 )
 
 // lfMemory is the largest network-form body whose local form is converted
-// once into memory; a larger one is converted as it is read. Four workers
-// hold at most 4 MiB of converted bodies so.
+// once into memory; a larger one is converted as it is read, so four
+// workers hold at most 4 MiB of converted bodies.
 const lfMemory = 1 << 20
 
 // lfBody is the local form (LF line ends) of a network-form body, so a
