@@ -97,12 +97,17 @@ type Digester struct {
 	crs       int   // CRs seen and not yet written
 	ends      int   // line ends seen and not yet written (trailing ones wait)
 	vsize     int64 // bytes with every line end counted as CRLF
-	chunk     []byte
+	// chunk gathers the short runs (lines) for the hash, in chunkBuf: one
+	// allocation per Digester, which every message copied makes.
+	chunk    []byte
+	chunkBuf [1 << 10]byte
 }
 
 // NewDigester returns an empty Digester.
 func NewDigester() *Digester {
-	return &Digester{h: sha256.New(), lineEmpty: true, chunk: make([]byte, 0, 4096)}
+	d := &Digester{h: sha256.New(), lineEmpty: true}
+	d.chunk = d.chunkBuf[:0]
+	return d
 }
 
 // Write adds p to the message. It never fails.

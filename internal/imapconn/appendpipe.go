@@ -123,13 +123,26 @@ func (c *Conn) StartAppendPipe() (*AppendPipe, error) {
 		s:       s,
 		plus:    c.Info.Caps.Has(imap.CapLiteralPlus),
 		minus:   c.Info.Caps.Has(imap.CapLiteralMinus),
-		bw:      bufio.NewWriterSize(&armedStream{s: s, c: c}, 64<<10),
+		bw:      c.appendWriter(&armedStream{s: s, c: c}),
 		cont:    make(chan struct{}, 1),
 		waiting: make(map[string]*PendingAppend),
 	}
 	c.Unselected() // a Dovecot APPEND into the selected folder sends EXISTS, which go-imap never sees
 	go p.read()
 	return p, nil
+}
+
+// appendWriter returns the connection's APPEND buffer writing to w. One
+// buffer serves every pipe of the connection in turn (one at a time, see
+// StartAppendPipe): a sink starts a pipe for each burst of APPENDs, and a
+// new 64 KiB buffer each time was a twentieth of all a copy allocated.
+func (c *Conn) appendWriter(w io.Writer) *bufio.Writer {
+	if c.appendBuf == nil {
+		c.appendBuf = bufio.NewWriterSize(w, 64<<10)
+	} else {
+		c.appendBuf.Reset(w)
+	}
+	return c.appendBuf
 }
 
 // armedStream restarts the watchdog for every write, so a large message on

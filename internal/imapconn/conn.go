@@ -1,6 +1,7 @@
 package imapconn
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -43,6 +44,8 @@ type Conn struct {
 	// div is the stream go-imap reads and writes (above TLS), which an
 	// AppendPipe borrows.
 	div *divertConn
+	// appendBuf is the write buffer of the connection's AppendPipes.
+	appendBuf *bufio.Writer
 	// preAuth are the capabilities before login, which list the SASL
 	// mechanisms (servers drop AUTH= after login).
 	preAuth imap.CapSet

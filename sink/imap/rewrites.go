@@ -39,10 +39,7 @@ func (s *Sink) noteStored(f *destFolder, m transfer.Message, uidValidity uint32,
 		return
 	}
 	sc := storedCopy{folder: f, uidValidity: uidValidity, uid: uid, m: m, sent: body.size}
-	head := make([]byte, min(body.size, maxCheckedHeader))
-	n, _ := io.ReadFull(body.reader(), head)
-	head = head[:n]
-	head = head[:formats.HeaderEnd(head)]
+	head := sentHeader(body)
 	for _, b := range head {
 		if b >= 0x80 {
 			sc.header8bit = bytes.Clone(head)
@@ -62,6 +59,26 @@ func (s *Sink) noteStored(f *destFolder, m transfer.Message, uidValidity uint32,
 	s.storedMu.Lock()
 	s.stored = append(s.stored, sc)
 	s.storedMu.Unlock()
+}
+
+// sentHeader returns the header block of body's network form, at most
+// maxCheckedHeader bytes. It reads a little more than a usual header and
+// reads on only while the header goes on, rather than maxCheckedHeader
+// bytes of every message.
+func sentHeader(body *wire) []byte {
+	r := body.reader()
+	head := make([]byte, 0, min(body.size, 4<<10))
+	for {
+		n, err := io.ReadFull(r, head[len(head):cap(head)])
+		head = head[:len(head)+n]
+		end := formats.HeaderEnd(head)
+		if end < len(head) || err != nil || len(head) >= maxCheckedHeader || int64(len(head)) >= body.size {
+			return head[:end]
+		}
+		grown := make([]byte, len(head), min(2*int64(cap(head)), maxCheckedHeader, body.size))
+		copy(grown, head)
+		head = grown
+	}
 }
 
 // StoredRewrites fetches RFC822.SIZE of every message this run APPENDed

@@ -50,25 +50,23 @@ func (w *wire) reader() io.Reader {
 }
 
 // copyTo writes the network form to dst. A failure to read the spool wraps
-// errSpoolRead; a failure to write is returned as it is.
+// errSpoolRead; a failure to write is returned as it is. dst is the
+// APPEND pipe's buffered writer, which reads straight into its buffer
+// (io.ReaderFrom): a copy buffer per message was a third of what a copy
+// into IMAP allocated.
 func (w *wire) copyTo(dst io.Writer) (int64, error) {
-	r := w.reader()
-	buf := make([]byte, 32*1024)
-	var total int64
-	for {
-		n, rerr := r.Read(buf)
-		if n > 0 {
-			m, werr := dst.Write(buf[:n])
-			total += int64(m)
-			if werr != nil {
-				return total, werr
-			}
-		}
-		if rerr == io.EOF {
-			return total, nil
-		}
-		if rerr != nil {
-			return total, fmt.Errorf("%w: %v", errSpoolRead, rerr)
-		}
+	return io.Copy(dst, spoolReader{w.reader()})
+}
+
+// spoolReader marks read errors as the spool's, so that copyTo's caller
+// can tell them from the connection's. It has only Read, so io.Copy
+// uses dst's ReadFrom.
+type spoolReader struct{ r io.Reader }
+
+func (s spoolReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("%w: %v", errSpoolRead, err)
 	}
+	return n, err
 }

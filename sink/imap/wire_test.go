@@ -78,3 +78,40 @@ func TestWireSizeAndForm(t *testing.T) {
 		t.Errorf("a body shorter than announced: %v", err)
 	}
 }
+
+// TestSentHeader: the header block kept for the rewrite check is the same
+// however long the header is against sentHeader's first read: shorter,
+// ending exactly at it, longer, without an end, past maxCheckedHeader, and
+// in LF form (converted to CRLF).
+func TestSentHeader(t *testing.T) {
+	field := func(n int) string { return "X-Pad: " + strings.Repeat("p", n) + "\r\n" }
+	cases := map[string]string{
+		"empty":           "",
+		"short":           "Subject: s\r\n\r\nbody\r\n",
+		"no end":          "Subject: s\r\nX: y",
+		"header only":     "Subject: s\r\n\r\n",
+		"ends at 4 KiB":   field(4096-len("X-Pad: \r\n")-2) + "\r\nbody",
+		"ends past 4 KiB": field(4096-len("X-Pad: \r\n")-1) + "\r\nbody",
+		"10 KiB":          field(10<<10) + "\r\n" + strings.Repeat("body\r\n", 5000),
+		"past the bound":  field(maxCheckedHeader) + "\r\nbody",
+		"LF form":         "Subject: s\n" + strings.Repeat("X-A: b\n", 1000) + "\nbody\n",
+	}
+	for name, msg := range cases {
+		t.Run(name, func(t *testing.T) {
+			crlf := !strings.Contains(name, "LF form")
+			w, err := newWire(transfer.Message{Size: int64(len(msg)), CRLF: crlf}, strings.NewReader(msg))
+			if err != nil {
+				t.Fatal(err)
+			}
+			wireForm := msg
+			if !crlf {
+				wireForm = strings.ReplaceAll(msg, "\n", "\r\n")
+			}
+			want := []byte(wireForm[:min(len(wireForm), maxCheckedHeader)])
+			want = want[:formats.HeaderEnd(want)]
+			if got := sentHeader(w); !bytes.Equal(got, want) {
+				t.Errorf("sentHeader: %d bytes, want %d (%q…)", len(got), len(want), want[:min(len(want), 40)])
+			}
+		})
+	}
+}
