@@ -18,6 +18,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/mailferry/mailferry/internal/account"
+	"github.com/mailferry/mailferry/internal/readbuf"
 	"github.com/mailferry/mailferry/transfer"
 )
 
@@ -171,7 +172,7 @@ func (c *Conn) connect(ctx context.Context) error {
 		if cfg.NextProtos == nil {
 			cfg.NextProtos = []string{"imap"}
 		}
-		tc := tls.Client(raw, cfg)
+		tc := tls.Client(readbuf.New(raw), cfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			inTime := guard.Stop()
 			raw.Close()

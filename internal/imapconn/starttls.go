@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+
+	"github.com/mailferry/mailferry/internal/readbuf"
 )
 
 // startTLS reads the greeting, asks for STARTTLS and makes the TLS
@@ -51,7 +53,7 @@ func startTLS(ctx context.Context, raw net.Conn, cfg *tls.Config, debug io.Write
 		}
 		break
 	}
-	tc := tls.Client(raw, cfg)
+	tc := tls.Client(readbuf.New(raw), cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		return nil, err
 	}

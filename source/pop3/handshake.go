@@ -13,6 +13,7 @@ import (
 	"github.com/emersion/go-sasl"
 
 	"github.com/mailferry/mailferry/internal/account"
+	"github.com/mailferry/mailferry/internal/readbuf"
 	"github.com/mailferry/mailferry/transfer"
 )
 
@@ -145,7 +146,7 @@ func (h *handshake) startTLS(ctx context.Context, cfg *tls.Config) error {
 		// by someone on the path (CVE-2011-0411 style).
 		return transfer.FatalError(fmt.Errorf("pop3 server %s: STLS: unexpected data before the TLS handshake", h.server))
 	}
-	tc := tls.Client(h.conn, cfg)
+	tc := tls.Client(readbuf.New(h.conn), cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		return tlsError(h.server, err)
 	}

@@ -14,6 +14,7 @@ import (
 	gopop3 "github.com/knadh/go-pop3"
 
 	"github.com/mailferry/mailferry/internal/account"
+	"github.com/mailferry/mailferry/internal/readbuf"
 	"github.com/mailferry/mailferry/transfer"
 )
 
@@ -113,7 +114,7 @@ func (s *Source) authorize(ctx context.Context, dc *deadlineConn) (*session, err
 	o := s.opts
 	h := &handshake{server: o.Addr, conn: dc}
 	if o.Security == account.SecurityTLS {
-		tc := tls.Client(dc, s.tlsConfig())
+		tc := tls.Client(readbuf.New(dc), s.tlsConfig())
 		if err := tc.HandshakeContext(ctx); err != nil {
 			return nil, tlsError(o.Addr, err)
 		}
