@@ -9,6 +9,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/mailferry/mailferry/formats"
 )
@@ -49,10 +50,20 @@ func (e *errSpool) Unwrap() error { return e.err }
 // 64 KiB, and every message with an attachment went through a temporary
 // file (written, read back, deleted: file system work that, on an ext4
 // without a journal, also slows the creation of every later file).
+//
+// A body waits a moment (wait) for memory the
+// other spools are about to give back before it spills: into IMAP the
+// spools of a batch are held until the server answers its command, and
+// spilling whatever met the memory full wrote 128 MB of the benchmark's
+// 726 MB to temporary files, which cost more CPU than the wait.
 type spoolMemory struct {
 	limit   int64 // bytes all spools may hold at once
 	maxBody int64 // the largest body held in memory
 	used    atomic.Int64
+	wait    time.Duration // how long a body may wait for memory; 0: not at all
+
+	mu    sync.Mutex
+	freed chan struct{} // closed by the next give
 }
 
 func newSpoolMemory(limit, maxBody int64) *spoolMemory {
@@ -72,8 +83,47 @@ func (m *spoolMemory) take(n int64) bool {
 	}
 }
 
-// give returns n bytes taken before.
-func (m *spoolMemory) give(n int64) { m.used.Add(-n) }
+// takeWaiting reserves n bytes like take, waiting up to m.wait for other
+// spools to give back what it needs.
+func (m *spoolMemory) takeWaiting(n int64) bool {
+	if m.take(n) {
+		return true
+	}
+	if m.wait <= 0 || n > m.limit {
+		return false
+	}
+	timeout := time.NewTimer(m.wait)
+	defer timeout.Stop()
+	for {
+		m.mu.Lock()
+		if m.freed == nil {
+			m.freed = make(chan struct{})
+		}
+		freed := m.freed
+		m.mu.Unlock()
+		// Tried again after freed is taken, so a give between the
+		// failed take and the wait is not missed.
+		if m.take(n) {
+			return true
+		}
+		select {
+		case <-freed:
+		case <-timeout.C:
+			return false
+		}
+	}
+}
+
+// give returns n bytes taken before and wakes the bodies waiting for them.
+func (m *spoolMemory) give(n int64) {
+	m.used.Add(-n)
+	m.mu.Lock()
+	if m.freed != nil {
+		close(m.freed)
+		m.freed = nil
+	}
+	m.mu.Unlock()
+}
 
 // newSpool reads r to its end. hint is the expected size (0 if unknown).
 // A body is kept in memory when it is at most mem.maxBody bytes long and
@@ -94,7 +144,7 @@ func newSpool(r io.Reader, hint int64, mem *spoolMemory, dir string) (*spool, er
 	var buf []byte
 	var pooled *[]byte
 	var taken int64 // of mem, for buf
-	if hint <= memLimit && mem.take(capHint) {
+	if hint <= memLimit && mem.takeWaiting(capHint) {
 		taken = capHint
 		pooled = getSpoolBuffer(capHint)
 		buf = (*pooled)[:0:capHint]

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"github.com/mailferry/mailferry/formats"
 )
@@ -264,5 +265,52 @@ func TestSpoolMemoryIsShared(t *testing.T) {
 	}
 	if got := mem.used.Load(); got != 0 {
 		t.Fatalf("a failed read left %d bytes taken", got)
+	}
+}
+
+// TestSpoolWaitsForMemory: a body that does not fit beside the others
+// waits for memory a closing spool gives back, and stays in memory; with
+// nothing given back it spills once the wait is over.
+func TestSpoolWaitsForMemory(t *testing.T) {
+	dir := t.TempDir()
+	mem := newSpoolMemory(100_000, 64_000)
+	mem.wait = 10 * time.Second
+	body := spoolBody(60_000)
+	a, err := newSpool(bytes.NewReader(body), int64(len(body)), mem, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := time.AfterFunc(50*time.Millisecond, func() { a.close() })
+	defer closed.Stop()
+	start := time.Now()
+	b, err := newSpool(bytes.NewReader(body), int64(len(body)), mem, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.file != nil {
+		t.Fatal("the second body spilled although the first one's memory was given back during its wait")
+	}
+	if waited := time.Since(start); waited < 40*time.Millisecond || waited > 5*time.Second {
+		t.Errorf("waited %v for memory given back after 50ms", waited)
+	}
+	mem.wait = 30 * time.Millisecond
+	start = time.Now()
+	c, err := newSpool(bytes.NewReader(body), int64(len(body)), mem, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.file == nil {
+		t.Fatal("a body that never fit beside the second one stayed in memory")
+	}
+	if waited := time.Since(start); waited < 30*time.Millisecond {
+		t.Errorf("spilled after %v, before the wait of 30ms was over", waited)
+	}
+	if got, err := io.ReadAll(BodyReader(c)); err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("spilled body reads back %d bytes (%v)", len(got), err)
+	}
+	b.close()
+	c.close()
+	if used := mem.used.Load(); used != 0 {
+		t.Errorf("%d bytes still taken", used)
 	}
 }
