@@ -51,11 +51,12 @@ func (e *errSpool) Unwrap() error { return e.err }
 // file (written, read back, deleted: file system work that, on an ext4
 // without a journal, also slows the creation of every later file).
 //
-// A body waits a moment (wait) for memory the
-// other spools are about to give back before it spills: into IMAP the
-// spools of a batch are held until the server answers its command, and
-// spilling whatever met the memory full wrote 128 MB of the benchmark's
-// 726 MB to temporary files, which cost more CPU than the wait.
+// A body waits a moment (wait) for memory that other spools are about to
+// give back before it spills: into IMAP the spools of a batch are held
+// until the server answers its command, and spilling whatever met the
+// memory full sent 384 bodies of the benchmark (about 230 MB of its 726
+// MB, the 100 MiB message among them) through temporary files; 65 with
+// the wait.
 type spoolMemory struct {
 	limit   int64 // bytes all spools may hold at once
 	maxBody int64 // the largest body held in memory
