@@ -22,7 +22,7 @@ func (r *runner) put(ctx context.Context, it *item) bool {
 		Folder: job.folder.Name,
 		ID:     m.ID,
 		Key:    it.sp.key(),
-		Digest: it.sp.digest,
+		Digest: it.sp.contentDigest(),
 		Dest:   job.dest,
 		Time:   r.now().UTC(),
 		Flags:  flagSet(m.Flags),

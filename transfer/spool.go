@@ -31,8 +31,7 @@ type spool struct {
 	file   *os.File     // the whole body, when it did not
 	size   int64        // exact length
 	header []byte       // the header block (at most maxHeaderKeep bytes)
-	digest string       // formats.ContentDigest of the body
-	vsize  int64        // the body's size with CRLF line ends
+	digest string       // formats.ContentDigest of the body, once known (contentDigest)
 }
 
 // errSpool marks a failure writing the spool itself (as opposed to reading
@@ -169,12 +168,11 @@ func newSpool(r io.Reader, hint int64, mem *spoolMemory, dir string) (*spool, er
 			if int64(len(buf)) > memLimit {
 				break
 			}
-			d := formats.NewDigester()
-			d.Write(buf)
 			// The header is copied out of the pooled buffer: reports read
-			// it after close, from other goroutines.
+			// it after close, from other goroutines. The digest waits for
+			// contentDigest (see there).
 			return &spool{mem: buf, pooled: pooled, memory: mem, taken: taken, size: int64(len(buf)),
-				header: bytes.Clone(buf[:headerLen(buf)]), digest: d.Sum(), vsize: d.VirtualSize()}, nil
+				header: bytes.Clone(buf[:headerLen(buf)])}, nil
 		}
 		if err != nil {
 			putSpoolBuffer(pooled)
@@ -218,7 +216,7 @@ func newSpool(r io.Reader, hint int64, mem *spoolMemory, dir string) (*spool, er
 	}
 	sp.size = int64(len(buf)) + n
 	sp.header = head.b[:headerLen(head.b)]
-	sp.digest, sp.vsize = d.Sum(), d.VirtualSize()
+	sp.digest = d.Sum()
 	return sp, nil
 }
 
@@ -358,6 +356,21 @@ func (s *spool) ReadAt(p []byte, off int64) (int, error) {
 		return n, io.EOF
 	}
 	return n, nil
+}
+
+// contentDigest returns formats.ContentDigest of the body. A spilled body's
+// was computed as it was written; an in-memory body's is computed here, by
+// the put worker that stores it, rather than by the fetch that read it: a
+// POP3 maildrop is fetched by one goroutine, and the digest was half of
+// its CPU, while the put workers run side by side. Only the spool's one
+// owner calls it.
+func (s *spool) contentDigest() string {
+	if s.digest == "" && s.mem != nil {
+		d := formats.NewDigester()
+		d.Write(s.mem)
+		s.digest = d.Sum()
+	}
+	return s.digest
 }
 
 // Size is the body's exact length.

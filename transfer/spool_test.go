@@ -68,8 +68,8 @@ func TestSpool(t *testing.T) {
 					t.Fatalf("read back %d bytes, err %v", len(got), err)
 				}
 			}
-			if sp.key() != formats.IdentityKey(body) || sp.digest != formats.ContentDigest(body) || sp.vsize != formats.VirtualSize(body) {
-				t.Fatal("key, digest or size differ from those of formats for the whole body")
+			if sp.key() != formats.IdentityKey(body) || sp.contentDigest() != formats.ContentDigest(body) {
+				t.Fatal("key or digest differ from those of formats for the whole body")
 			}
 			if err := sp.close(); err != nil {
 				t.Fatal(err)
@@ -189,8 +189,8 @@ func TestSpoolHeaderLongerThanMemoryLimit(t *testing.T) {
 			if got, want := sp.key(), formats.IdentityKey(body[:min(len(body), maxHeaderKeep)]); got != want {
 				t.Fatal("key of a spilled message differs from formats.IdentityKey")
 			}
-			if sp.digest != formats.ContentDigest(body) || sp.vsize != formats.VirtualSize(body) {
-				t.Fatal("digest or size of a spilled message differ from those of formats")
+			if sp.contentDigest() != formats.ContentDigest(body) {
+				t.Fatal("digest of a spilled message differ from those of formats")
 			}
 			if len(sp.header) > maxHeaderKeep {
 				t.Fatalf("kept %d header bytes", len(sp.header))
