@@ -366,9 +366,7 @@ func (s *spool) ReadAt(p []byte, off int64) (int, error) {
 // owner calls it.
 func (s *spool) contentDigest() string {
 	if s.digest == "" && s.mem != nil {
-		d := formats.NewDigester()
-		d.Write(s.mem)
-		s.digest = d.Sum()
+		s.digest = formats.ContentDigest(s.mem)
 	}
 	return s.digest
 }

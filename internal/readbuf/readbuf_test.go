@@ -55,8 +55,7 @@ func TestTLSOverTheBuffer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	counted := &countingConn{Conn: raw}
-	tc := tls.Client(New(counted), &tls.Config{RootCAs: cert.Pool, ServerName: "127.0.0.1"})
+	tc := tls.Client(New(raw), &tls.Config{RootCAs: cert.Pool, ServerName: "127.0.0.1"})
 	got, err := io.ReadAll(io.LimitReader(tc, int64(len(payload))))
 	if err != nil {
 		t.Fatal(err)
