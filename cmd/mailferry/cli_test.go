@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailferry/mailferry/internal/mboxmeta"
 	"github.com/mailferry/mailferry/transfer"
 )
 
@@ -442,6 +443,46 @@ func TestDryRunWritesNothing(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(home, "m.prom")); !os.IsNotExist(err) {
 		t.Errorf("--dry-run wrote the metrics file")
+	}
+
+	// An mbox file another program wrote gets no records beside it, and an
+	// archive mailferry wrote, whose last file a killed run left bytes in
+	// past its last commit, is not cut back: the dry run reads, and the
+	// plan leaves those bytes out.
+	mboxes := t.TempDir()
+	foreign := filepath.Join(mboxes, "mutt.mbox")
+	os.WriteFile(foreign, []byte("From a@example.org Sat Mar  9 17:04:05 2024\nSubject: theirs\n\nbody\n"), 0o600)
+	archive := filepath.Join(mboxes, "archive")
+	expectCode(t, mailferry(t, env, "copy", "maildir:"+src, "mbox:"+archive), 0)
+	inbox := filepath.Join(archive, "INBOX")
+	committed := filepath.Join(archive, ".mailferry.lock", "committed")
+	rec, err := os.ReadFile(committed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table mboxmeta.Table
+	if err := json.Unmarshal(rec, &table); err != nil || table.Files["INBOX"] == nil {
+		t.Fatalf("%s: %v", rec, err)
+	}
+	table.Files["INBOX"].Open = true
+	rec, _ = json.Marshal(table)
+	os.WriteFile(committed, rec, 0o600)
+	f, _ := os.OpenFile(inbox, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("From MAILER-DAEMON Sat Mar  9 17:04:05 2024\nSubject: cut sh")
+	f.Close()
+	beforeMbox := tree(t, mboxes)
+	for _, dst := range []string{foreign, archive} {
+		r = mailferry(t, env, "copy", "maildir:"+src2, "mbox:"+dst, "--dry-run")
+		expectCode(t, r, 0)
+		if !strings.Contains(r.stdout, "nothing was written") {
+			t.Errorf("dry run into %s:\n%s", dst, r)
+		}
+	}
+	if !strings.Contains(r.stdout, "0 skipped") || !strings.Contains(r.stderr, "not read as mail") {
+		t.Errorf("dry run into the archive with a torn tail:\n%s", r)
+	}
+	if after := tree(t, mboxes); fmt.Sprint(after) != fmt.Sprint(beforeMbox) {
+		t.Errorf("--dry-run changed the mbox archives:\nbefore %v\nafter  %v", beforeMbox, after)
 	}
 }
 

@@ -357,6 +357,7 @@ func copyFrom(ctx context.Context, opening *openingSource, cfg copyConfig, dstCf
 	}
 
 	var dst transfer.Sink
+	dstCfg.ReadOnly = cfg.Options.DryRun
 	if cfg.Options.DryRun && localMissing(cfg.Dest) {
 		dst = emptySink{}
 	} else if dst, err = openSink(ctx, dstCfg); err != nil {

@@ -278,3 +278,51 @@ func TestCopyIntoAnEmptiedDestination(t *testing.T) {
 		t.Errorf("the destination holds %d messages", n)
 	}
 }
+
+// The same for mbox archives: a POP3 backup whose mbox file was moved
+// away, and an mbox directory one of whose files another program pruned,
+// get what they lost again on the next run, with a warning, and nothing
+// twice.
+func TestCopyIntoAnEmptiedMbox(t *testing.T) {
+	srv := startPOP3(t, 4)
+	pop := []string{"MAILFERRY_SOURCE_PASSWORD=s3cret"}
+	ep := "pop3://alice@" + srv.Addr() + "?tls=none"
+	file := filepath.Join(t.TempDir(), "backup.mbox")
+	expectCode(t, mailferry(t, pop, "copy", ep, "mbox:"+file), 0)
+	if err := os.Rename(file, file+".old"); err != nil {
+		t.Fatal(err)
+	}
+	r := mailferry(t, pop, "copy", ep, "mbox:"+file)
+	expectCode(t, r, 0)
+	if !strings.Contains(r.stdout, "copied 4 messages") || !strings.Contains(r.stderr, "are copied again") {
+		t.Errorf("into the moved mbox file:\n%s", r)
+	}
+	if n := countMboxFile(t, file); n != 4 {
+		t.Errorf("the new mbox file holds %d messages, want 4", n)
+	}
+	r = mailferry(t, pop, "copy", ep, "mbox:"+file)
+	if expectCode(t, r, 0); !strings.Contains(r.stdout, "copied 0 messages") || countMboxFile(t, file) != 4 {
+		t.Errorf("the run after:\n%s", r)
+	}
+
+	src := filepath.Join(t.TempDir(), "src")
+	writeMaildir(t, src, []testMessage{message("INBOX", 1, 300), message("INBOX", 2, 300), message("Work", 3, 300), message("Work", 4, 300)})
+	dir := filepath.Join(t.TempDir(), "archive")
+	expectCode(t, mailferry(t, nil, "copy", "maildir:"+src, "mbox:"+dir), 0)
+	work := filepath.Join(dir, "Work")
+	data, err := os.ReadFile(work)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(work, data[:strings.LastIndex(string(data), "\nFrom ")+1], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = mailferry(t, nil, "copy", "maildir:"+src, "mbox:"+dir)
+	expectCode(t, r, 0)
+	if !strings.Contains(r.stdout, "copied 1 message") || !strings.Contains(r.stderr, "1 message the state file records as copied is not in \"Work\"") {
+		t.Errorf("into the pruned mbox folder:\n%s", r)
+	}
+	if n, m := countMboxFile(t, work), countMboxFile(t, filepath.Join(dir, "INBOX")); n != 2 || m != 2 {
+		t.Errorf("Work holds %d messages, INBOX %d; want 2 and 2", n, m)
+	}
+}

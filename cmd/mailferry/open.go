@@ -29,6 +29,9 @@ type endpointConfig struct {
 	// Timeout bounds the connection, the greeting and each command.
 	Timeout time.Duration
 	Warn    func(string)
+	// ReadOnly is a dry run's destination: a local archive is opened to be
+	// read, and nothing in it is changed.
+	ReadOnly bool
 	// DedupeAcrossFolders is --dedupe-across-folders, for a Gmail source.
 	DedupeAcrossFolders bool
 	// TempDir is --temp-dir: where an IMAP source holds a large body that
@@ -170,7 +173,7 @@ func openSink(ctx context.Context, c endpointConfig) (transfer.Sink, error) {
 		}
 		return dst, nil
 	case "mbox":
-		dst, err := mboxsink.New(ep.Path, mboxsink.Options{Warn: c.Warn})
+		dst, err := mboxsink.New(ep.Path, mboxsink.Options{Warn: c.Warn, ReadOnly: c.ReadOnly})
 		if err != nil {
 			return nil, fmt.Errorf("destination %s: %w", ep, err)
 		}

@@ -63,12 +63,26 @@ func Dir(root string, single bool) string {
 // The hash covers the TailHashBytes before Size, but nothing before From:
 // the X-IMAPbase value of the first message, which the sink rewrites in
 // place when a message brings a new keyword, stays out of it.
+//
+// Messages is how many complete messages the file held at Size, or
+// UnknownMessages when the sink never knew (a file another program wrote,
+// or a record of an older version). With it a re-run notices a file that
+// lost messages (moved away, emptied, pruned) without reading the file
+// (see sink/mbox's MessageCount).
 type Record struct {
-	Size int64  `json:"size"`
-	Tail string `json:"tail"`
-	Open bool   `json:"open"`
-	From int64  `json:"from,omitempty"`
+	Size     int64  `json:"size"`
+	Tail     string `json:"tail"`
+	Open     bool   `json:"open"`
+	From     int64  `json:"from,omitempty"`
+	Messages int64  `json:"messages"`
 }
+
+// UnknownMessages is Record.Messages when the count is not known.
+const UnknownMessages = int64(-1)
+
+// TableVersion is the version of the Table this package writes. Version 1
+// had no message counts: its records read as UnknownMessages.
+const TableVersion = 2
 
 // Table is the committed file: a Record per mbox file, by its path
 // relative to the archive, slash-separated (the file's base name for a
@@ -83,7 +97,7 @@ type Table struct {
 // torn-tail check of the files it named, and nothing in the archive
 // depends on it.
 func ReadTable(dir string) (Table, error) {
-	t := Table{Version: 1, Files: map[string]*Record{}}
+	t := Table{Version: TableVersion, Files: map[string]*Record{}}
 	path := filepath.Join(dir, CommittedFile)
 	data, err := os.ReadFile(path)
 	switch {
@@ -96,6 +110,12 @@ func ReadTable(dir string) (Table, error) {
 	if err := json.Unmarshal(data, &read); err != nil || read.Files == nil {
 		return t, nil
 	}
+	if read.Version < TableVersion {
+		for _, r := range read.Files {
+			r.Messages = UnknownMessages
+		}
+		read.Version = TableVersion
+	}
 	return read, nil
 }
 
@@ -104,6 +124,20 @@ func ReadTable(dir string) (Table, error) {
 // the file longer, and the bytes before r.Size those the record hashed.
 func (r Record) Uncommitted(ra io.ReaderAt, size int64) (bool, error) {
 	if !r.Open || size <= r.Size {
+		return false, nil
+	}
+	h, err := TailHash(ra, r.From, r.Size)
+	if err != nil {
+		return false, err
+	}
+	return h == r.Tail, nil
+}
+
+// Holds reports whether ra (a file of size bytes) still ends at r.Size
+// with the bytes the record hashed, and so holds the r.Messages messages
+// that were in it then, and nothing another program changed.
+func (r Record) Holds(ra io.ReaderAt, size int64) (bool, error) {
+	if size != r.Size {
 		return false, nil
 	}
 	h, err := TailHash(ra, r.From, r.Size)

@@ -23,7 +23,8 @@ type fileRecord = mboxmeta.Record
 // (temporary file, fsync, rename, fsync of the directory) before Flush
 // returns, so a record never claims less than what was journaled.
 type meta struct {
-	dir string
+	dir      string
+	readOnly bool // a dry run: save writes nothing
 
 	mu      sync.Mutex
 	loaded  bool
@@ -81,7 +82,7 @@ func (m *meta) set(rel string, r fileRecord) error {
 func (m *meta) save() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if !m.dirty {
+	if !m.dirty || m.readOnly {
 		return nil
 	}
 	if err := m.ensureDir(); err != nil {

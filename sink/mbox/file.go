@@ -25,10 +25,11 @@ const bufferSize = 256 * 1024
 // mboxFile is one mbox file the sink appends to. Its mutex serializes the
 // writers of this file; different files are written in parallel.
 type mboxFile struct {
-	path string
-	rel  string // path relative to the archive, slash-separated: its record's key
-	meta *meta
-	mu   sync.Mutex
+	path     string
+	rel      string // path relative to the archive, slash-separated: its record's key
+	meta     *meta
+	readOnly bool // a dry run: the file is read and never changed
+	mu       sync.Mutex
 
 	opened  bool
 	openErr error
@@ -37,6 +38,11 @@ type mboxFile struct {
 	disk    int64 // bytes in the file (written out of bw)
 	size    int64 // disk plus what bw holds
 	flushed int64 // size at the last successful flush: a message boundary
+	// count is how many complete messages the file holds up to size, and
+	// flushedCount up to flushed; mboxmeta.UnknownMessages when the file
+	// was not known to the sink when it opened it (see repair).
+	count        int64
+	flushedCount int64
 	// syncing is set while a flush fsyncs the file up to syncEnd with mu
 	// released; synced is signalled when it is done.
 	syncing bool
@@ -91,6 +97,9 @@ func (mf *mboxFile) open(ctx context.Context, create bool, warn func(string)) er
 
 func (mf *mboxFile) doOpen(ctx context.Context, create bool, warn func(string)) error {
 	flags := os.O_RDWR | os.O_APPEND
+	if mf.readOnly {
+		flags, create = os.O_RDONLY, false
+	}
 	if create {
 		dir := filepath.Dir(mf.path)
 		created, err := mkdirAll(dir)
@@ -129,6 +138,7 @@ func (mf *mboxFile) doOpen(ctx context.Context, create bool, warn func(string)) 
 		return transfer.FatalError(fmt.Errorf("mbox %s: %w", mf.path, err))
 	}
 	mf.disk, mf.size, mf.flushed = size, size, size
+	mf.flushedCount = mf.count
 	return nil
 }
 
@@ -162,6 +172,7 @@ func (mf *mboxFile) repair(warn func(string)) (int64, error) {
 		}
 	}
 	cut := size
+	mf.count = mboxmeta.UnknownMessages
 	switch {
 	case rec == nil:
 		if cut, err = tornTail(mf.f, size); err != nil {
@@ -174,9 +185,23 @@ func (mf *mboxFile) repair(warn func(string)) (int64, error) {
 		}
 		if torn {
 			cut = rec.Size
+			mf.count = rec.Messages
+		} else if holds, err := rec.Holds(mf.f, size); err != nil {
+			return 0, err
+		} else if holds {
+			mf.count = rec.Messages
 		}
 	}
-	if cut < size {
+	if cut == 0 {
+		mf.count = 0
+	}
+	if cut < size && mf.readOnly {
+		if warn != nil {
+			warn(fmt.Sprintf("mbox %s: the %d bytes at its end (from byte %d) that an interrupted run had not finished writing are not read as mail; "+
+				"a run that is not a dry run removes them and saves them in %s", mf.path, size-cut, cut, filepath.Join(mf.meta.dir, mboxmeta.TornDir)))
+		}
+		size = cut
+	} else if cut < size {
 		saved, err := mf.meta.saveTorn(mf.rel, mf.f, cut, size)
 		if err != nil {
 			return 0, fmt.Errorf("saving the %d bytes at its end that were never committed (from byte %d) before removing them: %w", size-cut, cut, err)
@@ -207,21 +232,21 @@ func (mf *mboxFile) repair(warn func(string)) (int64, error) {
 		}
 		mf.prefix = formats.MboxAppendPrefix(tail)
 	}
-	if err := mf.record(size, false); err != nil {
+	if err := mf.record(size, mf.count, false); err != nil {
 		return 0, err
 	}
 	return size, nil
 }
 
-// record notes that the file now ends, durably, at size; open says a run
-// may have written past it.
-func (mf *mboxFile) record(size int64, open bool) error {
+// record notes that the file now ends, durably, at size, holding count
+// messages; open says a run may have written past it.
+func (mf *mboxFile) record(size, count int64, open bool) error {
 	from := mf.hashFrom()
 	h, err := mboxmeta.TailHash(mf.f, from, size)
 	if err != nil {
 		return err
 	}
-	return mf.meta.set(mf.rel, fileRecord{Size: size, Tail: h, Open: open, From: from})
+	return mf.meta.set(mf.rel, fileRecord{Size: size, Tail: h, Open: open, From: from, Messages: count})
 }
 
 // hashFrom is where the bytes a record hashes may start: after the
@@ -312,7 +337,7 @@ func (mf *mboxFile) append(env formats.MboxEnvelope, body transfer.Body, pre *re
 		// Before the first byte of this run reaches the file, the record
 		// says so durably: a crash from here on leaves bytes past the
 		// recorded size that repair may cut.
-		if err := mf.record(mf.flushed, true); err != nil {
+		if err := mf.record(mf.flushed, mf.flushedCount, true); err != nil {
 			return transfer.FatalError(fmt.Errorf("mbox %s: %w", mf.path, err))
 		}
 		if err := mf.meta.save(); err != nil {
@@ -362,6 +387,9 @@ func (mf *mboxFile) append(env formats.MboxEnvelope, body transfer.Body, pre *re
 	}
 	mf.prefix = ""
 	mf.size = start + n
+	if mf.count >= 0 {
+		mf.count++
+	}
 	mf.dirty = true
 	return nil
 }
@@ -489,7 +517,7 @@ func (mf *mboxFile) flush() error {
 		}
 		mf.bw = nil
 	}
-	end := mf.size
+	end, endCount := mf.size, mf.count
 	if mf.dirty {
 		// The fsync runs without the lock, so Puts go on appending past
 		// end meanwhile; nothing cuts the file back below end (floor),
@@ -511,9 +539,9 @@ func (mf *mboxFile) flush() error {
 		}
 	}
 	if mf.flushed != end {
-		mf.flushed = end
+		mf.flushed, mf.flushedCount = end, endCount
 		// The caller saves the records before it reports the flush.
-		if err := mf.record(mf.flushed, mf.marked); err != nil {
+		if err := mf.record(mf.flushed, mf.flushedCount, mf.marked); err != nil {
 			return transfer.FatalError(fmt.Errorf("mbox %s: %w", mf.path, err))
 		}
 	}
@@ -535,7 +563,7 @@ func (mf *mboxFile) close() error {
 	err := mf.flush()
 	if err == nil && mf.marked {
 		// Written and flushed to the end: no run is writing any more.
-		err = mf.record(mf.flushed, false)
+		err = mf.record(mf.flushed, mf.flushedCount, false)
 	}
 	if cerr := mf.f.Close(); err == nil && cerr != nil {
 		err = transfer.FatalError(fmt.Errorf("mbox %s: %w", mf.path, cerr))

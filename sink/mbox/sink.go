@@ -23,6 +23,11 @@ type Options struct {
 	// Warn receives things the user should know that do not fail the run:
 	// a repaired torn tail, flags an mbox file cannot keep. Nil discards.
 	Warn func(string)
+	// ReadOnly is for a dry run: the sink answers what the archive holds
+	// (Index, Digests, MessageCount) and writes nothing, not even its
+	// records or the repair of a torn tail (the bytes past the last
+	// commit are left as they are, and not read as mail). Put fails.
+	ReadOnly bool
 }
 
 // Sink writes messages into mbox files.
@@ -32,6 +37,8 @@ type Sink struct {
 	legacy bool // a directory in the layout of old archives: <folder>.mbox files
 	warn   func(string)
 	meta   *meta
+	// readOnly: see Options.ReadOnly.
+	readOnly bool
 
 	mu      sync.Mutex
 	files   map[string]*mboxFile // by path
@@ -41,10 +48,11 @@ type Sink struct {
 }
 
 var (
-	_ transfer.Sink         = (*Sink)(nil)
-	_ transfer.Flusher      = (*Sink)(nil)
-	_ transfer.Indexer      = (*Sink)(nil)
-	_ transfer.StateLocator = (*Sink)(nil)
+	_ transfer.Sink           = (*Sink)(nil)
+	_ transfer.Flusher        = (*Sink)(nil)
+	_ transfer.Indexer        = (*Sink)(nil)
+	_ transfer.StateLocator   = (*Sink)(nil)
+	_ transfer.MessageCounter = (*Sink)(nil)
 )
 
 // New opens the mbox archive at path. A path that is an existing directory,
@@ -59,7 +67,7 @@ var (
 // with <folder>.mbox files or a mailferry.state at the top: that one keeps
 // its layout, so incremental runs go on adding to the same files.
 func New(path string, opts Options) (*Sink, error) {
-	s := &Sink{root: filepath.Clean(path), warn: opts.Warn, files: map[string]*mboxFile{}, folders: map[string]string{}}
+	s := &Sink{root: filepath.Clean(path), warn: opts.Warn, readOnly: opts.ReadOnly, files: map[string]*mboxFile{}, folders: map[string]string{}}
 	fi, err := os.Stat(path)
 	switch {
 	case err == nil && fi.IsDir():
@@ -77,6 +85,7 @@ func New(path string, opts Options) (*Sink, error) {
 		return nil, transfer.FatalError(fmt.Errorf("mbox %s: %w", path, err))
 	}
 	s.meta = newMeta(mboxmeta.Dir(s.root, s.single))
+	s.meta.readOnly = s.readOnly
 	if !s.single {
 		legacy, err := s.detectLayout()
 		if err != nil {
@@ -258,7 +267,7 @@ func (s *Sink) fileFor(path string) *mboxFile {
 				rel = filepath.ToSlash(r)
 			}
 		}
-		mf = &mboxFile{path: path, rel: rel, meta: s.meta}
+		mf = &mboxFile{path: path, rel: rel, meta: s.meta, readOnly: s.readOnly}
 		mf.synced = sync.NewCond(&mf.mu)
 		s.files[path] = mf
 	}
@@ -285,6 +294,9 @@ func (s *Sink) Put(ctx context.Context, m transfer.Message, body transfer.Body) 
 	s.mu.Unlock()
 	if closed {
 		return transfer.FatalError(fmt.Errorf("mbox %s: sink is closed", s.root))
+	}
+	if s.readOnly {
+		return transfer.FatalError(fmt.Errorf("mbox %s: opened read-only (a dry run): nothing may be written", s.root))
 	}
 	path, err := s.pathOf(m.Folder)
 	if err != nil {
@@ -446,6 +458,48 @@ func (s *Sink) Digests(ctx context.Context, folder string, refs []string) (map[s
 		return nil
 	})
 	return out, err
+}
+
+// MessageCount returns how many complete messages folder's file holds (a
+// single-file sink: the file, whatever the folder), 0 when there is no
+// file. For a file that is as the sink's record of its last flush says
+// (same size, same bytes at its end), that is the record's count, and the
+// file is not read; a file the sink does not know, or one another program
+// changed since, is read through once, and its count is kept in the
+// record the sink writes when it closes.
+func (s *Sink) MessageCount(ctx context.Context, folder string) (int, error) {
+	path, err := s.pathOf(folder)
+	if err != nil {
+		return 0, transfer.FatalError(fmt.Errorf("mbox %s: folder %q: %w", s.root, folder, err))
+	}
+	mf := s.fileFor(path)
+	mf.mu.Lock()
+	defer mf.mu.Unlock()
+	if !mf.opened {
+		if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+			return 0, nil
+		}
+	}
+	if err := mf.open(ctx, false, s.warn); err != nil {
+		return 0, err
+	}
+	if mf.broken != nil {
+		return 0, mf.broken
+	}
+	if mf.count < 0 {
+		n := 0
+		if err := mf.scan(ctx, func(int, io.Reader) error { n++; return nil }); err != nil {
+			return 0, err
+		}
+		mf.count = int64(n)
+		if mf.size == mf.flushed {
+			mf.flushedCount = mf.count
+			if err := mf.record(mf.flushed, mf.flushedCount, mf.marked); err != nil {
+				return 0, transfer.FatalError(fmt.Errorf("mbox %s: %w", mf.path, err))
+			}
+		}
+	}
+	return int(mf.count), nil
 }
 
 // scan reads folder's file message by message; a folder without a file has

@@ -332,6 +332,11 @@ func TestTornTailRepair(t *testing.T) {
 		if torn && (!strings.Contains(warnings[0], path) || !strings.Contains(warnings[0], saved)) {
 			t.Errorf("cut %d: warning %q does not name the file and %s", cut, warnings[0], saved)
 		}
+		// Cut back or not, the file holds the two messages of the last
+		// flush, and the record says so.
+		if n, err := s.MessageCount(ctx, "INBOX"); err != nil || n != 2 {
+			t.Errorf("cut %d: MessageCount %d, %v; want 2", cut, n, err)
+		}
 		put(t, s, []stored{extra}, false)
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
