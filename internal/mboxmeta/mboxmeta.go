@@ -126,11 +126,7 @@ func (r Record) Uncommitted(ra io.ReaderAt, size int64) (bool, error) {
 	if !r.Open || size <= r.Size {
 		return false, nil
 	}
-	h, err := TailHash(ra, r.From, r.Size)
-	if err != nil {
-		return false, err
-	}
-	return h == r.Tail, nil
+	return r.tailMatches(ra)
 }
 
 // Holds reports whether ra (a file of size bytes) still ends at r.Size
@@ -140,6 +136,12 @@ func (r Record) Holds(ra io.ReaderAt, size int64) (bool, error) {
 	if size != r.Size {
 		return false, nil
 	}
+	return r.tailMatches(ra)
+}
+
+// tailMatches reports whether the bytes of ra before r.Size are those the
+// record hashed.
+func (r Record) tailMatches(ra io.ReaderAt) (bool, error) {
 	h, err := TailHash(ra, r.From, r.Size)
 	if err != nil {
 		return false, err

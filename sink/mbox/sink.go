@@ -468,43 +468,42 @@ func (s *Sink) Digests(ctx context.Context, folder string, refs []string) (map[s
 // changed since, is read through once, and its count is kept in the
 // record the sink writes when it closes.
 func (s *Sink) MessageCount(ctx context.Context, folder string) (int, error) {
-	path, err := s.pathOf(folder)
-	if err != nil {
-		return 0, transfer.FatalError(fmt.Errorf("mbox %s: folder %q: %w", s.root, folder, err))
-	}
-	mf := s.fileFor(path)
-	mf.mu.Lock()
-	defer mf.mu.Unlock()
-	if !mf.opened {
-		if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
-			return 0, nil
+	var count int64
+	err := s.withFile(ctx, folder, func(mf *mboxFile) error {
+		if mf.broken != nil {
+			return mf.broken
 		}
-	}
-	if err := mf.open(ctx, false, s.warn); err != nil {
-		return 0, err
-	}
-	if mf.broken != nil {
-		return 0, mf.broken
-	}
-	if mf.count < 0 {
+		if mf.count >= 0 {
+			count = mf.count
+			return nil
+		}
 		n := 0
 		if err := mf.scan(ctx, func(int, io.Reader) error { n++; return nil }); err != nil {
-			return 0, err
+			return err
 		}
-		mf.count = int64(n)
+		count = int64(n)
 		if mf.size == mf.flushed {
-			mf.flushedCount = mf.count
+			// Nothing was appended during the scan's flush: the count is
+			// the file's, and its record keeps it.
+			mf.count, mf.flushedCount = count, count
 			if err := mf.record(mf.flushed, mf.flushedCount, mf.marked); err != nil {
-				return 0, transfer.FatalError(fmt.Errorf("mbox %s: %w", mf.path, err))
+				return transfer.FatalError(fmt.Errorf("mbox %s: %w", mf.path, err))
 			}
 		}
-	}
-	return int(mf.count), nil
+		return nil
+	})
+	return int(count), err
 }
 
 // scan reads folder's file message by message; a folder without a file has
 // no messages.
 func (s *Sink) scan(ctx context.Context, folder string, fn func(n int, body io.Reader) error) error {
+	return s.withFile(ctx, folder, func(mf *mboxFile) error { return mf.scan(ctx, fn) })
+}
+
+// withFile calls fn with folder's file open and its mutex held; a folder
+// without a file is not opened (nor created), and fn is not called.
+func (s *Sink) withFile(ctx context.Context, folder string, fn func(mf *mboxFile) error) error {
 	path, err := s.pathOf(folder)
 	if err != nil {
 		return transfer.FatalError(fmt.Errorf("mbox %s: folder %q: %w", s.root, folder, err))
@@ -520,7 +519,7 @@ func (s *Sink) scan(ctx context.Context, folder string, fn func(n int, body io.R
 	if err := mf.open(ctx, false, s.warn); err != nil {
 		return err
 	}
-	return mf.scan(ctx, fn)
+	return fn(mf)
 }
 
 // DefaultStatePath is <file>.mailferry.state beside a single file, and
